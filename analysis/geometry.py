@@ -1,0 +1,199 @@
+"""The PCA plane of the 200 neurons and the V in it: two arms, each a line, meeting at a corner.
+
+All statistics here are invariant to permuting the neurons and to scaling the activations (lines, angles,
+R², rank statistics), so a checkpoint with fc1 scaled up and fc2 scaled down gives the same verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class PCA:
+    """A principal-component projection fitted on a set of activations."""
+
+    mean: np.ndarray  # (D,)
+    components: np.ndarray  # (k, D), unit rows
+    explained_variance_ratio: np.ndarray  # (k,)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"expected activations of shape (N, {self.mean.shape[0]}), got {x.shape}")
+        out = np.empty((len(x), len(self.components)))
+        for start in range(0, len(x), _CHUNK):  # float64 in chunks: exact enough, no 100 MB temporaries
+            out[start : start + _CHUNK] = x[start : start + _CHUNK].astype(np.float64) @ self.components.T
+        return out - self.mean @ self.components.T
+
+    def direction(self, vector: np.ndarray) -> np.ndarray:
+        """A direction of activation space (e.g. the logit-diff direction) expressed in the PCA plane."""
+        return self.components @ np.asarray(vector, dtype=np.float64)
+
+
+def fit_pca(x: np.ndarray, k: int = 2) -> PCA:
+    """PCA by eigendecomposition of the covariance (float64).
+
+    Equal to scikit-learn's ``PCA(k)`` up to each component's sign (``tests/`` checks this); computed in
+    numpy because importing scikit-learn costs ~1.1 s, a fifth of a warm run. Sign convention: each
+    component's largest-magnitude loading is positive, so results are deterministic.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] < 2 or not 1 <= k <= x.shape[1]:
+        raise ValueError(f"PCA needs an (N >= 2, D >= {k}) matrix, got {x.shape}")
+    mean = x.mean(axis=0, dtype=np.float64)
+    cov = np.zeros((x.shape[1], x.shape[1]))
+    for start in range(0, len(x), _CHUNK):
+        centred = x[start : start + _CHUNK].astype(np.float64) - mean
+        cov += centred.T @ centred
+    cov /= len(x) - 1
+    values, vectors = np.linalg.eigh(cov)
+    order = np.argsort(values)[::-1]
+    values, vectors = values[order], vectors[:, order]
+    comps = vectors[:, :k].T.copy()
+    signs = np.sign(comps[np.arange(k), np.argmax(np.abs(comps), axis=1)])
+    comps *= np.where(signs == 0, 1.0, signs)[:, None]
+    total = float(values.sum())
+    ratio = values[:k] / total if total > 0 else np.zeros(k)
+    return PCA(mean=mean, components=comps, explained_variance_ratio=ratio)
+
+
+def _cov2(sx: np.ndarray, sy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray, n: np.ndarray):
+    mx, my = sx / n, sy / n
+    return sxx / n - mx * mx, syy / n - my * my, sxy / n - mx * my
+
+
+def _eig2(a: np.ndarray, c: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (small, large) of symmetric 2×2 matrices [[a, b], [b, c]], vectorised."""
+    mid = (a + c) / 2
+    rad = np.sqrt(np.maximum(((a - c) / 2) ** 2 + b * b, 0.0))
+    return mid - rad, mid + rad
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line fitted to 2-D points by total least squares (orientation-free)."""
+
+    centre: np.ndarray
+    direction: np.ndarray  # unit
+    r2: float  # fraction of the points' variance along the line
+
+
+def fit_line(points: np.ndarray) -> Line:
+    """Total-least-squares line: the principal axis of the points. ``r2`` = λ_max / (λ_max + λ_min)."""
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 2 or len(p) < 2:
+        raise ValueError(f"need at least two 2-D points, got shape {p.shape}")
+    centre = p.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov((p - centre).T))
+    total = float(values.sum())
+    return Line(centre, vectors[:, 1], float(values[1] / total) if total > 0 else 0.0)
+
+
+@dataclass(frozen=True)
+class Arm:
+    members: np.ndarray  # boolean mask over the points
+    line: Line
+    outward: np.ndarray  # unit direction from the corner along the arm
+
+
+@dataclass(frozen=True)
+class VShape:
+    split: float  # PC1 value separating the two arms
+    corner: np.ndarray  # where the two arm lines cross
+    left: Arm  # PC1 below the split
+    right: Arm
+
+    @property
+    def arms(self) -> tuple[Arm, Arm]:
+        return self.left, self.right
+
+    @property
+    def opening_angle_deg(self) -> float:
+        return angle_deg(self.left.outward, self.right.outward)
+
+    @property
+    def corner_direction(self) -> np.ndarray:
+        """Unit vector from the arms towards the corner: minus the bisector of the two outward directions."""
+        b = self.left.outward + self.right.outward
+        n = np.linalg.norm(b)
+        return -b / n if n > 0 else np.zeros(2)
+
+    def arm_of(self, point: np.ndarray) -> Arm:
+        return self.left if point[0] < self.split else self.right
+
+
+def angle_deg(u: np.ndarray, v: np.ndarray) -> float:
+    nu, nv = np.linalg.norm(u), np.linalg.norm(v)
+    if nu == 0 or nv == 0:
+        return float("nan")
+    return float(np.degrees(np.arccos(np.clip(np.dot(u, v) / (nu * nv), -1.0, 1.0))))
+
+
+def best_split(coords: np.ndarray, min_fraction: float = 0.01) -> float:
+    """The PC1 value that splits the points into two groups best described by one line each.
+
+    Minimises the summed squared distance of every point to its group's total-least-squares line over every
+    split position (prefix sums make this O(N log N)). Uses no labels: the corner is found from geometry alone.
+    """
+    p = np.asarray(coords, dtype=np.float64)
+    order = np.argsort(p[:, 0], kind="stable")
+    x, y = p[order, 0], p[order, 1]
+    n = len(x)
+    m = max(2, int(np.ceil(min_fraction * n)))
+    if n < 2 * m:
+        raise ValueError(f"too few points ({n}) to fit two arms")
+    cs = [np.concatenate([[0.0], np.cumsum(v)]) for v in (x, y, x * x, y * y, x * y)]
+    k = np.arange(m, n - m + 1)  # left group = first k points
+    tot = [c[-1] for c in cs]
+    left = _cov2(*(c[k] for c in cs), k.astype(np.float64))
+    right = _cov2(*(t - c[k] for c, t in zip(cs, tot)), (n - k).astype(np.float64))
+    resid = k * _eig2(*left)[0] + (n - k) * _eig2(*right)[0]
+    best = int(k[np.argmin(resid)])
+    return float((x[best - 1] + x[best]) / 2)
+
+
+def fit_v(coords: np.ndarray) -> VShape:
+    """Fit the V: split the points along PC1 (:func:`best_split`), fit a line to each arm, cross the lines."""
+    p = np.asarray(coords, dtype=np.float64)
+    split = best_split(p)
+    left_mask = p[:, 0] < split
+    lines = [fit_line(p[left_mask]), fit_line(p[~left_mask])]
+    a, b = lines
+    system = np.stack([a.direction, -b.direction], axis=1)
+    if abs(np.linalg.det(system)) < 1e-9:
+        corner = (a.centre + b.centre) / 2  # parallel arms: no crossing; take the midpoint
+    else:
+        t = np.linalg.solve(system, b.centre - a.centre)[0]
+        corner = a.centre + t * a.direction
+    arms = []
+    for mask, line in ((left_mask, a), (~left_mask, b)):
+        out = line.direction if np.dot(line.centre - corner, line.direction) >= 0 else -line.direction
+        arms.append(Arm(mask, line, out))
+    return VShape(split=split, corner=corner, left=arms[0], right=arms[1])
+
+
+def auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Probability that a random positive scores higher than a random negative (ties count ½): the
+    Mann–Whitney form of the ROC AUC (``tests/`` checks it against scikit-learn)."""
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    avg_rank = ends - (counts - 1) / 2.0  # 1-based average rank of each distinct value
+    ranks = avg_rank[inverse]
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def arms_by_content(v: VShape, one_like: np.ndarray) -> tuple[Arm, Arm]:
+    """(the "1" arm, the "anti-1" arm): the arm with the larger share of 1-like images is the "1" arm.
+
+    Decided by the data (the regions of s), not by PCA signs, so "top-right"/"left" need no convention."""
+    share = [float(np.mean(one_like[arm.members])) if arm.members.any() else 0.0 for arm in v.arms]
+    return (v.left, v.right) if share[0] > share[1] else (v.right, v.left)

@@ -1,0 +1,132 @@
+"""The recovered labelling function: similarity to the clue template, the band, regions and agreement.
+
+From the write-up: class 0 iff ``-17305 < s < -7762`` with ``s(x) = sum(x8 * (clue - anti_clue))``, pixels
+``x8`` in 0..255, ``clue`` = training image 6 in [0, 1], ``anti_clue = 1 - clue`` (CLAIMS.md's reading).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The write-up's thresholds (its printed band ``-17305 < ... < -7762``).
+L_THRESHOLD = -17305.0
+R_THRESHOLD = -7762.0
+#: Training image 6 is the challenge's hint image, a "1".
+CLUE_INDEX = 6
+
+ANTI, MIDDLE, ONE = 0, 1, 2
+REGION_NAMES = {ANTI: "anti_one_like", MIDDLE: "middle", ONE: "one_like"}
+
+_CHUNK = 8192
+
+
+def clue_image(train_images: np.ndarray) -> np.ndarray:
+    """The clue, training image 6, as float64 in [0, 1], shape (28, 28)."""
+    return as_pixels(train_images[CLUE_INDEX], "clue image").astype(np.float64) / 255.0
+
+
+def corrected_template(clue: np.ndarray) -> np.ndarray:
+    """``clue - anti_clue = 2 * (clue - 0.5)``: the template the write-up's numbers use."""
+    return clue - (1.0 - clue)
+
+
+def as_pixels(images: np.ndarray, name: str = "images") -> np.ndarray:
+    """Check pixel input: a real array of shape (28, 28) or (N, 28, 28) (or (N, 1, 28, 28)), finite, in 0..255.
+
+    Any integer or float dtype with those values is accepted and gives the same result; anything else is a
+    :class:`ValueError` that says what is wrong.
+    """
+    a = np.asarray(images)
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"{name}: pixels must be integers or floats in 0..255, got dtype {a.dtype}")
+    if a.ndim == 4 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.shape[-2:] != (28, 28) or a.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected shape (28, 28), (N, 28, 28) or (N, 1, 28, 28), got {a.shape}")
+    if a.size and np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+        raise ValueError(f"{name}: pixels contain NaN or infinity")
+    if a.size and (a.min() < 0 or a.max() > 255):
+        raise ValueError(f"{name}: pixels must lie in 0..255, found {a.min()}..{a.max()}")
+    return a
+
+
+def similarity(images: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """``s(x) = sum(x * template)`` for pixels in 0..255, in float64 (chunked to bound memory).
+
+    Returns shape (N,) for a stack of images, a 0-d array for one image.
+    """
+    x = as_pixels(images)
+    t = np.asarray(template, dtype=np.float64)
+    if t.shape != (28, 28):
+        raise ValueError(f"template: expected shape (28, 28), got {t.shape}")
+    if x.ndim == 2:
+        return np.asarray(float(np.sum(x.astype(np.float64) * t)))
+    flat = x.reshape(len(x), 784)
+    tv = t.reshape(784)
+    out = np.empty(len(x), dtype=np.float64)
+    for start in range(0, len(x), _CHUNK):
+        out[start : start + _CHUNK] = flat[start : start + _CHUNK].astype(np.float64) @ tv
+    return out
+
+
+def band_labels(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> np.ndarray:
+    """The recovered labelling function: class 0 iff ``low < s < high``, else class 1."""
+    return np.where((s > low) & (s < high), 0, 1)
+
+
+def regions(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> np.ndarray:
+    """Region of each image: ANTI (``s <= low``), MIDDLE (inside the band), ONE (``s >= high``)."""
+    return np.where(s <= low, ANTI, np.where(s >= high, ONE, MIDDLE)).astype(np.int8)
+
+
+def region_counts(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> dict[str, int]:
+    r = regions(s, low, high)
+    return {REGION_NAMES[k]: int(np.sum(r == k)) for k in (ANTI, MIDDLE, ONE)}
+
+
+def agreement(predicted: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of images where two labelings agree."""
+    if predicted.shape != labels.shape:
+        raise ValueError(f"labelings of different shapes {predicted.shape} and {labels.shape}")
+    return float(np.mean(predicted == labels))
+
+
+@dataclass(frozen=True)
+class BandScorer:
+    """Agreement of any band ``(low, high)`` with fixed labels in O(log N): sort ``s`` once, prefix-count labels.
+
+    agreement = (class-0 labels inside the band + class-1 labels outside) / N.
+    """
+
+    sorted_s: np.ndarray
+    zeros_before: np.ndarray  # zeros_before[k] = number of class-0 labels among the k smallest s
+    n_ones: int
+
+    @classmethod
+    def fit(cls, s: np.ndarray, labels: np.ndarray) -> "BandScorer":
+        if s.shape != labels.shape or s.ndim != 1:
+            raise ValueError(f"s and labels must be 1-d of equal length, got {s.shape} and {labels.shape}")
+        order = np.argsort(s, kind="stable")
+        zero = (labels[order] == 0).astype(np.int64)
+        return cls(s[order], np.concatenate([[0], np.cumsum(zero)]), int(np.sum(labels != 0)))
+
+    def agreement(self, low: np.ndarray | float, high: np.ndarray | float) -> np.ndarray:
+        """Vectorised over arrays of thresholds; the band is open: ``low < s < high``."""
+        lo = np.searchsorted(self.sorted_s, low, side="right")  # first index with s > low
+        hi = np.searchsorted(self.sorted_s, high, side="left")  # first index with s >= high
+        hi = np.maximum(hi, lo)
+        inside = hi - lo
+        zeros_in = self.zeros_before[hi] - self.zeros_before[lo]
+        ones_in = inside - zeros_in
+        return (zeros_in + (self.n_ones - ones_in)) / len(self.sorted_s)
+
+    def best_band(self, candidates: int = 400) -> tuple[float, float, float]:
+        """The best band with thresholds on a grid of ``candidates`` quantiles of s: (low, high, agreement)."""
+        q = np.quantile(self.sorted_s, np.linspace(0, 1, candidates))
+        low, high = np.meshgrid(q, q, indexing="ij")
+        keep = low < high
+        scores = self.agreement(low[keep], high[keep])
+        k = int(np.argmax(scores))
+        return float(low[keep][k]), float(high[keep][k]), float(scores[k])

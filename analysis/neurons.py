@@ -1,0 +1,98 @@
+"""The 200 fc1 neurons: logit-diff direction, dead neurons, "1" and "anti-1" detector groups, contributions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.labelling import ANTI, ONE
+
+
+def logit_diff_direction(fc2_weight: np.ndarray) -> np.ndarray:
+    """``fc2.weight[1] - fc2.weight[0]``: how each neuron moves logit[1] - logit[0] per unit of activation."""
+    w = np.asarray(fc2_weight, dtype=np.float64)
+    if w.shape[0] != 2:
+        raise ValueError(f"fc2 weight must have 2 rows, got shape {w.shape}")
+    return w[1] - w[0]
+
+
+def logit_diff(logits: np.ndarray) -> np.ndarray:
+    return logits[:, 1].astype(np.float64) - logits[:, 0]
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Boolean masks over the 200 neurons; they partition them."""
+
+    one: np.ndarray
+    anti_one: np.ndarray
+    dead: np.ndarray
+
+    def sizes(self) -> dict[str, int]:
+        return {"one": int(self.one.sum()), "anti_one": int(self.anti_one.sum()), "dead": int(self.dead.sum())}
+
+    def as_list(self) -> list[tuple[str, np.ndarray]]:
+        return [("one", self.one), ("anti_one", self.anti_one), ("dead", self.dead)]
+
+
+def dead_neurons(post: np.ndarray) -> np.ndarray:
+    """Neurons never active (post-ReLU activation exactly 0 on every image)."""
+    return ~np.any(post > 0, axis=0)
+
+
+def groups_by_firing(post: np.ndarray, region: np.ndarray) -> Groups:
+    """Detector groups by where a neuron fires: an active neuron is a "1" detector if its mean activation on
+    1-like images exceeds its mean on anti-1-like images, else an "anti-1" detector (CLAIMS.md's definition)."""
+    if post.shape[0] != region.shape[0]:
+        raise ValueError(f"{post.shape[0]} activation rows but {region.shape[0]} regions")
+    dead = dead_neurons(post)
+    on_one = post[region == ONE].mean(axis=0)
+    on_anti = post[region == ANTI].mean(axis=0)
+    one = ~dead & (on_one > on_anti)
+    return Groups(one=one, anti_one=~dead & ~one, dead=dead)
+
+
+def groups_by_arms(components: np.ndarray, arm_one: np.ndarray, arm_anti: np.ndarray, dead: np.ndarray) -> Groups:
+    """The write-up's route: an active neuron belongs to the arm direction (mapped back from the PCA plane
+    to neuron space) on which it loads more."""
+    load_one = np.asarray(arm_one) @ components  # (200,)
+    load_anti = np.asarray(arm_anti) @ components
+    one = ~dead & (load_one > load_anti)
+    return Groups(one=one, anti_one=~dead & ~one, dead=dead)
+
+
+def typical_contribution(post: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """Per neuron: logit-diff weight × typical activation (its standard deviation over the images)."""
+    return direction * post.std(axis=0, dtype=np.float64)
+
+
+def strongest(mask: np.ndarray, strength: np.ndarray, k: int = 15) -> np.ndarray:
+    """Indices of the ``k`` neurons in ``mask`` with the largest ``strength``, strongest first."""
+    ids = np.flatnonzero(mask)
+    return ids[np.argsort(-strength[ids], kind="stable")][:k]
+
+
+def correlation_with(images: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each image (N, 28, 28) with ``template`` over pixels (0 for constant images)."""
+    x = images.reshape(len(images), -1).astype(np.float64)
+    t = np.asarray(template, dtype=np.float64).reshape(-1)
+    x = x - x.mean(axis=1, keepdims=True)
+    t = t - t.mean()
+    denom = np.linalg.norm(x, axis=1) * np.linalg.norm(t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (x @ t) / denom
+    return np.where(denom > 0, r, 0.0)
+
+
+def group_logit_diff(post: np.ndarray, direction: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Each image's contribution of the neurons in ``mask`` to the logit diff."""
+    return post[:, mask] @ direction[mask]
+
+
+def excitation(post: np.ndarray, direction: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A group's logit-diff contribution above its no-detection baseline (every neuron at its dataset
+    minimum, the write-up's baseline), per image."""
+    if not mask.any():
+        return np.zeros(len(post))
+    return (post[:, mask] - post[:, mask].min(axis=0)) @ direction[mask]

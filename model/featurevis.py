@@ -1,0 +1,41 @@
+"""Feature visualisation: for every fc1 neuron, an input optimised to maximise its pre-activation.
+
+CLAIMS.md fixes the recipe: start from zeros, Adam, lr 0.1, 100 steps, pixels unconstrained. It is
+deterministic (no random start), so it is cached with the activations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.spec import N_NEURONS
+
+STEPS = 100
+LR = 0.1
+
+
+def maximise_preactivations(
+    state: dict[str, np.ndarray], steps: int = STEPS, lr: float = LR
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (images (200, 28, 28) float32, reached pre-activation (200,) float32), image i for neuron i."""
+    if steps <= 0 or lr <= 0:
+        raise ValueError(f"steps and lr must be positive, got steps={steps}, lr={lr}")
+    import torch
+
+    from model.network import build_network
+
+    net = build_network(state)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    x = torch.zeros(N_NEURONS, 1, 28, 28, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=lr)
+    w = net.fc1.weight  # (200, 400): neuron i only needs its own row on image i
+    b = net.fc1.bias
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        reached = (net.features(x) * w).sum(dim=1) + b
+        (-reached.sum()).backward()
+        opt.step()
+    with torch.no_grad():
+        reached = (net.features(x) * w).sum(dim=1) + b
+    return x.detach()[:, 0].numpy().astype(np.float32), reached.numpy().astype(np.float32)

@@ -1,0 +1,152 @@
+"""The challenge CNN in torch, checkpoint loading, and batched activation taps.
+
+torch is imported inside functions: a warm claims run reads everything from the activation cache and
+never imports it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.spec import CheckpointError, STATE_SHAPES, N_LOGITS, N_NEURONS, check_finite, check_state_shapes
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+#: Images per forward batch. Fixed, so that float rounding (and hence every label near the decision
+#: boundary) is identical from run to run; 512 is the fastest size measured on 2 cores.
+BATCH_SIZE = 512
+
+def load_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Load and validate a challenge checkpoint; return its parameters as float32 numpy arrays.
+
+    Uses ``torch.load(..., weights_only=True, map_location="cpu")``: a checkpoint is data, never code.
+    Raises :class:`CheckpointError` with the file's name and what to do for every way a file can be wrong.
+    """
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file. Pass --weights PATH or set EIS_WEIGHTS.")
+    advice = "download it again, or point --weights at a state_dict saved with torch.save(model.state_dict(), path)"
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: the file is empty; {advice}.")
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as fh:
+            legacy = fh.read(2)[:1] == b"\x80"  # a pickle stream: torch.save's pre-1.6 format
+        if not legacy:
+            raise CheckpointError(
+                f"{path}: not a torch checkpoint (neither torch.save's zip format nor its legacy pickle format); "
+                f"it is truncated, corrupted or another kind of file; {advice}."
+            )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path}: holds pickled Python objects beyond tensors (a whole model object, or custom classes), "
+            f"which the suite never unpickles ({_first_line(exc)}). Save only the weights: "
+            "torch.save(model.state_dict(), path)."
+        ) from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path}: cannot be read as a torch checkpoint ({_first_line(exc)}); {advice}.") from None
+    check_state_shapes(state, str(path))
+    arrays: dict[str, np.ndarray] = {}
+    for key in STATE_SHAPES:
+        value = state[key]
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            raise CheckpointError(f"{path}: parameter {key} is not a floating-point tensor ({type(value).__name__}).")
+        arrays[key] = value.detach().to(torch.float32).cpu().numpy().copy()
+    check_finite(arrays, str(path))
+    return arrays
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def build_network(state: dict[str, np.ndarray]) -> "torch.nn.Module":
+    """The challenge network in eval mode (dropout off) with ``state`` loaded."""
+    import torch
+
+    from model.torchnet import ChallengeNet
+
+    check_state_shapes(state, "state")
+    net = ChallengeNet()
+    net.load_state_dict({k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in state.items()})
+    return net.eval()
+
+
+def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
+    """Validate uint8 MNIST pixels, shape (N, 28, 28) or (N, 1, 28, 28); return them as (N, 28, 28)."""
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got {type(images).__name__}")
+    if images.dtype != np.uint8:
+        raise TypeError(f"{name}: expected dtype uint8 (pixels 0..255), got {images.dtype}")
+    if images.ndim == 4 and images.shape[1] == 1:
+        images = images[:, 0]
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"{name}: expected shape (N, 28, 28) or (N, 1, 28, 28), got {images.shape}")
+    return images
+
+
+@dataclass(frozen=True)
+class Activations:
+    """Taps of the network over a set of images: fc1 pre-activations (N, 200) and logits (N, 2), float32."""
+
+    pre: np.ndarray
+    logits: np.ndarray
+
+    @property
+    def post(self) -> np.ndarray:
+        return np.maximum(self.pre, 0.0)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.argmax(self.logits, axis=1)
+
+
+def activations(
+    state: dict[str, np.ndarray],
+    images: np.ndarray,
+    batch_size: int = BATCH_SIZE,
+    between_batches: Callable[[], None] | None = None,
+) -> Activations:
+    """Run the network (eval mode) over uint8 images in fixed-size batches; return pre-ReLU fc1 and logits.
+
+    ``between_batches`` is called before every batch (the bundle builder uses it to widen torch's thread
+    pool once the feature visualisation running beside it has finished).
+
+    Raises :class:`CheckpointError` if the network produces NaN or infinity.
+    """
+    import torch
+
+    images = check_images(images)
+    net = build_network(state)
+    n = len(images)
+    pre = np.empty((n, N_NEURONS), dtype=np.float32)
+    logits = np.empty((n, N_LOGITS), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            if between_batches is not None:
+                between_batches()
+            batch = torch.from_numpy(images[start : start + batch_size].copy()).unsqueeze(1).float().div_(255.0)
+            out = net.taps(batch)
+            pre[start : start + batch_size] = out["pre"].numpy()
+            logits[start : start + batch_size] = out["logits"].numpy()
+    bad = int((~np.isfinite(pre)).sum() + (~np.isfinite(logits)).sum())
+    if bad:
+        raise CheckpointError(
+            f"the network produced {bad} non-finite activations (NaN or infinity) on {n} images; "
+            "its weights are damaged or out of range. Use another checkpoint."
+        )
+    return Activations(pre=pre, logits=logits)

@@ -1,0 +1,70 @@
+"""The two things a claim test uses: the ``@claim(...)`` decorator (the write-up's words and the acceptance
+rule) and the ``verdict`` fixture's :class:`Verdict` (what was measured, and the conclusion).
+
+    @claim("labeling-function", quote="... recovers model performance with 96.2% accuracy",
+           claimed=0.962, accept="within ±0.1 pp of 96.2%")
+    def test_labeling_function(verdict, train):
+        agreement = ...
+        verdict.measured(agreement=agreement)
+        verdict.conclude(holds=abs(agreement - 0.962) <= 0.001, summary=f"{agreement:.2%}")
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import pytest
+
+from report.records import ClaimRecord, ClaimSpec, decide, load_known_nonreproductions
+
+RECORD_PROPERTY = "eis_claim"
+PROBE_PROPERTY = "eis_probe"
+
+
+def claim(
+    id: str, *, quote: str, claimed: Any, accept: str, depends_on: str = "model", family: str = ""
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a test as the check of one claim of CLAIMS.md."""
+    spec = ClaimSpec(id=id, quote=quote, claimed=claimed, accept=accept, depends_on=depends_on, family=family)
+    return pytest.mark.claim(spec)
+
+
+class Verdict:
+    """Collects one claim's measurements and turns them into a verdict and a pytest outcome."""
+
+    def __init__(self, item: pytest.Item, spec: ClaimSpec, checkpoint_sha256: str) -> None:
+        self._item = item
+        self._sha = checkpoint_sha256
+        self.record = ClaimRecord(spec=spec)
+
+    def measured(self, **values: Any) -> None:
+        self.record.measured.update(values)
+
+    def figure(self, relpath: str) -> None:
+        if relpath not in self.record.figures:
+            self.record.figures.append(relpath)
+
+    def conclude(self, holds: bool, *, summary: str, erratum: bool = False, correction: str | None = None) -> None:
+        """Decide the verdict, store the record, and end the test: pass, xfail (erratum), or fail."""
+        if erratum and not correction:
+            raise ValueError("an erratum needs the correction that holds")
+        rec = self.record
+        rec.verdict = decide(bool(holds), bool(erratum))
+        rec.summary = summary
+        if rec.verdict == "erratum":
+            rec.erratum = correction
+        known = load_known_nonreproductions().get((rec.spec.id, self._sha)) if rec.verdict == "fails" else None
+        if known:
+            rec.known_nonreproduction = known["why"]
+        self._item.user_properties.append((RECORD_PROPERTY, json.dumps({"id": rec.spec.id, **rec.to_json()})))
+        if rec.verdict == "erratum":
+            pytest.xfail(f"erratum: {correction}")
+        if rec.verdict == "fails":
+            message = (
+                f"claim {rec.spec.id!r} does not hold.\n  write-up: {rec.spec.quote}\n"
+                f"  accept:   {rec.spec.accept}\n  measured: {summary}"
+            )
+            if known:
+                pytest.xfail(f"known non-reproduction (claims/known_nonreproductions.toml): {known['why']}")
+            pytest.fail(message, pytrace=False)

@@ -1,0 +1,125 @@
+"""pytest plugin: the ``verdict`` fixture, collection of claim records (also across pytest-xdist workers),
+the verdict table at the end of the run, and the report files in ``--report-dir``.
+
+Records travel as ``user_properties`` on test reports, which xdist ships from workers to the controller;
+only the controller (or a plain serial run) writes the report, once, from all records.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.locate import ENV, resolve_report_dir
+from report.claim import PROBE_PROPERTY, RECORD_PROPERTY, Verdict
+
+CONTEXT_PROPERTY = "eis_context"
+COLLECTOR = pytest.StashKey["ClaimCollector"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("eis").addoption(
+        "--report-dir", metavar="DIR", help=f"where the report is written (default report/out) [env {ENV['report_dir']}]"
+    )
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+class ClaimCollector:
+    """Gathers every claim and probe record of the run; the controller writes the report at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.claims: dict[str, dict[str, Any]] = {}
+        self.probes: dict[str, dict[str, Any]] = {}
+        self.context: dict[str, Any] | None = None
+        self.written: Path | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == RECORD_PROPERTY:
+                rec = json.loads(value)
+                self.claims[rec.pop("id")] = rec
+            elif name == PROBE_PROPERTY:
+                rec = json.loads(value)
+                self.probes[rec.pop("id")] = rec
+            elif name == CONTEXT_PROPERTY and self.context is None:
+                self.context = json.loads(value)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if _is_worker(self.config) or not (self.claims or self.probes):
+            return
+        from report.write import write_report
+
+        out = resolve_report_dir(self.config.getoption("report_dir"))
+        self.written = write_report(out, self.context or {}, self.claims, self.probes)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if _is_worker(config) or not self.claims:
+            return
+        from report.write import verdict_table_rows
+
+        tr = terminalreporter
+        tr.section("EIS VII claims: what the write-up said, what we measured")
+        rows = verdict_table_rows(self.claims)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for k, row in enumerate(rows):
+            line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+            v = row[-1]
+            tr.write_line(line, bold=k == 0, green=v == "holds", yellow=v == "erratum", red=v.startswith("fails"))
+        ckpt = (self.context or {}).get("checkpoint", {})
+        tr.write_line(f"checkpoint: {ckpt.get('path')} (sha256 {str(ckpt.get('sha256'))[:12]}…)")
+        if self.written:
+            tr.write_line(f"report: {self.written}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    collector = ClaimCollector(config)
+    config.stash[COLLECTOR] = collector
+    config.pluginmanager.register(collector, "eis-claim-collector")
+
+
+@pytest.fixture(scope="session")
+def report_dir(pytestconfig: pytest.Config) -> Path:
+    path = resolve_report_dir(pytestconfig.getoption("report_dir"))
+    (path / "figures").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def figure_store(report_dir: Path, prepared: Any) -> Any:
+    from report.figures import FigureStore
+
+    return FigureStore(report_dir, prepared.inputs.cache_dir)
+
+
+@pytest.fixture(scope="session")
+def run_context(prepared) -> dict[str, Any]:
+    ckpt, mnist = prepared.inputs.checkpoint, prepared.mnist
+    return {
+        "checkpoint": {"path": str(ckpt.path), "sha256": ckpt.sha256, "challenge": ckpt.is_challenge},
+        "data": {
+            "train": int(len(mnist.train_images)),
+            "test": int(len(mnist.test_images)),
+            "dir": str(mnist.root),
+            "canonical_mnist": mnist.canonical,
+        },
+    }
+
+
+@pytest.fixture
+def verdict(request: pytest.FixtureRequest, run_context: dict[str, Any]) -> Verdict:
+    marker = request.node.get_closest_marker("claim")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{request.node.nodeid} uses `verdict` without an @claim(...) decorator")
+    request.node.user_properties.append((CONTEXT_PROPERTY, json.dumps(run_context)))
+    return Verdict(request.node, marker.args[0], run_context["checkpoint"]["sha256"])
+
+

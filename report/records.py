@@ -1,0 +1,141 @@
+"""What a claim test produces: a record with the write-up's words, what we measured, and a verdict.
+
+Verdicts: ``holds``; ``erratum`` (the claim as literally written fails, a stated faithful correction holds,
+both measured); ``fails``. The pytest outcome mirrors the verdict: holds → passed, erratum → xfailed with
+the correction, fails → failed, unless the failure is listed in ``claims/known_nonreproductions.toml`` for
+this checkpoint (then xfailed, and still ``fails`` in every report).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+VERDICTS = ("holds", "erratum", "fails")
+KNOWN_NONREPRODUCTIONS = Path(__file__).resolve().parents[1] / "claims" / "known_nonreproductions.toml"
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types from numpy scalars/arrays, tuples and nested containers; NaN and inf become None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"cannot put {type(value).__name__} into a claim record")
+
+
+def decide(holds: bool, erratum: bool = False) -> str:
+    """``holds`` if the claim as written holds; else ``erratum`` if the stated correction holds; else ``fails``."""
+    return "holds" if holds else "erratum" if erratum else "fails"
+
+
+@dataclass
+class ClaimSpec:
+    """What the write-up says and how we accept it (from the ``claim`` marker on the test)."""
+
+    id: str
+    quote: str
+    claimed: Any
+    accept: str
+    depends_on: str = "model"  # "model" or "data": does the claim need the network at all?
+    family: str = ""  # figure family
+
+    def __post_init__(self) -> None:
+        if self.depends_on not in ("model", "data"):
+            raise ValueError(f"claim {self.id}: depends_on must be 'model' or 'data', not {self.depends_on!r}")
+
+
+@dataclass
+class ClaimRecord:
+    spec: ClaimSpec
+    verdict: str = "fails"
+    measured: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+    erratum: str | None = None
+    known_nonreproduction: str | None = None
+    figures: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "verdict": self.verdict,
+                "quote": self.spec.quote,
+                "claimed": self.spec.claimed,
+                "accept": self.spec.accept,
+                "measured": self.measured,
+                "summary": self.summary,
+                "erratum": self.erratum,
+                "known_nonreproduction": self.known_nonreproduction,
+                "depends_on": self.spec.depends_on,
+                "family": self.spec.family,
+                "figures": self.figures,
+            }
+        )
+
+
+def load_known_nonreproductions(path: Path = KNOWN_NONREPRODUCTIONS) -> dict[tuple[str, str], dict[str, str]]:
+    """The reviewed list: ``(claim id, checkpoint sha256) -> {"measured", "why"}``."""
+    if not path.exists():
+        return {}
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for entry in data.get("nonreproduction", []):
+        missing = [k for k in ("claim", "checkpoint_sha256", "measured", "why") if not entry.get(k)]
+        if missing:
+            raise ValueError(f"{path}: an entry lacks {', '.join(missing)}: {entry}")
+        out[(entry["claim"], entry["checkpoint_sha256"])] = entry
+    return out
+
+
+#: The catalogue's claims, in CLAIMS.md's order.
+CLAIM_IDS = (
+    "labeling-function",
+    "class-split",
+    "formula-as-written",
+    "test-set-hint",
+    "pca-variance",
+    "v-shape",
+    "logit-diff-to-corner",
+    "clue-furthest-out",
+    "feature-visualisation",
+    "one-way-neurons",
+    "detector-groups",
+    "zero-ablation-baseline",
+    "dla-exclusive",
+    "min-ablation",
+    "causal-scrubbing",
+)
+
+
+def ordered(claims: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Claims in catalogue order, unknown ids last (alphabetically)."""
+    rank = {cid: i for i, cid in enumerate(CLAIM_IDS)}
+    return sorted(claims.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
+
+def format_value(value: Any) -> str:
+    """A short human form of a claimed value (numbers, dicts of numbers, strings)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {format_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "/".join(format_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
