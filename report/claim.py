@@ -30,6 +30,13 @@ def claim(
     return pytest.mark.claim(spec)
 
 
+def probe(id: str, *, question: str, accept: str, depends_on: str = "model") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a test as a property probe: a reader's question of the write-up, with a stated acceptance rule.
+    Its record goes under ``"probes"`` in claims.json; ``pytest -m probe`` runs the probes alone."""
+    spec = ClaimSpec(id=id, quote=question, claimed=None, accept=accept, depends_on=depends_on, family="probes", kind="probe")
+    return pytest.mark.probe(spec)
+
+
 class Verdict:
     """Collects one claim's measurements and turns them into a verdict and a pytest outcome."""
 
@@ -57,12 +64,13 @@ class Verdict:
         known = load_known_nonreproductions().get((rec.spec.id, self._sha)) if rec.verdict == "fails" else None
         if known:
             rec.known_nonreproduction = known["why"]
-        self._item.user_properties.append((RECORD_PROPERTY, json.dumps({"id": rec.spec.id, **rec.to_json()})))
+        prop = PROBE_PROPERTY if rec.spec.kind == "probe" else RECORD_PROPERTY
+        self._item.user_properties.append((prop, json.dumps({"id": rec.spec.id, **rec.to_json()})))
         if rec.verdict == "erratum":
             pytest.xfail(f"erratum: {correction}")
         if rec.verdict == "fails":
             message = (
-                f"claim {rec.spec.id!r} does not hold.\n  write-up: {rec.spec.quote}\n"
+                f"{rec.spec.kind} {rec.spec.id!r} does not hold.\n  {'write-up' if rec.spec.kind == 'claim' else 'question'}: {rec.spec.quote}\n"
                 f"  accept:   {rec.spec.accept}\n  measured: {summary}"
             )
             if known:

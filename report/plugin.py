@@ -116,9 +116,9 @@ def run_context(prepared) -> dict[str, Any]:
 
 @pytest.fixture
 def verdict(request: pytest.FixtureRequest, run_context: dict[str, Any]) -> Verdict:
-    marker = request.node.get_closest_marker("claim")
+    marker = request.node.get_closest_marker("claim") or request.node.get_closest_marker("probe")
     if marker is None or not marker.args:
-        raise pytest.UsageError(f"{request.node.nodeid} uses `verdict` without an @claim(...) decorator")
+        raise pytest.UsageError(f"{request.node.nodeid} uses `verdict` without an @claim(...) or @probe(...) decorator")
     request.node.user_properties.append((CONTEXT_PROPERTY, json.dumps(run_context)))
     return Verdict(request.node, marker.args[0], run_context["checkpoint"]["sha256"])
 

@@ -55,10 +55,13 @@ class ClaimSpec:
     accept: str
     depends_on: str = "model"  # "model" or "data": does the claim need the network at all?
     family: str = ""  # figure family
+    kind: str = "claim"  # "claim" (a statement of the write-up) or "probe" (a reader's question; quote = question)
 
     def __post_init__(self) -> None:
         if self.depends_on not in ("model", "data"):
             raise ValueError(f"claim {self.id}: depends_on must be 'model' or 'data', not {self.depends_on!r}")
+        if self.kind not in ("claim", "probe"):
+            raise ValueError(f"claim {self.id}: kind must be 'claim' or 'probe', not {self.kind!r}")
 
 
 @dataclass
@@ -72,6 +75,18 @@ class ClaimRecord:
     figures: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        if self.spec.kind == "probe":
+            return jsonable(
+                {
+                    "verdict": self.verdict,
+                    "question": self.spec.quote,
+                    "accept": self.spec.accept,
+                    "found": self.measured,
+                    "summary": self.summary,
+                    "known_nonreproduction": self.known_nonreproduction,
+                    "figures": self.figures,
+                }
+            )
         return jsonable(
             {
                 "verdict": self.verdict,
