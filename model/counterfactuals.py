@@ -1,0 +1,96 @@
+"""Counterfactual checkpoints and retrained replicas: models on which the claims should (or should not) fail.
+
+A claim test that passes for every network is worthless, and a mechanism found in one trained network may
+be an accident of that network rather than of the task. Each model below carries a one-line rationale and
+the list of claims it is *predicted* to break, written down before any of them was measured (see git
+history); the matrix report shows predicted against observed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Claims whose measurement does not involve the network at all.
+DATA_ONLY = ("class-split",)
+
+MODEL_DEPENDENT = (
+    "labeling-function", "formula-as-written", "test-set-hint", "pca-variance", "v-shape",
+    "logit-diff-to-corner", "clue-furthest-out", "feature-visualisation", "one-way-neurons",
+    "detector-groups", "zero-ablation-baseline", "dla-exclusive", "min-ablation", "causal-scrubbing",
+)
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    name: str
+    kind: str  # "untrained" | "silenced-anti-one" | "trained"
+    rationale: str
+    predicted_to_break: tuple[str, ...]
+    labelling: str = "band"  # for trained models: the labelling function trained on
+    seed: int = 0
+    slow: bool = False  # needs training: only in the full matrix
+
+    def __post_init__(self) -> None:
+        unknown = set(self.predicted_to_break) - set(MODEL_DEPENDENT) - set(DATA_ONLY)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown claim ids {sorted(unknown)}")
+
+
+COUNTERFACTUALS: tuple[Counterfactual, ...] = (
+    Counterfactual(
+        name="untrained",
+        kind="untrained",
+        rationale="The same architecture at its seeded initialisation: no mechanism at all, so every claim "
+        "about the network should fail.",
+        predicted_to_break=MODEL_DEPENDENT,
+    ),
+    Counterfactual(
+        name="silenced-anti-one",
+        kind="silenced-anti-one",
+        rationale="The challenge network with the anti-1 detectors' outgoing fc2 weights zeroed: fc1 (PCA, "
+        "groups, feature visualisations) is untouched, but anti-1-like images can no longer reach class 1.",
+        predicted_to_break=(
+            "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "logit-diff-to-corner",
+            "zero-ablation-baseline", "min-ablation", "causal-scrubbing",
+        ),
+    ),
+    Counterfactual(
+        name="one-threshold",
+        kind="trained",
+        labelling="one-threshold",
+        seed=1,
+        slow=True,
+        rationale="Trained on a different labelling (class 1 iff s > -7762): only a '1' detector should form, "
+        "so the band, the V's second arm and everything about anti-1 detectors should fail.",
+        predicted_to_break=(
+            "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "clue-furthest-out",
+            "detector-groups", "zero-ablation-baseline", "min-ablation",
+        ),
+    ),
+    *(
+        Counterfactual(
+            name=f"replica-seed{seed}",
+            kind="trained",
+            labelling="band",
+            seed=seed,
+            slow=True,
+            rationale="Retrained from scratch on the recovered labelling function: the mechanism (V, two "
+            "detector groups, ablations) should recur if it belongs to the task; exact numbers (96.2%, "
+            "48/31/121, index 22752, 93-94%) belong to the challenge network and should not.",
+            predicted_to_break=(
+                "labeling-function", "formula-as-written", "test-set-hint", "detector-groups",
+                "clue-furthest-out", "causal-scrubbing",
+            ),
+        )
+        for seed in (1, 2, 3)
+    ),
+)
+
+SMALL = ("untrained", "silenced-anti-one")
+
+
+def by_name(name: str) -> Counterfactual:
+    for c in COUNTERFACTUALS:
+        if c.name == name:
+            return c
+    raise KeyError(f"no counterfactual named {name!r}; known: {', '.join(c.name for c in COUNTERFACTUALS)}")
