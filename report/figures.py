@@ -33,6 +33,7 @@ def save(fig: Figure, path: Path) -> str:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 2})
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600: a report is for others to read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -46,6 +47,7 @@ def _copy_atomic(src: Path, dst: Path) -> None:
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, dst)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -133,37 +135,62 @@ def v_shape(
     ratios: np.ndarray,
 ) -> Figure:
     """The V: PCA of the 200 neurons coloured by model label, the fitted arms, the logit-diff direction,
-    the clue and 1 - clue."""
-    fig = Figure(figsize=(7.5, 6.2))
+    the clue and 1 - clue; an inset zooms on the corner, where class 0 sits."""
+    fig = Figure(figsize=(8, 6.6))
     ax = fig.subplots()
     idx = _subsample(len(coords))
     for lab in (0, 1):
         m = idx[labels[idx] == lab]
         ax.scatter(coords[m, 0], coords[m, 1], s=3, alpha=0.35, color=CLASS_COLOURS[lab], rasterized=True,
                    label=f"model label {lab}")
-    span = np.ptp(coords[idx], axis=0).max()
+    span = float(np.ptp(coords[idx], axis=0).max())
     for arm, name in ((v.left, "left arm"), (v.right, "right arm")):
         proj = (coords[arm.members] - v.corner) @ arm.outward
         end = v.corner + arm.outward * np.percentile(proj, 99.5)
-        ax.plot([v.corner[0], end[0]], [v.corner[1], end[1]], "-", color="black", lw=1.4)
-        ax.annotate(f"{name} (R² {arm.line.r2:.3f})", end, fontsize=8, xytext=(4, 4), textcoords="offset points")
-    d = logit_dir / (np.linalg.norm(logit_dir) or 1.0) * 0.25 * span
-    start = v.corner - 1.6 * d
-    ax.annotate("", xy=start + d, xytext=start, arrowprops=dict(arrowstyle="-|>", color="purple", lw=2))
-    ax.annotate("", xy=start - d, xytext=start, arrowprops=dict(arrowstyle="-|>", color="purple", lw=2, ls="--"))
+        ax.plot([v.corner[0], end[0]], [v.corner[1], end[1]], "-", color="black", lw=1.2)
+        mid = v.corner + 0.6 * (end - v.corner)
+        normal = np.array([-arm.outward[1], arm.outward[0]])
+        if np.dot(normal, -v.corner_direction) > 0:  # label on the outside of the V, not between the arms
+            normal = -normal
+        ax.annotate(f"{name}\nR² {arm.line.r2:.4f}", mid, fontsize=8, xytext=tuple(14 * normal),
+                    textcoords="offset points", ha="right" if normal[0] < 0 else "left", va="center")
+    # Both directions drawn from a point between the arms: the dashed one (class 0 − class 1) heads for the corner.
+    unit = logit_dir / (np.linalg.norm(logit_dir) or 1.0)
+    tail = v.corner - v.corner_direction * 0.35 * span
+    for sign, style in ((1, "-"), (-1, "--")):
+        ax.annotate("", xy=tail + sign * unit * 0.18 * span, xytext=tail,
+                    arrowprops=dict(arrowstyle="-|>", color="purple", lw=2, ls=style, mutation_scale=16))
     ax.plot([], [], color="purple", lw=2, label="logit diff (1 − 0) direction")
     ax.plot([], [], color="purple", lw=2, ls="--", label="class 0 − class 1 direction")
-    ax.scatter(*clue, s=140, color="red", edgecolor="black", zorder=5, label="clue (train image 6)")
-    ax.scatter(*anticlue, s=140, color="blue", edgecolor="black", zorder=5, label="1 − clue (anti-1)")
-    ax.scatter(*v.corner, s=60, marker="x", color="black", zorder=5, label="corner (arms cross)")
+    ax.scatter(*clue, s=90, color="red", edgecolor="black", zorder=5, label="clue (train image 6)")
+    ax.scatter(*anticlue, s=90, color="blue", edgecolor="black", zorder=5, label="1 − clue (anti-1)")
+    ax.scatter(*v.corner, s=50, marker="x", color="black", zorder=5, label="corner (arms cross)")
     ax.set_xlabel(f"PC1 ({ratios[0]:.1%} of variance)")
     ax.set_ylabel(f"PC2 ({ratios[1]:.1%} of variance)")
     ax.set_title("pca-variance · v-shape · logit-diff-to-corner · clue-furthest-out\n"
                  "PCA of the 200 fc1 neurons (60,000 training images)", fontsize=10)
-    ax.legend(loc="best", fontsize=8, markerscale=1.5)
+    ax.legend(loc="upper right", fontsize=8)
     ax.set_aspect("equal", adjustable="datalim")
+    _corner_inset(ax, coords, labels, v, span)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.08, top=0.9)
     return fig
+
+
+def _corner_inset(ax: Any, coords: np.ndarray, labels: np.ndarray, v: Any, span: float) -> None:
+    """Zoom on the corner: class 0 (blue) should fill it."""
+    half = 0.06 * span
+    near = np.flatnonzero(np.all(np.abs(coords - v.corner) <= half, axis=1))
+    near = near[_subsample(len(near), 6000, seed=1)]
+    inset = ax.inset_axes([0.36, 0.5, 0.3, 0.34])
+    for lab in (1, 0):
+        m = near[labels[near] == lab]
+        inset.scatter(coords[m, 0], coords[m, 1], s=2, alpha=0.4, color=CLASS_COLOURS[lab], rasterized=True)
+    inset.scatter(*v.corner, s=30, marker="x", color="black", zorder=5)
+    inset.set_xlim(v.corner[0] - half, v.corner[0] + half)
+    inset.set_ylim(v.corner[1] - half, v.corner[1] + half)
+    inset.set_title("the corner, zoomed", fontsize=7, pad=2)
+    inset.tick_params(labelsize=6)
+    ax.indicate_inset_zoom(inset, edgecolor="grey")
 
 
 def labelling(s: np.ndarray, labels: np.ndarray, low: float, high: float, pc1: np.ndarray) -> Figure:
@@ -173,9 +200,10 @@ def labelling(s: np.ndarray, labels: np.ndarray, low: float, high: float, pc1: n
     bins = np.linspace(s.min(), s.max(), 120)
     for lab in (0, 1):
         ax1.hist(s[labels == lab], bins=bins, alpha=0.6, color=CLASS_COLOURS[lab], label=f"model label {lab}")
-    for t, name in ((low, "L = -17305"), (high, "R = -7762")):
+    top = ax1.get_ylim()[1]
+    for t, name, ha, dx in ((low, f"L = {low:g}", "right", -3), (high, f"R = {high:g}", "left", 3)):
         ax1.axvline(t, color="black", ls="--", lw=1)
-        ax1.annotate(name, (t, ax1.get_ylim()[1] * 0.92), fontsize=8, xytext=(3, 0), textcoords="offset points")
+        ax1.annotate(name, (t, top * 0.95), fontsize=8, xytext=(dx, 0), textcoords="offset points", ha=ha, va="top")
     ax1.set_xlabel("similarity s = Σ x·(clue − anti-clue)")
     ax1.set_ylabel("training images")
     ax1.set_title("labeling-function · class-split: s by model label", fontsize=10)
@@ -276,9 +304,10 @@ def contributions(contrib: np.ndarray, dead: np.ndarray, fc2_weight: np.ndarray)
     ax1.set_xlabel(f"active neurons, sorted ({len(active)} of {len(contrib)}; dead ones omitted)")
     ax1.set_ylabel("logit-diff weight × activation std")
     ax1.set_title("one-way-neurons: contribution to logit diff per neuron", fontsize=10)
-    ax1.bar([], [], color="#d62728", label=f"towards class 1 ({int((vals > 0).sum())})")
-    ax1.bar([], [], color="#1f77b4", label=f"towards class 0 ({int((vals < 0).sum())})")
-    ax1.legend(fontsize=8)
+    ax1.legend(handles=[
+        matplotlib.patches.Patch(color="#d62728", label=f"towards class 1 ({int((vals > 0).sum())})"),
+        matplotlib.patches.Patch(color="#1f77b4", label=f"towards class 0 ({int((vals < 0).sum())})"),
+    ], fontsize=8)
     ax2.imshow(fc2_weight[:, order], aspect="auto", cmap="RdBu_r",
                vmin=-np.abs(fc2_weight).max(), vmax=np.abs(fc2_weight).max(), interpolation="nearest")
     ax2.set_yticks([0, 1], ["fc2 row 0 (class 0)", "fc2 row 1 (class 1)"], fontsize=8)
@@ -309,6 +338,12 @@ def dla(samples: dict[str, np.ndarray], one: np.ndarray, anti: np.ndarray, rest:
         ticks.append((x0 + (len(ids) - 1) / 2, name))
         x0 += len(ids) + 3
     ax.axhline(0, color="black", lw=0.8)
+    shown = np.concatenate(list(samples.values()))
+    pos = np.maximum(one[shown], 0) + np.maximum(anti[shown], 0)
+    neg = np.minimum(one[shown], 0) + np.minimum(anti[shown], 0)
+    total = one[shown] + anti[shown] + rest[shown]
+    hi, lo = max(pos.max(), total.max(), 0.0), min(neg.min(), total.min(), 0.0)
+    ax.set_ylim(lo - 0.06 * (hi - lo), hi + 0.06 * (hi - lo))  # stacked bars don't autoscale with margins
     ax.set_xticks([t for t, _ in ticks], [n for _, n in ticks])
     ax.set_xlabel("sampled training images, by region of s (sorted by s within each)")
     ax.set_ylabel("contribution to logit diff (1 − 0)")
@@ -329,13 +364,14 @@ def min_ablation(table: dict[str, dict[str, float]]) -> Figure:
     for k, (g, lab, colour) in enumerate(groups):
         vals = [table[g][h] for h, _ in halves]
         bars = ax.bar(np.arange(2) + (k - 1) * width, vals, width, color=colour, label=f"ablate {lab}")
-        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, label_type="center", color="white", fontweight="bold")
     ax.axhline(0.5, color="black", ls="--", lw=1, label="chance (50%)")
     ax.set_xticks(np.arange(2), [n for _, n in halves])
-    ax.set_ylim(0, 1.08)
+    ax.set_xlim(-0.5, 2.35)
+    ax.set_ylim(0, 1.05)
     ax.set_ylabel("fraction of model labels kept")
     ax.set_title("min-ablation: groups set to their dataset minimum", fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center right")
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.92)
     return fig
 

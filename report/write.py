@@ -20,6 +20,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600: a report is for others to read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -45,13 +46,24 @@ def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict
     }
 
 
-def write_report(out: Path, context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any]) -> Path:
-    """Write every report file into ``out``; return ``out``."""
+def write_report(
+    out: Path, context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any],
+    matrix: dict[str, Any] | None = None,
+) -> Path:
+    """Write every report file into ``out`` (and ``matrix.json`` with its tables when given); return ``out``."""
     from report import render
 
     doc = build_document(context, claims, probes)
     atomic_write_text(out / "claims.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    render.write_all(out, doc)
+    extra_sections: list[tuple[str, str]] = []
+    extra_markdown = ""
+    if matrix is not None:
+        from report.matrix import matrix_html, matrix_markdown
+
+        atomic_write_text(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
+        extra_sections.append(("Claims × models", matrix_html(matrix)))
+        extra_markdown = matrix_markdown(matrix)
+    render.write_all(out, doc, extra_sections=extra_sections, extra_markdown=extra_markdown)
     return out
 
 
