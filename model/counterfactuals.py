@@ -23,7 +23,7 @@ MODEL_DEPENDENT = (
 @dataclass(frozen=True)
 class Counterfactual:
     name: str
-    kind: str  # "untrained" | "silenced-anti-one" | "trained"
+    kind: str  # "untrained" | "silenced-anti-one" | "entangled" | "trained"
     rationale: str
     predicted_to_break: tuple[str, ...]
     labelling: str = "band"  # for trained models: the labelling function trained on
@@ -53,6 +53,14 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
             "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "logit-diff-to-corner",
             "zero-ablation-baseline", "min-ablation", "causal-scrubbing",
         ),
+    ),
+    Counterfactual(
+        name="entangled",
+        kind="entangled",
+        rationale="The challenge network with the mean incoming fc1 weights of the anti-1 detectors added to every "
+        "'1' detector: the two groups now fire together on anti-1-like images, so exclusivity and the "
+        "group-specific ablations should fail.",
+        predicted_to_break=("dla-exclusive", "min-ablation", "feature-visualisation", "detector-groups"),
     ),
     Counterfactual(
         name="one-threshold",
@@ -94,3 +102,45 @@ def by_name(name: str) -> Counterfactual:
         if c.name == name:
             return c
     raise KeyError(f"no counterfactual named {name!r}; known: {', '.join(c.name for c in COUNTERFACTUALS)}")
+
+
+# ----------------------------------------------------------------------------------------- building them
+
+
+def untrained_state(seed: int) -> dict[str, "np.ndarray"]:
+    """The architecture at torch's default initialisation, seeded."""
+    import numpy as np
+    import torch
+
+    from model.torchnet import ChallengeNet
+
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        net = ChallengeNet()
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()}
+
+
+def entangled_state(
+    state: dict[str, "np.ndarray"], one: "np.ndarray", anti_one: "np.ndarray"
+) -> dict[str, "np.ndarray"]:
+    """``state`` with the mean incoming fc1 weights and bias of the ``anti_one`` neurons added to every neuron
+    of ``one`` (boolean masks): those neurons then also respond to what the anti-1 detectors detect."""
+    import numpy as np
+
+    out = {k: np.array(v, copy=True) for k, v in state.items()}
+    if anti_one.any():
+        out["fc1.weight"][one] += state["fc1.weight"][anti_one].mean(axis=0)
+        out["fc1.bias"][one] += state["fc1.bias"][anti_one].mean()
+    return out
+
+
+def silenced_state(state: dict[str, "np.ndarray"], group: "np.ndarray") -> dict[str, "np.ndarray"]:
+    """``state`` with the outgoing fc2 weights of the neurons in ``group`` (a boolean mask) set to zero."""
+    import numpy as np
+
+    out = {k: np.array(v, copy=True) for k, v in state.items()}
+    out["fc2.weight"][:, group] = 0.0
+    return out
