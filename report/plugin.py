@@ -21,8 +21,14 @@ COLLECTOR = pytest.StashKey["ClaimCollector"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("eis").addoption(
+    group = parser.getgroup("eis")
+    group.addoption(
         "--report-dir", metavar="DIR", help=f"where the report is written (default report/out) [env {ENV['report_dir']}]"
+    )
+    group.addoption(
+        "--models", metavar="SET", default=None,
+        help="also run every claim on other models: 'small' (untrained, anti-1 silenced), 'full' (adds a different "
+        "labelling and 3 retrained replicas) or comma-separated names; writes matrix.json",
     )
 
 
@@ -53,13 +59,43 @@ class ClaimCollector:
             elif name == CONTEXT_PROPERTY and self.context is None:
                 self.context = json.loads(value)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # A matrix run starts from scratch: the per-model runs of an earlier session must not be reused.
+        if not _is_worker(self.config) and self.config.getoption("models"):
+            import shutil
+
+            shutil.rmtree(resolve_report_dir(self.config.getoption("report_dir")) / "models", ignore_errors=True)
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if config.getoption("models"):
+            return
+        matrix = [i for i in items if i.get_closest_marker("matrix")]
+        if matrix:
+            config.hook.pytest_deselected(items=matrix)
+            items[:] = [i for i in items if not i.get_closest_marker("matrix")]
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if _is_worker(self.config) or not (self.claims or self.probes):
             return
         from report.write import write_report
 
         out = resolve_report_dir(self.config.getoption("report_dir"))
-        self.written = write_report(out, self.context or {}, self.claims, self.probes)
+        self.written = write_report(out, self.context or {}, self.claims, self.probes, matrix=self._matrix(out))
+
+    def _matrix(self, out: Path) -> dict[str, Any] | None:
+        """The claims × models matrix from the per-model runs this session made (None without --models)."""
+        from report.matrix import ModelRun, build_matrix, run_dir, selected
+
+        models = selected(self.config.getoption("models"))
+        if not models:
+            return None
+        runs = {}
+        for cf in models:
+            path = run_dir(out, cf.name) / "claims.json"
+            if path.exists():
+                runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
+        return build_matrix(self.claims, self.context or {}, runs, models)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if _is_worker(config) or not self.claims:

@@ -1,0 +1,53 @@
+"""Claims × models (``pytest claims/ --models small|full``; add ``-n auto`` to run one model per worker).
+
+Every claim is run on counterfactual checkpoints and retrained replicas (``model/counterfactuals.py``, with
+their predictions written before measuring). A model's test checks that its claims run completed; the
+verdicts themselves are findings, shown in ``matrix.json`` and the report. A claim no counterfactual can
+break would pass for any network: the sensitivity tests flag it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from model.counterfactuals import DATA_ONLY, MODEL_DEPENDENT
+from report.matrix import ALL_COUNTERFACTUALS, is_counterfactual, judges_sensitivity, load_explained_insensitivity, model_run, selected
+from report.records import CLAIM_IDS
+
+pytestmark = [pytest.mark.matrix, pytest.mark.needs_data]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    models = selected(metafunc.config.getoption("models"))
+    if "model" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "model", [pytest.param(cf, id=cf.name, marks=[pytest.mark.slow] if cf.slow else []) for cf in models]
+        )
+    if "claim_id" in metafunc.fixturenames:
+        metafunc.parametrize("claim_id", MODEL_DEPENDENT)
+
+
+@pytest.fixture(scope="session")
+def models(pytestconfig):
+    return selected(pytestconfig.getoption("models"))
+
+
+def test_the_claims_run_on(model, prepared, groups, report_dir):
+    run = model_run(model, prepared, groups, report_dir)
+    assert set(run.verdicts) == set(CLAIM_IDS), f"the claims run on {model.name} did not complete:\n{run.output}"
+    for cid in DATA_ONLY:  # the data did not change, so neither can a data-only verdict
+        assert run.verdicts[cid] == run.document["claims"][cid]["verdict"]
+
+
+def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_dir):
+    if not judges_sensitivity(models):
+        pytest.skip(f"sensitivity is judged over every counterfactual ({', '.join(ALL_COUNTERFACTUALS)}): --models full")
+    verdicts = {cf.name: model_run(cf, prepared, groups, report_dir).verdicts.get(claim_id)
+                for cf in models if is_counterfactual(cf)}
+    explained = load_explained_insensitivity().get(claim_id)
+    if explained and "fails" not in verdicts.values():
+        pytest.xfail(f"insensitive, explained in claims/known_nonreproductions.toml: {explained}")
+    assert "fails" in verdicts.values(), (
+        f"{claim_id} is insensitive: it does not fail on any counterfactual ({verdicts}), so it cannot tell this "
+        "network from a broken one"
+    )

@@ -1,0 +1,306 @@
+"""Claims × models: run the claims on counterfactual checkpoints and retrained replicas, tabulate verdicts,
+compare them with the predictions written beforehand, and flag claims no counterfactual can break.
+
+Each model's claims run is a child ``pytest claims/`` (probes excluded) with ``--weights`` pointing at the
+model, its report in ``<report-dir>/models/<name>/``. A per-model file lock makes every model run once per
+session even when several xdist workers ask for it (a model test and the sensitivity tests).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from fixtures.locate import PROJECT_ROOT
+from model.counterfactuals import COUNTERFACTUALS, DATA_ONLY, SMALL, Counterfactual, by_name
+from report.records import CLAIM_IDS
+
+ORIGINAL = "original"
+SETS = {"small": SMALL, "full": tuple(c.name for c in COUNTERFACTUALS)}
+#: Kinds that count as counterfactuals for sensitivity (replicas are meant to keep the mechanism).
+COUNTERFACTUAL_KINDS = ("untrained", "silenced-anti-one", "entangled")
+#: A trained model on a *different* labelling is a counterfactual too.
+DIFFERENT_LABELLING = "one-threshold"
+
+
+def selected(option: str | None) -> tuple[Counterfactual, ...]:
+    """Models named by ``--models``: ``small``, ``full`` or a comma-separated list of names."""
+    if not option:
+        return ()
+    names = SETS.get(option) or tuple(n.strip() for n in option.split(",") if n.strip())
+    return tuple(by_name(n) for n in names)
+
+
+def is_counterfactual(cf: Counterfactual) -> bool:
+    return cf.kind in COUNTERFACTUAL_KINDS or (cf.kind == "trained" and cf.labelling == DIFFERENT_LABELLING)
+
+
+#: Sensitivity is judged only over every counterfactual: a claim the small set cannot break may fall to another.
+ALL_COUNTERFACTUALS = tuple(cf.name for cf in COUNTERFACTUALS if is_counterfactual(cf))
+
+
+def judges_sensitivity(models: tuple[Counterfactual, ...]) -> bool:
+    return set(ALL_COUNTERFACTUALS) <= {cf.name for cf in models}
+
+
+# ----------------------------------------------------------------------------------------- checkpoints
+
+
+def _reuse_or_save(path: Path, make_state) -> Path:
+    """``path`` if it exists with a matching ``.sha256`` sidecar; else build, save atomically, write the sidecar."""
+    from fixtures.locate import sha256_file
+    from model.network import save_state
+
+    sidecar = path.with_name(path.name + ".sha256")
+    with FileLock(str(path) + ".lock"):
+        if path.is_file() and sidecar.is_file() and sidecar.read_text().strip() == sha256_file(path):
+            return path
+        digest = save_state(make_state(), path)
+        sidecar.write_text(digest + "\n")
+    return path
+
+
+def checkpoint_for(cf: Counterfactual, prepared: Any, groups: Any) -> Path:
+    """Build (or reuse) the checkpoint of a counterfactual, deterministically, in ``<cache>/models``.
+    ``groups`` are the detector groups of the checkpoint under test (the basis of the edited models)."""
+    from model.counterfactuals import entangled_state, silenced_state, untrained_state
+
+    folder = Path(prepared.inputs.cache_dir) / "models"
+    basis = prepared.inputs.checkpoint
+    if cf.kind == "untrained":
+        return _reuse_or_save(folder / f"untrained-seed{cf.seed}.pt", lambda: untrained_state(cf.seed))
+    if cf.kind == "silenced-anti-one":
+        return _reuse_or_save(
+            folder / f"silenced-anti-one-{basis.sha256[:12]}.pt",
+            lambda: silenced_state(prepared.bundle.state, groups.anti_one),
+        )
+    if cf.kind == "entangled":
+        return _reuse_or_save(
+            folder / f"entangled-{basis.sha256[:12]}.pt",
+            lambda: entangled_state(prepared.bundle.state, groups.one, groups.anti_one),
+        )
+    if cf.kind == "trained":
+        from model.train import Recipe, ensure_checkpoint
+
+        return ensure_checkpoint(Recipe(labelling=cf.labelling, seed=cf.seed), folder, prepared.mnist)
+    raise ValueError(f"unknown counterfactual kind {cf.kind!r}")
+
+
+# ----------------------------------------------------------------------------------------- model runs
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    name: str
+    returncode: int
+    document: dict[str, Any]
+    output: str
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        return {k: v["verdict"] for k, v in self.document.get("claims", {}).items()}
+
+
+def run_dir(report_dir: Path, name: str) -> Path:
+    return Path(report_dir) / "models" / name
+
+
+def claims_command(weights: Path, out: Path, inputs: Any, data_dir: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", "-m", "not probe",
+        "--weights", str(weights), "--report-dir", str(out), "--cache-dir", str(inputs.cache_dir),
+        "--data-dir", str(data_dir), "--no-download",
+    ]
+
+
+def model_run(cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path) -> ModelRun:
+    """The claims run of one model: computed once per session (file lock), read back by later callers."""
+    out = run_dir(report_dir, cf.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out) + ".lock"):
+        done = out / "run.json"
+        if not done.exists():
+            weights = checkpoint_for(cf, prepared, groups)
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+            env.pop("EIS_REPORT_DIR", None)
+            proc = subprocess.run(
+                claims_command(weights, out, prepared.inputs, prepared.mnist.root),
+                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+            )
+            done.write_text(json.dumps({"returncode": proc.returncode, "output": proc.stdout[-6000:] + proc.stderr[-3000:]}))
+    meta = json.loads(done.read_text())
+    claims_json = out / "claims.json"
+    doc = json.loads(claims_json.read_text()) if claims_json.exists() else {}
+    return ModelRun(cf.name, meta["returncode"], doc, meta["output"])
+
+
+# ----------------------------------------------------------------------------------------- the matrix
+
+
+def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[str, ModelRun],
+                 models: tuple[Counterfactual, ...]) -> dict[str, Any]:
+    """``matrix.json``: verdict per claim and model, predictions against observations, sensitivity."""
+    columns = [ORIGINAL] + [cf.name for cf in models]
+    verdicts = {ORIGINAL: {k: v["verdict"] for k, v in original.items()}}
+    verdicts.update({name: run.verdicts for name, run in runs.items()})
+    judged = judges_sensitivity(models)
+    explained = load_explained_insensitivity()
+    claim_rows = {}
+    for cid in CLAIM_IDS:
+        row = {m: verdicts.get(m, {}).get(cid) for m in columns}
+        data_only = cid in DATA_ONLY
+        breakers = [cf.name for cf in models if is_counterfactual(cf) and row.get(cf.name) == "fails"]
+        measured_on = [cf.name for cf in models if is_counterfactual(cf) and row.get(cf.name) is not None]
+        insensitive = (not data_only) and bool(measured_on) and not breakers if judged else None
+        claim_rows[cid] = {
+            "depends_on": "data" if data_only else "model",
+            "verdicts": row,
+            "broken_by": breakers,
+            "insensitive": insensitive,
+            "why_insensitive": explained.get(cid) if insensitive else None,
+        }
+    predictions = {}
+    for cf in models:
+        if cf.name not in runs:
+            continue
+        observed = sorted(k for k, v in runs[cf.name].verdicts.items() if v == "fails")
+        predicted = sorted(cf.predicted_to_break)
+        predictions[cf.name] = {
+            "kind": cf.kind,
+            "rationale": cf.rationale,
+            "predicted_to_break": predicted,
+            "observed_broken": observed,
+            "broke_unexpectedly": sorted(set(observed) - set(predicted)),
+            "survived_unexpectedly": sorted(set(predicted) - set(observed)),
+            "checkpoint": runs[cf.name].document.get("checkpoint", {}),
+            "run_exit_status": runs[cf.name].returncode,
+        }
+    return {
+        "schema_version": 1,
+        "original": context.get("checkpoint", {}),
+        "models": columns,
+        "claims": claim_rows,
+        "predictions": predictions,
+        "sensitivity_judged": judged,
+        "insensitive": sorted(c for c, r in claim_rows.items() if r["insensitive"]),
+        "replicas": replica_summary(claim_rows, models),
+    }
+
+
+def load_explained_insensitivity() -> dict[str, str]:
+    """Reviewed explanations of claims no counterfactual breaks (``[[insensitive]]`` in the known list)."""
+    import tomllib
+
+    from report.records import KNOWN_NONREPRODUCTIONS
+
+    if not KNOWN_NONREPRODUCTIONS.exists():
+        return {}
+    with open(KNOWN_NONREPRODUCTIONS, "rb") as fh:
+        data = tomllib.load(fh)
+    return {e["claim"]: e["why"] for e in data.get("insensitive", [])}
+
+
+def replica_summary(claim_rows: dict[str, Any], models: tuple[Counterfactual, ...]) -> dict[str, Any]:
+    """Which claims every replica reproduces (properties of the task) and which it does not (of the network)."""
+    replicas = [cf.name for cf in models if cf.kind == "trained" and cf.labelling == "band"]
+    if not replicas:
+        return {"replicas": [], "paragraph": ""}
+    task, network, mixed = [], [], []
+    for cid, row in claim_rows.items():
+        if row["depends_on"] == "data":
+            continue
+        kept = [row["verdicts"].get(r) in ("holds", "erratum") for r in replicas]
+        (task if all(kept) else network if not any(kept) else mixed).append(cid)
+    n = len(replicas)
+    parts = [f"Across {n} replicas retrained on the recovered labelling function"]
+    parts.append(f", {len(task)} model-dependent claims hold (or hold as corrected) on every replica — "
+                 f"{', '.join(task) if task else 'none'}: these describe the task's solution")
+    parts.append(f"; {len(network)} fail on every replica — {', '.join(network) if network else 'none'}: "
+                 "these are facts about the challenge network (its particular numbers), not the mechanism")
+    if mixed:
+        parts.append(f"; {len(mixed)} hold on some replicas only — {', '.join(mixed)}: the mechanism recurs "
+                     "but not reliably")
+    return {"replicas": replicas, "properties_of_the_task": task, "properties_of_the_network": network,
+            "varies_between_replicas": mixed, "paragraph": "".join(parts) + "."}
+
+
+_MARK = {"holds": "✔ holds", "erratum": "≈ erratum", "fails": "✘ fails", None: "–"}
+
+
+def matrix_markdown(matrix: dict[str, Any]) -> str:
+    cols = matrix["models"]
+    lines = ["## Claims × models", "", "Verdict of every claim on the original checkpoint and each model "
+             "(`python -m pytest claims/ --models small|full`). *data* = the claim does not involve the network.", ""]
+    lines.append("| claim | " + " | ".join(cols) + " |")
+    lines.append("|---|" + "---|" * len(cols))
+    for cid, row in matrix["claims"].items():
+        flag = " (data)" if row["depends_on"] == "data" else " **insensitive**" if row["insensitive"] else ""
+        lines.append(f"| {cid}{flag} | " + " | ".join(_MARK[row["verdicts"].get(m)] for m in cols) + " |")
+    lines += ["", "### Predicted vs observed", "", "| model | rationale | predicted to break | observed broken | "
+              "broke unexpectedly | survived unexpectedly |", "|---|---|---|---|---|---|"]
+    for name, p in matrix["predictions"].items():
+        lines.append(f"| {name} | {p['rationale']} | {', '.join(p['predicted_to_break']) or '–'} | "
+                     f"{', '.join(p['observed_broken']) or '–'} | {', '.join(p['broke_unexpectedly']) or '–'} | "
+                     f"{', '.join(p['survived_unexpectedly']) or '–'} |")
+    if not matrix["sensitivity_judged"]:
+        lines += ["", "Sensitivity (does some counterfactual break each claim?) is judged only when every "
+                  "counterfactual ran: `--models full`."]
+    elif matrix["insensitive"]:
+        lines += ["", f"**Insensitive claims** (no counterfactual breaks them): {', '.join(matrix['insensitive'])}."]
+        for cid in matrix["insensitive"]:
+            why = matrix["claims"][cid]["why_insensitive"]
+            lines.append(f"- `{cid}`: {why or 'not explained yet'}")
+    else:
+        lines += ["", "Every model-dependent claim fails on at least one counterfactual."]
+    if matrix["replicas"].get("paragraph"):
+        lines += ["", "### Task or network?", "", matrix["replicas"]["paragraph"]]
+    return "\n".join(lines) + "\n"
+
+
+def matrix_html(matrix: dict[str, Any]) -> str:
+    e = html.escape
+    cols = matrix["models"]
+    head = "".join(f"<th>{e(c)}</th>" for c in cols)
+    rows = []
+    for cid, row in matrix["claims"].items():
+        tag = " <small>(data)</small>" if row["depends_on"] == "data" else (
+            " <strong class='v-fails'>insensitive</strong>" if row["insensitive"] else "")
+        cells = "".join(
+            f"<td class='v-{e(v or 'none')}'>{e(_MARK[v])}</td>" for v in (row["verdicts"].get(m) for m in cols)
+        )
+        rows.append(f"<tr><td><a href='#claim-{e(cid)}'>{e(cid)}</a>{tag}</td>{cells}</tr>")
+    preds = "".join(
+        f"<tr><td>{e(n)}</td><td>{e(p['rationale'])}</td><td>{e(', '.join(p['predicted_to_break']) or '–')}</td>"
+        f"<td>{e(', '.join(p['observed_broken']) or '–')}</td><td>{e(', '.join(p['broke_unexpectedly']) or '–')}</td>"
+        f"<td>{e(', '.join(p['survived_unexpectedly']) or '–')}</td></tr>"
+        for n, p in matrix["predictions"].items()
+    )
+    parts = [
+        "<p>Verdict of every claim on the original checkpoint and each model (<code>pytest claims/ --models "
+        "small|full</code>). <em>data</em>: the claim does not involve the network.</p>",
+        f"<table id='matrix'><thead><tr><th>claim</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+        "<h3>Predicted vs observed</h3>",
+        "<table id='predictions'><thead><tr><th>model</th><th>rationale</th><th>predicted to break</th>"
+        "<th>observed broken</th><th>broke unexpectedly</th><th>survived unexpectedly</th></tr></thead>"
+        f"<tbody>{preds}</tbody></table>",
+    ]
+    if not matrix["sensitivity_judged"]:
+        parts.append("<p>Sensitivity (does some counterfactual break each claim?) is judged only when every "
+                     "counterfactual ran: <code>--models full</code>.</p>")
+    elif matrix["insensitive"]:
+        items = "".join(f"<li><code>{e(c)}</code>: {e(matrix['claims'][c]['why_insensitive'] or 'not explained yet')}</li>"
+                        for c in matrix["insensitive"])
+        parts.append(f"<p><strong>Insensitive claims</strong> (no counterfactual breaks them):</p><ul>{items}</ul>")
+    else:
+        parts.append("<p>Every model-dependent claim fails on at least one counterfactual.</p>")
+    if matrix["replicas"].get("paragraph"):
+        parts.append(f"<h3>Task or network?</h3><p>{e(matrix['replicas']['paragraph'])}</p>")
+    return "\n".join(parts)

@@ -1,0 +1,26 @@
+"""The README must stay true: its verdict table and badge are the ones the suite produces now."""
+
+from __future__ import annotations
+
+import pytest
+
+from report.readme import BADGE, README, table_block, verdict_table
+
+pytestmark = pytest.mark.needs_data
+
+STALE = "run `pytest claims/ && python -m report.readme` and commit the result"
+
+
+@pytest.fixture
+def challenge_run(claims_run):
+    if not claims_run.document["checkpoint"].get("challenge"):
+        pytest.skip("the README describes the challenge checkpoint; this session tests another one")
+    return claims_run
+
+
+def test_the_readme_table_matches_what_the_suite_measures(challenge_run):
+    assert table_block(README.read_text()) == verdict_table(challenge_run.document), f"README.md's table is stale: {STALE}"
+
+
+def test_the_readme_badge_matches_the_report(challenge_run):
+    assert BADGE.read_bytes() == (challenge_run.report_dir / "badge.svg").read_bytes(), f"docs/badge.svg is stale: {STALE}"
