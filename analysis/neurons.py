@@ -46,6 +46,9 @@ def groups_by_firing(post: np.ndarray, region: np.ndarray) -> Groups:
     1-like images exceeds its mean on anti-1-like images, else an "anti-1" detector (CLAIMS.md's definition)."""
     if post.shape[0] != region.shape[0]:
         raise ValueError(f"{post.shape[0]} activation rows but {region.shape[0]} regions")
+    for r, name in ((ONE, "1-like"), (ANTI, "anti-1-like")):
+        if not np.any(region == r):
+            raise ValueError(f"no {name} images: the detector groups are defined by where neurons fire on both regions")
     dead = dead_neurons(post)
     on_one = post[region == ONE].mean(axis=0)
     on_anti = post[region == ANTI].mean(axis=0)

@@ -16,6 +16,7 @@ The score is the fraction of model labels unchanged.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,8 +98,9 @@ class Scrubber:
         dead = rng.integers(0, n, n)
         if p == "random":
             return rng.integers(0, n, n), rng.integers(0, n, n), dead
-        if not isinstance(p, float) or not 0 < p:
-            raise ValueError(f"noise level must be a positive float or 'random', got {p!r}")
+        if isinstance(p, (bool, str)) or not isinstance(p, numbers.Real) or not 0 < p:
+            raise ValueError(f"noise level must be a positive number or 'random', got {p!r}")
+        p = float(p)
         if p not in self.windows:  # the same for every seed: compute once per noise level
             self.windows[p] = self.index.window(p)
         is_one, is_anti = self.region == ONE, self.region == ANTI

@@ -38,7 +38,10 @@ def replace_group(
 ) -> np.ndarray:
     """Logits after setting the neurons in ``mask`` to ``values`` (a scalar, or one value per masked neuron)."""
     _check(post, fc2_weight, mask)
-    values = np.broadcast_to(np.asarray(values, dtype=np.float64), (int(mask.sum()),))
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 0 and values.shape != (int(mask.sum()),):
+        raise ValueError(f"expected a scalar or {int(mask.sum())} values (one per masked neuron), got shape {values.shape}")
+    values = np.broadcast_to(values, (int(mask.sum()),))
     logits = logits_from_neurons(post, fc2_weight, fc2_bias)
     return logits - group_logits(post, fc2_weight, mask) + fc2_weight[:, mask] @ values
 
@@ -51,6 +54,7 @@ def zero_ablate(post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, 
 def min_ablate(post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Logits with each neuron in ``mask`` set to its minimum over the rows of ``post`` (the write-up's
     "dataset-minimum", its baseline for "no detection")."""
+    _check(post, fc2_weight, mask)
     return replace_group(post, fc2_weight, fc2_bias, mask, post[:, mask].min(axis=0) if mask.any() else 0.0)
 
 

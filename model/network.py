@@ -7,9 +7,10 @@ never imports it.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,7 +41,11 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     advice = "download it again, or point --weights at a state_dict saved with torch.save(model.state_dict(), path)"
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: the file is empty; {advice}.")
-    if not zipfile.is_zipfile(path):
+    if zipfile.is_zipfile(path):
+        damaged = _damaged_zip_member(path)
+        if damaged:
+            raise CheckpointError(f"{path}: damaged ({damaged}); {advice}.")
+    else:
         with open(path, "rb") as fh:
             legacy = fh.read(2)[:1] == b"\x80"  # a pickle stream: torch.save's pre-1.6 format
         if not legacy:
@@ -50,12 +55,15 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
             )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{path}: holds pickled Python objects beyond tensors (a whole model object, or custom classes), "
-            f"which the suite never unpickles ({_first_line(exc)}). Save only the weights: "
-            "torch.save(model.state_dict(), path)."
-        ) from None
+    except pickle.UnpicklingError:
+        objects = _pickled_classes(path)
+        if objects:
+            raise CheckpointError(
+                f"{path}: holds pickled Python objects beyond tensors ({', '.join(objects[:5])}), e.g. a whole "
+                "model object, which the suite never unpickles. Save only the weights: "
+                "torch.save(model.state_dict(), path)."
+            ) from None
+        raise CheckpointError(f"{path}: its pickle stream is damaged or truncated; {advice}.") from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path}: cannot be read as a torch checkpoint ({_first_line(exc)}); {advice}.") from None
     check_state_shapes(state, str(path))
@@ -63,14 +71,43 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     for key in STATE_SHAPES:
         value = state[key]
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
-            raise CheckpointError(f"{path}: parameter {key} is not a floating-point tensor ({type(value).__name__}).")
+            kind = f"a {value.dtype} tensor" if isinstance(value, torch.Tensor) else f"a {type(value).__name__}"
+            raise CheckpointError(
+                f"{path}: parameter {key} is {kind}, not floating-point; save the float weights with "
+                "torch.save(model.state_dict(), path)."
+            )
         arrays[key] = value.detach().to(torch.float32).cpu().numpy().copy()
     check_finite(arrays, str(path))
     return arrays
 
 
+def _damaged_zip_member(path: Path) -> str | None:
+    """torch.load does not check the zip's CRCs, so flipped weight bytes would load silently: check them."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        return f"its zip archive cannot be read: {_first_line(exc)}"
+    return f"CRC mismatch in {bad}" if bad else None
+
+
+def _pickled_classes(path: Path) -> list[str]:
+    """Names of the non-tensor classes a checkpoint would need to unpickle (empty if it is merely damaged)."""
+    from torch.serialization import get_unsafe_globals_in_checkpoint
+
+    try:
+        return list(get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # a damaged stream cannot even be scanned
+        return []
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    text = _ANSI.sub("", str(exc)).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 

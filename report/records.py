@@ -108,10 +108,16 @@ def load_known_nonreproductions(path: Path = KNOWN_NONREPRODUCTIONS) -> dict[tup
     """The reviewed list: ``(claim id, checkpoint sha256) -> {"measured", "why"}``."""
     if not path.exists():
         return {}
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    entries = data.get("nonreproduction", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{path}: entries must be tables written [[nonreproduction]] (double brackets)")
     out: dict[tuple[str, str], dict[str, str]] = {}
-    for entry in data.get("nonreproduction", []):
+    for entry in entries:
         missing = [k for k in ("claim", "checkpoint_sha256", "measured", "why") if not entry.get(k)]
         if missing:
             raise ValueError(f"{path}: an entry lacks {', '.join(missing)}: {entry}")

@@ -1,0 +1,201 @@
+"""model.interventions against brute force: copy the activations, overwrite neurons, recompute ``post @ W.T + b``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.interventions import (
+    group_logits,
+    labels_from_logits,
+    logits_from_neurons,
+    min_ablate,
+    replace_group,
+    resample_logits,
+    zero_ablate,
+)
+
+# -------------------------------------------------------------------------------------------- helpers
+
+
+def tiny_layer(seed: int = 0, n: int = 9, d: int = 7):
+    """Random post-ReLU activations (n, d) with some exact zeros, fc2 weight (2, d) and bias (2,)."""
+    rng = np.random.default_rng(seed)
+    post = np.maximum(rng.standard_normal((n, d)), 0.0)
+    return post, rng.standard_normal((2, d)), rng.standard_normal(2)
+
+
+def random_mask(d: int, seed: int = 1, p: float = 0.5) -> np.ndarray:
+    return np.random.default_rng(seed).random(d) < p
+
+
+def brute_force_logits(post: np.ndarray, weight: np.ndarray, bias: np.ndarray, mask: np.ndarray, values) -> np.ndarray:
+    """Overwrite the masked columns of a copy of ``post`` with ``values`` and run fc2 on it."""
+    edited = post.copy()
+    edited[:, mask] = values
+    return edited @ weight.T + bias
+
+
+def partition(d: int, k: int, seed: int = 2) -> list[np.ndarray]:
+    """k boolean masks over d neurons, every neuron in exactly one (some may be empty)."""
+    owner = np.random.default_rng(seed).integers(0, k, d)
+    return [owner == g for g in range(k)]
+
+
+MASKS = {
+    "random": lambda d: random_mask(d),
+    "none": lambda d: np.zeros(d, bool),
+    "all": lambda d: np.ones(d, bool),
+    "one": lambda d: np.arange(d) == 3,
+}
+
+
+# ------------------------------------------------------------------------------------------- logits
+
+
+def test_logits_from_neurons_is_the_affine_map():
+    post, weight, bias = tiny_layer()
+    np.testing.assert_allclose(logits_from_neurons(post, weight, bias), post @ weight.T + bias)
+
+
+def test_labels_from_logits_is_the_argmax():
+    assert labels_from_logits(np.array([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]])).tolist() == [1, 0, 0]
+
+
+@pytest.mark.parametrize("mask", MASKS.values(), ids=MASKS.keys())
+def test_group_logits_are_the_masked_neurons_contribution(mask):
+    post, weight, _ = tiny_layer()
+    m = mask(post.shape[1])
+    expected = brute_force_logits(post, weight, np.zeros(2), ~m, 0.0)  # only the group's neurons left
+    np.testing.assert_allclose(group_logits(post, weight, m), expected, atol=1e-12)
+
+
+def test_group_logits_of_a_partition_sum_to_the_logits_minus_bias():
+    post, weight, bias = tiny_layer()
+    parts = [group_logits(post, weight, m) for m in partition(post.shape[1], 3)]
+    np.testing.assert_allclose(sum(parts) + bias, logits_from_neurons(post, weight, bias), atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------ interventions
+
+
+@pytest.mark.parametrize("mask", MASKS.values(), ids=MASKS.keys())
+def test_zero_ablate_equals_brute_force(mask):
+    post, weight, bias = tiny_layer()
+    m = mask(post.shape[1])
+    np.testing.assert_allclose(zero_ablate(post, weight, bias, m), brute_force_logits(post, weight, bias, m, 0.0),
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("mask", MASKS.values(), ids=MASKS.keys())
+def test_min_ablate_equals_brute_force_with_each_neurons_minimum(mask):
+    post, weight, bias = tiny_layer(seed=3)
+    post = post + 0.25  # no neuron's minimum is zero, so min- and zero-ablation differ
+    m = mask(post.shape[1])
+    expected = brute_force_logits(post, weight, bias, m, post.min(axis=0)[m])
+    np.testing.assert_allclose(min_ablate(post, weight, bias, m), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("values", ["scalar", "per-neuron"])
+def test_replace_group_equals_brute_force(values):
+    post, weight, bias = tiny_layer(seed=4)
+    m = random_mask(post.shape[1], seed=5)
+    v = 1.5 if values == "scalar" else np.random.default_rng(6).standard_normal(int(m.sum()))
+    np.testing.assert_allclose(replace_group(post, weight, bias, m, v), brute_force_logits(post, weight, bias, m, v),
+                               atol=1e-12)
+
+
+def test_replace_group_with_the_neurons_own_values_changes_nothing():
+    post, weight, bias = tiny_layer()
+    m = np.arange(post.shape[1]) < 3
+    one_image = post[:1]
+    np.testing.assert_allclose(replace_group(one_image, weight, bias, m, one_image[0, m]),
+                               logits_from_neurons(one_image, weight, bias), atol=1e-12)
+
+
+def test_interventions_do_not_modify_their_inputs():
+    post, weight, bias = tiny_layer()
+    copies = [a.copy() for a in (post, weight, bias)]
+    m = random_mask(post.shape[1])
+    for fn in (zero_ablate, min_ablate):
+        fn(post, weight, bias, m)
+    replace_group(post, weight, bias, m, 3.0)
+    for a, c in zip((post, weight, bias), copies):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_resample_logits_equals_brute_force():
+    post, weight, bias = tiny_layer(seed=7, n=12)
+    masks = partition(post.shape[1], 3)
+    rng = np.random.default_rng(8)
+    sources = [rng.integers(0, len(post), len(post)) for _ in masks]
+    expected = np.empty((len(post), 2))
+    for i in range(len(post)):
+        row = np.empty(post.shape[1])
+        for m, src in zip(masks, sources):
+            row[m] = post[src[i], m]
+        expected[i] = row @ weight.T + bias
+    parts = [group_logits(post, weight, m) for m in masks]
+    np.testing.assert_allclose(resample_logits(parts, sources, bias), expected, atol=1e-12)
+
+
+def test_resample_logits_with_identity_sources_reproduces_the_logits():
+    post, weight, bias = tiny_layer()
+    masks = partition(post.shape[1], 2)
+    parts = [group_logits(post, weight, m) for m in masks]
+    identity = [np.arange(len(post))] * len(masks)
+    np.testing.assert_allclose(resample_logits(parts, identity, bias), logits_from_neurons(post, weight, bias),
+                               atol=1e-12)
+
+
+def test_resample_logits_needs_one_source_array_per_group():
+    post, weight, bias = tiny_layer()
+    parts = [group_logits(post, weight, m) for m in partition(post.shape[1], 2)]
+    with pytest.raises(ValueError, match="one source index array per group"):
+        resample_logits(parts, [np.arange(len(post))], bias)
+
+
+# ------------------------------------------------------------------------------------------ checking
+
+
+BAD_MASKS = {
+    "int-01": np.ones(7, dtype=int),
+    "float": np.ones(7, dtype=float),
+    "short": np.ones(6, dtype=bool),
+    "2-d": np.ones((1, 7), dtype=bool),
+    "indices": np.array([0, 2, 4]),
+}
+def bad_mask_cases():
+    for name, mask in BAD_MASKS.items():
+        yield pytest.param(zero_ablate, mask, id=f"zero_ablate-{name}")
+        yield pytest.param(min_ablate, mask, id=f"min_ablate-{name}")
+
+
+@pytest.mark.parametrize("fn,mask", list(bad_mask_cases()))
+def test_a_mask_that_is_not_boolean_of_the_layers_width_is_refused(fn, mask):
+    post, weight, bias = tiny_layer()
+    with pytest.raises(ValueError, match=r"boolean mask of shape \(7,\)"):
+        fn(post, weight, bias, mask)
+
+
+def test_group_logits_and_replace_group_refuse_a_bad_mask_too():
+    post, weight, bias = tiny_layer()
+    with pytest.raises(ValueError, match="boolean mask"):
+        group_logits(post, weight, np.ones(7, dtype=int))
+    with pytest.raises(ValueError, match="boolean mask"):
+        replace_group(post, weight, bias, np.ones(7, dtype=int), 0.0)
+
+
+@pytest.mark.parametrize("post_shape", [(9, 6), (9,), (9, 7, 1)])
+def test_activations_that_do_not_match_fc2_are_refused(post_shape):
+    _, weight, bias = tiny_layer()
+    with pytest.raises(ValueError, match="do not match fc2 weights"):
+        logits_from_neurons(np.zeros(post_shape), weight, bias)
+
+
+def test_replace_group_with_the_wrong_number_of_values_says_how_many_are_needed():
+    post, weight, bias = tiny_layer()
+    m = np.arange(post.shape[1]) < 3
+    with pytest.raises(ValueError, match="values") as info:
+        replace_group(post, weight, bias, m, np.array([1.0, 2.0]))
+    assert "3" in str(info.value) and "2" in str(info.value)

@@ -1,0 +1,277 @@
+"""Claim records (report.records) and the verdict → pytest outcome mapping (report.claim), without a model."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from report import claim as claim_module
+from report.claim import RECORD_PROPERTY, Verdict
+from report.records import (
+    CLAIM_IDS,
+    ClaimRecord,
+    ClaimSpec,
+    decide,
+    format_value,
+    jsonable,
+    load_known_nonreproductions,
+    ordered,
+)
+
+SHA = "ab" * 32
+
+# -------------------------------------------------------------------------------------------- helpers
+
+
+def spec(id: str = "v-shape", **overrides) -> ClaimSpec:
+    fields = dict(id=id, quote="the write-up's words", claimed=0.99, accept="R² ≥ 0.99")
+    fields.update(overrides)
+    return ClaimSpec(**fields)
+
+
+def entry_toml(claim: str = "v-shape", sha: str = SHA, measured: str | None = "R² 0.95",
+               why: str | None = "another checkpoint; reviewed in #12") -> str:
+    lines = ["[[nonreproduction]]", f'claim = "{claim}"', f'checkpoint_sha256 = "{sha}"']
+    if measured is not None:
+        lines.append(f'measured = "{measured}"')
+    if why is not None:
+        lines.append(f'why = "{why}"')
+    return "\n".join(lines) + "\n"
+
+
+def write_toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "known_nonreproductions.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def fake_item() -> SimpleNamespace:
+    """What Verdict needs from a pytest item: a list of user properties."""
+    return SimpleNamespace(user_properties=[])
+
+
+def recorded(item: SimpleNamespace) -> dict:
+    (name, value), = item.user_properties
+    assert name == RECORD_PROPERTY
+    return json.loads(value)
+
+
+# ---------------------------------------------------------------------------------------------- decide
+
+
+@pytest.mark.parametrize(
+    "holds,erratum,verdict",
+    [(True, False, "holds"), (True, True, "holds"), (False, True, "erratum"), (False, False, "fails")],
+)
+def test_decide_prefers_holds_then_erratum_then_fails(holds, erratum, verdict):
+    assert decide(holds, erratum) == verdict
+
+
+def test_decide_defaults_to_no_erratum():
+    assert decide(False) == "fails"
+
+
+# -------------------------------------------------------------------------------------------- jsonable
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (np.float32(1.5), 1.5),
+        (np.float64(-2.25), -2.25),
+        (np.int64(3), 3),
+        (np.uint8(255), 255),
+        (np.bool_(True), True),
+        (np.array(4.5), 4.5),
+        (7, 7),
+        ("text", "text"),
+        (None, None),
+    ],
+    ids=["float32", "float64", "int64", "uint8", "bool_", "0-d-array", "int", "str", "None"],
+)
+def test_jsonable_turns_numpy_scalars_into_plain_python(value, expected):
+    out = jsonable(value)
+    assert out == expected and type(out) is type(expected)
+
+
+def test_jsonable_keeps_booleans_boolean():
+    assert jsonable([np.bool_(False), True]) == [False, True]
+    assert all(type(v) is bool for v in jsonable([np.bool_(False), True]))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), np.float32("nan"), np.float64("inf")])
+def test_jsonable_turns_nan_and_infinity_into_none(value):
+    assert jsonable(value) is None
+
+
+def test_jsonable_converts_arrays_tuples_and_nested_containers():
+    value = {
+        "matrix": np.array([[1, 2], [3, 4]], dtype=np.int16),
+        "with_nan": np.array([0.5, np.nan, np.inf]),
+        "pair": (np.float32(0.25), "x"),
+        3: {"deep": [np.int8(-1), (np.bool_(True),)]},
+        np.int64(5): "numpy key",
+    }
+    out = jsonable(value)
+    assert out == {
+        "matrix": [[1, 2], [3, 4]],
+        "with_nan": [0.5, None, None],
+        "pair": [0.25, "x"],
+        "3": {"deep": [-1, [True]]},
+        "5": "numpy key",
+    }
+    json.dumps(out, allow_nan=False)  # strict JSON
+
+
+@pytest.mark.parametrize("value", [object(), {1, 2}, Path("x"), 1j, np.complex128(1j), b"bytes",
+                                   np.datetime64("2024-01-01"), [np.array([object()], dtype=object)]],
+                         ids=["object", "set", "path", "complex", "np-complex", "bytes", "datetime64", "nested-object"])
+def test_jsonable_refuses_unknown_types_with_type_error(value):
+    with pytest.raises(TypeError, match="cannot put .* into a claim record"):
+        jsonable(value)
+
+
+# ------------------------------------------------------------------------------------ specs and records
+
+
+def test_claim_spec_refuses_an_unknown_dependency():
+    with pytest.raises(ValueError, match="depends_on must be 'model' or 'data'"):
+        spec(depends_on="weights")
+
+
+def test_claim_record_json_is_strict_json_with_the_spec():
+    record = ClaimRecord(spec=spec(), verdict="holds", measured={"r2": np.float32(0.995), "bad": np.nan},
+                         summary="fine", figures=["figures/v.png"])
+    out = record.to_json()
+    assert out["verdict"] == "holds" and out["quote"] == "the write-up's words" and out["claimed"] == 0.99
+    assert out["measured"] == {"r2": pytest.approx(0.995), "bad": None}
+    assert out["figures"] == ["figures/v.png"]
+    json.dumps(out, allow_nan=False)
+
+
+def test_ordered_puts_catalogue_claims_first_then_unknown_ids_alphabetically():
+    claims = {"zeta": 1, CLAIM_IDS[3]: 2, "alpha": 3, CLAIM_IDS[0]: 4}
+    assert [k for k, _ in ordered(claims)] == [CLAIM_IDS[0], CLAIM_IDS[3], "alpha", "zeta"]
+
+
+def test_format_value_writes_dicts_sequences_and_floats_briefly():
+    assert format_value({"one": 48, "anti_one": 31.0}) == "one 48, anti_one 31"
+    assert format_value((0.5, 2)) == "0.5/2"
+    assert format_value(0.123456789) == "0.123457"
+
+
+# ----------------------------------------------------------------------------- known non-reproductions
+
+
+def test_known_nonreproductions_of_a_missing_file_are_empty(tmp_path):
+    assert load_known_nonreproductions(tmp_path / "absent.toml") == {}
+
+
+def test_the_shipped_known_nonreproductions_file_loads():
+    assert isinstance(load_known_nonreproductions(), dict)
+
+
+def test_known_nonreproductions_are_keyed_by_claim_and_checkpoint(tmp_path):
+    path = write_toml(tmp_path, entry_toml() + "\n" + entry_toml(claim="pca-variance", sha="cd" * 32))
+    known = load_known_nonreproductions(path)
+    assert set(known) == {("v-shape", SHA), ("pca-variance", "cd" * 32)}
+    assert known[("v-shape", SHA)]["why"] == "another checkpoint; reviewed in #12"
+    assert known[("v-shape", SHA)]["measured"] == "R² 0.95"
+
+
+def test_a_file_with_only_comments_has_no_known_nonreproductions(tmp_path):
+    assert load_known_nonreproductions(write_toml(tmp_path, "# nothing listed\n")) == {}
+
+
+@pytest.mark.parametrize("missing", ["measured", "why"])
+def test_an_entry_missing_a_field_is_refused_naming_the_file_and_field(tmp_path, missing):
+    path = write_toml(tmp_path, entry_toml(**{missing: None}))
+    with pytest.raises(ValueError) as info:
+        load_known_nonreproductions(path)
+    assert str(path) in str(info.value) and f"lacks {missing}" in str(info.value)
+
+
+def test_an_entry_with_an_empty_field_is_refused(tmp_path):
+    path = write_toml(tmp_path, entry_toml(why=""))
+    with pytest.raises(ValueError, match="lacks why"):
+        load_known_nonreproductions(path)
+
+
+def test_invalid_toml_is_refused_naming_the_file(tmp_path):
+    path = write_toml(tmp_path, "[[nonreproduction]]\nclaim = \n")
+    with pytest.raises(ValueError) as info:
+        load_known_nonreproductions(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_table_instead_of_an_array_of_tables_is_refused_naming_the_file(tmp_path):
+    path = write_toml(tmp_path, entry_toml().replace("[[nonreproduction]]", "[nonreproduction]"))
+    with pytest.raises(ValueError) as info:
+        load_known_nonreproductions(path)
+    assert str(path) in str(info.value) and "[[nonreproduction]]" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- verdicts → pytest outcomes
+
+
+def test_a_claim_that_holds_passes_and_is_recorded():
+    item = fake_item()
+    verdict = Verdict(item, spec(), SHA)
+    verdict.measured(r2=np.float64(0.995))
+    verdict.figure("figures/v.png")
+    verdict.figure("figures/v.png")
+    verdict.conclude(True, summary="R² 0.995")
+    record = recorded(item)
+    assert record["id"] == "v-shape" and record["verdict"] == "holds"
+    assert record["measured"] == {"r2": 0.995} and record["figures"] == ["figures/v.png"]
+
+
+def test_an_erratum_xfails_with_the_correction():
+    item = fake_item()
+    with pytest.raises(pytest.xfail.Exception, match="erratum: the corrected formula holds"):
+        Verdict(item, spec(), SHA).conclude(False, summary="s", erratum=True, correction="the corrected formula holds")
+    assert recorded(item)["erratum"] == "the corrected formula holds"
+
+
+def test_an_erratum_needs_its_correction():
+    with pytest.raises(ValueError, match="needs the correction"):
+        Verdict(fake_item(), spec(), SHA).conclude(False, summary="s", erratum=True)
+
+
+def test_a_claim_that_fails_fails_the_test_with_the_quote_and_measurement(monkeypatch):
+    monkeypatch.setattr(claim_module, "load_known_nonreproductions", lambda: {})
+    item = fake_item()
+    with pytest.raises(pytest.fail.Exception) as info:
+        Verdict(item, spec(), SHA).conclude(False, summary="R² 0.5")
+    assert "the write-up's words" in str(info.value) and "R² 0.5" in str(info.value)
+    assert recorded(item)["verdict"] == "fails"
+
+
+def test_a_known_nonreproduction_xfails_but_stays_fails_in_the_record(monkeypatch):
+    known = {("v-shape", SHA): {"claim": "v-shape", "checkpoint_sha256": SHA, "measured": "m", "why": "reviewed"}}
+    monkeypatch.setattr(claim_module, "load_known_nonreproductions", lambda: known)
+    item = fake_item()
+    with pytest.raises(pytest.xfail.Exception, match="known non-reproduction"):
+        Verdict(item, spec(), SHA).conclude(False, summary="R² 0.5")
+    record = recorded(item)
+    assert record["verdict"] == "fails" and record["known_nonreproduction"] == "reviewed"
+
+
+def test_a_known_nonreproduction_of_another_checkpoint_does_not_apply(monkeypatch):
+    known = {("v-shape", "ff" * 32): {"why": "reviewed"}}
+    monkeypatch.setattr(claim_module, "load_known_nonreproductions", lambda: known)
+    with pytest.raises(pytest.fail.Exception):
+        Verdict(fake_item(), spec(), SHA).conclude(False, summary="R² 0.5")
+
+
+def test_nan_measurements_are_recorded_as_null():
+    item = fake_item()
+    verdict = Verdict(item, spec(), SHA)
+    verdict.measured(value=math.nan)
+    verdict.conclude(True, summary="s")
+    assert recorded(item)["measured"] == {"value": None}
