@@ -45,11 +45,17 @@ def table_block(readme_text: str) -> str:
     return readme_text[start:end].strip("\n")
 
 
+def with_table(readme_text: str, table: str) -> str:
+    """``readme_text`` with the text between the markers replaced by ``table``."""
+    table_block(readme_text)  # the markers must exist
+    head, rest = readme_text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table}\n{END}{tail}"
+
+
 def update(report_dir: Path, readme: Path = README, badge: Path = BADGE) -> None:
     doc = json.loads((report_dir / "claims.json").read_text())
-    text = readme.read_text()
-    old = table_block(text)
-    readme.write_text(text.replace(old, verdict_table(doc), 1))
+    readme.write_text(with_table(readme.read_text(), verdict_table(doc)))
     badge.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(report_dir / "badge.svg", badge)
 
