@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,8 +148,9 @@ class Activations:
     def post(self) -> np.ndarray:
         return np.maximum(self.pre, 0.0)
 
-    @property
+    @cached_property
     def labels(self) -> np.ndarray:
+        """The model's label: argmax of the two logits (computed once)."""
         return np.argmax(self.logits, axis=1)
 
 
