@@ -90,7 +90,7 @@ def checkpoint_for(cf: Counterfactual, prepared: Any, groups: Any) -> Path:
     if cf.kind == "trained":
         from model.train import Recipe, ensure_checkpoint
 
-        return ensure_checkpoint(Recipe(labelling=cf.labelling, seed=cf.seed), folder, prepared.mnist)
+        return ensure_checkpoint(Recipe(labelling=cf.labelling, seed=cf.seed), Path(prepared.inputs.cache_dir), prepared.mnist)
     raise ValueError(f"unknown counterfactual kind {cf.kind!r}")
 
 

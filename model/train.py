@@ -1,0 +1,515 @@
+"""Train the challenge architecture on any binary labelling of MNIST: counterfactual checkpoints and replicas.
+
+The claims suite tests one checkpoint. To see which claims are about *this* network and which would hold
+for any network trained on the same labels (or fail for a network trained on other labels), later work
+trains replicas of :class:`model.torchnet.ChallengeNet` here, seeded and bitwise reproducible on CPU.
+
+Training: the 60,000 training images as ``uint8 / 255``, shape (N, 1, 28, 28), no normalisation (exactly
+what :func:`model.network.activations` feeds the network); dropout 0.2 active (train mode); Adam on
+cross-entropy; the learning rate decays linearly to zero over the run (``schedule="linear"``), which makes
+the last epoch's weights settle instead of jittering by ±1 pp of agreement from epoch to epoch.
+
+Measured on this project's machine (2 cores, torch 2.14.1 CPU, one training thread; agreement = fraction
+of the 10,000 *test* images on which the trained network's label equals the recovered labelling
+function's; time = the optimisation alone, add ~3 s for torch's import, loading MNIST and the evaluation):
+
+    recipe band-seed{s}-e5-b128-lr0.003-linear   seed 1: 95.65 % in 50-57 s
+                                                 seed 2: 95.12 % in 53 s
+                                                 seed 3: 96.11 % in 54 s
+                                                 seeds 4, 5, 6: 94.76 %, 95.22 %, 95.65 %
+
+So ">= 95 %" holds for the default recipe (seed 1) and seeds 1-3, but the seed-to-seed spread (~94.2-96.1 %
+over every setting tried) means it is *not* guaranteed for any seed: seed 4 stays below 95 % with 6 epochs
+(94.80 %), batch 64 (94.28 %, 94.67 %), batch 256 (94.22 %) and batch 32 (94.45 %). Each checkpoint's
+sidecar records its agreement; check it when a replica must be a good one. More training helps little
+(seed 2: 95.51 % after 6 epochs, 96.06 % after 15), so ~95.5 % is what this architecture learns in a
+minute; a constant learning rate (Adam 1e-3, 3 epochs) reached only ~94.9 %, and its test agreement
+jittered by about a point from one epoch to the next. One epoch takes ~10-12 s (the shared VM's wall time
+varies by up to ±20 % between identical runs); a profile shows dropout's random masks take a third of it.
+
+Determinism (measured): with ``torch.use_deterministic_algorithms(True)``, ``torch.manual_seed`` for the
+initialisation and dropout, and a separate seeded :class:`torch.Generator` for the shuffling, two runs
+with the same seed give bitwise-identical parameters. The result depends on torch's intra-op thread
+count (1 and 2 threads give different bits), so training always runs on :data:`TRAIN_THREADS` threads,
+whatever the caller has set; a second thread made an epoch at most ~15 % faster here, and one thread per
+run lets two replicas train side by side on two cores. Bits may still differ across CPU types and torch
+releases (different kernels); the sidecar records the torch version.
+
+Checkpoints: ``<cache_dir>/models/<recipe.name>.pt`` is a plain ``torch.save`` of the state_dict's
+tensors (loadable with ``torch.load(..., weights_only=True)`` and :func:`model.network.load_state`).
+Beside it, ``<recipe.name>.pt.sha256`` holds the file's sha256 on its first line, then ``key=value``
+lines: the data's content identity, :data:`TRAIN_VERSION`, the recipe, the torch version, training time
+and test agreement. A checkpoint is reused only if its sha256, data identity, recipe and training version
+all match; otherwise it is retrained. Writes are atomic and a file lock makes concurrent processes train
+once, as in :mod:`fixtures.cache`.
+
+torch is imported inside functions only (see :mod:`model`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from analysis.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
+from fixtures.errors import SetupError
+from fixtures.mnist import MNIST
+from model.network import check_images
+from model.spec import STATE_SHAPES
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+#: torch intra-op threads used for training: the trained bits depend on it, so it is fixed.
+TRAIN_THREADS = 1
+#: Bump when a change here changes what a recipe trains; older checkpoints are then retrained.
+TRAIN_VERSION = 1
+#: How long a process waits for another one training the same checkpoint (a default recipe takes ~1 min).
+LOCK_TIMEOUT_S = 1800
+SCHEDULES = ("linear", "constant")
+
+# ------------------------------------------------------------------------------------------ labellings
+
+#: A labelling: ``(images uint8 (N, 28, 28), template (28, 28) float) -> labels (N,) in {0, 1}``.
+Labelling = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def band_labelling(images: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """The recovered labelling function: class 0 iff ``-17305 < s < -7762`` (see :mod:`analysis.labelling`)."""
+    return band_labels(similarity(images, template)).astype(np.int64)
+
+
+def one_threshold_labelling(images: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """The band without its lower edge: class 1 iff ``s > -7762``, else 0 (a counterfactual "1-detector")."""
+    return (similarity(images, template) > R_THRESHOLD).astype(np.int64)
+
+
+#: Labellings by name. Add entries to train on other labels; names must be usable in file names.
+LABELLINGS: dict[str, Labelling] = {
+    "band": band_labelling,
+    "one-threshold": one_threshold_labelling,
+}
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def get_labelling(name: str) -> Labelling:
+    """The labelling registered as ``name``; a :class:`ValueError` listing the known names otherwise."""
+    try:
+        return LABELLINGS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown labelling {name!r}; known labellings: {', '.join(sorted(LABELLINGS))} "
+            "(add one to model.train.LABELLINGS)"
+        ) from None
+
+
+def labels_for(name: str, data: MNIST) -> tuple[np.ndarray, np.ndarray]:
+    """(train labels, test labels) of labelling ``name``, with the template taken from training image 6."""
+    fn = get_labelling(name)
+    template = corrected_template(clue_image(data.train_images))
+    return (
+        check_labels(fn(data.train_images, template), len(data.train_images), f"labelling {name!r} (train)"),
+        check_labels(fn(data.test_images, template), len(data.test_images), f"labelling {name!r} (test)"),
+    )
+
+
+def check_labels(labels: object, n: int, name: str = "labels") -> np.ndarray:
+    """Validate binary labels for ``n`` images; return them as int64 (N,).
+
+    Integers or bools only: a float array (probabilities? logits?) is rejected rather than guessed at.
+    """
+    if not isinstance(labels, np.ndarray):
+        raise ValueError(f"{name}: expected a numpy array of 0/1 labels, got {type(labels).__name__}")
+    if labels.dtype != bool and not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{name}: expected integer (or bool) labels 0/1, got dtype {labels.dtype}")
+    if labels.shape != (n,):
+        raise ValueError(f"{name}: expected shape ({n},), one label per image, got {labels.shape}")
+    out = labels.astype(np.int64)
+    if out.size and (out.min() < 0 or out.max() > 1):
+        raise ValueError(f"{name}: labels must be 0 or 1, found values {np.unique(out)[:10].tolist()}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------- recipe
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides what a training run produces (with the data and :data:`TRAIN_VERSION`)."""
+
+    labelling: str = "band"
+    seed: int = 1
+    epochs: int = 5
+    batch_size: int = 128
+    lr: float = 3e-3
+    schedule: str = "linear"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.labelling, str) or not _SAFE_NAME.match(self.labelling):
+            raise ValueError(f"labelling name {self.labelling!r} must be letters, digits, '_', '.', '-' only")
+        get_labelling(self.labelling)
+        for field_name in ("seed", "epochs", "batch_size"):
+            value = getattr(self, field_name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{field_name} must be an int, got {value!r}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs} and {self.batch_size}")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not (
+            math.isfinite(self.lr) and self.lr > 0
+        ):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+        object.__setattr__(self, "lr", float(self.lr))  # lr=1 and lr=1.0 are one recipe, with one name
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+
+    @property
+    def name(self) -> str:
+        """Every field, readable and file-name safe: ``band-seed1-e5-b128-lr0.003-linear``.
+
+        ``lr`` is written with ``repr``, the shortest text that reads back as the same float, so two
+        different rates never share a name (``:g`` would merge rates equal to 6 digits).
+        """
+        return (
+            f"{self.labelling}-seed{self.seed}-e{self.epochs}-b{self.batch_size}-lr{self.lr!r}-{self.schedule}"
+        )
+
+    def hyperparameters(self) -> dict[str, object]:
+        """The keyword arguments of :func:`train_state` (everything but the labelling)."""
+        fields = asdict(self)
+        del fields["labelling"]
+        return fields
+
+
+DEFAULT_RECIPE = Recipe()
+
+
+# ------------------------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run measured. ``test_agreement`` is None when no test set was given."""
+
+    seconds: float  # wall time of the optimisation (not of the test evaluation)
+    steps: int
+    final_loss: float  # mean training loss over the last epoch (dropout on)
+    test_agreement: float | None
+    threads: int
+
+
+def train_state(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int = DEFAULT_RECIPE.seed,
+    epochs: int = DEFAULT_RECIPE.epochs,
+    batch_size: int = DEFAULT_RECIPE.batch_size,
+    lr: float = DEFAULT_RECIPE.lr,
+    schedule: str = DEFAULT_RECIPE.schedule,
+    test_images: np.ndarray | None = None,
+    test_labels: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], TrainResult]:
+    """Train a fresh :class:`~model.torchnet.ChallengeNet` on uint8 ``images`` against 0/1 ``labels``.
+
+    Returns the parameters as float32 numpy arrays (the format of :func:`model.network.load_state`) and a
+    :class:`TrainResult`. With ``test_images`` and ``test_labels``, ``test_agreement`` is the fraction of
+    test images the trained network (eval mode) labels as ``test_labels`` do.
+
+    Deterministic: the same inputs and arguments give bitwise-identical arrays. The caller's torch RNG
+    state, thread count and deterministic-algorithms flag are restored afterwards.
+    """
+    import torch
+
+    images = check_images(images)
+    labels = check_labels(labels, len(images))
+    # The recipe validates the hyperparameters; "band" is just a placeholder name here.
+    Recipe(seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule)
+    if (test_images is None) != (test_labels is None):
+        raise ValueError("pass both test_images and test_labels, or neither")
+    if test_images is not None:
+        test_images = check_images(test_images, "test_images")
+        test_labels = check_labels(test_labels, len(test_images), "test_labels")
+    if len(images) == 0:
+        raise ValueError("images: no training images")
+
+    with _training_context(seed):
+        start = time.perf_counter()
+        state, steps, final_loss = _optimise(images, labels, seed, epochs, batch_size, lr, schedule)
+        seconds = time.perf_counter() - start
+    agreement = None
+    if test_images is not None:
+        from model.network import activations
+
+        agreement = float(np.mean(activations(state, test_images).labels == test_labels))
+    return state, TrainResult(seconds, steps, final_loss, agreement, TRAIN_THREADS)
+
+
+class _training_context:
+    """Seed torch, fix the thread count and switch on deterministic algorithms; restore all on exit.
+
+    ``fork_rng`` keeps the caller's global RNG stream untouched, so training a replica in the middle of
+    another computation does not change that computation's random numbers.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def __enter__(self) -> None:
+        import torch
+
+        self._fork = torch.random.fork_rng(devices=[])
+        self._fork.__enter__()
+        self._threads = torch.get_num_threads()
+        self._deterministic = torch.are_deterministic_algorithms_enabled()
+        self._warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+        torch.set_num_threads(TRAIN_THREADS)
+        torch.use_deterministic_algorithms(True)
+        torch.manual_seed(self.seed)
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        torch.use_deterministic_algorithms(self._deterministic, warn_only=self._warn_only)
+        torch.set_num_threads(self._threads)
+        self._fork.__exit__(*exc)
+
+
+def _optimise(
+    images: np.ndarray, labels: np.ndarray, seed: int, epochs: int, batch_size: int, lr: float, schedule: str
+) -> tuple[dict[str, np.ndarray], int, float]:
+    """The training loop. Batches are gathered from the uint8 array and converted one at a time, so no
+    float copy of the whole training set (188 MB for MNIST) is ever made."""
+    import torch
+    import torch.nn.functional as F
+
+    from model.torchnet import ChallengeNet
+
+    net = ChallengeNet()  # initialised from the global RNG, seeded by _training_context
+    net.train()
+    optimiser = torch.optim.Adam(net.parameters(), lr=lr)
+    shuffle = torch.Generator().manual_seed(seed)
+    targets = torch.from_numpy(labels)
+    n = len(images)
+    steps_per_epoch = math.ceil(n / batch_size)
+    total = epochs * steps_per_epoch
+    step = 0
+    last_epoch_loss = 0.0
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=shuffle).numpy()
+        epoch_loss = 0.0
+        for begin in range(0, n, batch_size):
+            index = order[begin : begin + batch_size]
+            x = torch.from_numpy(images[index]).unsqueeze(1).float().div_(255.0)
+            if schedule == "linear":
+                for group in optimiser.param_groups:
+                    group["lr"] = lr * (1.0 - step / total)
+            loss = F.cross_entropy(net(x), targets[index])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            epoch_loss += float(loss.detach()) * len(index)
+            step += 1
+        last_epoch_loss = epoch_loss / n
+    state = {k: v.detach().to(torch.float32).numpy().copy() for k, v in net.state_dict().items()}
+    if set(state) != set(STATE_SHAPES):  # pragma: no cover - guards against ChallengeNet growing buffers
+        raise RuntimeError(f"ChallengeNet's state_dict keys changed: {sorted(state)}")
+    return state, step, last_epoch_loss
+
+
+def train_recipe(recipe: Recipe, data: MNIST) -> tuple[dict[str, np.ndarray], TrainResult]:
+    """Train ``recipe`` on ``data``'s training images; agreement is measured on its test images against
+    the recipe's own labelling (for "band", the recovered labelling function)."""
+    train_labels, test_labels = labels_for(recipe.labelling, data)
+    return train_state(
+        data.train_images,
+        train_labels,
+        test_images=data.test_images,
+        test_labels=test_labels,
+        **recipe.hyperparameters(),  # type: ignore[arg-type]
+    )
+
+
+# ---------------------------------------------------------------------------------------- checkpoints
+
+
+def checkpoint_path(recipe: Recipe, cache_dir: Path) -> Path:
+    """``<cache_dir>/models/<recipe.name>.pt``."""
+    return Path(cache_dir) / "models" / f"{recipe.name}.pt"
+
+
+def sidecar_path(checkpoint: Path) -> Path:
+    """``<checkpoint>.sha256``: the sha256 on line 1, then ``key=value`` provenance lines."""
+    return checkpoint.with_name(checkpoint.name + ".sha256")
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def read_sidecar(checkpoint: Path) -> dict[str, str]:
+    """The sidecar's fields (``sha256`` plus the ``key=value`` lines); empty if absent or unreadable."""
+    try:
+        lines = sidecar_path(checkpoint).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if not lines or not re.fullmatch(r"[0-9a-f]{64}", lines[0].strip()):
+        return {}
+    fields = {"sha256": lines[0].strip()}
+    for line in lines[1:]:
+        key, sep, value = line.partition("=")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def _expected_fields(recipe: Recipe, data: MNIST) -> dict[str, str]:
+    """The sidecar fields that must match for a checkpoint to be reused."""
+    return {"data": data.identity, "recipe": recipe.name, "train_version": str(TRAIN_VERSION)}
+
+
+def is_current(checkpoint: Path, recipe: Recipe, data: MNIST) -> bool:
+    """True when ``checkpoint`` exists, its bytes match its sidecar's sha256, and the sidecar says it was
+    trained from this recipe on this data by this version of the training code."""
+    fields = read_sidecar(checkpoint)
+    if not fields or not checkpoint.is_file():
+        return False
+    if any(fields.get(k) != v for k, v in _expected_fields(recipe, data).items()):
+        return False
+    try:
+        return sha256_file(checkpoint) == fields["sha256"]
+    except OSError:
+        return False
+
+
+def _write_atomic(path: Path, write: Callable[[object], None]) -> None:
+    """Write through ``write(fh)`` to a temporary file in ``path``'s folder, fsync, then rename into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private (0600); a cache is shared with other users and CI
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(state: dict[str, np.ndarray], path: Path) -> str:
+    """Save ``state`` as a plain tensor state_dict at ``path`` atomically; return the file's sha256.
+
+    Saved through a file object, so the archive's internal folder name is torch's fixed "archive" rather
+    than the temporary file's random name: identical states give identical bytes.
+    """
+    import torch
+
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(state[k], dtype=np.float32).copy()) for k in STATE_SHAPES}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, lambda fh: torch.save(tensors, fh))
+    return sha256_file(path)
+
+
+def _write_sidecar(checkpoint: Path, sha256: str, fields: dict[str, str]) -> None:
+    text = sha256 + "\n" + "".join(f"{k}={v}\n" for k, v in fields.items())
+    _write_atomic(sidecar_path(checkpoint), lambda fh: fh.write(text.encode("utf-8")))  # type: ignore[attr-defined]
+
+
+def ensure_checkpoint(recipe: Recipe, cache_dir: Path, data: MNIST) -> Path:
+    """The path of ``recipe``'s checkpoint trained on ``data``, training it first unless a current one exists.
+
+    Concurrent callers (``pytest -n 2``, two terminals) train once: the second waits for the lock and then
+    finds the first one's checkpoint.
+    """
+    return _ensure(recipe, Path(cache_dir), data)[0]
+
+
+def _ensure(recipe: Recipe, cache_dir: Path, data: MNIST) -> tuple[Path, bool]:
+    """:func:`ensure_checkpoint`, also saying whether this call trained (True) or reused (False)."""
+    path = checkpoint_path(recipe, cache_dir)
+    if is_current(path, recipe, data):
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
+            if is_current(path, recipe, data):  # another process trained it while we waited
+                return path, False
+            import torch
+
+            state, result = train_recipe(recipe, data)
+            sha256 = save_checkpoint(state, path)
+            agreement = "" if result.test_agreement is None else f"{result.test_agreement:.6f}"
+            _write_sidecar(
+                path,
+                sha256,
+                {
+                    **_expected_fields(recipe, data),
+                    "torch": torch.__version__,
+                    "threads": str(result.threads),
+                    "train_seconds": f"{result.seconds:.1f}",
+                    "test_agreement": agreement,
+                },
+            )
+            return path, True
+    except Timeout:
+        raise SetupError(
+            f"waited {LOCK_TIMEOUT_S} s for another process to finish training {path}; if no other run is "
+            f"active, delete {path}.lock"
+        ) from None
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m model.train --labelling band --seed 1 --epochs 5 --cache-dir DIR [--data-dir DIR]``."""
+    from fixtures.locate import downloads_allowed, resolve_cache_dir, resolve_data_dir
+    from fixtures.mnist import load_mnist
+
+    d = DEFAULT_RECIPE
+    parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
+    parser.add_argument("--labelling", default=d.labelling, choices=sorted(LABELLINGS))
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--schedule", default=d.schedule, choices=SCHEDULES)
+    parser.add_argument("--cache-dir", help="checkpoints go to DIR/models/ [default: the suite's cache folder]")
+    parser.add_argument("--data-dir", help="folder holding MNIST/raw/ [default: as the suite finds it]")
+    args = parser.parse_args(argv)
+    try:
+        recipe = Recipe(args.labelling, args.seed, args.epochs, args.batch_size, args.lr, args.schedule)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        data = load_mnist(resolve_data_dir(args.data_dir, downloads_allowed()))
+        path, trained = _ensure(recipe, resolve_cache_dir(args.cache_dir), data)
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    info = read_sidecar(path)
+    print(f"checkpoint: {path}")
+    print(f"sha256: {info.get('sha256', '?')}")
+    print(f"train time: {info.get('train_seconds', '?')} s ({'trained now' if trained else 'cached, not retrained'})")
+    print(f"test agreement: {info.get('test_agreement', '?')} (labelling {recipe.labelling!r}, {len(data.test_images)} test images)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

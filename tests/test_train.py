@@ -1,0 +1,388 @@
+"""model.train: deterministic training, recipes and their names, cached checkpoints, the CLI.
+
+Unit tests train on 256 random images for one epoch (milliseconds); one slow test trains the default
+recipe on MNIST for real and checks the write-up's bar of >= 95 % agreement with the recovered function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
+from fixtures.mnist import MNIST
+from model import train
+from model.network import activations, load_state
+from model.spec import STATE_SHAPES
+from model.train import DEFAULT_RECIPE, Recipe, TrainResult
+
+FAST = dict(epochs=1, batch_size=64)  # 4 optimiser steps on 256 images
+FAST_RECIPE = Recipe(seed=3, **FAST)
+
+
+def random_images(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+
+
+def brightness_labels(images: np.ndarray) -> np.ndarray:
+    """Brighter than the median image or not."""
+    mean = images.reshape(len(images), -1).mean(axis=1)
+    return (mean > np.median(mean)).astype(np.int64)
+
+
+def dimmed_images(n: int, seed: int) -> np.ndarray:
+    """Random images, each dimmed by its own factor: brightness then varies enough to be easy to learn."""
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.0, 1.0, size=(n, 1, 1))
+    return (random_images(n, seed) * scale).astype(np.uint8)
+
+
+def fake_mnist(root: Path, n_train: int = 256, n_test: int = 64, tag: str = "a") -> MNIST:
+    """A tiny stand-in for MNIST; ``tag`` changes its content identity."""
+    rng = np.random.default_rng(0)
+    return MNIST(
+        root=root,
+        train_images=random_images(n_train, 1),
+        train_labels=rng.integers(0, 10, n_train).astype(np.uint8),
+        test_images=random_images(n_test, 2),
+        test_labels=rng.integers(0, 10, n_test).astype(np.uint8),
+        md5={k: tag * 32 for k in ("train_images", "train_labels", "test_images", "test_labels")},
+    )
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return random_images(256, 7)
+
+
+@pytest.fixture(scope="module")
+def labels(images: np.ndarray) -> np.ndarray:
+    return brightness_labels(images)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> MNIST:
+    return fake_mnist(tmp_path)
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[Recipe]:
+    """Replace the trainer by a wrapper recording every recipe it trains."""
+    calls: list[Recipe] = []
+    real = train.train_recipe
+
+    def counting(recipe: Recipe, data: MNIST):
+        calls.append(recipe)
+        return real(recipe, data)
+
+    monkeypatch.setattr(train, "train_recipe", counting)
+    return calls
+
+
+# ------------------------------------------------------------------------------------------ training
+
+
+def test_same_seed_gives_bitwise_identical_state(images, labels):
+    first, _ = train.train_state(images, labels, seed=5, **FAST)
+    second, _ = train.train_state(images, labels, seed=5, **FAST)
+    assert set(first) == set(STATE_SHAPES)
+    for key, shape in STATE_SHAPES.items():
+        assert first[key].dtype == np.float32 and first[key].shape == shape
+        assert np.array_equal(first[key], second[key]), key
+
+
+def test_different_seeds_give_different_states(images, labels):
+    first, _ = train.train_state(images, labels, seed=5, **FAST)
+    second, _ = train.train_state(images, labels, seed=6, **FAST)
+    assert all(not np.array_equal(first[k], second[k]) for k in STATE_SHAPES)
+
+
+def test_result_is_independent_of_the_callers_thread_count(images, labels):
+    """The bits depend on torch's thread count, so training pins it; the caller's setting must not leak in."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one, _ = train.train_state(images, labels, seed=5, **FAST)
+        torch.set_num_threads(2)
+        two, _ = train.train_state(images, labels, seed=5, **FAST)
+    finally:
+        torch.set_num_threads(before)
+    assert all(np.array_equal(one[k], two[k]) for k in STATE_SHAPES)
+
+
+def test_training_leaves_torch_global_state_as_it_was(images, labels):
+    import torch
+
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    train.train_state(images, labels, seed=5, **FAST)
+    assert torch.get_num_threads() == threads
+    assert torch.are_deterministic_algorithms_enabled() == deterministic
+    assert torch.equal(torch.rand(3), expected_next), "training consumed the caller's random numbers"
+
+
+def test_training_learns_an_easy_labelling():
+    """Guards the loop itself (targets, optimiser, eval mode): brightness is learnt within a few epochs."""
+    easy, test = dimmed_images(256, 7), dimmed_images(128, 8)
+    _, result = train.train_state(easy, brightness_labels(easy), seed=1, epochs=8, batch_size=32, lr=3e-3,
+                                  test_images=test, test_labels=brightness_labels(test))
+    assert isinstance(result, TrainResult)
+    assert result.steps == 8 * 256 // 32 and result.threads == train.TRAIN_THREADS
+    assert result.seconds > 0 and np.isfinite(result.final_loss)
+    assert result.test_agreement is not None and result.test_agreement >= 0.8
+
+
+def test_state_works_with_the_suites_network(images, labels):
+    state, result = train.train_state(images, labels, seed=1, **FAST, test_images=images, test_labels=labels)
+    predicted = activations(state, images).labels
+    assert result.test_agreement == pytest.approx(float(np.mean(predicted == labels)))
+
+
+def test_without_a_test_set_there_is_no_agreement(images, labels):
+    assert train.train_state(images, labels, **FAST)[1].test_agreement is None
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros(255, dtype=np.int64), r"shape \(256,\)"),
+        (np.zeros((256, 1), dtype=np.int64), r"shape \(256,\)"),
+        (np.zeros(256, dtype=np.float32), "dtype float32"),
+        (np.full(256, 2, dtype=np.int64), "0 or 1"),
+        ([0] * 256, "numpy array"),
+    ],
+)
+def test_bad_labels_are_a_clear_value_error(images, bad, message):
+    with pytest.raises(ValueError, match=message):
+        train.train_state(images, bad, **FAST)
+
+
+def test_bool_labels_are_accepted(images, labels):
+    as_bool, _ = train.train_state(images, labels.astype(bool), seed=5, **FAST)
+    as_int, _ = train.train_state(images, labels, seed=5, **FAST)
+    assert all(np.array_equal(as_bool[k], as_int[k]) for k in STATE_SHAPES)
+
+
+def test_test_images_need_test_labels(images, labels):
+    with pytest.raises(ValueError, match="both test_images and test_labels"):
+        train.train_state(images, labels, **FAST, test_images=images)
+
+
+# ----------------------------------------------------------------------------------- labellings, recipe
+
+
+def test_band_labelling_is_the_recovered_function():
+    imgs = random_images(64, 3)
+    template = corrected_template(clue_image(random_images(8, 4)))
+    s = similarity(imgs, template)
+    assert np.array_equal(train.LABELLINGS["band"](imgs, template), band_labels(s))
+
+
+def test_one_threshold_labelling_drops_the_lower_edge():
+    imgs = random_images(64, 3)
+    template = corrected_template(clue_image(random_images(8, 4)))
+    s = similarity(imgs, template)
+    assert np.array_equal(train.LABELLINGS["one-threshold"](imgs, template), (s > R_THRESHOLD).astype(int))
+
+
+def test_unknown_labelling_is_a_clear_value_error():
+    with pytest.raises(ValueError, match=r"unknown labelling 'nope'.*band.*one-threshold"):
+        Recipe(labelling="nope")
+    with pytest.raises(ValueError, match="unknown labelling"):
+        train.get_labelling("nope")
+
+
+def test_registered_labellings_can_be_trained(monkeypatch, data, tmp_path):
+    monkeypatch.setitem(train.LABELLINGS, "all-ones", lambda imgs, template: np.ones(len(imgs), dtype=np.int64))
+    recipe = Recipe(labelling="all-ones", **FAST)
+    path = train.ensure_checkpoint(recipe, tmp_path, data)
+    assert path.name == "all-ones-seed1-e1-b64-lr0.003-linear.pt"
+
+
+def test_recipe_names_encode_every_field():
+    assert DEFAULT_RECIPE.name == "band-seed1-e5-b128-lr0.003-linear"
+    custom = Recipe(labelling="one-threshold", seed=2, epochs=3, batch_size=64, lr=1e-3, schedule="constant")
+    assert custom.name == "one-threshold-seed2-e3-b64-lr0.001-constant"
+    variants = [dataclasses.replace(custom, **{f.name: v}) for f, v in zip(
+        dataclasses.fields(Recipe), ("band", 3, 4, 32, 2e-3, "linear"))]
+    names = {custom.name, *(v.name for v in variants)}
+    assert len(names) == 1 + len(dataclasses.fields(Recipe)), "two different recipes share a file name"
+
+
+def test_close_learning_rates_get_different_names():
+    assert Recipe(lr=0.0031234567).name != Recipe(lr=0.0031234568).name
+    assert Recipe(lr=1).name == Recipe(lr=1.0).name and Recipe(lr=1) == Recipe(lr=1.0)
+
+
+def test_recipe_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULT_RECIPE.seed = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "field, value", [("epochs", 0), ("batch_size", 0), ("lr", -1.0), ("lr", float("nan")), ("seed", -1),
+                     ("schedule", "cosine"), ("seed", 1.5), ("labelling", "../escape")]
+)
+def test_invalid_recipes_are_rejected(field, value):
+    with pytest.raises(ValueError):
+        dataclasses.replace(DEFAULT_RECIPE, **{field: value})
+
+
+# ----------------------------------------------------------------------------------------- checkpoints
+
+
+def test_checkpoint_is_a_plain_state_dict_with_its_sha256_beside_it(data, tmp_path):
+    import torch
+
+    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
+    assert path == tmp_path / "models" / f"{FAST_RECIPE.name}.pt"
+    tensors = torch.load(path, map_location="cpu", weights_only=True)
+    assert set(tensors) == set(STATE_SHAPES)
+    sidecar = path.with_name(path.name + ".sha256")
+    assert sidecar.read_text().splitlines()[0] == train.sha256_file(path)
+    info = train.read_sidecar(path)
+    assert info["data"] == data.identity and info["recipe"] == FAST_RECIPE.name
+    assert float(info["train_seconds"]) > 0 and 0 <= float(info["test_agreement"]) <= 1
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")], "temporary file left behind"
+
+
+def test_checkpoint_loads_with_the_suites_loader_and_matches_training(data, tmp_path):
+    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
+    expected, _ = train.train_recipe(FAST_RECIPE, data)
+    loaded = load_state(path)
+    assert all(np.array_equal(loaded[k], expected[k]) for k in STATE_SHAPES)
+
+
+def test_identical_states_save_to_identical_bytes(images, labels, tmp_path):
+    state, _ = train.train_state(images, labels, **FAST)
+    assert train.save_checkpoint(state, tmp_path / "a.pt") == train.save_checkpoint(state, tmp_path / "b.pt")
+
+
+def test_second_call_reuses_the_checkpoint(counted, data, tmp_path):
+    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
+    stamp = path.stat().st_mtime_ns
+    assert train.ensure_checkpoint(FAST_RECIPE, tmp_path, data) == path
+    assert counted == [FAST_RECIPE]
+    assert path.stat().st_mtime_ns == stamp
+
+
+def test_each_recipe_gets_its_own_checkpoint(counted, data, tmp_path):
+    other = dataclasses.replace(FAST_RECIPE, seed=4)
+    assert train.ensure_checkpoint(FAST_RECIPE, tmp_path, data) != train.ensure_checkpoint(other, tmp_path, data)
+    assert counted == [FAST_RECIPE, other]
+
+
+@pytest.mark.parametrize("damage", ["sidecar hash", "sidecar missing", "sidecar garbage", "checkpoint bytes",
+                                    "checkpoint missing", "old train version"])
+def test_retrains_when_the_checkpoint_and_its_sidecar_disagree(counted, data, tmp_path, damage):
+    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
+    sidecar = path.with_name(path.name + ".sha256")
+    lines = sidecar.read_text().splitlines()
+    if damage == "sidecar hash":
+        sidecar.write_text("\n".join(["0" * 64, *lines[1:]]) + "\n")
+    elif damage == "sidecar missing":
+        sidecar.unlink()
+    elif damage == "sidecar garbage":
+        sidecar.write_text("not a hash\n")
+    elif damage == "checkpoint bytes":
+        path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    elif damage == "checkpoint missing":
+        path.unlink()
+    else:
+        sidecar.write_text(sidecar.read_text().replace(f"train_version={train.TRAIN_VERSION}", "train_version=0"))
+    assert train.ensure_checkpoint(FAST_RECIPE, tmp_path, data) == path
+    assert len(counted) == 2
+    assert train.is_current(path, FAST_RECIPE, data)
+    load_state(path)
+
+
+def test_other_data_does_not_reuse_the_checkpoint(counted, tmp_path):
+    first = fake_mnist(tmp_path, tag="a")
+    second = fake_mnist(tmp_path, tag="b")  # same arrays, other identity: stands for another dataset
+    train.ensure_checkpoint(FAST_RECIPE, tmp_path, first)
+    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, second)
+    assert len(counted) == 2
+    assert train.read_sidecar(path)["data"] == second.identity
+
+
+def test_failed_training_leaves_no_checkpoint(monkeypatch, data, tmp_path):
+    def broken(recipe, data):
+        raise RuntimeError("training diverged")
+
+    monkeypatch.setattr(train, "train_recipe", broken)
+    with pytest.raises(RuntimeError, match="diverged"):
+        train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
+    assert not [p for p in (tmp_path / "models").iterdir() if not p.name.endswith(".lock")]
+
+
+def test_concurrent_callers_train_once(monkeypatch, data, tmp_path):
+    """Two threads hold separate lock files handles, exactly like two processes would."""
+    calls: list[Recipe] = []
+    real = train.train_recipe
+
+    def slow(recipe, data):
+        calls.append(recipe)
+        time.sleep(0.5)  # keep the lock long enough for the other caller to arrive
+        return real(recipe, data)
+
+    monkeypatch.setattr(train, "train_recipe", slow)
+    paths: list[Path] = []
+    workers = [threading.Thread(target=lambda: paths.append(train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)))
+               for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert len(paths) == 2 and paths[0] == paths[1]
+    assert len(calls) == 1
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def test_cli_trains_then_reuses(monkeypatch, data, tmp_path, capsys):
+    import fixtures.locate
+    import fixtures.mnist
+
+    monkeypatch.setattr(fixtures.locate, "resolve_data_dir", lambda option, allow: tmp_path)
+    monkeypatch.setattr(fixtures.mnist, "load_mnist", lambda root: data)
+    argv = ["--labelling", "one-threshold", "--seed", "2", "--epochs", "1", "--batch-size", "64",
+            "--cache-dir", str(tmp_path / "cache")]
+    assert train.main(argv) == 0
+    out = capsys.readouterr().out
+    path = tmp_path / "cache" / "models" / "one-threshold-seed2-e1-b64-lr0.003-linear.pt"
+    assert f"checkpoint: {path}" in out and f"sha256: {train.sha256_file(path)}" in out
+    assert "trained now" in out and "test agreement: " in out
+    assert train.main(argv) == 0
+    assert "cached" in capsys.readouterr().out
+
+
+def test_cli_rejects_unknown_labelling(capsys):
+    with pytest.raises(SystemExit):
+        train.main(["--labelling", "nope"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------- real data
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_default_recipe_learns_the_recovered_function(mnist, tmp_path):
+    """The default recipe reaches >= 95 % test agreement with the recovered labelling function (~1 min)."""
+    path = train.ensure_checkpoint(DEFAULT_RECIPE, tmp_path, mnist)
+    state = load_state(path)
+    template = corrected_template(clue_image(mnist.train_images))
+    expected = band_labels(similarity(mnist.test_images, template))
+    agreement = float(np.mean(activations(state, mnist.test_images).labels == expected))
+    assert agreement >= 0.95
+    assert float(train.read_sidecar(path)["test_agreement"]) == pytest.approx(agreement, abs=1e-6)
