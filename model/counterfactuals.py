@@ -23,7 +23,7 @@ MODEL_DEPENDENT = (
 @dataclass(frozen=True)
 class Counterfactual:
     name: str
-    kind: str  # "untrained" | "silenced-anti-one" | "entangled" | "trained"
+    kind: str  # "untrained" | "silenced-anti-one" | "entangled" | "anti-one-also-on-ones" | "trained"
     rationale: str
     predicted_to_break: tuple[str, ...]
     labelling: str = "band"  # for trained models: the labelling function trained on
@@ -61,6 +61,15 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         "'1' detector: the two groups now fire together on anti-1-like images, so exclusivity and the "
         "group-specific ablations should fail.",
         predicted_to_break=("dla-exclusive", "min-ablation", "feature-visualisation", "detector-groups"),
+    ),
+    Counterfactual(
+        name="anti-one-also-on-ones",
+        kind="anti-one-also-on-ones",
+        rationale="Added after 'entangled' left dla-exclusive standing (its '1' detectors, now firing more on "
+        "anti-1-like images, were re-sorted into the anti-1 group): half the mean incoming fc1 weights of the "
+        "'1' detectors added to every anti-1 detector, so they keep preferring anti-1-like images but also fire "
+        "on 1-like ones, together with the '1' detectors.",
+        predicted_to_break=("dla-exclusive", "min-ablation", "causal-scrubbing"),
     ),
     Counterfactual(
         name="one-threshold",
@@ -134,6 +143,20 @@ def entangled_state(
     if anti_one.any():
         out["fc1.weight"][one] += state["fc1.weight"][anti_one].mean(axis=0)
         out["fc1.bias"][one] += state["fc1.bias"][anti_one].mean()
+    return out
+
+
+def anti_one_also_on_ones_state(
+    state: dict[str, "np.ndarray"], one: "np.ndarray", anti_one: "np.ndarray", share: float = 0.5
+) -> dict[str, "np.ndarray"]:
+    """``state`` with ``share`` × the mean incoming fc1 weights and bias of the ``one`` neurons added to every
+    ``anti_one`` neuron: anti-1 detectors that also respond (less strongly) to 1-like images."""
+    import numpy as np
+
+    out = {k: np.array(v, copy=True) for k, v in state.items()}
+    if one.any():
+        out["fc1.weight"][anti_one] += share * state["fc1.weight"][one].mean(axis=0)
+        out["fc1.bias"][anti_one] += share * state["fc1.bias"][one].mean()
     return out
 
 

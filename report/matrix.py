@@ -26,7 +26,7 @@ from report.records import CLAIM_IDS
 ORIGINAL = "original"
 SETS = {"small": SMALL, "full": tuple(c.name for c in COUNTERFACTUALS)}
 #: Kinds that count as counterfactuals for sensitivity (replicas are meant to keep the mechanism).
-COUNTERFACTUAL_KINDS = ("untrained", "silenced-anti-one", "entangled")
+COUNTERFACTUAL_KINDS = ("untrained", "silenced-anti-one", "entangled", "anti-one-also-on-ones")
 #: A trained model on a *different* labelling is a counterfactual too.
 DIFFERENT_LABELLING = "one-threshold"
 
@@ -71,7 +71,7 @@ def _reuse_or_save(path: Path, make_state) -> Path:
 def checkpoint_for(cf: Counterfactual, prepared: Any, groups: Any) -> Path:
     """Build (or reuse) the checkpoint of a counterfactual, deterministically, in ``<cache>/models``.
     ``groups`` are the detector groups of the checkpoint under test (the basis of the edited models)."""
-    from model.counterfactuals import entangled_state, silenced_state, untrained_state
+    from model.counterfactuals import anti_one_also_on_ones_state, entangled_state, silenced_state, untrained_state
 
     folder = Path(prepared.inputs.cache_dir) / "models"
     basis = prepared.inputs.checkpoint
@@ -86,6 +86,11 @@ def checkpoint_for(cf: Counterfactual, prepared: Any, groups: Any) -> Path:
         return _reuse_or_save(
             folder / f"entangled-{basis.sha256[:12]}.pt",
             lambda: entangled_state(prepared.bundle.state, groups.one, groups.anti_one),
+        )
+    if cf.kind == "anti-one-also-on-ones":
+        return _reuse_or_save(
+            folder / f"anti-one-also-on-ones-{basis.sha256[:12]}.pt",
+            lambda: anti_one_also_on_ones_state(prepared.bundle.state, groups.one, groups.anti_one),
         )
     if cf.kind == "trained":
         from model.train import Recipe, ensure_checkpoint
