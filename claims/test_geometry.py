@@ -14,7 +14,6 @@ import pytest
 
 from analysis import geometry
 from claims.tolerance import between
-from report import figures
 from report.claim import claim
 
 ARM_R2 = 0.95  # "just two lines"
@@ -29,7 +28,7 @@ def anticlue_coords(pca, bundle) -> np.ndarray:
 @pytest.fixture(scope="module")
 def v_figure(figure_store, pca, pca_coords, train, vshape, logit_diff_dir, anticlue_coords) -> str:
     return figure_store.render(
-        "v-shape", figures.v_shape, pca_coords, train.labels, vshape, pca.direction(logit_diff_dir), pca_coords[6],
+        "v-shape", "v_shape", pca_coords, train.labels, vshape, pca.direction(logit_diff_dir), pca_coords[6],
         anticlue_coords, pca.explained_variance_ratio,
     )
 

@@ -14,7 +14,6 @@ from analysis import ablation, neurons
 from analysis.labelling import ANTI, MIDDLE, ONE
 from analysis.scrubbing import NOISE_LEVELS, SEEDS
 from claims.tolerance import between
-from report import figures
 from report.claim import claim
 
 ALMOST_ALL = 0.90  # CLAIMS.md: "almost all" = ≥ 90%
@@ -47,7 +46,7 @@ def dla_figure(figure_store, train, train_post, logit_diff_dir, groups, fc2) -> 
     one = neurons.group_logit_diff(train_post, logit_diff_dir, groups.one)
     anti = neurons.group_logit_diff(train_post, logit_diff_dir, groups.anti_one)
     rest = neurons.logit_diff(train.logits) - one - anti
-    return figure_store.render("dla", figures.dla, samples, one, anti, rest)
+    return figure_store.render("dla", "dla", samples, one, anti, rest)
 
 
 @claim(
@@ -100,7 +99,7 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, train_post, lo
 
 @pytest.fixture(scope="module")
 def min_ablation_figure(figure_store, min_table) -> str:
-    return figure_store.render("min-ablation", figures.min_ablation, min_table)
+    return figure_store.render("min-ablation", "min_ablation", min_table)
 
 
 @claim(
@@ -133,7 +132,7 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, min_table, min_abl
 
 @pytest.fixture(scope="module")
 def scrubbing_figure(figure_store, sweep) -> str:
-    return figure_store.render("causal-scrubbing", figures.scrubbing, sweep)
+    return figure_store.render("causal-scrubbing", "scrubbing", sweep)
 
 
 @claim(

@@ -13,7 +13,6 @@ import pytest
 from analysis import labelling
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD, agreement, band_labels, region_counts, similarity
 from claims.tolerance import within
-from report import figures
 from report.claim import claim
 
 CLAIMED_AGREEMENT = 0.962  # "recovers model performance with 96.2% accuracy"
@@ -23,7 +22,7 @@ CHALLENGE_TEST_ACCURACY = 0.9558  # the challenge's hint, the write-up's "95.6%"
 
 @pytest.fixture(scope="module")
 def labelling_figure(figure_store, train, pca_coords) -> str:
-    return figure_store.render("labelling", figures.labelling, train.s, train.labels, L_THRESHOLD, R_THRESHOLD,
+    return figure_store.render("labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD,
                                pca_coords[:, 0])
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from analysis import neurons
 from claims.tolerance import within
-from report import figures
 from report.claim import claim
 
 TOP_K = 15  # "a sorted list of the 15 strongest"
@@ -42,15 +41,15 @@ def strongest(groups, contribution) -> dict[str, np.ndarray]:
 def feature_figures(figure_store, bundle, groups, strongest, fv_correlation, clue) -> list[str]:
     kind = {int(i): name for name, mask in groups.as_list() for i in np.flatnonzero(mask)}
     return [
-        figure_store.render("feature-grid", figures.feature_grid, bundle["fv_images"], kind),
-        figure_store.render("feature-top15", figures.feature_top, bundle["fv_images"], strongest["one"],
+        figure_store.render("feature-grid", "feature_grid", bundle["fv_images"], kind),
+        figure_store.render("feature-top15", "feature_top", bundle["fv_images"], strongest["one"],
                             strongest["anti_one"], fv_correlation, clue),
     ]
 
 
 @pytest.fixture(scope="module")
 def contribution_figure(figure_store, contribution, groups, fc2) -> str:
-    return figure_store.render("contributions", figures.contributions, contribution, groups.dead, fc2[0])
+    return figure_store.render("contributions", "contributions", contribution, groups.dead, fc2[0])
 
 
 @claim(

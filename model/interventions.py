@@ -30,7 +30,8 @@ def labels_from_logits(logits: np.ndarray) -> np.ndarray:
 def group_logits(post: np.ndarray, fc2_weight: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Each image's contribution (N, 2) of the neurons in ``mask`` to the two logits."""
     _check(post, fc2_weight, mask)
-    return post[:, mask] @ fc2_weight[:, mask].T
+    # The full product with the other columns' weights zeroed: no (N, k) copy of the masked columns.
+    return post @ np.where(mask, fc2_weight, 0.0).T
 
 
 def replace_group(

@@ -1,17 +1,14 @@
 """The write-up's figures, re-drawn from the session's measurements (matplotlib, object API, Agg, PNG).
 
-Every function returns a :class:`matplotlib.figure.Figure` titled with the claim id(s) it illustrates; the
-claims modules save them with :func:`save` into ``<report-dir>/figures/``.
+Every function returns a :class:`matplotlib.figure.Figure` titled with the claim id(s) it illustrates. The
+claims draw them through :class:`report.figstore.FigureStore`, which imports this module (and matplotlib,
+~0.5 s) only when a figure is not already in the cache.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import os
-import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,89 +36,6 @@ def save(fig: Figure, path: Path) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return f"{path.parent.name}/{path.name}"
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _feed(h: Any, obj: Any) -> None:
-    """Feed any figure input (arrays, numbers, strings, containers, dataclasses) into a hash."""
-    if isinstance(obj, np.ndarray):
-        a = np.ascontiguousarray(obj)
-        h.update(f"nd{a.dtype.str}{a.shape}".encode())
-        h.update(memoryview(a).cast("B"))
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        h.update(type(obj).__name__.encode())
-        for f in dataclasses.fields(obj):
-            _feed(h, f.name)
-            _feed(h, getattr(obj, f.name))
-    elif isinstance(obj, dict):
-        h.update(b"{")
-        for k in sorted(obj, key=str):
-            _feed(h, str(k))
-            _feed(h, obj[k])
-        h.update(b"}")
-    elif isinstance(obj, (list, tuple)):
-        h.update(b"[")
-        for v in obj:
-            _feed(h, v)
-        h.update(b"]")
-    elif obj is None or isinstance(obj, (str, int, float, bool, np.generic)):
-        h.update(f"{type(obj).__name__}:{obj!r};".encode())
-    else:
-        raise TypeError(f"cannot digest a figure input of type {type(obj).__name__}")
-
-
-def _code_version() -> str:
-    return hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()
-
-
-def _is_png(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            fh.seek(-12, os.SEEK_END)
-            tail = fh.read(12)
-    except OSError:
-        return False
-    return head == b"\x89PNG\r\n\x1a\n" and tail[4:8] == b"IEND"
-
-
-class FigureStore:
-    """Draws figures into ``<report-dir>/figures`` and remembers them in the cache folder, keyed by a digest
-    of the drawing code, matplotlib's version and every input: the same inputs give the same bytes, so a warm
-    run copies instead of re-drawing (~0.5 s a figure)."""
-
-    def __init__(self, report_dir: Path, cache_dir: Path | None) -> None:
-        self.report_dir = Path(report_dir)
-        self.cache_dir = Path(cache_dir) / "figures" if cache_dir is not None else None
-        self._code = _code_version()
-
-    def render(self, name: str, draw: Callable[..., Figure], *args: Any, **kwargs: Any) -> str:
-        """Write ``figures/<name>.png`` drawn by ``draw(*args, **kwargs)``; return its relative path."""
-        target = self.report_dir / "figures" / f"{name}.png"
-        cached = None
-        if self.cache_dir is not None:
-            h = hashlib.blake2b(digest_size=16)
-            _feed(h, [name, draw.__name__, self._code, list(args), kwargs])
-            cached = self.cache_dir / f"{name}-{h.hexdigest()}.png"
-            if _is_png(cached):
-                _copy_atomic(cached, target)
-                return f"figures/{target.name}"
-        rel = save(draw(*args, **kwargs), target)
-        if cached is not None:
-            _copy_atomic(target, cached)
-        return rel
 
 
 def _subsample(n: int, k: int = 12000, seed: int = 0) -> np.ndarray:

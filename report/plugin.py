@@ -131,7 +131,7 @@ def report_dir(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture(scope="session")
 def figure_store(report_dir: Path, prepared: Any) -> Any:
-    from report.figures import FigureStore
+    from report.figstore import FigureStore
 
     return FigureStore(report_dir, prepared.inputs.cache_dir)
 

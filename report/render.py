@@ -116,13 +116,20 @@ def _padding_chars(badge: Any, text: str, estimate: int, margin: float = 1.1) ->
 
 
 def measured_text_width(text: str, size_px: int) -> float:
-    """Width in pixels of ``text`` set in DejaVu Sans at ``size_px`` (matplotlib's bundled font: no system font)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
+    """Width in pixels of ``text`` set in DejaVu Sans at ``size_px`` (the font file matplotlib ships, read with
+    Pillow: importing matplotlib itself would cost a warm run ~0.5 s)."""
+    from PIL import ImageFont
 
-    width, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(family="DejaVu Sans", size=size_px),
-                                                            ismath=False)
-    return float(width)
+    return float(ImageFont.truetype(str(_dejavu_sans()), size_px).getlength(text))
+
+
+def _dejavu_sans() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib is not installed: its bundled DejaVu Sans is used to measure badge text")
+    return Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
 
 
 # ----------------------------------------------------------------------------------------------- shared text helpers
