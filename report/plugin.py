@@ -133,7 +133,9 @@ def report_dir(pytestconfig: pytest.Config) -> Path:
 def figure_store(report_dir: Path, prepared: Any) -> Any:
     from report.figstore import FigureStore
 
-    return FigureStore(report_dir, prepared.inputs.cache_dir)
+    store = FigureStore(report_dir, prepared.inputs.cache_dir)
+    yield store
+    store.finish()  # before the report embeds the files
 
 
 @pytest.fixture(scope="session")
