@@ -210,7 +210,7 @@ def load_explained_insensitivity() -> dict[str, str]:
         return {}
     with open(KNOWN_NONREPRODUCTIONS, "rb") as fh:
         data = tomllib.load(fh)
-    return {e["claim"]: e["why"] for e in data.get("insensitive", [])}
+    return {e["claim"]: " ".join(e["why"].split()) for e in data.get("insensitive", [])}
 
 
 def replica_summary(claim_rows: dict[str, Any], models: tuple[Counterfactual, ...]) -> dict[str, Any]:
@@ -229,7 +229,8 @@ def replica_summary(claim_rows: dict[str, Any], models: tuple[Counterfactual, ..
     parts.append(f", {len(task)} model-dependent claims hold (or hold as corrected) on every replica — "
                  f"{', '.join(task) if task else 'none'}: these describe the task's solution")
     parts.append(f"; {len(network)} fail on every replica — {', '.join(network) if network else 'none'}: "
-                 "these are facts about the challenge network (its particular numbers), not the mechanism")
+                 "as the write-up states them, with its numbers and thresholds, these describe the challenge network, "
+                 "not every network that learns the task")
     if mixed:
         parts.append(f"; {len(mixed)} hold on some replicas only — {', '.join(mixed)}: the mechanism recurs "
                      "but not reliably")
