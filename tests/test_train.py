@@ -251,7 +251,7 @@ def test_checkpoint_is_a_plain_state_dict_with_its_sha256_beside_it(data, tmp_pa
     assert sidecar.read_text().splitlines()[0] == train.sha256_file(path)
     info = train.read_sidecar(path)
     assert info["data"] == data.identity and info["recipe"] == FAST_RECIPE.name
-    assert float(info["train_seconds"]) > 0 and 0 <= float(info["test_agreement"]) <= 1
+    assert float(info["train_seconds"]) >= 0 and 0 <= float(info["test_agreement"]) <= 1  # tiny runs round to 0.0 s
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")], "temporary file left behind"
 
 
