@@ -112,8 +112,9 @@ def test_the_logit_diff_direction_points_to_the_corner(verdict, vshape, pca, log
         correction="it is the class 0 − class 1 direction (minus the logit diff as the write-up defines it) that "
         f"points to the corner ({angles['class0_minus_class1']:.1f}° from the corner direction); logit 1 − logit 0 "
         "points away from the corner, up the arms, towards class 1",
-        summary=", ".join(f"{k.replace('_', ' ')}: {'to' if points[k] else 'not to'} the corner "
-                          f"({angles[k]:.1f}°)" for k in readings),
+        summary="; ".join(f"{label}: {'towards' if points[k] else 'not towards'} the corner ({angles[k]:.1f}°)"
+                          for k, label in (("logit1_minus_logit0", "logit 1 − logit 0"),
+                                           ("class0_minus_class1", "class 0 − class 1"))),
     )
 
 

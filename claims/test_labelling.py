@@ -94,7 +94,9 @@ def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, clue):
         "Σ x·(clue − (1 − clue)) = Σ x·2(clue − 0.5) with pixels 0..255, which agrees "
         f"{agreements['corrected_clue_minus_anticlue']:.2%} with the model (as printed: "
         f"{agreements['literal_pixels_0_255']:.2%} on 0..255, {agreements['literal_pixels_0_1']:.2%} on 0..1)",
-        summary=", ".join(f"{k.replace('_', ' ')} {v:.2%}" for k, v in agreements.items()),
+        summary=f"as printed: {agreements['literal_pixels_0_255']:.2%} (pixels 0..255), "
+        f"{agreements['literal_pixels_0_1']:.2%} (pixels 0..1); clue − anti-clue: "
+        f"{agreements['corrected_clue_minus_anticlue']:.2%}",
     )
 
 

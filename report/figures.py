@@ -310,6 +310,6 @@ def scrubbing(sweep: dict[str, dict[str, Any]]) -> Figure:
     ax.set_ylabel("fraction of model labels kept")
     ax.set_ylim(0.45, 1.0)
     ax.set_title("causal-scrubbing: resample-ablating all 200 neurons", fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="center left")
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)
     return fig
