@@ -157,11 +157,23 @@ def best_split(coords: np.ndarray, min_fraction: float = 0.01) -> float:
     return float((x[best - 1] + x[best]) / 2)
 
 
+class NoV(ValueError):
+    """The points have no V to fit (no spread at all, or everything on one side of every split)."""
+
+
 def fit_v(coords: np.ndarray) -> VShape:
-    """Fit the V: split the points along PC1 (:func:`best_split`), fit a line to each arm, cross the lines."""
+    """Fit the V: split the points along PC1 (:func:`best_split`), fit a line to each arm, cross the lines.
+    Raises :class:`NoV` when there is nothing to fit (e.g. a network whose neurons never fire)."""
     p = np.asarray(coords, dtype=np.float64)
-    split = best_split(p)
+    if len(p) < 4 or not np.all(np.isfinite(p)) or np.ptp(p[:, 0]) == 0:
+        raise NoV(f"{len(p)} points with no spread along PC1")
+    try:
+        split = best_split(p)
+    except ValueError as exc:
+        raise NoV(str(exc)) from None
     left_mask = p[:, 0] < split
+    if left_mask.sum() < 2 or (~left_mask).sum() < 2:
+        raise NoV("one side of the best split holds fewer than two points")
     lines = [fit_line(p[left_mask]), fit_line(p[~left_mask])]
     a, b = lines
     system = np.stack([a.direction, -b.direction], axis=1)

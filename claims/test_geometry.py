@@ -16,6 +16,13 @@ from analysis import geometry
 from claims.tolerance import between
 from report.claim import claim
 
+NO_V = "no V to measure: the 200 neurons' activations have no spread along PC1 (e.g. they never fire)"
+
+
+def figure(verdict, path: str | None) -> None:
+    if path is not None:
+        verdict.figure(path)
+
 ARM_R2 = 0.95  # "just two lines"
 CORNER_AUC = 0.90  # "all class 0 … at the corner", read with the catalogue's "almost all" = ≥ 90%
 
@@ -26,7 +33,9 @@ def anticlue_coords(pca, bundle) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def v_figure(figure_store, pca, pca_coords, train, vshape, logit_diff_dir, anticlue_coords) -> str:
+def v_figure(figure_store, pca, pca_coords, train, vshape, logit_diff_dir, anticlue_coords) -> str | None:
+    if vshape is None:
+        return None
     return figure_store.render(
         "v-shape", "v_shape", pca_coords, train.labels, vshape, pca.direction(logit_diff_dir), pca_coords[6],
         anticlue_coords, pca.explained_variance_ratio,
@@ -46,7 +55,7 @@ def test_two_components_explain_90ish_percent(verdict, pca, v_figure):
     ratios = pca.explained_variance_ratio
     total = float(ratios.sum())
     verdict.measured(ratios=[float(r) for r in ratios], sum=total)
-    verdict.figure(v_figure)
+    figure(verdict, v_figure)
     verdict.conclude(between(total, 0.85, 0.95), summary=f"{ratios[0]:.1%} + {ratios[1]:.1%} = {total:.1%}")
 
 
@@ -64,6 +73,8 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
     residual, one line per arm (R² = share of the arm's variance along its line, orientation-free), corner
     where the lines cross. Statistic for "class 0 at the corner": the AUC of −(distance to the corner) for
     separating model label 0 from 1, chosen because it needs no distance scale; median distances reported."""
+    if vshape is None:
+        verdict.conclude(False, summary=NO_V)
     distance = np.linalg.norm(pca_coords - vshape.corner, axis=1)
     is_zero = train.labels == 0
     closeness = geometry.auc(-distance, is_zero)
@@ -79,7 +90,7 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
         corner=vshape.corner,
         opening_angle_deg=vshape.opening_angle_deg,
     )
-    verdict.figure(v_figure)
+    figure(verdict, v_figure)
     verdict.conclude(
         min(r2.values()) >= ARM_R2 and closeness >= CORNER_AUC,
         summary=f"arm R² {r2['left']:.4f} / {r2['right']:.4f}; class-0 corner AUC {closeness:.3f}",
@@ -100,12 +111,14 @@ def test_the_logit_diff_direction_points_to_the_corner(verdict, vshape, pca, log
     """Both readings are measured: the write-up's own definition ("the logit of label 1 minus the logit of
     label 0") and CLAIMS.md's class 0 − class 1 direction. Angles are to the corner direction (minus the
     bisector of the two arms)."""
+    if vshape is None:
+        verdict.conclude(False, summary=NO_V)
     towards_one = pca.direction(logit_diff_dir)
     readings = {"logit1_minus_logit0": towards_one, "class0_minus_class1": -towards_one}
     points = {k: bool(all(np.dot(d, arm.outward) < 0 for arm in vshape.arms)) for k, d in readings.items()}
     angles = {k: geometry.angle_deg(d, vshape.corner_direction) for k, d in readings.items()}
     verdict.measured(points_to_corner=points, angle_to_corner_deg=angles)
-    verdict.figure(v_figure)
+    figure(verdict, v_figure)
     verdict.conclude(
         points["logit1_minus_logit0"],
         erratum=points["class0_minus_class1"],
@@ -134,6 +147,8 @@ def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, arm
     """"Furthest-out" = largest projection on the arm's outward direction from the corner. Which arm is the
     "1" arm is decided by the data (the arm holding more 1-like images), not by the clue. The write-up's
     "top-right"/"left" depend on PCA sign conventions, so arms are named by content."""
+    if arms is None:
+        verdict.conclude(False, summary=NO_V)
     one_arm, anti_arm = arms
     along = [(pca_coords[arm.members] - vshape.corner) @ arm.outward for arm in arms]
     extreme = [int(np.flatnonzero(arm.members)[np.argmax(a)]) for arm, a in zip(arms, along)]
@@ -150,7 +165,7 @@ def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, arm
         anticlue_on_other_arm=anticlue_on_other_arm,
         anticlue_angle_deg=anti_angles,
     )
-    verdict.figure(v_figure)
+    figure(verdict, v_figure)
     verdict.conclude(
         extreme[0] == 6 and extreme[1] == 22752 and int(train.digits[extreme[1]]) == 0 and anticlue_on_other_arm,
         summary=f"\"1\" arm extreme #{extreme[0]}, other arm extreme #{extreme[1]} (a {train.digits[extreme[1]]}); "

@@ -87,6 +87,9 @@ def test_zero_ablating_anti_one_detectors_raises_almost_all_to_class_1(verdict, 
 )
 def test_images_excite_one_group_or_the_other_or_neither(verdict, train_post, logit_diff_dir, groups, train, dla_figure):
     threshold = ablation.strong_excitation_threshold(train.logits)
+    if not (groups.one.any() and groups.anti_one.any() and np.isfinite(threshold)):
+        verdict.conclude(False, summary="undefined: a detector group is empty or the model never says class 0, so "
+                         "there is nothing to excite, or no margin to measure 'strongly' against")
     shares = ablation.both_groups_strong(train_post, logit_diff_dir, groups, threshold)
     verdict.measured(**shares, strong_threshold=threshold)
     verdict.figure(dla_figure)
