@@ -599,3 +599,12 @@ def test_claims_run_with_a_garbage_checkpoint_stops_with_one_message(tmp_path, m
                           "--no-download", "--report-dir", str(tmp_path / "report"))
     assert_usage_error_without_traceback(proc, str(garbage), "not a torch checkpoint")
     assert not list(cache.glob("*.npz")) and not list(cache.glob("*.tmp")) and not list(cache.glob(".*.tmp"))
+
+
+def test_a_report_folder_that_cannot_be_created_is_reported_with_its_option(tmp_path):
+    from fixtures.locate import writable_dir
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SetupError, match=r"report folder .*a-file/sub.*--report-dir.*EIS_REPORT_DIR"):
+        writable_dir(blocker / "sub", "report folder", "--report-dir", "EIS_REPORT_DIR")
