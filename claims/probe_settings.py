@@ -15,9 +15,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
-
 PROFILES = ("dev", "ci", "explore")
 ENV = "EIS_HYPOTHESIS_PROFILE"
 #: How many more examples ``ci`` and ``explore`` draw than ``dev``.
@@ -31,8 +28,12 @@ def profile_name(option: str | None) -> str:
     return name
 
 
-def probe_settings(name: str, dev_examples: int, cache_dir: Path) -> settings:
-    """Settings for one probe: ``dev_examples`` scaled by the profile."""
+def probe_settings(name: str, dev_examples: int, cache_dir: Path) -> "settings":
+    """Settings for one probe: ``dev_examples`` scaled by the profile. (hypothesis is imported here, so that
+    checking a profile name at start-up costs nothing.)"""
+    from hypothesis import HealthCheck, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
     common = dict(
         max_examples=dev_examples * SCALE[name],
         deadline=None,

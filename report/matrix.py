@@ -36,7 +36,10 @@ def selected(option: str | None) -> tuple[Counterfactual, ...]:
     if not option:
         return ()
     names = SETS.get(option) or tuple(n.strip() for n in option.split(",") if n.strip())
-    return tuple(by_name(n) for n in names)
+    try:
+        return tuple(by_name(n) for n in names)
+    except KeyError as exc:
+        raise ValueError(f"--models {option}: {exc.args[0]} (or use 'small' or 'full')") from None
 
 
 def is_counterfactual(cf: Counterfactual) -> bool:

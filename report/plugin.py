@@ -116,7 +116,22 @@ class ClaimCollector:
             tr.write_line(f"report: {self.written}")
 
 
+def check_options(config: pytest.Config) -> None:
+    """Options and reviewed files that would otherwise fail inside a test with a traceback: one usage error."""
+    from claims.probe_settings import profile_name
+    from report.matrix import selected
+    from report.records import load_known_nonreproductions
+
+    try:
+        selected(config.getoption("models"))
+        profile_name(config.getoption("probe_profile"))
+        load_known_nonreproductions()
+    except (KeyError, ValueError) as exc:
+        raise pytest.UsageError(str(exc).strip('"')) from None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    check_options(config)
     collector = ClaimCollector(config)
     config.stash[COLLECTOR] = collector
     config.pluginmanager.register(collector, "eis-claim-collector")
