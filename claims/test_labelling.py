@@ -77,11 +77,11 @@ def test_the_band_splits_the_training_set_17k_14k_29k(verdict, train, labelling_
 def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, clue):
     """Three readings, all with the printed thresholds: the literal formula on pixels 0..255 and on pixels
     0..1 (ToTensor's scale), and the corrected template ``clue - anti_clue = 2·(clue - 0.5)`` on 0..255."""
-    printed = clue - 0.5
+    as_printed = similarity(mnist.train_images, clue - 0.5)  # one pass; the other readings are rescalings
     readings = {
-        "literal_pixels_0_255": similarity(mnist.train_images, printed),
-        "literal_pixels_0_1": similarity(mnist.train_images, printed / 255.0),
-        "corrected_clue_minus_anticlue": train.s,
+        "literal_pixels_0_255": as_printed,
+        "literal_pixels_0_1": as_printed / 255.0,  # Σ (x/255)·(clue − 0.5)
+        "corrected_clue_minus_anticlue": train.s,  # the session's s: Σ x·(clue − anti-clue)
     }
     agreements = {k: agreement(band_labels(v), train.labels) for k, v in readings.items()}
     verdict.measured(**agreements)
