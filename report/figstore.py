@@ -65,14 +65,20 @@ def _code_version() -> str:
 
 
 def _is_png(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            fh.seek(-12, os.SEEK_END)
-            tail = fh.read(12)
-    except OSError:
+    """A complete, undamaged PNG: Pillow's verify() checks every chunk's CRC, so a cached figure with flipped
+    bytes is drawn again instead of being copied into the report (a few ms a figure)."""
+    if not path.is_file():
         return False
-    return head == b"\x89PNG\r\n\x1a\n" and tail[4:8] == b"IEND"
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            if image.format != "PNG":
+                return False
+            image.verify()
+    except Exception:  # Pillow raises many types for damaged files; any of them means "draw it again"
+        return False
+    return True
 
 
 def draw_figure(draw: str, args: tuple, kwargs: dict, target: Path, cached: Path | None) -> str:

@@ -342,3 +342,22 @@ def test_long_flat_dicts_are_shown_on_one_line() -> None:
     html = render.html_value(many)
     assert "<dl" not in html and "0: 0, 1: 0.1429" in html
     assert render.html_value({"a": 1.0}).startswith('<dl class="value">')
+
+
+def test_a_damaged_cached_figure_is_drawn_again_not_copied(tmp_path):
+    import numpy as np
+
+    from report.figstore import FigureStore, _is_png
+
+    table = {g: {"anti_one_half": 0.5, "one_half": 0.9} for g in ("anti_one_group", "one_group", "both")}
+    store = FigureStore(tmp_path / "report", tmp_path / "cache", background=False)
+    store.render("min-ablation", "min_ablation", table)
+    (cached,) = (tmp_path / "cache" / "figures").glob("min-ablation-*.png")
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the image data: header and IEND still intact
+    cached.write_bytes(bytes(data))
+    assert not _is_png(cached)
+    store.render("min-ablation", "min_ablation", table)
+    assert _is_png(cached) and _is_png(tmp_path / "report" / "figures" / "min-ablation.png")
+    assert np.array_equal(np.frombuffer(cached.read_bytes(), np.uint8),
+                          np.frombuffer((tmp_path / "report" / "figures" / "min-ablation.png").read_bytes(), np.uint8))
