@@ -188,7 +188,7 @@ def feature_grid(images: np.ndarray, kind: dict[int, str]) -> Figure:
 def feature_top(images: np.ndarray, one: np.ndarray, anti: np.ndarray, corr: np.ndarray, clue: np.ndarray) -> Figure:
     """The 15 strongest neurons of each detector group beside the template clue − 0.5, with each one's
     correlation r to it."""
-    fig = Figure(figsize=(13, 3.9))
+    fig = Figure(figsize=(13, 2.9))
     axes = fig.subplots(2, 1)
     for ax, ids, name, colour in ((axes[0], one, '15 strongest "1" detectors', GROUP_COLOURS["one"]),
                                   (axes[1], anti, '15 strongest "anti-1" detectors', GROUP_COLOURS["anti_one"])):
@@ -202,7 +202,7 @@ def feature_top(images: np.ndarray, one: np.ndarray, anti: np.ndarray, corr: np.
         ax.tick_params(length=0)
     fig.suptitle("feature-visualisation: the 15 strongest neurons of each group (|logit-diff weight| × activation std);"
                  " r = correlation with clue − 0.5", fontsize=10)
-    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.1, top=0.88, hspace=0.55)
+    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.12, top=0.86, hspace=0.7)
     return fig
 
 
