@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Claims whose measurement does not involve the network at all.
-DATA_ONLY = ("class-split",)
+DATA_ONLY = ("class-split", "clue-is-a-one")
 
 MODEL_DEPENDENT = (
     "labeling-function", "formula-as-written", "test-set-hint", "pca-variance", "v-shape",
     "logit-diff-to-corner", "clue-furthest-out", "feature-visualisation", "one-way-neurons",
-    "detector-groups", "zero-ablation-baseline", "dla-exclusive", "min-ablation", "causal-scrubbing",
+    "detector-groups", "anti-one-baseline", "zero-ablation-baseline", "dla-exclusive", "min-ablation",
+    "causal-scrubbing", "pc1-tracks-similarity", "pc2-separates-class-0", "corner-near-minus-2",
+    "pca-uses-few-neurons", "regions-excite-groups", "either-group-rule", "ablation-lowers-logit-diff",
+    "minimum-is-no-detection", "unexplained-share",
 )
 
 

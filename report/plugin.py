@@ -18,6 +18,7 @@ from report.claim import PROBE_PROPERTY, RECORD_PROPERTY, Verdict
 
 CONTEXT_PROPERTY = "eis_context"
 COLLECTOR = pytest.StashKey["ClaimCollector"]()
+VERDICT = pytest.StashKey[Verdict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -173,6 +174,28 @@ def verdict(request: pytest.FixtureRequest, run_context: dict[str, Any]) -> Verd
     if marker is None or not marker.args:
         raise pytest.UsageError(f"{request.node.nodeid} uses `verdict` without an @claim(...) or @probe(...) decorator")
     request.node.user_properties.append((CONTEXT_PROPERTY, json.dumps(run_context)))
-    return Verdict(request.node, marker.args[0], run_context["checkpoint"]["sha256"])
+    verdict = Verdict(request.node, marker.args[0], run_context["checkpoint"]["sha256"])
+    request.node.stash[VERDICT] = verdict
+    return verdict
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A claim or probe test that returns without ``verdict.conclude(...)`` has judged nothing: it fails
+    loudly instead of passing silently. (Tests that raise, skip or xfail are left to pytest.)"""
+    result = yield
+    marker = item.get_closest_marker("claim") or item.get_closest_marker("probe")
+    if marker is not None:
+        verdict = item.stash.get(VERDICT, None)
+        if verdict is None or not verdict.concluded:
+            kind = marker.name
+            ident = marker.args[0].id if marker.args else item.name
+            pytest.fail(
+                f"{kind} {ident!r} ended without a verdict: its test returned without calling verdict.conclude(...)"
+                + ("" if verdict is not None else " (it never requested the `verdict` fixture)")
+                + ". A claim that is not judged is an error of the suite, never a pass.",
+                pytrace=False,
+            )
+    return result
 
 
