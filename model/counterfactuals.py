@@ -55,6 +55,8 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         predicted_to_break=(
             "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "logit-diff-to-corner",
             "zero-ablation-baseline", "min-ablation", "causal-scrubbing",
+            # v2 claims (predicted 2026-11-26, before measuring):
+            "anti-one-baseline", "regions-excite-groups", "ablation-lowers-logit-diff", "unexplained-share",
         ),
     ),
     Counterfactual(
@@ -63,7 +65,8 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         rationale="The challenge network with the mean incoming fc1 weights of the anti-1 detectors added to every "
         "'1' detector: the two groups now fire together on anti-1-like images, so exclusivity and the "
         "group-specific ablations should fail.",
-        predicted_to_break=("dla-exclusive", "min-ablation", "feature-visualisation", "detector-groups"),
+        predicted_to_break=("dla-exclusive", "min-ablation", "feature-visualisation", "detector-groups",
+                            "regions-excite-groups"),
     ),
     Counterfactual(
         name="anti-one-also-on-ones",
@@ -72,7 +75,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         "anti-1-like images, were re-sorted into the anti-1 group): half the mean incoming fc1 weights of the "
         "'1' detectors added to every anti-1 detector, so they keep preferring anti-1-like images but also fire "
         "on 1-like ones, together with the '1' detectors.",
-        predicted_to_break=("dla-exclusive", "min-ablation", "causal-scrubbing"),
+        predicted_to_break=("dla-exclusive", "min-ablation", "causal-scrubbing", "regions-excite-groups"),
     ),
     Counterfactual(
         name="one-threshold",
@@ -85,6 +88,8 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         predicted_to_break=(
             "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "clue-furthest-out",
             "detector-groups", "zero-ablation-baseline", "min-ablation",
+            "anti-one-baseline", "regions-excite-groups", "ablation-lowers-logit-diff", "unexplained-share",
+            "corner-near-minus-2",
         ),
     ),
     *(
@@ -99,7 +104,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
             "48/31/121, index 22752, 93-94%) belong to the challenge network and should not.",
             predicted_to_break=(
                 "labeling-function", "formula-as-written", "test-set-hint", "detector-groups",
-                "clue-furthest-out", "causal-scrubbing",
+                "clue-furthest-out", "causal-scrubbing", "corner-near-minus-2", "unexplained-share",
             ),
         )
         for seed in (1, 2, 3)
