@@ -143,9 +143,41 @@ def best_threshold_rule(score: np.ndarray, labels: np.ndarray) -> tuple[float, f
 def either_group_rule(post: np.ndarray, direction: np.ndarray, groups: Groups, labels: np.ndarray) -> dict[str, float]:
     """"If either group fires sufficiently strongly the image is class 1, otherwise class 0": class 1 iff
     max(excitation of the 1 group, of the anti-1 group) ≥ θ, with the one θ that agrees best with ``labels``."""
-    strongest = np.maximum(excitation(post, direction, groups.one), excitation(post, direction, groups.anti_one))
-    theta, agree = best_threshold_rule(strongest, labels)
+    one, anti = excitation(post, direction, groups.one), excitation(post, direction, groups.anti_one)
+    theta, agree = best_threshold_rule(np.maximum(one, anti), labels)
     return {"theta": theta, "agreement": agree}
+
+
+def either_group_rule_per_group(post: np.ndarray, direction: np.ndarray, groups: Groups, labels: np.ndarray) -> dict[str, float]:
+    """The same rule with a threshold per group (class 1 iff the 1 group ≥ θ1 or the anti-1 group ≥ θ2), and,
+    for comparison, the network's own readout: the two excitations added, one threshold."""
+    one, anti = excitation(post, direction, groups.one), excitation(post, direction, groups.anti_one)
+    two = best_two_threshold_rule(one, anti, labels)
+    theta_sum, agree_sum = best_threshold_rule(one + anti, labels)
+    return {"theta_one": two["theta_a"], "theta_anti_one": two["theta_b"], "agreement": two["agreement"],
+            "sum_theta": theta_sum, "sum_agreement": agree_sum}
+
+
+def best_two_threshold_rule(a: np.ndarray, b: np.ndarray, labels: np.ndarray, candidates: int = 101) -> dict[str, float]:
+    """"Class 1 iff a ≥ θa or b ≥ θb", each group with its own threshold: the best agreement with ``labels``
+    over θa among ``candidates`` quantiles of ``a`` (and +inf), θb exact for each (O(candidates · N))."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ones = np.asarray(labels) == 1
+    order = np.argsort(b, kind="stable")
+    bs, y = b[order], ones[order]
+    starts = np.concatenate([np.flatnonzero(np.r_[True, bs[1:] != bs[:-1]]), [len(bs)]])
+    best = {"theta_a": float("inf"), "theta_b": float("inf"), "agreement": -1.0}
+    for ta in [*np.unique(np.quantile(a, np.linspace(0, 1, candidates))).tolist(), float("inf")]:
+        high = a >= ta
+        rest = ~high[order]
+        zeros_below = np.concatenate([[0], np.cumsum(rest & ~y)])
+        ones_from = np.concatenate([np.cumsum((rest & y)[::-1])[::-1], [0]])
+        correct = int((ones & high).sum()) + zeros_below[starts] + ones_from[starts]
+        k = int(np.argmax(correct))
+        if correct[k] / len(a) > best["agreement"]:
+            tb = float(bs[starts[k]]) if starts[k] < len(bs) else float("inf")
+            best = {"theta_a": float(ta), "theta_b": tb, "agreement": float(correct[k]) / len(a)}
+    return best
 
 
 def min_ablation_logit_diff_change(

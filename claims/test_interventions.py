@@ -174,15 +174,19 @@ def test_each_region_excites_its_own_group(verdict, train_post, logit_diff_dir, 
 )
 def test_either_group_firing_strongly_means_class_1(verdict, train_post, logit_diff_dir, groups, train, dla_figure):
     """θ is fitted (the write-up names no number: "sufficiently strongly"), so the agreement is the best any
-    single threshold on the stronger group's excitation can reach."""
+    single threshold on the stronger group's excitation can reach. Reported beside, not judged: a threshold
+    per group (the other reading of "sufficiently strongly"; θ1 over 101 quantiles, so a lower bound), and the
+    two excitations added under one threshold (what the linear readout does)."""
     if not (groups.one.any() or groups.anti_one.any()):
         verdict.conclude(False, summary="no detector fires: there is no group to fire strongly")
     rule = ablation.either_group_rule(train_post, logit_diff_dir, groups, train.labels)
-    verdict.measured(**rule)
+    per_group = ablation.either_group_rule_per_group(train_post, logit_diff_dir, groups, train.labels)
+    verdict.measured(**rule, per_group_thresholds=per_group)
     verdict.figure(dla_figure)
     verdict.conclude(
         rule["agreement"] >= EITHER_RULE_AGREEMENT,
-        summary=f"agreement {rule['agreement']:.2%} at θ = {rule['theta']:.2f} (excitation of the stronger group)",
+        summary=f"agreement {rule['agreement']:.2%} at θ = {rule['theta']:.2f} (excitation of the stronger group); "
+        f"a threshold per group: {per_group['agreement']:.2%}; the two added (the readout): {per_group['sum_agreement']:.2%}",
     )
 
 

@@ -156,6 +156,29 @@ def test_either_group_rule_by_hand():
     assert rule == {"theta": 2.0, "agreement": pytest.approx(5 / 6)}
 
 
+def test_either_group_rule_per_group_by_hand():
+    # "1" excitation 0, 2, 0, 2, 0.4, 0; anti 0, 0, 3, 3, 0.2, 4; labels: class 1 iff one >= 2 or anti >= 4
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    rule = ablation.either_group_rule_per_group(POST2, DIR2, GROUPS2, labels)
+    assert rule["agreement"] == 1.0 and rule["theta_anti_one"] == 4.0 and 0.4 < rule["theta_one"] <= 2.0
+    # one threshold on the stronger group cannot: image 2 (max 3, class 0) lies between image 1 (2) and 5 (4)
+    assert ablation.either_group_rule(POST2, DIR2, GROUPS2, labels)["agreement"] == pytest.approx(5 / 6)
+    # sums 0, 2, 3, 5, 0.6, 4: one threshold on the sum misses image 2 too
+    assert rule["sum_agreement"] == pytest.approx(5 / 6)
+    swapped = ablation.either_group_rule_per_group(POST2, DIR2, Groups(GROUPS2.anti_one, GROUPS2.one, GROUPS2.dead), labels)
+    assert 3.0 < swapped["theta_one"] <= 4.0 and swapped["theta_anti_one"] == 2.0  # thresholds follow the groups
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 1)), min_size=1, max_size=25))
+def test_best_two_threshold_rule_equals_brute_force(rows):
+    a, b, labels = (np.array([r[i] for r in rows], dtype=float) for i in range(3))
+    grid = [*range(6), np.inf]
+    best = max(float(np.mean(((a >= ta) | (b >= tb)).astype(int) == labels)) for ta in grid for tb in grid)
+    # few distinct values: the 101 quantiles of a include every one of them, so the search is exact here
+    assert ablation.best_two_threshold_rule(a, b, labels)["agreement"] == pytest.approx(best)
+
+
 def test_best_threshold_rule_by_hand():
     assert ablation.best_threshold_rule(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1])) == (3.0, 1.0)
     # every candidate: θ=1 -> 2/4, θ=2 -> 3/4, θ=3 -> 2/4, θ=4 -> 3/4, θ=inf -> 2/4; the first best is 2
