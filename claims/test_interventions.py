@@ -280,17 +280,15 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, train_post, fc2, g
     family="min-ablation",
 )
 def test_the_dataset_minimum_is_the_no_detection_baseline(verdict, train_post, groups, train):
-    offsets = np.concatenate([
-        neurons.no_detection_offset(train_post, groups.one, train.region != ONE),
-        neurons.no_detection_offset(train_post, groups.anti_one, train.region != ANTI),
-    ])
+    by_group = {"one": neurons.no_detection_offset(train_post, groups.one, train.region != ONE),
+                "anti_one": neurons.no_detection_offset(train_post, groups.anti_one, train.region != ANTI)}
+    offsets = np.concatenate(list(by_group.values()))
     if not len(offsets):
         verdict.conclude(False, summary="no detectors: no baseline to measure")
     near = float(np.mean(offsets <= NO_DETECTION_OFFSET))
     verdict.measured(detectors=len(offsets), fraction_within=near, median_offset=float(np.median(offsets)),
                      max_offset=float(np.max(offsets)),
-                     offsets={"one": neurons.no_detection_offset(train_post, groups.one, train.region != ONE),
-                              "anti_one": neurons.no_detection_offset(train_post, groups.anti_one, train.region != ANTI)})
+                     offsets=by_group)
     verdict.conclude(
         near >= ALMOST_ALL,
         summary=f"{near:.0%} of {len(offsets)} detectors within 5% of their range (median offset "
