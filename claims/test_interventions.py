@@ -32,6 +32,7 @@ IN_LINE = 0.03  # "in line with what we saw in previous sections": within 3 pp
 NO_DETECTION_OFFSET = 0.05  # "represents the baseline for no detection": within 5% of the activation range
 EITHER_RULE_AGREEMENT = 0.99  # the rule describes the network's own readout
 DLA_SAMPLES = 25  # images per region in the attribution figure
+NEURON_SEEDS = SEEDS[:3]  # the per-neuron scrubbing scheme (reported only): 15 passes instead of 25
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +42,15 @@ def sweep(scrubber) -> dict:
 
 @pytest.fixture(scope="module")
 def neuron_sweep(scrubber, bundle, prepared) -> dict:
-    """The same sweep with every detector neuron drawing its own replacement image (reported, not judged).
-    ~10 s of draws, so memoised in the cache folder, keyed by the activation bundle (checkpoint and data)
-    and the scrubbing and grouping code."""
+    """The same sweep with every detector neuron drawing its own replacement image (reported, not judged;
+    3 seeds: its spread is a fraction of the group scheme's). ~0.4 s per pass, so memoised in the cache
+    folder, keyed by the activation bundle (checkpoint and data) and the scrubbing and grouping code."""
     code = hashlib.blake2b(digest_size=8)
     for module in (scrubbing, neurons):
         code.update(Path(module.__file__).read_bytes())
-    code.update(repr((NOISE_LEVELS, SEEDS)).encode())
+    code.update(repr((NOISE_LEVELS, NEURON_SEEDS)).encode())
     path = prepared.inputs.cache_dir / f"scrub-per-neuron-{bundle.path.stem}-{code.hexdigest()}.npz"
-    arrays = memoised(path, lambda: {noise_key(p): np.array([scrubber.kept(p, seed, "neuron") for seed in SEEDS])
+    arrays = memoised(path, lambda: {noise_key(p): np.array([scrubber.kept(p, seed, "neuron") for seed in NEURON_SEEDS])
                                      for p in NOISE_LEVELS})
     return {noise_key(p): {"mean": float(arrays[noise_key(p)].mean()), "std": float(arrays[noise_key(p)].std()),
                            "values": arrays[noise_key(p)].tolist()} for p in NOISE_LEVELS}
@@ -326,7 +327,7 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, sweep, neuron_swe
     verdict.measured(**mean, spread={k: v["std"] for k, v in sweep.items()},
                      per_seed={k: v["values"] for k, v in sweep.items()}, seeds=list(SEEDS), checks=checks,
                      scheme="group: all neurons of a group from one replacement image",
-                     per_neuron_scheme=per_neuron,
+                     per_neuron_scheme=per_neuron, per_neuron_seeds=list(NEURON_SEEDS),
                      per_neuron_spread={k: v["std"] for k, v in neuron_sweep.items()},
                      per_neuron_would_pass_low_noise=all(between(per_neuron[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")))
     verdict.figure(scrubbing_figure)
