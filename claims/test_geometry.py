@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from analysis import geometry
+from analysis.labelling import L_THRESHOLD, R_THRESHOLD
 from claims.tolerance import between
 from report.claim import claim
 
@@ -196,11 +197,13 @@ def clue_oriented(pca_coords) -> np.ndarray:
     accept="|Spearman ρ| of PC1 (post-ReLU activations, training set) with s ≥ 0.90",
     family="pca",
 )
-def test_the_first_pca_direction_tracks_the_similarity(verdict, pca_coords, train, clue_oriented, v_figure):
-    """Rank correlation: "tight" is about order, not about a linear scale (the V bends PC1 against s)."""
+def test_the_first_pca_direction_tracks_the_similarity(verdict, pca_coords, train, clue_oriented, figure_store):
+    """Rank correlation: "tight" is about order, not about a linear scale (the V bends PC1 against s). The
+    figure is the labelling one (same inputs, drawn once): its right panel plots s against PC1."""
     rho = geometry.spearman(pca_coords[:, 0] * clue_oriented[0], train.s)
     verdict.measured(spearman=rho)
-    figure(verdict, v_figure)
+    verdict.figure(figure_store.render("labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD,
+                                       pca_coords[:, 0]))
     verdict.conclude(np.isfinite(rho) and abs(rho) >= TIGHT_RHO, summary=f"Spearman ρ(PC1, s) = {rho:+.3f}")
 
 

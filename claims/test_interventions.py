@@ -247,7 +247,7 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, min_outcomes, min_
     "reported",
     family="min-ablation",
 )
-def test_ablating_either_group_lowers_the_logit_diff(verdict, train_post, fc2, groups, train):
+def test_ablating_either_group_lowers_the_logit_diff(verdict, train_post, fc2, groups, train, min_ablation_figure):
     """Elsewhere a group sits at its baseline and ablation changes little (CLAIMS.md), so the claim is judged
     on the region where the hypothesis says the group detects."""
     out, checks = {}, {}
@@ -263,6 +263,7 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, train_post, fc2, g
         checks[name] = bool(mask.any() and out[name]["own_region_mean"] < 0
                             and out[name]["own_region_fraction_lowered"] >= ALMOST_ALL)
     verdict.measured(**out, checks=checks)
+    verdict.figure(min_ablation_figure)
     verdict.conclude(
         all(checks.values()),
         summary="; ".join(f"{n.replace('_group', '').replace('_', '-')} group: mean {v['own_region_mean']:+.2f}, lowered on "
