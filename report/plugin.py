@@ -181,21 +181,27 @@ def verdict(request: pytest.FixtureRequest, run_context: dict[str, Any]) -> Verd
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """A claim or probe test that returns without ``verdict.conclude(...)`` has judged nothing: it fails
-    loudly instead of passing silently. (Tests that raise, skip or xfail are left to pytest.)"""
-    result = yield
+    """A claim or probe test that returns (or skips) without ``verdict.conclude(...)`` has judged nothing: it
+    fails loudly instead of passing or skipping silently. (A test that raises is already an error; conclude's
+    own xfail for an erratum or a known non-reproduction comes after a verdict.)"""
     marker = item.get_closest_marker("claim") or item.get_closest_marker("probe")
-    if marker is not None:
-        verdict = item.stash.get(VERDICT, None)
-        if verdict is None or not verdict.concluded:
-            kind = marker.name
-            ident = marker.args[0].id if marker.args else item.name
-            pytest.fail(
-                f"{kind} {ident!r} ended without a verdict: its test returned without calling verdict.conclude(...)"
-                + ("" if verdict is not None else " (it never requested the `verdict` fixture)")
-                + ". A claim that is not judged is an error of the suite, never a pass.",
-                pytrace=False,
-            )
+    if marker is None:
+        return (yield)
+    how = "returned"
+    try:
+        result = yield
+    except pytest.skip.Exception:
+        how = "skipped"
+        result = None
+    verdict = item.stash.get(VERDICT, None)
+    if verdict is None or not verdict.concluded:
+        ident = marker.args[0].id if marker.args else item.name
+        pytest.fail(
+            f"{marker.name} {ident!r} ended without a verdict: its test {how} without calling verdict.conclude(...)"
+            + ("" if verdict is not None else " (it never requested the `verdict` fixture)")
+            + ". A claim that is not judged is an error of the suite, never a pass.",
+            pytrace=False,
+        )
     return result
 
 

@@ -39,6 +39,8 @@ markers =
 """
 
 CLAIMS = '''
+import pytest
+
 from report.claim import claim, probe
 
 
@@ -56,6 +58,11 @@ def test_forgets_to_conclude(verdict):
 @claim("never-asks", quote="q", claimed=1, accept="a")
 def test_never_asks_for_a_verdict():
     pass
+
+
+@claim("skips", quote="q", claimed=1, accept="a")
+def test_skips_instead_of_concluding(verdict):
+    pytest.skip("nothing to measure")
 
 
 @probe("probe-forgets", question="q", accept="a")
@@ -78,10 +85,11 @@ def outcome(pytester: pytest.Pytester):
 
 
 def test_a_claim_or_probe_test_without_a_verdict_fails_loudly(outcome):
-    outcome.assert_outcomes(passed=2, failed=3)
+    outcome.assert_outcomes(passed=2, failed=4)
     assert outcome.ret != 0
     text = outcome.stdout.str()
     assert "claim 'forgets-to-conclude' ended without a verdict" in text
     assert "claim 'never-asks' ended without a verdict" in text and "never requested the `verdict` fixture" in text
     assert "probe 'probe-forgets' ended without a verdict" in text
+    assert "claim 'skips' ended without a verdict: its test skipped" in text
     assert "FAILED test_synthetic_claims.py::test_concludes" not in text
