@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.labelling import ANTI, L_THRESHOLD, R_THRESHOLD
+from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD
 from analysis.neurons import Groups, excitation, logit_diff
 from model.interventions import labels_from_logits, logits_from_neurons, min_ablate, zero_ablate
 
@@ -19,15 +19,33 @@ def kept_by_half(after: np.ndarray, before: np.ndarray, s: np.ndarray, midpoint:
     return {"anti_one_half": float(same[low].mean()), "one_half": float(same[~low].mean())}
 
 
+def class_0_by_half(labels: np.ndarray, s: np.ndarray, midpoint: float = MIDPOINT) -> dict[str, float]:
+    """Fraction of class-0 labels on the anti-1-like half (``s < midpoint``) and the 1-like half."""
+    zero = np.asarray(labels) == 0
+    low = s < midpoint
+    return {"anti_one_half": float(zero[low].mean()), "one_half": float(zero[~low].mean())}
+
+
 def min_ablation_table(
     post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, groups: Groups, s: np.ndarray
 ) -> dict[str, dict[str, float]]:
     """Kept fractions per half when the anti-1 group, the 1 group, or both sit at their dataset minimum."""
+    return {g: row["kept"] for g, row in min_ablation_outcomes(post, fc2_weight, fc2_bias, groups, s).items()}
+
+
+def min_ablation_outcomes(
+    post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, groups: Groups, s: np.ndarray
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per ablated group (anti-1, 1, both) and half: the fraction of labels kept, the fraction labelled class 0
+    after the ablation, and the half's class-0 share before it. An ablation that sends a whole half to class 0
+    keeps exactly that half's class-0 share: what "chance" is made of."""
     before = labels_from_logits(logits_from_neurons(post, fc2_weight, fc2_bias))
+    class_0_before = class_0_by_half(before, s)
     table = {}
     for name, mask in (("anti_one_group", groups.anti_one), ("one_group", groups.one), ("both", groups.one | groups.anti_one)):
         after = labels_from_logits(min_ablate(post, fc2_weight, fc2_bias, mask))
-        table[name] = kept_by_half(after, before, s)
+        table[name] = {"kept": kept_by_half(after, before, s), "class_0_after": class_0_by_half(after, s),
+                       "class_0_before": class_0_before}
     return table
 
 
@@ -44,6 +62,7 @@ def zero_ablation_effect(
     now_one = labels_from_logits(after) == 1
     return {
         "images": int(outside.sum()),
+        "fraction_class_1_before": float((~was_zero).mean()),
         "fraction_class_1_after": float(now_one.mean()),
         "fraction_class_0_flipped": float(now_one[was_zero].mean()) if was_zero.any() else float("nan"),
         "fraction_logit_diff_rises": float((logit_diff(after) > logit_diff(before)).mean()),
@@ -70,3 +89,100 @@ def both_groups_strong(post: np.ndarray, direction: np.ndarray, groups: Groups, 
         "anti_one_only": float((anti & ~one).mean()),
         "neither": float((~one & ~anti).mean()),
     }
+
+
+def anti_one_baseline(post: np.ndarray, direction: np.ndarray, anti_one: np.ndarray, region: np.ndarray) -> dict[str, float]:
+    """The anti-1 group's logit-diff contribution (weights × activations, no bias) on the images outside the
+    anti-1-like region, where the hypothesis says the group detects nothing: its mean and the fraction of
+    those images on which it is negative."""
+    outside = region != ANTI
+    contribution = (post[:, anti_one] @ direction[anti_one])[outside]
+    if not len(contribution):
+        return {"images": 0, "mean": float("nan"), "fraction_negative": float("nan")}
+    return {"images": int(outside.sum()), "mean": float(contribution.mean()),
+            "fraction_negative": float((contribution < 0).mean())}
+
+
+def regions_excite_groups(
+    post: np.ndarray, direction: np.ndarray, groups: Groups, region: np.ndarray, threshold: float
+) -> dict[str, float]:
+    """Per region of s: on anti-1-like images the share where the anti-1 group's excitation exceeds the 1
+    group's; on 1-like images the reverse; in the middle the share where neither group reaches ``threshold``."""
+    one = excitation(post, direction, groups.one)
+    anti = excitation(post, direction, groups.anti_one)
+
+    def share(mask: np.ndarray, hit: np.ndarray) -> float:
+        return float(hit[mask].mean()) if mask.any() else float("nan")
+
+    return {
+        "anti_one_like": share(region == ANTI, anti > one),
+        "middle": share(region == MIDDLE, (one < threshold) & (anti < threshold)),
+        "one_like": share(region == ONE, one > anti),
+    }
+
+
+def best_threshold_rule(score: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """The threshold θ for "class 1 iff score ≥ θ" that agrees best with ``labels`` (0/1), and that agreement.
+    Every distinct score (and +inf: everything class 0) is a candidate; O(N log N)."""
+    score = np.asarray(score, dtype=np.float64)
+    ones = np.asarray(labels) == 1
+    if score.shape != ones.shape or not len(score):
+        raise ValueError(f"need one label per score, got {score.shape} and {ones.shape}")
+    order = np.argsort(score, kind="stable")
+    s, y = score[order], ones[order]
+    # θ = s[i] (first of its ties): images before i say 0, from i on say 1.
+    zeros_below = np.concatenate([[0], np.cumsum(~y)])  # class-0 labels among the first i
+    ones_from = np.concatenate([np.cumsum(y[::-1])[::-1], [0]])  # class-1 labels from i on
+    starts = np.concatenate([np.flatnonzero(np.r_[True, s[1:] != s[:-1]]), [len(s)]])
+    correct = zeros_below[starts] + ones_from[starts]
+    k = int(np.argmax(correct))
+    theta = float(s[starts[k]]) if starts[k] < len(s) else float("inf")
+    return theta, float(correct[k]) / len(s)
+
+
+def either_group_rule(post: np.ndarray, direction: np.ndarray, groups: Groups, labels: np.ndarray) -> dict[str, float]:
+    """"If either group fires sufficiently strongly the image is class 1, otherwise class 0": class 1 iff
+    max(excitation of the 1 group, of the anti-1 group) ≥ θ, with the one θ that agrees best with ``labels``."""
+    one, anti = excitation(post, direction, groups.one), excitation(post, direction, groups.anti_one)
+    theta, agree = best_threshold_rule(np.maximum(one, anti), labels)
+    return {"theta": theta, "agreement": agree}
+
+
+def either_group_rule_per_group(post: np.ndarray, direction: np.ndarray, groups: Groups, labels: np.ndarray) -> dict[str, float]:
+    """The same rule with a threshold per group (class 1 iff the 1 group ≥ θ1 or the anti-1 group ≥ θ2), and,
+    for comparison, the network's own readout: the two excitations added, one threshold."""
+    one, anti = excitation(post, direction, groups.one), excitation(post, direction, groups.anti_one)
+    two = best_two_threshold_rule(one, anti, labels)
+    theta_sum, agree_sum = best_threshold_rule(one + anti, labels)
+    return {"theta_one": two["theta_a"], "theta_anti_one": two["theta_b"], "agreement": two["agreement"],
+            "sum_theta": theta_sum, "sum_agreement": agree_sum}
+
+
+def best_two_threshold_rule(a: np.ndarray, b: np.ndarray, labels: np.ndarray, candidates: int = 101) -> dict[str, float]:
+    """"Class 1 iff a ≥ θa or b ≥ θb", each group with its own threshold: the best agreement with ``labels``
+    over θa among ``candidates`` quantiles of ``a`` (and +inf), θb exact for each (O(candidates · N))."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ones = np.asarray(labels) == 1
+    order = np.argsort(b, kind="stable")
+    bs, y = b[order], ones[order]
+    starts = np.concatenate([np.flatnonzero(np.r_[True, bs[1:] != bs[:-1]]), [len(bs)]])
+    best = {"theta_a": float("inf"), "theta_b": float("inf"), "agreement": -1.0}
+    for ta in [*np.unique(np.quantile(a, np.linspace(0, 1, candidates))).tolist(), float("inf")]:
+        high = a >= ta
+        rest = ~high[order]
+        zeros_below = np.concatenate([[0], np.cumsum(rest & ~y)])
+        ones_from = np.concatenate([np.cumsum((rest & y)[::-1])[::-1], [0]])
+        correct = int((ones & high).sum()) + zeros_below[starts] + ones_from[starts]
+        k = int(np.argmax(correct))
+        if correct[k] / len(a) > best["agreement"]:
+            tb = float(bs[starts[k]]) if starts[k] < len(bs) else float("inf")
+            best = {"theta_a": float(ta), "theta_b": tb, "agreement": float(correct[k]) / len(a)}
+    return best
+
+
+def min_ablation_logit_diff_change(
+    post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
+    """Per image: logit diff after setting the neurons in ``mask`` to their dataset minimum, minus before."""
+    before = logits_from_neurons(post, fc2_weight, fc2_bias)
+    return logit_diff(min_ablate(post, fc2_weight, fc2_bias, mask)) - logit_diff(before)

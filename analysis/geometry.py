@@ -209,3 +209,40 @@ def arms_by_content(v: VShape, one_like: np.ndarray) -> tuple[Arm, Arm]:
     Decided by the data (the regions of s), not by PCA signs, so "top-right"/"left" need no convention."""
     share = [float(np.mean(one_like[arm.members])) if arm.members.any() else 0.0 for arm in v.arms]
     return (v.left, v.right) if share[0] > share[1] else (v.right, v.left)
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their average rank (as in the Spearman correlation)."""
+    _, inverse, counts = np.unique(np.asarray(values), return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2.0)[inverse.reshape(-1)]
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation: the Pearson correlation of the two rank vectors (NaN if either is constant)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"need two 1-D arrays of the same length >= 2, got {a.shape} and {b.shape}")
+    ra, rb = ranks(a) - (len(a) + 1) / 2.0, ranks(b) - (len(b) + 1) / 2.0
+    denom = float(np.sqrt((ra @ ra) * (rb @ rb)))
+    return float(ra @ rb / denom) if denom > 0 else float("nan")
+
+
+def orientation(coordinate_of_reference: float) -> float:
+    """+1 or -1: the sign that makes a reference point's coordinate positive (e.g. the clue on PC1 and PC2,
+    since a principal component's sign is a convention). +1 when the reference sits at 0."""
+    return -1.0 if coordinate_of_reference < 0 else 1.0
+
+
+def top_loading_union(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the ``k`` entries of largest magnitude of each row of ``vectors`` (m, D), and the share of
+    each row's squared norm that this union carries (m,)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    if v.ndim != 2 or not 1 <= k <= v.shape[1]:
+        raise ValueError(f"need (m, D) vectors with 1 <= k <= D, got shape {v.shape} and k={k}")
+    union = np.unique(np.concatenate([np.argsort(-np.abs(row), kind="stable")[:k] for row in v]))
+    norms = (v * v).sum(axis=1)
+    carried = (v[:, union] ** 2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(norms > 0, carried / norms, np.nan)
+    return union, share

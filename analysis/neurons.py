@@ -65,9 +65,46 @@ def groups_by_arms(components: np.ndarray, arm_one: np.ndarray, arm_anti: np.nda
     return Groups(one=one, anti_one=~dead & ~one, dead=dead)
 
 
-def typical_contribution(post: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """Per neuron: logit-diff weight × typical activation (its standard deviation over the images)."""
-    return direction * post.std(axis=0, dtype=np.float64)
+def typical_contribution(post: np.ndarray, direction: np.ndarray, typical: str = "std") -> np.ndarray:
+    """Per neuron: logit-diff weight × typical activation, its standard deviation over the images (``"std"``,
+    how much the neuron moves the logit diff) or its mean (``"mean"``, what it adds on average)."""
+    if typical == "std":
+        scale = post.std(axis=0, dtype=np.float64)
+    elif typical == "mean":
+        scale = post.mean(axis=0, dtype=np.float64)
+    else:
+        raise ValueError(f"typical activation must be 'std' or 'mean', not {typical!r}")
+    return np.asarray(direction, dtype=np.float64) * scale
+
+
+def negative_share(contribution: np.ndarray) -> float:
+    """Total of the negative entries over total of the positive ones (inf when nothing is positive)."""
+    c = np.asarray(contribution, dtype=np.float64)
+    positive = float(c[c > 0].sum())
+    return float(-c[c < 0].sum()) / positive if positive > 0 else float("inf")
+
+
+def breaks_sign_pattern(fc2_weight: np.ndarray) -> np.ndarray:
+    """Per neuron: True unless its fc2 weights follow the pattern "towards class 1": weight to logit 0
+    ≤ 0 and weight to logit 1 ≥ 0 (with at least one of them non-zero)."""
+    w = np.asarray(fc2_weight, dtype=np.float64)
+    follows = (w[0] <= 0) & (w[1] >= 0) & ((w[0] != 0) | (w[1] != 0))
+    return ~follows
+
+
+def no_detection_offset(post: np.ndarray, mask: np.ndarray, inactive: np.ndarray) -> np.ndarray:
+    """Per neuron of ``mask``: (median activation on the ``inactive`` rows − dataset minimum) / activation
+    range. 0 when the neuron sits exactly at its minimum wherever it is meant not to detect anything."""
+    cols = post[:, mask]
+    if not cols.shape[1]:
+        return np.zeros(0)
+    if not np.any(inactive):
+        return np.full(cols.shape[1], np.nan)
+    low, high = cols.min(axis=0), cols.max(axis=0)
+    span = high - low
+    offset = np.median(cols[inactive], axis=0) - low
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(span > 0, offset / span, 0.0)
 
 
 def strongest(mask: np.ndarray, strength: np.ndarray, k: int = 15) -> np.ndarray:

@@ -7,13 +7,17 @@ detectors has barely any effect. … As expected, ablating both always destroys 
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from analysis import ablation, neurons
-from analysis.labelling import ANTI, MIDDLE, ONE
-from analysis.scrubbing import NOISE_LEVELS, SEEDS
+from analysis import ablation, neurons, scrubbing
+from analysis.labelling import ANTI, MIDDLE, ONE, agreement, band_labels
+from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
 from claims.tolerance import between
+from fixtures.cache import memoised
 from report.claim import claim
 
 ALMOST_ALL = 0.90  # CLAIMS.md: "almost all" = ≥ 90%
@@ -22,18 +26,34 @@ CHANCE = (0.40, 0.60)  # "reduces performance to random chance (50%)"
 BARELY_ANY_EFFECT = 0.90  # "barely any effect": ≥ 90% of labels kept
 SCRUB_LOW_NOISE = (0.925, 0.955)  # "93%-94% preserved performance for all reasonable similarity thresholds"
 SCRUB_ONE_PERCENT = 0.92  # "only dropping below 93% when at >1%": at 1% still about 93%
-SCRUB_RANDOM = (0.45, 0.55)  # fully random resampling: "near 0.5"
+SCRUB_BELOW = 0.93  # "only dropping below 93% when at >1%": at p = 10% below 0.93
+UNEXPLAINED = (0.05, 0.07)  # "~6% of model behavior is not compatible with our hypothesis"
+IN_LINE = 0.03  # "in line with what we saw in previous sections": within 3 pp
+NO_DETECTION_OFFSET = 0.05  # "represents the baseline for no detection": within 5% of the activation range
+EITHER_RULE_AGREEMENT = 0.99  # the rule describes the network's own readout
 DLA_SAMPLES = 25  # images per region in the attribution figure
-
-
-@pytest.fixture(scope="module")
-def min_table(train_post, fc2, groups, train) -> dict[str, dict[str, float]]:
-    return ablation.min_ablation_table(train_post, fc2[0], fc2[1], groups, train.s)
+NEURON_SEEDS = SEEDS[:3]  # the per-neuron scrubbing scheme (reported only): 15 passes instead of 25
 
 
 @pytest.fixture(scope="module")
 def sweep(scrubber) -> dict:
     return scrubber.sweep(NOISE_LEVELS, SEEDS)
+
+
+@pytest.fixture(scope="module")
+def neuron_sweep(scrubber, bundle, prepared) -> dict:
+    """The same sweep with every detector neuron drawing its own replacement image (reported, not judged;
+    3 seeds: its spread is a fraction of the group scheme's). ~0.4 s per pass, so memoised in the cache
+    folder, keyed by the activation bundle (checkpoint and data) and the scrubbing and grouping code."""
+    code = hashlib.blake2b(digest_size=8)
+    for module in (scrubbing, neurons):
+        code.update(Path(module.__file__).read_bytes())
+    code.update(repr((NOISE_LEVELS, NEURON_SEEDS)).encode())
+    path = prepared.inputs.cache_dir / f"scrub-per-neuron-{bundle.path.stem}-{code.hexdigest()}.npz"
+    arrays = memoised(path, lambda: {noise_key(p): np.array([scrubber.kept(p, seed, "neuron") for seed in NEURON_SEEDS])
+                                     for p in NOISE_LEVELS})
+    return {noise_key(p): {"mean": float(arrays[noise_key(p)].mean()), "std": float(arrays[noise_key(p)].std()),
+                           "values": arrays[noise_key(p)].tolist()} for p in NOISE_LEVELS}
 
 
 @pytest.fixture(scope="module")
@@ -50,28 +70,49 @@ def dla_figure(figure_store, train, train_post, logit_diff_dir, groups, fc2) -> 
 
 
 @claim(
+    "anti-one-baseline",
+    quote="The baseline for the “anti 1” detectors is below zero",
+    claimed={"mean_contribution": "< 0", "fraction_negative": ALMOST_ALL},
+    accept="the anti-1 group's logit-diff contribution (fc2 weights × activations, no bias) on the images outside "
+    "the anti-1-like region: mean < 0 and negative on ≥ 90% of those images",
+    family="dla",
+)
+def test_the_anti_one_detectors_baseline_is_below_zero(verdict, train_post, logit_diff_dir, groups, train, dla_figure):
+    """The premise of zero-ablation-baseline, judged on its own (CLAIMS.md v2). Post-ReLU activations are never
+    negative, so the group's contribution can only be negative through negative logit-diff weights: if this
+    holds, one-way-neurons cannot hold literally."""
+    base = ablation.anti_one_baseline(train_post, logit_diff_dir, groups.anti_one, train.region)
+    verdict.measured(**base)
+    verdict.figure(dla_figure)
+    verdict.conclude(
+        base["mean"] < 0 and base["fraction_negative"] >= ALMOST_ALL,
+        summary=f"mean contribution {base['mean']:+.2f} outside the anti-1-like region, negative on "
+        f"{base['fraction_negative']:.1%} of those {base['images']} images",
+    )
+
+
+@claim(
     "zero-ablation-baseline",
     quote="The baseline for the “anti 1” detectors is below zero, so that zero-ablating them raises almost all "
     "data points to class 1.",
     claimed={"fraction_class_1_after": ALMOST_ALL},
     accept="zero the anti-1 group; over images outside the anti-1-like region: ≥ 90% labelled class 1 afterwards "
-    "(literal) → holds; only ≥ 90% with a higher logit diff (mechanistic reading) → erratum; neither → fails",
+    "(\"almost all\") → holds; else fails. No erratum route: with a linear readout \"the logit diff rises\" is "
+    "the baseline being negative (anti-one-baseline), not a reading of this consequence",
     family="dla",
 )
 def test_zero_ablating_anti_one_detectors_raises_almost_all_to_class_1(verdict, train_post, fc2, groups, train,
                                                                       logit_diff_dir, dla_figure):
+    """Judged literally (CLAIMS.md v2). Beside it: the share already class 1 before (the 1-like images, which
+    inflate "class 1 after"), and the share of the images the model labelled class 0 that flip to class 1."""
     effect = ablation.zero_ablation_effect(train_post, fc2[0], fc2[1], groups.anti_one, train.region, logit_diff_dir)
     verdict.measured(**effect)
     verdict.figure(dla_figure)
     verdict.conclude(
         effect["fraction_class_1_after"] >= ALMOST_ALL,
-        erratum=effect["fraction_logit_diff_rises"] >= ALMOST_ALL,
-        correction=f"zero-ablating the anti-1 detectors raises the logit diff of {effect['fraction_logit_diff_rises']:.1%} "
-        f"of the images (their mean contribution there is {effect['group_mean_contribution']:+.2f}), but only "
-        f"{effect['fraction_class_1_after']:.1%} end up in class 1: it raises almost all points towards class 1, "
-        "not into it",
-        summary=f"class 1 after: {effect['fraction_class_1_after']:.1%}; logit diff rises: "
-        f"{effect['fraction_logit_diff_rises']:.1%}; baseline {effect['group_mean_contribution']:+.2f}",
+        summary=f"class 1 after: {effect['fraction_class_1_after']:.1%} (before: {effect['fraction_class_1_before']:.1%}); "
+        f"class 0 flipped to 1: {effect['fraction_class_0_flipped']:.1%} (logit diff rises: "
+        f"{effect['fraction_logit_diff_rises']:.1%}, the premise)",
     )
 
 
@@ -100,9 +141,64 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, train_post, lo
     )
 
 
+@claim(
+    "regions-excite-groups",
+    quote="the left part (activates “anti 1” detectors), the middle (activates neither), and the right part "
+    "(activates “1” detectors)",
+    claimed={"anti_one_like": ALMOST_ALL, "middle": ALMOST_ALL, "one_like": ALMOST_ALL},
+    accept="per image each group's excitation above its no-detection baseline (as in dla-exclusive): on anti-1-like "
+    "images the anti-1 group's exceeds the 1 group's on ≥ 90%; on 1-like images the reverse on ≥ 90%; in the middle "
+    "neither group strongly excited (dla-exclusive's threshold) on ≥ 90%",
+    family="dla",
+)
+def test_each_region_excites_its_own_group(verdict, train_post, logit_diff_dir, groups, train, dla_figure):
+    threshold = ablation.strong_excitation_threshold(train.logits)
+    if not (groups.one.any() and groups.anti_one.any() and np.isfinite(threshold)):
+        verdict.conclude(False, summary="undefined: a detector group is empty or the model never says class 0")
+    shares = ablation.regions_excite_groups(train_post, logit_diff_dir, groups, train.region, threshold)
+    verdict.measured(**shares, strong_threshold=threshold)
+    verdict.figure(dla_figure)
+    verdict.conclude(
+        all(v >= ALMOST_ALL for v in shares.values()),
+        summary=f"anti-1-like: anti-1 group ahead on {shares['anti_one_like']:.1%}; middle: neither strong on "
+        f"{shares['middle']:.1%}; 1-like: 1 group ahead on {shares['one_like']:.1%}",
+    )
+
+
+@claim(
+    "either-group-rule",
+    quote="If either group fires sufficiently strongly the image is classified as class 1, otherwise class 0",
+    claimed={"agreement": EITHER_RULE_AGREEMENT},
+    accept="class 1 iff max(excitation of the 1 group, of the anti-1 group) ≥ θ, one θ chosen to maximise agreement "
+    "with the model's labels; agreement ≥ 99% (the rule describes the network's own readout)",
+    family="dla",
+)
+def test_either_group_firing_strongly_means_class_1(verdict, train_post, logit_diff_dir, groups, train, dla_figure):
+    """θ is fitted (the write-up names no number: "sufficiently strongly"), so the agreement is the best any
+    single threshold on the stronger group's excitation can reach. Reported beside, not judged: a threshold
+    per group (the other reading of "sufficiently strongly"; θ1 over 101 quantiles, so a lower bound), and the
+    two excitations added under one threshold (what the linear readout does)."""
+    if not (groups.one.any() or groups.anti_one.any()):
+        verdict.conclude(False, summary="no detector fires: there is no group to fire strongly")
+    rule = ablation.either_group_rule(train_post, logit_diff_dir, groups, train.labels)
+    per_group = ablation.either_group_rule_per_group(train_post, logit_diff_dir, groups, train.labels)
+    verdict.measured(**rule, per_group_thresholds=per_group)
+    verdict.figure(dla_figure)
+    verdict.conclude(
+        rule["agreement"] >= EITHER_RULE_AGREEMENT,
+        summary=f"agreement {rule['agreement']:.2%} at θ = {rule['theta']:.2f} (excitation of the stronger group); "
+        f"a threshold per group: {per_group['agreement']:.2%}; the two added (the readout): {per_group['sum_agreement']:.2%}",
+    )
+
+
 @pytest.fixture(scope="module")
-def min_ablation_figure(figure_store, min_table) -> str:
-    return figure_store.render("min-ablation", "min_ablation", min_table)
+def min_outcomes(train_post, fc2, groups, train) -> dict[str, dict[str, dict[str, float]]]:
+    return ablation.min_ablation_outcomes(train_post, fc2[0], fc2[1], groups, train.s)
+
+
+@pytest.fixture(scope="module")
+def min_ablation_figure(figure_store, min_outcomes) -> str:
+    return figure_store.render("min-ablation", "min_ablation", min_outcomes)
 
 
 @claim(
@@ -113,54 +209,154 @@ def min_ablation_figure(figure_store, min_table) -> str:
     claimed={"own_half": 0.5, "other_half": "barely any effect", "both": 0.5},
     accept="each neuron of a group set to its dataset minimum; fraction of model labels kept on the anti-1-like "
     "and 1-like halves (split at (L + R)/2): own half in [0.40, 0.60], other half ≥ 0.90; both groups: each "
-    "half in [0.40, 0.60]",
+    "half in [0.40, 0.60]. Reported beside: per half, the fraction sent to class 0 and the class-0 share before",
     family="min-ablation",
 )
-def test_ablating_a_group_destroys_its_own_half_only(verdict, min_table, min_ablation_figure):
-    t = min_table
+def test_ablating_a_group_destroys_its_own_half_only(verdict, min_outcomes, min_ablation_figure):
+    """What "chance" is made of: an ablation that sends its whole half to class 0 keeps exactly the half's
+    class-0 share before ablation, so "kept ≈ 50%" there means "the half was about half class 0", not a coin."""
+    t = {g: row["kept"] for g, row in min_outcomes.items()}
     checks = {
         "anti_one_group": between(t["anti_one_group"]["anti_one_half"], *CHANCE)
         and t["anti_one_group"]["one_half"] >= BARELY_ANY_EFFECT,
         "one_group": between(t["one_group"]["one_half"], *CHANCE) and t["one_group"]["anti_one_half"] >= BARELY_ANY_EFFECT,
         "both": between(t["both"]["anti_one_half"], *CHANCE) and between(t["both"]["one_half"], *CHANCE),
     }
-    verdict.measured(**t, checks=checks)
+    own = {"anti_one_group": "anti_one_half", "one_group": "one_half"}
+    verdict.measured(**t, checks=checks,
+                     class_0_after={g: row["class_0_after"] for g, row in min_outcomes.items()},
+                     class_0_before=min_outcomes["both"]["class_0_before"])
     verdict.figure(min_ablation_figure)
+    before = min_outcomes["both"]["class_0_before"]
     verdict.conclude(
         all(checks.values()),
         summary="; ".join(f"{g.replace('_group', '').replace('_', '-')}: {v['anti_one_half']:.2f} / {v['one_half']:.2f}"
-                          for g, v in t.items()) + " (anti-1 half / 1 half kept)",
+                          for g, v in t.items()) + " (anti-1 half / 1 half kept); "
+        + ", ".join(f"{g.replace('_group', '').replace('_', '-')} sends {min_outcomes[g]['class_0_after'][h]:.0%} of its half to class 0"
+                    for g, h in own.items())
+        + f"; class-0 share before: {before['anti_one_half']:.3f} / {before['one_half']:.3f}",
+    )
+
+
+@claim(
+    "ablation-lowers-logit-diff",
+    quote="ablating either reduces the logit difference, i.e. points less to class 1",
+    claimed={"mean_change": "< 0", "fraction_lowered": ALMOST_ALL},
+    accept="min-ablate each group; on its own region's images (anti-1-like for the anti-1 group, 1-like for the 1 "
+    "group) the logit diff's change has mean < 0 and is < 0 on ≥ 90% of them; the change over all images is "
+    "reported",
+    family="min-ablation",
+)
+def test_ablating_either_group_lowers_the_logit_diff(verdict, train_post, fc2, groups, train, min_ablation_figure):
+    """Elsewhere a group sits at its baseline and ablation changes little (CLAIMS.md), so the claim is judged
+    on the region where the hypothesis says the group detects."""
+    out, checks = {}, {}
+    for name, mask, region in (("anti_one_group", groups.anti_one, ANTI), ("one_group", groups.one, ONE)):
+        change = ablation.min_ablation_logit_diff_change(train_post, fc2[0], fc2[1], mask)
+        own = change[train.region == region]
+        out[name] = {
+            "own_region_mean": float(own.mean()) if len(own) else float("nan"),
+            "own_region_fraction_lowered": float((own < 0).mean()) if len(own) else float("nan"),
+            "all_images_mean": float(change.mean()),
+            "all_images_fraction_lowered": float((change < 0).mean()),
+        }
+        checks[name] = bool(mask.any() and out[name]["own_region_mean"] < 0
+                            and out[name]["own_region_fraction_lowered"] >= ALMOST_ALL)
+    verdict.measured(**out, checks=checks)
+    verdict.figure(min_ablation_figure)
+    verdict.conclude(
+        all(checks.values()),
+        summary="; ".join(f"{n.replace('_group', '').replace('_', '-')} group: mean {v['own_region_mean']:+.2f}, lowered on "
+                          f"{v['own_region_fraction_lowered']:.1%} of its region (all images: {v['all_images_fraction_lowered']:.1%})"
+                          for n, v in out.items()),
+    )
+
+
+@claim(
+    "minimum-is-no-detection",
+    quote="We ablate a neuron by replacing its activation with its dataset-minimum, which represents the baseline "
+    "for no detection",
+    claimed={"within_5_percent_of_range": ALMOST_ALL},
+    accept="per detector: its median activation on the images where the hypothesis calls it inactive (the other two "
+    "regions) minus its dataset minimum, over its activation range; within 5% for ≥ 90% of detectors",
+    family="min-ablation",
+)
+def test_the_dataset_minimum_is_the_no_detection_baseline(verdict, train_post, groups, train):
+    by_group = {"one": neurons.no_detection_offset(train_post, groups.one, train.region != ONE),
+                "anti_one": neurons.no_detection_offset(train_post, groups.anti_one, train.region != ANTI)}
+    offsets = np.concatenate(list(by_group.values()))
+    if not len(offsets):
+        verdict.conclude(False, summary="no detectors: no baseline to measure")
+    near = float(np.mean(offsets <= NO_DETECTION_OFFSET))
+    verdict.measured(detectors=len(offsets), fraction_within=near, median_offset=float(np.median(offsets)),
+                     max_offset=float(np.max(offsets)),
+                     offsets=by_group)
+    verdict.conclude(
+        near >= ALMOST_ALL,
+        summary=f"{near:.0%} of {len(offsets)} detectors within 5% of their range (median offset "
+        f"{np.median(offsets):.1%}, largest {np.max(offsets):.1%})",
     )
 
 
 @pytest.fixture(scope="module")
-def scrubbing_figure(figure_store, sweep) -> str:
-    return figure_store.render("causal-scrubbing", "scrubbing", sweep)
+def scrubbing_figure(figure_store, sweep, neuron_sweep) -> str:
+    return figure_store.render("causal-scrubbing", "scrubbing", sweep, neuron_sweep)
 
 
 @claim(
     "causal-scrubbing",
     quote="We find a very impressive 93% - 94% preserved performance for all reasonable similarity thresholds, "
     "only dropping below 93% when at >1% similarity threshold.",
-    claimed={"0.0001": [0.93, 0.94], "0.001": [0.93, 0.94], "0.01": "≥ 0.92", "0.1": "below 1%", "random": 0.5},
-    accept="resample-ablate all 200 neurons as the write-up describes, 5 seeds: p ≤ 0.1% mean in [0.925, 0.955]; "
-    "p = 1% ≥ 0.92; p = 10% below the p = 1% value; fully random within [0.45, 0.55]",
+    claimed={"0.0001": [0.93, 0.94], "0.001": [0.93, 0.94], "0.01": "≥ 0.92", "0.1": "< 0.93", "random": "reported"},
+    accept="resample-ablate all 200 neurons as the write-up describes, each group from one replacement image (the "
+    "notebook's scheme), 5 seeds: p ≤ 0.1% mean in [0.925, 0.955]; p = 1% ≥ 0.92; p = 10% below 0.93 (\"only "
+    "dropping below 93% when at >1%\"); fully random reported, not judged. Each neuron drawing its own image "
+    "(also allowed by the words) is reported beside",
     family="causal-scrubbing",
 )
-def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, sweep, scrubbing_figure):
-    """Scrubbing as in :mod:`analysis.scrubbing`: each group from one replacement image, chosen as the
-    hypothesis allows; "similar" = within p × range(s). Measured on the 60,000 training images."""
+def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, sweep, neuron_sweep, scrubbing_figure):
+    """Scrubbing as in :mod:`analysis.scrubbing`; "similar" = within p × range(s); training images. The
+    verdict is on the notebook's scheme (one replacement image per group); the per-neuron scheme is shown
+    beside it and would not pass the low-noise window."""
     mean = {k: v["mean"] for k, v in sweep.items()}
+    per_neuron = {k: v["mean"] for k, v in neuron_sweep.items()}
     checks = {
         "low_noise": all(between(mean[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")),
         "one_percent": mean["0.01"] >= SCRUB_ONE_PERCENT,
-        "ten_percent_drops": mean["0.1"] < mean["0.01"],
-        "random_is_chance": between(mean["random"], *SCRUB_RANDOM),
+        "ten_percent_below_93": mean["0.1"] < SCRUB_BELOW,
     }
     verdict.measured(**mean, spread={k: v["std"] for k, v in sweep.items()},
-                     per_seed={k: v["values"] for k, v in sweep.items()}, seeds=list(SEEDS), checks=checks)
+                     per_seed={k: v["values"] for k, v in sweep.items()}, seeds=list(SEEDS), checks=checks,
+                     scheme="group: all neurons of a group from one replacement image",
+                     per_neuron_scheme=per_neuron, per_neuron_seeds=list(NEURON_SEEDS),
+                     per_neuron_spread={k: v["std"] for k, v in neuron_sweep.items()},
+                     per_neuron_would_pass_low_noise=all(between(per_neuron[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")))
     verdict.figure(scrubbing_figure)
     verdict.conclude(
         all(checks.values()),
-        summary=", ".join(f"p={k}: {v:.3f}" for k, v in mean.items()),
+        summary="per group: " + ", ".join(f"p={k}: {v:.3f}" for k, v in mean.items())
+        + "; per neuron: " + ", ".join(f"p={k}: {v:.3f}" for k, v in per_neuron.items()),
+    )
+
+
+@claim(
+    "unexplained-share",
+    quote="showing ~6% of model behavior is not compatible with our hypothesis … in line with what we saw in "
+    "previous sections",
+    claimed={"unexplained": 0.06, "in_line_with_labelling_function": "within 3 pp"},
+    accept="1 − the causal-scrubbing score at p = 0.01% and at p = 0.1% (notebook scheme), each in [5%, 7%]; and "
+    "each within 3 pp of 1 − the labelling function's agreement",
+    family="causal-scrubbing",
+)
+def test_about_6_percent_is_unexplained(verdict, sweep, train):
+    """"~6%" read as [5%, 7%]; "in line with previous sections" = the labelling function's disagreement
+    (1 − 96.2% in the write-up), the only earlier share of unexplained behaviour."""
+    unexplained = {k: 1.0 - sweep[k]["mean"] for k in ("0.0001", "0.001")}
+    labelling_gap = 1.0 - agreement(band_labels(train.s), train.labels)
+    checks = {k: between(v, *UNEXPLAINED) and abs(v - labelling_gap) <= IN_LINE for k, v in unexplained.items()}
+    verdict.measured(unexplained=unexplained, labelling_function_disagreement=labelling_gap, checks=checks)
+    verdict.conclude(
+        all(checks.values()),
+        summary="unexplained " + " / ".join(f"{v:.1%}" for v in unexplained.values())
+        + f" (p = 0.01% / 0.1%); labelling function disagrees on {labelling_gap:.1%}",
     )

@@ -113,3 +113,18 @@ def test_on_the_test_set_agreement_matches_the_hinted_accuracy(verdict, test_spl
     measured = agreement(band_labels(test_split.s), test_split.labels)
     verdict.measured(agreement=measured, images=len(test_split))
     verdict.conclude(within(measured, CHALLENGE_TEST_ACCURACY, 0.01), summary=f"test agreement {measured:.2%}")
+
+
+@claim(
+    "clue-is-a-one",
+    quote="dataset image number 6, which is a “1”",
+    claimed={"label": 1},
+    accept="the MNIST training label of image 6 is 1",
+    depends_on="data",
+    family="labelling",
+)
+def test_the_clue_image_is_a_1(verdict, train):
+    """Depends on the data only: the ground-truth digit, not the model's label."""
+    digit = int(train.digits[labelling.CLUE_INDEX])
+    verdict.measured(label=digit, index=labelling.CLUE_INDEX)
+    verdict.conclude(digit == 1, summary=f"training image {labelling.CLUE_INDEX} is labelled {digit}")

@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Claims whose measurement does not involve the network at all.
-DATA_ONLY = ("class-split",)
+DATA_ONLY = ("class-split", "clue-is-a-one")
 
 MODEL_DEPENDENT = (
     "labeling-function", "formula-as-written", "test-set-hint", "pca-variance", "v-shape",
     "logit-diff-to-corner", "clue-furthest-out", "feature-visualisation", "one-way-neurons",
-    "detector-groups", "zero-ablation-baseline", "dla-exclusive", "min-ablation", "causal-scrubbing",
+    "detector-groups", "anti-one-baseline", "zero-ablation-baseline", "dla-exclusive", "min-ablation",
+    "causal-scrubbing", "pc1-tracks-similarity", "pc2-separates-class-0", "corner-near-minus-2",
+    "pca-uses-few-neurons", "regions-excite-groups", "either-group-rule", "ablation-lowers-logit-diff",
+    "minimum-is-no-detection", "unexplained-share",
 )
 
 
@@ -52,6 +55,8 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         predicted_to_break=(
             "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "logit-diff-to-corner",
             "zero-ablation-baseline", "min-ablation", "causal-scrubbing",
+            # v2 claims (predicted 2026-11-26, before measuring):
+            "anti-one-baseline", "regions-excite-groups", "ablation-lowers-logit-diff", "unexplained-share",
         ),
     ),
     Counterfactual(
@@ -60,7 +65,8 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         rationale="The challenge network with the mean incoming fc1 weights of the anti-1 detectors added to every "
         "'1' detector: the two groups now fire together on anti-1-like images, so exclusivity and the "
         "group-specific ablations should fail.",
-        predicted_to_break=("dla-exclusive", "min-ablation", "feature-visualisation", "detector-groups"),
+        predicted_to_break=("dla-exclusive", "min-ablation", "feature-visualisation", "detector-groups",
+                            "regions-excite-groups"),
     ),
     Counterfactual(
         name="anti-one-also-on-ones",
@@ -69,7 +75,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         "anti-1-like images, were re-sorted into the anti-1 group): half the mean incoming fc1 weights of the "
         "'1' detectors added to every anti-1 detector, so they keep preferring anti-1-like images but also fire "
         "on 1-like ones, together with the '1' detectors.",
-        predicted_to_break=("dla-exclusive", "min-ablation", "causal-scrubbing"),
+        predicted_to_break=("dla-exclusive", "min-ablation", "causal-scrubbing", "regions-excite-groups"),
     ),
     Counterfactual(
         name="one-threshold",
@@ -82,6 +88,8 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         predicted_to_break=(
             "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "clue-furthest-out",
             "detector-groups", "zero-ablation-baseline", "min-ablation",
+            "anti-one-baseline", "regions-excite-groups", "ablation-lowers-logit-diff", "unexplained-share",
+            "corner-near-minus-2",
         ),
     ),
     *(
@@ -96,7 +104,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
             "48/31/121, index 22752, 93-94%) belong to the challenge network and should not.",
             predicted_to_break=(
                 "labeling-function", "formula-as-written", "test-set-hint", "detector-groups",
-                "clue-furthest-out", "causal-scrubbing",
+                "clue-furthest-out", "causal-scrubbing", "corner-near-minus-2", "unexplained-share",
             ),
         )
         for seed in (1, 2, 3)

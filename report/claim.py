@@ -44,6 +44,7 @@ class Verdict:
         self._item = item
         self._sha = checkpoint_sha256
         self.record = ClaimRecord(spec=spec)
+        self.concluded = False
 
     def measured(self, **values: Any) -> None:
         self.record.measured.update(values)
@@ -57,6 +58,7 @@ class Verdict:
         if erratum and not correction:
             raise ValueError("an erratum needs the correction that holds")
         rec = self.record
+        self.concluded = True
         rec.verdict = decide(bool(holds), bool(erratum))
         rec.summary = summary
         if rec.verdict == "erratum":

@@ -267,31 +267,43 @@ def dla(samples: dict[str, np.ndarray], one: np.ndarray, anti: np.ndarray, rest:
     return fig
 
 
-def min_ablation(table: dict[str, dict[str, float]]) -> Figure:
-    """Fraction of model labels kept per ablated group and half, with the 50% chance line."""
-    fig = Figure(figsize=(8, 4.3))
+def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]]) -> Figure:
+    """Fraction of model labels kept per ablated group and half, with the 50% chance line; beside each bar the
+    fraction the ablation sends to class 0, and per half the class-0 share before ablation (what an ablation
+    that sends everything to class 0 keeps)."""
+    fig = Figure(figsize=(8, 4.6))
     ax = fig.subplots()
     halves = [("anti_one_half", 'anti-1-like half (s < midpoint)'), ("one_half", '1-like half (s ≥ midpoint)')]
     groups = [("anti_one_group", '"anti-1" detectors', GROUP_COLOURS["anti_one"]),
               ("one_group", '"1" detectors', GROUP_COLOURS["one"]), ("both", "both groups", GROUP_COLOURS["both"])]
     width = 0.26
     for k, (g, lab, colour) in enumerate(groups):
-        vals = [table[g][h] for h, _ in halves]
-        bars = ax.bar(np.arange(2) + (k - 1) * width, vals, width, color=colour, label=f"ablate {lab}")
+        vals = [outcomes[g]["kept"][h] for h, _ in halves]
+        x = np.arange(2) + (k - 1) * width
+        bars = ax.bar(x, vals, width, color=colour, label=f"ablate {lab}")
         ax.bar_label(bars, fmt="%.2f", fontsize=8, label_type="center", color="white", fontweight="bold")
+        for xi, (h, _) in zip(x, halves):
+            ax.text(xi, outcomes[g]["kept"][h] + 0.02, f"→0: {outcomes[g]['class_0_after'][h]:.0%}", ha="center",
+                    fontsize=7)
+    before = next(iter(outcomes.values()))["class_0_before"]
+    for i, (h, _) in enumerate(halves):
+        ax.hlines(before[h], i - 1.5 * width, i + 1.5 * width, color="black", lw=1.5, ls="-",
+                  label="class-0 share before ablation" if i == 0 else None)
     ax.axhline(0.5, color="black", ls="--", lw=1, label="chance (50%)")
     ax.set_xticks(np.arange(2), [n for _, n in halves])
     ax.set_xlim(-0.5, 2.35)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.1)
     ax.set_ylabel("fraction of model labels kept")
-    ax.set_title("min-ablation: groups set to their dataset minimum", fontsize=10)
+    ax.set_title("min-ablation: groups set to their dataset minimum (→0: share of the half labelled class 0 after)",
+                 fontsize=9)
     ax.legend(fontsize=8, loc="center right")
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.92)
     return fig
 
 
-def scrubbing(sweep: dict[str, dict[str, Any]]) -> Figure:
-    """Fraction of labels kept under causal scrubbing against the similarity noise p (log axis)."""
+def scrubbing(sweep: dict[str, dict[str, Any]], per_neuron: dict[str, dict[str, Any]] | None = None) -> Figure:
+    """Fraction of labels kept under causal scrubbing against the similarity noise p (log axis): the notebook's
+    scheme (one replacement image per group) and, if given, every neuron drawing its own image."""
     fig = Figure(figsize=(8, 4.3))
     ax = fig.subplots()
     keys = [k for k in sweep if k != "random"]
@@ -300,7 +312,10 @@ def scrubbing(sweep: dict[str, dict[str, Any]]) -> Figure:
         vals = sweep[k]["values"]
         ax.scatter([p] * len(vals), vals, color="#1f77b4", s=12, alpha=0.6)
     ax.errorbar(ps, [sweep[k]["mean"] for k in keys], yerr=[sweep[k]["std"] for k in keys], fmt="o-",
-                color="#1f77b4", capsize=4, label="hypothesis-guided resampling (mean ± std over seeds)")
+                color="#1f77b4", capsize=4, label="one image per group (notebook; judged), mean ± std over seeds")
+    if per_neuron is not None:
+        ax.errorbar(ps, [per_neuron[k]["mean"] for k in keys], yerr=[per_neuron[k]["std"] for k in keys], fmt="s--",
+                    color="#9467bd", capsize=4, label="one image per neuron (reported)")
     if "random" in sweep:
         r = sweep["random"]
         ax.axhline(r["mean"], color="#d62728", ls=":", label=f"fully random resampling ({r['mean']:.3f})")

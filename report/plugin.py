@@ -18,6 +18,7 @@ from report.claim import PROBE_PROPERTY, RECORD_PROPERTY, Verdict
 
 CONTEXT_PROPERTY = "eis_context"
 COLLECTOR = pytest.StashKey["ClaimCollector"]()
+VERDICT = pytest.StashKey[Verdict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -173,6 +174,34 @@ def verdict(request: pytest.FixtureRequest, run_context: dict[str, Any]) -> Verd
     if marker is None or not marker.args:
         raise pytest.UsageError(f"{request.node.nodeid} uses `verdict` without an @claim(...) or @probe(...) decorator")
     request.node.user_properties.append((CONTEXT_PROPERTY, json.dumps(run_context)))
-    return Verdict(request.node, marker.args[0], run_context["checkpoint"]["sha256"])
+    verdict = Verdict(request.node, marker.args[0], run_context["checkpoint"]["sha256"])
+    request.node.stash[VERDICT] = verdict
+    return verdict
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A claim or probe test that returns (or skips) without ``verdict.conclude(...)`` has judged nothing: it
+    fails loudly instead of passing or skipping silently. (A test that raises is already an error; conclude's
+    own xfail for an erratum or a known non-reproduction comes after a verdict.)"""
+    marker = item.get_closest_marker("claim") or item.get_closest_marker("probe")
+    if marker is None:
+        return (yield)
+    how = "returned"
+    try:
+        result = yield
+    except pytest.skip.Exception:
+        how = "skipped"
+        result = None
+    verdict = item.stash.get(VERDICT, None)
+    if verdict is None or not verdict.concluded:
+        ident = marker.args[0].id if marker.args else item.name
+        pytest.fail(
+            f"{marker.name} {ident!r} ended without a verdict: its test {how} without calling verdict.conclude(...)"
+            + ("" if verdict is not None else " (it never requested the `verdict` fixture)")
+            + ". A claim that is not judged is an error of the suite, never a pass.",
+            pytrace=False,
+        )
+    return result
 
 

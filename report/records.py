@@ -138,10 +138,21 @@ CLAIM_IDS = (
     "feature-visualisation",
     "one-way-neurons",
     "detector-groups",
+    "anti-one-baseline",
     "zero-ablation-baseline",
     "dla-exclusive",
     "min-ablation",
     "causal-scrubbing",
+    "clue-is-a-one",
+    "pc1-tracks-similarity",
+    "pc2-separates-class-0",
+    "corner-near-minus-2",
+    "pca-uses-few-neurons",
+    "regions-excite-groups",
+    "either-group-rule",
+    "ablation-lowers-logit-diff",
+    "minimum-is-no-detection",
+    "unexplained-share",
 )
 
 

@@ -323,18 +323,49 @@ def test_activations_on_weights_that_overflow_raise_checkpoint_error():
     assert "another checkpoint" in str(info.value)
 
 
-def test_activations_match_a_direct_forward_pass_and_do_not_depend_on_batching():
+def reference_forward(state: dict[str, np.ndarray], images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The challenge CNN written out in numpy loops, independently of model/torchnet.py: valid 3×3
+    cross-correlation, ReLU, 2×2 max-pool (floor), twice; flatten (channel, row, column); fc1; ReLU; fc2.
+    Returns (fc1 pre-activations, logits) in float64."""
+
+    def conv(x, w, b):  # x (C, H, W), w (O, C, 3, 3)
+        c, h, wd = x.shape
+        out = np.empty((w.shape[0], h - 2, wd - 2))
+        for o in range(w.shape[0]):
+            for i in range(h - 2):
+                for j in range(wd - 2):
+                    out[o, i, j] = np.sum(x[:, i:i + 3, j:j + 3] * w[o]) + b[o]
+        return out
+
+    def pool(x):
+        c, h, wd = x.shape
+        return np.array([[[x[k, 2 * i:2 * i + 2, 2 * j:2 * j + 2].max() for j in range(wd // 2)]
+                          for i in range(h // 2)] for k in range(c)])
+
+    st = {k: v.astype(np.float64) for k, v in state.items()}
+    pres, logits = [], []
+    for img in images.astype(np.float64) / 255.0:
+        h = pool(np.maximum(conv(img[None], st["conv1.weight"], st["conv1.bias"]), 0))  # 8 × 13 × 13
+        h = pool(np.maximum(conv(h, st["conv2.weight"], st["conv2.bias"]), 0))  # 16 × 5 × 5
+        pre = st["fc1.weight"] @ h.reshape(-1) + st["fc1.bias"]
+        pres.append(pre)
+        logits.append(st["fc2.weight"] @ np.maximum(pre, 0) + st["fc2.bias"])
+    return np.array(pres), np.array(logits)
+
+
+def test_activations_match_an_independent_numpy_forward_pass_and_do_not_depend_on_batching():
     state = numpy_state(seed=3)
     images = random_images(5, seed=4)
     out = activations(state, images, batch_size=2)
-    with torch.no_grad():
-        taps = build_network(state).taps(torch.from_numpy(images).unsqueeze(1).float() / 255.0)
+    pre, logits = reference_forward(state, images)
     assert out.pre.dtype == np.float32 and out.pre.shape == (5, 200)
     assert out.logits.dtype == np.float32 and out.logits.shape == (5, 2)
-    np.testing.assert_allclose(out.pre, taps["pre"].numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(out.logits, taps["logits"].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.pre, pre, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.logits, logits, rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(out.post, np.maximum(out.pre, 0))
     np.testing.assert_array_equal(out.labels, np.argmax(out.logits, axis=1))
+    whole = activations(state, images, batch_size=5)
+    np.testing.assert_allclose(whole.pre, out.pre, rtol=1e-5, atol=1e-6)
 
 
 def test_activations_calls_between_batches_once_per_batch():

@@ -349,7 +349,8 @@ def test_a_damaged_cached_figure_is_drawn_again_not_copied(tmp_path):
 
     from report.figstore import FigureStore, _is_png
 
-    table = {g: {"anti_one_half": 0.5, "one_half": 0.9} for g in ("anti_one_group", "one_group", "both")}
+    half = {"anti_one_half": 0.5, "one_half": 0.9}
+    table = {g: {"kept": half, "class_0_after": half, "class_0_before": half} for g in ("anti_one_group", "one_group", "both")}
     store = FigureStore(tmp_path / "report", tmp_path / "cache", background=False)
     store.render("min-ablation", "min_ablation", table)
     (cached,) = (tmp_path / "cache" / "figures").glob("min-ablation-*.png")
