@@ -209,11 +209,16 @@ class FamilySample:
         far_agreement = float(np.mean(agree[far])) if far.any() else None
         conf = np.where(far, disagreement_confidence(self.function_labels, self.logit_diff), -np.inf)
         worst = int(np.argmax(conf))
+        share_one = float(np.mean(self.function_labels[far] == 1)) if far.any() else None
         return {
             "n": int(len(self.s)),
             "agreement": float(np.mean(agree)),
             "n_far": int(far.sum()),
             "far_agreement": far_agreement,
+            # what a network answering one class everywhere would score far from the thresholds: the rule's
+            # weakness on families whose far inputs are (almost) all one class (e.g. inversion: all class 1)
+            "far_function_class_1_share": share_one,
+            "constant_answer_far_agreement": None if share_one is None else max(share_one, 1.0 - share_one),
             "verdict": verdict_for(far_agreement),
             "s_range_generated": [float(self.s.min()), float(self.s.max())],
             "worst_in_sample": None if not np.isfinite(conf[worst]) or conf[worst] <= 0 else {

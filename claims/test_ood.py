@@ -28,8 +28,8 @@ from report.plugin import CONTEXT_PROPERTY
 
 pytestmark = [pytest.mark.ood, pytest.mark.needs_data]
 
-#: Hypothesis examples per family in the ``dev`` profile (``ci`` draws five times as many).
-SEARCH_EXAMPLES = 40
+#: Hypothesis examples per family and search phase in the ``dev`` profile (``ci`` draws five times as many).
+SEARCH_EXAMPLES = 15
 
 
 @pytest.fixture(scope="module")
