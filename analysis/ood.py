@@ -203,6 +203,12 @@ class FamilySample:
     def far(self) -> np.ndarray:
         return far_from_thresholds(self.s, self.margin)
 
+    def far_disagreements(self, limit: int) -> list[dict[str, Any]]:
+        """Parameters of up to ``limit`` far-from-threshold disagreements, the network's most confident first."""
+        conf = np.where(self.far, disagreement_confidence(self.function_labels, self.logit_diff), -np.inf)
+        order = [int(k) for k in np.argsort(-conf, kind="stable")[:limit] if conf[k] > 0]
+        return [params_of(self.params, k) for k in order]
+
     def summary(self) -> dict[str, Any]:
         agree = self.function_labels == self.network_labels
         far = self.far
@@ -313,17 +319,28 @@ class Counterexample:
 # ----------------------------------------------------------------------------------------------- hypothesis search
 
 
-def strategy(family: str, n_sources: int, promising: np.ndarray | None = None) -> Any:
+def strategy(family: str, n_sources: int, known: list[dict[str, Any]] | None = None) -> Any:
     """A hypothesis strategy of one example's parameters, drawn so that shrinking moves towards the smallest
-    change: α and λ towards 1 (no change), shifts towards 0, fewer and lower salt pixels, the smallest patch.
+    change: α and λ towards 1 (no change), shifts towards 0, fewer salt pixels, the smallest patch.
 
-    Source images come from ``promising`` (the sample's sources where network and function disagreed far from
-    the thresholds) or from any training image; shrinking prefers the former, in order."""
+    With ``known`` (parameters of the fixed sample's far-from-threshold disagreements, most confident first), it
+    draws either one of them with a fraction of its change kept (:func:`toward`) or a fresh example, and shrinks
+    towards the former: the minimal counterexample is then the smallest change that keeps a known disagreement."""
     from hypothesis import strategies as st
 
-    any_source = st.integers(0, n_sources - 1)
-    source = any_source if promising is None or len(promising) == 0 else st.one_of(
-        st.sampled_from([int(i) for i in promising]), any_source)
+    fresh = _fresh(family, n_sources)
+    if not known:
+        return fresh
+    # the kept fraction in whole percent: hypothesis shrinks integers towards 0 (floats would stop at 1.0, "simple")
+    near = st.builds(lambda k, pct: toward(family, known[k], pct / 100), st.integers(0, len(known) - 1),
+                     st.integers(0, 100))
+    return st.one_of(near, fresh)
+
+
+def _fresh(family: str, n_sources: int) -> Any:
+    from hypothesis import strategies as st
+
+    source = any_source = st.integers(0, n_sources - 1)
     unit = st.floats(0.0, 1.0, allow_nan=False)
     if family == "scale":
         return st.fixed_dictionaries({"source": source, "alpha": unit.map(lambda u: 1.0 - u)})
@@ -349,6 +366,27 @@ def strategy(family: str, n_sources: int, promising: np.ndarray | None = None) -
     raise ValueError(f"unknown input family {family!r}; choose one of {', '.join(FAMILIES)}")
 
 
+def toward(family: str, params: Mapping[str, Any], u: float) -> dict[str, Any]:
+    """``params`` with only a fraction ``u`` of its change kept (u = 1: as drawn; u → 0: the smallest change the
+    family allows): α and λ move towards 1, a shift towards one pixel, salt keeps its first ⌈u·k⌉ pixels, a patch
+    shrinks towards its smallest side (top-left corner kept), a constant towards 0. Shrinking u gives the minimal
+    version of a known disagreement."""
+    p = dict(params)
+    if family == "scale":
+        p["alpha"] = 1.0 - u * (1.0 - p["alpha"])
+    elif family == "blend":
+        p["lam"] = 1.0 - u * (1.0 - p["lam"])
+    elif family == "shift":
+        p["dy"], p["dx"] = (int(np.sign(v) * max(1, int(np.ceil(u * abs(v))))) if v else 0 for v in (p["dy"], p["dx"]))
+    elif family == "salt":
+        p["pixels"] = list(p["pixels"][: max(1, int(np.ceil(u * len(p["pixels"]))))])
+    elif family == "occlude":
+        p["size"] = PATCH[0] + int(round(u * (p["size"] - PATCH[0])))
+    elif family == "constant":
+        p["c"] = u * p["c"]
+    return p
+
+
 def salt_pixels(k: int, seed: int) -> list[int]:
     """The first ``k`` of a seeded permutation of the 784 pixel positions (the counterexample stores the list)."""
     return [int(p) for p in np.random.default_rng(seed).permutation(784)[:k]]
@@ -371,14 +409,14 @@ class Search:
 
 def search_counterexample(family: str, sources: np.ndarray, template: np.ndarray,
                           logit_diff_of: Callable[[np.ndarray], np.ndarray], margin: float, hsettings: Any,
-                          promising: np.ndarray | None = None) -> Search:
+                          known: list[dict[str, Any]] | None = None) -> Search:
     """Search ``family`` for inputs whose s is far from the thresholds but on which the network says the other
     class. First hypothesis targets how confidently the network disagrees (its logit difference towards the other
     class) and keeps the worst; then a second search fails at the first disagreement, which hypothesis shrinks to
-    a minimal one (fewest salt pixels, smallest shift or patch, α and λ nearest 1, lowest source index)."""
+    a minimal one (fewest salt pixels, smallest shift or patch, α and λ nearest 1). ``known``: see :func:`strategy`."""
     from hypothesis import given, target
 
-    draw = strategy(family, len(sources), promising)
+    draw = strategy(family, len(sources), known)
     seen: dict[str, Any] = {"worst": None, "confidence": 0.0, "evaluated": 0}
 
     def evaluate(params: dict[str, Any]) -> tuple[Counterexample, float | None]:
