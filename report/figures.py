@@ -329,6 +329,9 @@ def ood_gallery(rows: list[dict[str, Any]]) -> Figure:
         if row["source"] is not None:
             src_ax.imshow(row["source"], cmap="gray", vmin=0, vmax=255)
             src_ax.set_title("source", fontsize=7)
+        else:
+            src_ax.imshow(np.full((28, 28), 255.0), cmap="gray", vmin=0, vmax=255)
+            src_ax.text(14, 14, "(no source)", ha="center", va="center", fontsize=7, color="#555555")
         gen_ax.imshow(row["generated"], cmap="gray", vmin=0, vmax=255)
         gen_ax.set_title("minimal (shrunk)" if row["minimal"] else "worst in sample", fontsize=7)
         for ax in (src_ax, gen_ax):
@@ -351,7 +354,7 @@ def ood_gallery(rows: list[dict[str, Any]]) -> Figure:
 def ood_switch_points(families: dict[str, dict[str, Any]], low: float, high: float, margin: float) -> Figure:
     """The network's logit difference against s of generated inputs (scaling, blending), with the write-up's
     thresholds, the far-from-threshold margin, and the fitted switch points with their 95% intervals."""
-    fig = Figure(figsize=(8.5, 3.4 * max(len(families), 1)))
+    fig = Figure(figsize=(8.5, 3.4 * max(len(families), 1)), layout="constrained")
     axes = fig.subplots(max(len(families), 1), 1, squeeze=False)[:, 0]
     for ax, (name, fam) in zip(axes, families.items()):
         s, d = np.asarray(fam["s"]), np.asarray(fam["logit_diff"])

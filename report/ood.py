@@ -81,12 +81,12 @@ def rows(section: Mapping[str, Any]) -> list[tuple[str, ...]]:
     out = []
     for name, r in section.get("families", {}).items():
         out.append((name, str(r.get("n", "")), _pct(r.get("agreement")), f"{_pct(r.get('far_agreement'))} of {r.get('n_far')}",
-                    str(r.get("verdict", "")), counterexample_text(r.get("counterexample")),
+                    _pct(r.get("constant_answer_far_agreement")), str(r.get("verdict", "")), counterexample_text(r.get("counterexample")),
                     _switch_text(r.get("switch_points"))))
     return out
 
 
-HEADER = ("family", "n", "agreement", "far from thresholds", "verdict", "minimal counterexample (shrunk)", "switch points (95%)")
+HEADER = ("family", "n", "agreement", "far from thresholds", "one answer everywhere, far", "verdict", "minimal counterexample (shrunk)", "switch points (95%)")
 
 
 def markdown(section: Mapping[str, Any]) -> str:
@@ -101,6 +101,10 @@ def markdown(section: Mapping[str, Any]) -> str:
              "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for row in rows(section):
         lines.append("| " + " | ".join(c.replace("|", r"\|") for c in row) + " |")
+    lines += ["", "*One answer everywhere, far*: the far-from-threshold agreement of a network that gives every input the "
+              "family's majority label — a family whose far inputs are all one class tests little more than that."]
+    if any(r.get("verdict") == "breaks" and r.get("worst") for r in section.get("families", {}).values()):
+        lines.append("")
     for name, r in section.get("families", {}).items():
         if r.get("verdict") == "breaks" and r.get("worst"):
             lines.append(f"- **{name}** worst far disagreement: {counterexample_text(r['worst'])}")
@@ -114,7 +118,7 @@ def html_section(section: Mapping[str, Any], figure_html: Any) -> str:
     body = []
     for row in rows(section):
         cells = [f"<td>{e(c)}</td>" for c in row]
-        cells[4] = f"<td class='verdict {VERDICT_CLASS.get(row[4], 'neutral')}'>{e(row[4])}</td>"
+        cells[5] = f"<td class='verdict {VERDICT_CLASS.get(row[5], 'neutral')}'>{e(row[5])}</td>"
         body.append(f"<tr>{''.join(cells)}</tr>")
     rule = section.get("rule", {})
     intro = (f"<p><strong>{e(section.get('summary', ''))}.</strong> Rule, fixed before measuring: on "
@@ -139,13 +143,16 @@ def terminal_lines(section: Mapping[str, Any]) -> list[tuple[str, dict[str, bool
 def matrix_columns(original: Mapping[str, Any] | None, runs: Mapping[str, Any]) -> dict[str, Any]:
     """OOD verdicts per family and model for matrix.json: ``{family: {model: verdict}}``, from the original run's
     section and each model run's claims.json (``runs``: name -> document)."""
+    from analysis.ood import FAMILIES
+
     columns: dict[str, Any] = {}
     docs = {"original": {"ood": original or {}}, **runs}
     for model, doc in docs.items():
         for fam, rec in (doc.get("ood") or {}).get("families", {}).items():
             columns.setdefault(fam, {})[model] = {"verdict": rec.get("verdict"), "far_agreement": rec.get("far_agreement"),
                                                   "agreement": rec.get("agreement")}
-    return columns
+    order = [*FAMILIES, *sorted(set(columns) - set(FAMILIES))]
+    return {fam: columns[fam] for fam in order if fam in columns}
 
 
 def _cell(rec: Mapping[str, Any] | None) -> str:
