@@ -18,7 +18,7 @@ Every generated image is a float64 pixel array in 0..255, so ``s`` and the numpy
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -308,12 +308,10 @@ class Counterexample:
     s: float
     function_label: int
     logit_diff: float
-    examples: int = 0
-    meta: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"params": self.params, "s": self.s, "function_label": self.function_label,
-                "network_label": int(self.logit_diff > 0), "logit_diff": self.logit_diff, **self.meta}
+                "network_label": int(self.logit_diff > 0), "logit_diff": self.logit_diff}
 
 
 # ----------------------------------------------------------------------------------------------- hypothesis search
@@ -454,3 +452,23 @@ def search_counterexample(family: str, sources: np.ndarray, template: np.ndarray
     except _Disagrees as found:
         minimal = found.args[0]
     return Search(seen["worst"], minimal, seen["evaluated"])
+
+
+def family_record(sample: FamilySample, found: Search) -> dict[str, Any]:
+    """One family's record for the report: what it is and predicts, the fixed sample's agreements and verdict, the
+    worst far disagreement (sample or search, whichever is more confident), the shrunk minimal counterexample, and
+    for a family with a continuous parameter the network's fitted switch points on both sides of the band."""
+    family = FAMILIES[sample.family]
+    summary = sample.summary()
+    worst = summary.pop("worst_in_sample")
+    if found.worst is not None and (worst is None or abs(found.worst.logit_diff) > abs(worst["logit_diff"])):
+        worst = {**found.worst.to_json(), "found_by": "hypothesis search"}
+    elif worst is not None:
+        worst = {**worst, "network_label": int(worst["logit_diff"] > 0), "found_by": "fixed sample"}
+    record = {"description": family.description, "prediction": family.prediction, **summary, "worst": worst,
+              "counterexample": found.minimal.to_json() if found.minimal else None,
+              "search": {"evaluated": found.evaluated}}
+    if family.continuous:
+        record["switch_points"] = {side: switch_point(sample.s, sample.network_labels, side).to_json()
+                                   for side in ("L", "R")}
+    return record

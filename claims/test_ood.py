@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from analysis import ood
@@ -63,23 +62,9 @@ def findings(samples, numpy_net, mnist, template, margin, search_settings) -> di
     counterexamples, and (scale, blend) the fitted switch points."""
     out = {}
     for name, sample in samples.items():
-        summary = sample.summary()
-        known = sample.far_disagreements(KNOWN)
         found = ood.search_counterexample(name, mnist.train_images, template, numpy_net.logit_diff, margin,
-                                          search_settings, known)
-        worst = summary.pop("worst_in_sample")
-        if found.worst is not None and (worst is None or abs(found.worst.logit_diff) > abs(worst["logit_diff"])):
-            worst = {**found.worst.to_json(), "found_by": "hypothesis search"}
-        elif worst is not None:
-            worst = {**worst, "network_label": int(worst["logit_diff"] > 0), "found_by": "fixed sample"}
-        family = ood.FAMILIES[name]
-        record = {"description": family.description, "prediction": family.prediction, **summary,
-                  "worst": worst, "counterexample": found.minimal.to_json() if found.minimal else None,
-                  "search": {"evaluated": found.evaluated, "started_from_sample_disagreements": len(known)}}
-        if family.continuous:
-            record["switch_points"] = {side: ood.switch_point(sample.s, sample.network_labels, side).to_json()
-                                       for side in ("L", "R")}
-        out[name] = record
+                                          search_settings, sample.far_disagreements(KNOWN))
+        out[name] = ood.family_record(sample, found)
     return out
 
 

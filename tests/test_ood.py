@@ -157,3 +157,29 @@ def test_the_untrained_network_breaks_families_the_challenge_network_keeps(numpy
         verdicts[family] = (challenge["verdict"], blind["verdict"])
     broken_only_by_untrained = [f for f, (c, u) in verdicts.items() if c == "generalises" and u == "breaks"]
     assert broken_only_by_untrained, verdicts
+
+
+def test_the_report_section_merges_orders_and_renders():
+    from report import ood as rep
+
+    section: dict = {}
+    rep.merge(section, {"family": "salt", "n": 2000, "agreement": 0.8, "n_far": 10, "far_agreement": 0.9,
+                        "constant_answer_far_agreement": 0.6, "verdict": "breaks",
+                        "counterexample": {"params": {"source": 3, "pixels": [1, 2]}, "s": -11000.0, "function_label": 0,
+                                           "logit_diff": 2.5},
+                        "worst": {"params": {"source": 4, "pixels": [5]}, "s": -11000.0, "function_label": 0,
+                                  "logit_diff": 3.0}})
+    rep.merge(section, {"family": "scale", "n": 2000, "agreement": 0.95, "n_far": 10, "far_agreement": 1.0,
+                        "verdict": "generalises", "counterexample": None, "worst": None})
+    rep.merge(section, {"rule": {"sample_per_family": 2000, "margin_fraction_of_range": 0.05, "margin_s": 3056.0,
+                                 "generalises_at": 0.95}, "figures": []})
+    done = rep.finish(section)
+    assert list(done["families"]) == ["scale", "salt"]  # the families' order, not the tests' order
+    assert done["summary"] == "the explanation generalises to 1 of 2 input families (scale); breaks on salt"
+    md = rep.markdown(done)
+    assert "| salt | 2000 | 80.0% | 90.0% of 10 | 60.0% | breaks | source 3, pixels: 2 (1, 2)" in md
+    assert "<td class='verdict fails'>breaks</td>" in rep.html_section(done, lambda rel: "")
+    cols = rep.matrix_columns(done, {"replica": {"ood": {"families": {"salt": {"verdict": "generalises",
+                                                                                "far_agreement": 0.97}}}}})
+    assert cols["salt"]["original"]["verdict"] == "breaks" and cols["salt"]["replica"]["verdict"] == "generalises"
+    assert "generalises (97.0%)" in rep.matrix_markdown(cols, ["original", "replica"])
