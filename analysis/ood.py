@@ -317,13 +317,14 @@ class Counterexample:
 # ----------------------------------------------------------------------------------------------- hypothesis search
 
 
-def strategy(family: str, n_sources: int, known: list[dict[str, Any]] | None = None) -> Any:
+def strategy(family: str, n_sources: int, known: list[dict[str, Any]] | None = None, only_known: bool = False) -> Any:
     """A hypothesis strategy of one example's parameters, drawn so that shrinking moves towards the smallest
     change: α and λ towards 1 (no change), shifts towards 0, fewer salt pixels, the smallest patch.
 
     With ``known`` (parameters of the fixed sample's far-from-threshold disagreements, most confident first), it
     draws either one of them with a fraction of its change kept (:func:`toward`) or a fresh example, and shrinks
-    towards the former: the minimal counterexample is then the smallest change that keeps a known disagreement."""
+    towards the former (``only_known``: always the former): the minimal counterexample is then the smallest change
+    that keeps a known disagreement."""
     from hypothesis import strategies as st
 
     fresh = _fresh(family, n_sources)
@@ -332,7 +333,7 @@ def strategy(family: str, n_sources: int, known: list[dict[str, Any]] | None = N
     # the kept fraction in whole percent: hypothesis shrinks integers towards 0 (floats would stop at 1.0, "simple")
     near = st.builds(lambda k, pct: toward(family, known[k], pct / 100), st.integers(0, len(known) - 1),
                      st.integers(0, 100))
-    return st.one_of(near, fresh)
+    return near if only_known else st.one_of(near, fresh)
 
 
 def _fresh(family: str, n_sources: int) -> Any:
@@ -367,8 +368,8 @@ def _fresh(family: str, n_sources: int) -> Any:
 def toward(family: str, params: Mapping[str, Any], u: float) -> dict[str, Any]:
     """``params`` with only a fraction ``u`` of its change kept (u = 1: as drawn; u → 0: the smallest change the
     family allows): α and λ move towards 1, a shift towards one pixel, salt keeps its first ⌈u·k⌉ pixels, a patch
-    shrinks towards its smallest side (top-left corner kept), a constant towards 0. Shrinking u gives the minimal
-    version of a known disagreement."""
+    shrinks towards its smallest side (top-left corner kept); inversion and constants stay as they are. Shrinking u
+    gives the minimal version of a known disagreement."""
     p = dict(params)
     if family == "scale":
         p["alpha"] = 1.0 - u * (1.0 - p["alpha"])
@@ -380,9 +381,7 @@ def toward(family: str, params: Mapping[str, Any], u: float) -> dict[str, Any]:
         p["pixels"] = list(p["pixels"][: max(1, int(np.ceil(u * len(p["pixels"]))))])
     elif family == "occlude":
         p["size"] = PATCH[0] + int(round(u * (p["size"] - PATCH[0])))
-    elif family == "constant":
-        p["c"] = u * p["c"]
-    return p
+    return p  # a constant image has no smaller change: the known disagreement itself
 
 
 def salt_pixels(k: int, seed: int) -> list[int]:
@@ -415,6 +414,7 @@ def search_counterexample(family: str, sources: np.ndarray, template: np.ndarray
     from hypothesis import given, target
 
     draw = strategy(family, len(sources), known)
+    shrink_from = strategy(family, len(sources), known, only_known=True)
     seen: dict[str, Any] = {"worst": None, "confidence": 0.0, "evaluated": 0}
 
     def evaluate(params: dict[str, Any]) -> tuple[Counterexample, float | None]:
@@ -439,7 +439,7 @@ def search_counterexample(family: str, sources: np.ndarray, template: np.ndarray
             target(confidence, label="network's confidence against the function")
 
     @hsettings
-    @given(draw)
+    @given(shrink_from)
     def first(params: dict[str, Any]) -> None:
         ce, confidence = evaluate(params)
         if confidence is not None and confidence > 0:
