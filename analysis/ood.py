@@ -52,7 +52,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("shift", f"translation of a training image by 1–{MAX_SHIFT} pixels in each direction (zero fill)",
            "s(shifted x) = Σ shifted-x·t: the ink moves over the template"),
     Family("salt", f"1–{MAX_SALT} salt pixels set to 255 on a training image",
-           "s rises by Σ (255 − x_p)·t_p over the salted pixels p"),
+           "s changes by Σ (255 − x_p)·t_p over the salted pixels p"),
     Family("occlude", f"a square patch ({PATCH[0]}–{PATCH[1]} px) of a training image set to 0 or 255",
            "s changes by Σ (v − x_p)·t_p over the patch"),
     Family("constant", "constant images c, c uniform in [0, 255]", "s(c) = c·Σt"),
