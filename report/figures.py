@@ -328,3 +328,65 @@ def scrubbing(sweep: dict[str, dict[str, Any]], per_neuron: dict[str, dict[str, 
     ax.legend(fontsize=8, loc="center left")
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)
     return fig
+
+
+# ----------------------------------------------------------------------------------------------- beyond the data
+
+
+def ood_gallery(rows: list[dict[str, Any]]) -> Figure:
+    """One row per input family: the source training image, the generated counterexample (shrunk when the search
+    found one, else the sample's worst), its s, the function's label and the network's logit difference."""
+    n = max(len(rows), 1)
+    fig = Figure(figsize=(5.6, 1.55 * n + 0.3))
+    axes = fig.subplots(n, 2, squeeze=False)
+    for k, row in enumerate(rows):
+        src_ax, gen_ax = axes[k]
+        if row["source"] is not None:
+            src_ax.imshow(row["source"], cmap="gray", vmin=0, vmax=255)
+            src_ax.set_title("source", fontsize=7)
+        else:
+            src_ax.imshow(np.full((28, 28), 255.0), cmap="gray", vmin=0, vmax=255)
+            src_ax.text(14, 14, "(no source)", ha="center", va="center", fontsize=7, color="#555555")
+        gen_ax.imshow(row["generated"], cmap="gray", vmin=0, vmax=255)
+        gen_ax.set_title("minimal (shrunk)" if row["minimal"] else "worst in sample", fontsize=7)
+        for ax in (src_ax, gen_ax):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        net = int(row["logit_diff"] > 0)
+        src_ax.set_ylabel(row["family"], fontsize=9, rotation=0, ha="right", va="center")
+        gen_ax.text(1.08, 0.5, f"{row['verdict']}\ns = {row['s']:.0f}\nfunction: class {row['function_label']}\n"
+                    f"network: class {net}\nlogit 1 − 0 = {row['logit_diff']:+.2f}", transform=gen_ax.transAxes,
+                    fontsize=8, va="center", color="#b3261e" if row["verdict"] == "breaks" else "black")
+    if not rows:
+        axes[0, 0].set_axis_off()
+        axes[0, 1].set_axis_off()
+        axes[0, 0].text(0, 0.5, "no disagreement far from the thresholds in any family", fontsize=9)
+    fig.suptitle("beyond the data: counterexamples per input family", fontsize=10)
+    fig.subplots_adjust(left=0.2, right=0.62, top=1 - 0.45 / (1.55 * n + 0.3), bottom=0.02, hspace=0.35, wspace=0.1)
+    return fig
+
+
+def ood_switch_points(families: dict[str, dict[str, Any]], low: float, high: float, margin: float) -> Figure:
+    """The network's logit difference against s of generated inputs (scaling, blending), with the write-up's
+    thresholds, the far-from-threshold margin, and the fitted switch points with their 95% intervals."""
+    fig = Figure(figsize=(8.5, 3.4 * max(len(families), 1)), layout="constrained")
+    axes = fig.subplots(max(len(families), 1), 1, squeeze=False)[:, 0]
+    for ax, (name, fam) in zip(axes, families.items()):
+        s, d = np.asarray(fam["s"]), np.asarray(fam["logit_diff"])
+        ax.scatter(s, d, s=4, alpha=0.45, c=np.where(d > 0, CLASS_COLOURS[1], CLASS_COLOURS[0]), rasterized=True)
+        ax.axhline(0, color="black", lw=0.6)
+        for t, label in ((low, "L"), (high, "R")):
+            ax.axvline(t, color="black", ls="--", lw=1)
+            ax.axvspan(t - margin, t + margin, color="#999999", alpha=0.15, lw=0)
+            ax.text(t, ax.get_ylim()[1], f" {label}", va="top", fontsize=8)
+        for side, sp in fam["fitted"].items():
+            if sp.get("fitted") is None:
+                continue
+            lo, hi = sp["interval_95"]
+            ax.axvspan(lo, hi, color="purple", alpha=0.25, lw=0)
+            ax.axvline(sp["fitted"], color="purple", lw=1.2)
+        ax.set_title(f"{name}: network logit 1 − 0 vs s of generated inputs (dashed: L, R; grey: ±5% margin; "
+                     "purple: fitted switch, 95%)", fontsize=8)
+        ax.set_xlabel("s (similarity to the clue template)")
+        ax.set_ylabel("logit 1 − logit 0")
+    return fig

@@ -154,7 +154,7 @@ def model_run(cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path) 
 
 
 def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[str, ModelRun],
-                 models: tuple[Counterfactual, ...]) -> dict[str, Any]:
+                 models: tuple[Counterfactual, ...], ood: dict[str, Any] | None = None) -> dict[str, Any]:
     """``matrix.json``: verdict per claim and model, predictions against observations, sensitivity."""
     columns = [ORIGINAL] + [cf.name for cf in models]
     verdicts = {ORIGINAL: {k: v["verdict"] for k, v in original.items()}}
@@ -200,7 +200,16 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
         "sensitivity_judged": judged,
         "insensitive": sorted(c for c, r in claim_rows.items() if r["insensitive"]),
         "replicas": replica_summary(claim_rows, models),
+        "ood": ood_columns(ood, runs),
     }
+
+
+def ood_columns(original_ood: dict[str, Any] | None, runs: dict[str, ModelRun]) -> dict[str, Any]:
+    """Beyond-the-data verdicts (claims/test_ood.py) per input family and model: does each retrained replica and
+    counterfactual generalise like the challenge network?"""
+    from report.ood import matrix_columns
+
+    return matrix_columns(original_ood, {name: run.document for name, run in runs.items()})
 
 
 def load_explained_insensitivity() -> dict[str, str]:
@@ -271,6 +280,10 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
         lines += ["", "Every model-dependent claim fails on at least one counterfactual."]
     if matrix["replicas"].get("paragraph"):
         lines += ["", "### Task or network?", "", matrix["replicas"]["paragraph"]]
+    if matrix.get("ood"):
+        from report.ood import matrix_markdown as ood_matrix_markdown
+
+        lines += ["", ood_matrix_markdown(matrix["ood"], cols)]
     return "\n".join(lines) + "\n"
 
 
@@ -312,4 +325,8 @@ def matrix_html(matrix: dict[str, Any]) -> str:
         parts.append("<p>Every model-dependent claim fails on at least one counterfactual.</p>")
     if matrix["replicas"].get("paragraph"):
         parts.append(f"<h3>Task or network?</h3><p>{e(matrix['replicas']['paragraph'])}</p>")
+    if matrix.get("ood"):
+        from report.ood import matrix_html as ood_matrix_html
+
+        parts.append(ood_matrix_html(matrix["ood"], cols))
     return "\n".join(parts)

@@ -15,6 +15,8 @@ import pytest
 
 from fixtures.locate import ENV, resolve_report_dir
 from report.claim import PROBE_PROPERTY, RECORD_PROPERTY, Verdict
+from report.ood import OOD_PROPERTY
+from report.ood import merge as ood_merge
 
 CONTEXT_PROPERTY = "eis_context"
 COLLECTOR = pytest.StashKey["ClaimCollector"]()
@@ -44,6 +46,7 @@ class ClaimCollector:
         self.config = config
         self.claims: dict[str, dict[str, Any]] = {}
         self.probes: dict[str, dict[str, Any]] = {}
+        self.ood: dict[str, Any] = {}  # claims/test_ood.py: inputs beyond the data (report/ood.py)
         self.context: dict[str, Any] | None = None
         self.written: Path | None = None
 
@@ -57,6 +60,8 @@ class ClaimCollector:
             elif name == PROBE_PROPERTY:
                 rec = json.loads(value)
                 self.probes[rec.pop("id")] = rec
+            elif name == OOD_PROPERTY:
+                ood_merge(self.ood, json.loads(value))
             elif name == CONTEXT_PROPERTY and self.context is None:
                 self.context = json.loads(value)
 
@@ -77,12 +82,13 @@ class ClaimCollector:
             items[:] = [i for i in items if not i.get_closest_marker("matrix")]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if _is_worker(self.config) or not (self.claims or self.probes):
+        if _is_worker(self.config) or not (self.claims or self.probes or self.ood):
             return
         from report.write import write_report
 
         out = resolve_report_dir(self.config.getoption("report_dir"))
-        self.written = write_report(out, self.context or {}, self.claims, self.probes, matrix=self._matrix(out))
+        self.written = write_report(out, self.context or {}, self.claims, self.probes, matrix=self._matrix(out),
+                                    ood=self.ood or None)
 
     def _matrix(self, out: Path) -> dict[str, Any] | None:
         """The claims × models matrix from the per-model runs this session made (None without --models)."""
@@ -96,10 +102,10 @@ class ClaimCollector:
             path = run_dir(out, cf.name) / "claims.json"
             if path.exists():
                 runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
-        return build_matrix(self.claims, self.context or {}, runs, models)
+        return build_matrix(self.claims, self.context or {}, runs, models, ood=self.ood or None)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if _is_worker(config) or not self.claims:
+        if _is_worker(config) or not (self.claims or self.ood):
             return
         from report.write import verdict_table_rows
 
@@ -111,6 +117,11 @@ class ClaimCollector:
             line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
             v = row[-1]
             tr.write_line(line, bold=k == 0, green=v == "holds", yellow=v == "erratum", red=v.startswith("fails"))
+        if self.ood.get("families"):
+            from report.ood import finish, terminal_lines
+
+            for line, markup in terminal_lines(finish(self.ood)):
+                tr.write_line(line, **markup)
         ckpt = (self.context or {}).get("checkpoint", {})
         tr.write_line(f"checkpoint: {ckpt.get('path')} (sha256 {str(ckpt.get('sha256'))[:12]}…)")
         if self.written:

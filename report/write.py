@@ -48,21 +48,28 @@ def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict
 
 def write_report(
     out: Path, context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any],
-    matrix: dict[str, Any] | None = None,
+    matrix: dict[str, Any] | None = None, ood: dict[str, Any] | None = None,
 ) -> Path:
     """Write every report file into ``out`` (and ``matrix.json`` with its tables when given); return ``out``."""
     from report import render
 
     doc = build_document(context, claims, probes)
-    atomic_write_text(out / "claims.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     extra_sections: list[tuple[str, str]] = []
     extra_markdown = ""
+    if ood:  # generated inputs beyond the data (claims/test_ood.py)
+        from report import ood as ood_report
+        from report.render import FigureCache
+
+        doc["ood"] = ood_report.finish(ood)
+        extra_sections.append(("Beyond the data: generated inputs", ood_report.html_section(doc["ood"], FigureCache(out).html)))
+        extra_markdown = ood_report.markdown(doc["ood"]) + "\n"
+    atomic_write_text(out / "claims.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if matrix is not None:
         from report.matrix import matrix_html, matrix_markdown
 
         atomic_write_text(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
         extra_sections.append(("Claims × models", matrix_html(matrix)))
-        extra_markdown = matrix_markdown(matrix)
+        extra_markdown += matrix_markdown(matrix)
     render.write_all(out, doc, extra_sections=extra_sections, extra_markdown=extra_markdown)
     return out
 

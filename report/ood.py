@@ -1,0 +1,184 @@
+"""The ``"ood"`` section of the report (claims/test_ood.py): records merged from the tests, and its Markdown, HTML
+and terminal forms. Every function here is a pure function of the merged section."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+OOD_PROPERTY = "eis_ood"
+VERDICT_CLASS = {"generalises": "holds", "breaks": "fails", "undetermined": "neutral"}
+
+
+def merge(section: dict[str, Any], record: Mapping[str, Any]) -> None:
+    """Fold one test's record into the section: a family's record, or the rule and figures."""
+    record = dict(record)
+    if "family" in record:
+        section.setdefault("families", {})[record.pop("family")] = record
+    else:
+        section.update(record)
+
+
+def finish(section: Mapping[str, Any]) -> dict[str, Any]:
+    """The section as written into claims.json: families in a fixed order, with a one-line summary."""
+    from analysis.ood import FAMILIES
+
+    families = section.get("families", {})
+    ordered = {k: families[k] for k in [*FAMILIES, *sorted(set(families) - set(FAMILIES))] if k in families}
+    out = {k: v for k, v in section.items() if k != "families"}
+    out["families"] = ordered
+    out["summary"] = summary_line(ordered)
+    return out
+
+
+def summary_line(families: Mapping[str, Any]) -> str:
+    kept = [k for k, r in families.items() if r.get("verdict") == "generalises"]
+    broken = [k for k, r in families.items() if r.get("verdict") == "breaks"]
+    return (f"the explanation generalises to {len(kept)} of {len(families)} input families"
+            + (f" ({', '.join(kept)})" if kept else "") + (f"; breaks on {', '.join(broken)}" if broken else ""))
+
+
+def _pct(v: Any) -> str:
+    return "—" if v is None else f"{100 * v:.1f}%"
+
+
+def _params(p: Mapping[str, Any] | None) -> str:
+    if not p:
+        return "—"
+    parts = []
+    for k, v in p.items():
+        if isinstance(v, list):
+            parts.append(f"{k}: {len(v)} ({', '.join(map(str, v[:6]))}{', …' if len(v) > 6 else ''})")
+        elif isinstance(v, float):
+            parts.append(f"{k} {v:.4g}")
+        else:
+            parts.append(f"{k} {v}")
+    return ", ".join(parts)
+
+
+def counterexample_text(ce: Mapping[str, Any] | None) -> str:
+    if not ce:
+        return "none found"
+    return (f"{_params(ce.get('params'))}: s = {ce['s']:.0f}, function {ce['function_label']}, "
+            f"network logit diff {ce['logit_diff']:+.2f}")
+
+
+def _switch_text(sp: Mapping[str, Any] | None) -> str:
+    if not sp:
+        return ""
+    parts = []
+    for side, rec in sp.items():
+        if rec.get("fitted") is None:
+            parts.append(f"{side}: no switch")
+        else:
+            lo, hi = rec["interval_95"]
+            parts.append(f"{side} {rec['fitted']:.0f} [{lo:.0f}, {hi:.0f}] (write-up {rec['write_up']:.0f})")
+    return "; ".join(parts)
+
+
+def rows(section: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    out = []
+    for name, r in section.get("families", {}).items():
+        out.append((name, str(r.get("n", "")), _pct(r.get("agreement")), f"{_pct(r.get('far_agreement'))} of {r.get('n_far')}",
+                    _pct(r.get("constant_answer_far_agreement")), str(r.get("verdict", "")), counterexample_text(r.get("counterexample")),
+                    _switch_text(r.get("switch_points"))))
+    return out
+
+
+HEADER = ("family", "n", "agreement", "far from thresholds", "one answer everywhere, far", "verdict", "minimal counterexample (shrunk)", "switch points (95%)")
+
+
+def markdown(section: Mapping[str, Any]) -> str:
+    rule = section.get("rule", {})
+    lines = ["## Beyond the data: generated inputs", "",
+             f"**{section.get('summary', '')}.** Rule, fixed before measuring: on {rule.get('sample_per_family', '?')} "
+             f"seeded inputs per family, agreement of the network with the band on s among inputs whose s is more than "
+             f"{100 * rule.get('margin_fraction_of_range', 0):.0f}% of the training range of s "
+             f"({rule.get('margin_s', 0):.0f}) from both thresholds; *generalises* at ≥ "
+             f"{100 * rule.get('generalises_at', 0):.0f}%, else *breaks*. Counterexamples are found by a targeted "
+             "hypothesis search and shrunk; each is regenerated exactly from its parameters (source = training index).",
+             "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for row in rows(section):
+        lines.append("| " + " | ".join(c.replace("|", r"\|") for c in row) + " |")
+    lines += ["", "*One answer everywhere, far*: the far-from-threshold agreement of a network that gives every input the "
+              "family's majority label — a family whose far inputs are all one class tests little more than that."]
+    if any(r.get("verdict") == "breaks" and r.get("worst") for r in section.get("families", {}).values()):
+        lines.append("")
+    for name, r in section.get("families", {}).items():
+        if r.get("verdict") == "breaks" and r.get("worst"):
+            lines.append(f"- **{name}** worst far disagreement: {counterexample_text(r['worst'])}")
+    return "\n".join(lines) + "\n"
+
+
+def html_section(section: Mapping[str, Any], figure_html: Any) -> str:
+    """HTML for the report page; ``figure_html(rel)`` inlines a figure (render.FigureCache.html)."""
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
+    body = []
+    for row in rows(section):
+        cells = [f"<td>{e(c)}</td>" for c in row]
+        cells[5] = f"<td class='verdict {VERDICT_CLASS.get(row[5], 'neutral')}'>{e(row[5])}</td>"
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    rule = section.get("rule", {})
+    intro = (f"<p><strong>{e(section.get('summary', ''))}.</strong> Rule, fixed before measuring: on "
+             f"{e(str(rule.get('sample_per_family', '?')))} seeded inputs per family, the network's agreement with the band "
+             f"on s among inputs whose s is more than {100 * rule.get('margin_fraction_of_range', 0):.0f}% of the "
+             f"training range of s from both thresholds; <em>generalises</em> at ≥ "
+             f"{100 * rule.get('generalises_at', 0):.0f}%, else <em>breaks</em> (a finding, not a failed run).</p>")
+    figs = "".join(figure_html(rel) for rel in section.get("figures", []))
+    return f"{intro}<table id='ood'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{figs}"
+
+
+def terminal_lines(section: Mapping[str, Any]) -> list[tuple[str, dict[str, bool]]]:
+    out = [(f"beyond the data: {section.get('summary', '')}", {"bold": True})]
+    for name, r in section.get("families", {}).items():
+        v = r.get("verdict", "")
+        out.append((f"  {name:<9} agreement {_pct(r.get('agreement')):>6}, far {_pct(r.get('far_agreement')):>6} of "
+                    f"{r.get('n_far')}: {v}; counterexample {counterexample_text(r.get('counterexample'))}",
+                    {"green": v == "generalises", "yellow": v == "breaks"}))
+    return out
+
+
+def matrix_columns(original: Mapping[str, Any] | None, runs: Mapping[str, Any]) -> dict[str, Any]:
+    """OOD verdicts per family and model for matrix.json: ``{family: {model: verdict}}``, from the original run's
+    section and each model run's claims.json (``runs``: name -> document)."""
+    from analysis.ood import FAMILIES
+
+    columns: dict[str, Any] = {}
+    docs = {"original": {"ood": original or {}}, **runs}
+    for model, doc in docs.items():
+        for fam, rec in (doc.get("ood") or {}).get("families", {}).items():
+            columns.setdefault(fam, {})[model] = {"verdict": rec.get("verdict"), "far_agreement": rec.get("far_agreement"),
+                                                  "agreement": rec.get("agreement")}
+    order = [*FAMILIES, *sorted(set(columns) - set(FAMILIES))]
+    return {fam: columns[fam] for fam in order if fam in columns}
+
+
+def _cell(rec: Mapping[str, Any] | None) -> str:
+    if not rec:
+        return "–"
+    return f"{rec.get('verdict')} ({_pct(rec.get('far_agreement'))})"
+
+
+def matrix_markdown(columns: Mapping[str, Any], models: list[str]) -> str:
+    lines = ["### Beyond the data: generated inputs × models", "",
+             "Per input family: *generalises* when ≥ 95% of generated inputs far from the thresholds get the band's "
+             "label (far-from-threshold agreement in brackets).", "",
+             "| family | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    for fam, row in columns.items():
+        lines.append(f"| {fam} | " + " | ".join(_cell(row.get(m)) for m in models) + " |")
+    return "\n".join(lines)
+
+
+def matrix_html(columns: Mapping[str, Any], models: list[str]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(m)}</th>" for m in models)
+    body = "".join(
+        f"<tr><td><a href='#ood'>{e(fam)}</a></td>"
+        + "".join(f"<td class='{VERDICT_CLASS.get((row.get(m) or {}).get('verdict'), 'neutral')}'>{e(_cell(row.get(m)))}</td>"
+                  for m in models) + "</tr>"
+        for fam, row in columns.items())
+    return ("<h3>Beyond the data: generated inputs × models</h3><p>Per input family: <em>generalises</em> when ≥ 95% "
+            "of generated inputs far from the thresholds get the band's label (far-from-threshold agreement).</p>"
+            f"<table id='ood-matrix'><thead><tr><th>family</th>{head}</tr></thead><tbody>{body}</tbody></table>")
