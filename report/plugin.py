@@ -118,13 +118,11 @@ class ClaimCollector:
 
 def check_options(config: pytest.Config) -> None:
     """Options and reviewed files that would otherwise fail inside a test with a traceback: one usage error."""
-    from claims.probe_settings import profile_name
     from report.matrix import selected
     from report.records import load_known_nonreproductions
 
     try:
         selected(config.getoption("models"))
-        profile_name(config.getoption("probe_profile"))
         load_known_nonreproductions()
     except (KeyError, ValueError) as exc:
         raise pytest.UsageError(str(exc).strip('"')) from None
