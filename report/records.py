@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 
 VERDICTS = ("holds", "erratum", "fails")
+#: The property probes (claims/test_probes.py). A report is complete when it holds every claim of
+#: :data:`CLAIM_IDS` and every probe; any other run is partial (see report/plugin.py).
+PROBE_IDS = ("algebra", "band-purity", "local-optimum", "robustness", "template-specificity")
 KNOWN_NONREPRODUCTIONS = Path(__file__).resolve().parents[1] / "claims" / "known_nonreproductions.toml"
 
 
