@@ -100,8 +100,6 @@ def test_jsonable_turns_numpy_scalars_into_plain_python(value, expected):
 
 
 def test_jsonable_rounds_every_float_to_the_portable_number_of_significant_digits():
-    from report.records import SIGNIFICANT_DIGITS
-
     assert jsonable(0.962516666666667) == 0.96251667
     assert jsonable([np.float64(1 / 3), {"x": np.float32(2 / 3)}]) == [0.33333333, {"x": 0.66666669}]
     assert jsonable(12345678901.0) == 12345679000.0 and jsonable(-1.234567891e-9) == -1.2345679e-9
