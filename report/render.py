@@ -65,7 +65,7 @@ def badge_text(summary: Mapping[str, Any]) -> str:
     parts = [_count(summary, "holds"), _count(summary, "erratum")]
     if int(summary.get("fails", 0)) > 0:
         parts.append(_count(summary, "fails"))
-    partial = "" if summary.get("complete", True) else f"partial ({int(summary.get('total', 0))} claims): "
+    partial = "" if summary.get("complete", True) else "partial: "
     return partial + " · ".join(parts)
 
 
