@@ -151,7 +151,7 @@ class ClaimCollector:
                 if ids:
                     tr.write_line(f"PARTIAL RUN: no record of {len(ids)} {kind}: {', '.join(ids)}", yellow=True, bold=True)
             root = resolve_report_dir(config.getoption("report_dir"))
-            tr.write_line(f"partial report: {self.written} (the complete report in {root} is left untouched; "
+            tr.write_line(f"partial report: {self.written} (a complete report in {root} is never touched by a partial run; "
                           "run `pytest claims/` for it)", yellow=True)
         elif self.written:
             tr.write_line(f"report: {self.written}")

@@ -21,3 +21,23 @@ def test_probes_record_the_same_whatever_else_the_run_collected(pytestconfig, cl
     probes = json.loads(partial.read_text())["probes"]
     assert sorted(probes) == sorted(claims_run.document["probes"])
     assert probes == claims_run.document["probes"]
+
+
+def test_a_run_from_another_directory_creates_nothing_there(pytestconfig, tmp_path):
+    """hypothesis's storage (even the explore profile's example database) and pytest-benchmark's runs live in the
+    cache folder and the project, whatever the working directory."""
+    import subprocess
+    import sys
+
+    from fixtures.locate import PROJECT_ROOT
+
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    args = [sys.executable, "-m", "pytest", str(PROJECT_ROOT / "claims" / "test_probes.py"), "-q", "-p", "no:cacheprovider",
+            "--hypothesis-profile", "explore", "--report-dir", str(tmp_path / "report")]
+    for option in ("weights", "data_dir", "cache_dir"):
+        if pytestconfig.getoption(option):
+            args += [f"--{option.replace('_', '-')}", str(pytestconfig.getoption(option))]
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert list(cwd.iterdir()) == []
