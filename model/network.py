@@ -199,8 +199,9 @@ def activations(
                 between_batches()
             batch = torch.from_numpy(images[start : start + batch_size].copy()).unsqueeze(1).to(dtype).div_(255.0)
             out = net.taps(batch)
-            pre[start : start + batch_size] = out["pre"].numpy()  # rounded to float32 here
-            logits[start : start + batch_size] = out["logits"].numpy()
+            with np.errstate(over="ignore"):  # rounded to float32 here; beyond its range -> inf, reported below
+                pre[start : start + batch_size] = out["pre"].numpy()
+                logits[start : start + batch_size] = out["logits"].numpy()
     bad = int((~np.isfinite(pre)).sum() + (~np.isfinite(logits)).sum())
     if bad:
         raise CheckpointError(
