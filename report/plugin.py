@@ -118,14 +118,14 @@ class ClaimCollector:
 
     def _matrix(self, out: Path) -> dict[str, Any] | None:
         """The claims × models matrix from the per-model runs this session made (None without --models)."""
-        from report.matrix import ModelRun, build_matrix, run_dir, selected
+        from report.matrix import ModelRun, build_matrix, run_dir, run_document, selected
 
         models = selected(self.config.getoption("models"))
         if not models:
             return None
         runs = {}
         for cf in models:
-            path = run_dir(out, cf.name) / "claims.json"
+            path = run_document(run_dir(out, cf.name))
             if path.exists():
                 runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
         return build_matrix(self.claims, self.context or {}, runs, models)
