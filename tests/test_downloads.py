@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -95,7 +94,6 @@ def test_a_bad_timeout_value_is_a_setup_error(monkeypatch):
 
 CHILD = """
 import sys
-from pathlib import Path
 import fixtures.locate as locate
 locate.LOCAL_DATA, locate.SHARED = Path(sys.argv[1]), Path(sys.argv[2])  # no ./data, no ../shared
 import pytest
