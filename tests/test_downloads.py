@@ -94,6 +94,7 @@ def test_a_bad_timeout_value_is_a_setup_error(monkeypatch):
 
 CHILD = """
 import sys
+from pathlib import Path
 import fixtures.locate as locate
 locate.LOCAL_DATA, locate.SHARED = Path(sys.argv[1]), Path(sys.argv[2])  # no ./data, no ../shared
 import pytest
