@@ -136,17 +136,17 @@ def similarity_to_templates(images: np.ndarray, template_images: np.ndarray) -> 
     """``s`` of every image against several template images at once, shape (N, k).
 
     Template image ``t8`` (uint8) stands for the template ``t - (1 - t)`` with ``t = t8 / 255``, so
-    ``s = x8 · (2·t8 - 255) / 255``: integer products, summed in float32 (chunked; relative rounding
-    ~1e-7, i.e. s within ~0.01 of the float64 value: enough to rank and re-fit thresholds, three times
-    faster than float64).
+    ``s = x8 · (2·t8 - 255) / 255``: integer products summed in float64, where every partial sum is an integer
+    below 2^53 and so exact: the same bits whatever the CPU, BLAS kernel or thread count (float32 would round
+    sums above 2^24), then one division.
     """
     x = as_pixels(images)
     t = as_pixels(template_images, "template images")
     if x.ndim != 3 or t.ndim != 3:
         raise ValueError("images and template images must be stacks (N, 28, 28) and (k, 28, 28)")
-    weights = (2.0 * t.reshape(len(t), 784).astype(np.float32) - 255.0).T  # (784, k), integers
+    weights = (2.0 * t.reshape(len(t), 784).astype(np.float64) - 255.0).T  # (784, k), integers
     flat = x.reshape(len(x), 784)
     out = np.empty((len(x), len(t)), dtype=np.float64)
     for start in range(0, len(x), _CHUNK):
-        out[start : start + _CHUNK] = flat[start : start + _CHUNK].astype(np.float32) @ weights
+        out[start : start + _CHUNK] = flat[start : start + _CHUNK].astype(np.float64) @ weights
     return out / 255.0

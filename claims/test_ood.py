@@ -21,7 +21,7 @@ import pytest
 
 from analysis import ood
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD
-from claims.probe_settings import probe_settings, profile_name
+from claims.probe_settings import current_profile, independent_of_imports, probe_settings
 from report.ood import OOD_PROPERTY
 from report.plugin import CONTEXT_PROPERTY
 
@@ -34,15 +34,15 @@ KNOWN = 50
 
 
 @pytest.fixture(scope="module")
-def profile(pytestconfig) -> str:
-    return profile_name(pytestconfig.getoption("probe_profile"))
+def profile() -> str:
+    """The loaded hypothesis profile (``--hypothesis-profile``; ``ci`` when $CI is set, else ``dev``)."""
+    return current_profile()
 
 
 @pytest.fixture(scope="module")
-def search_settings(profile, prepared):
-    """The loaded hypothesis profile with this search's own choices (derandomised in dev and ci, no deadline).
-    The one place to change when the suite chooses profiles with hypothesis's ``--hypothesis-profile``."""
-    return probe_settings(profile, SEARCH_EXAMPLES, prepared.inputs.cache_dir)
+def search_settings(profile):
+    """The loaded hypothesis profile with this search's own example count (derandomised in dev and ci)."""
+    return probe_settings(SEARCH_EXAMPLES)
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +86,9 @@ def findings(samples, numpy_net, mnist, template, margin, search_settings) -> di
     counterexamples, and (scale, blend) the fitted switch points."""
     out = {}
     for name, sample in samples.items():
-        found = ood.search_counterexample(name, mnist.train_images, template, numpy_net.logit_diff, margin,
-                                          search_settings, sample.far_disagreements(KNOWN))
+        with independent_of_imports():  # the same examples whatever else this invocation imported
+            found = ood.search_counterexample(name, mnist.train_images, template, numpy_net.logit_diff, margin,
+                                              search_settings, sample.far_disagreements(KNOWN))
         out[name] = ood.family_record(sample, found)
     return out
 

@@ -3,9 +3,15 @@ careful reader asks of it. Each records what it found under ``"probes"`` in clai
 
 Evaluating a threshold pair is O(log N) on the cached ``s`` and model labels (:class:`BandScorer`: ``s``
 sorted once, prefix counts of labels), so hundreds of examples take milliseconds.
+
+Settings come from the active hypothesis profile (``--hypothesis-profile``, :mod:`claims.probe_settings`), each
+probe scaling its own example count; every search runs in :func:`probe_search`, so a probe draws the same
+examples whatever else the run collected (``pytest``, ``pytest claims/``, ``pytest -m probe``, ``pytest -n 2``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +21,8 @@ from hypothesis import strategies as st
 from analysis.labelling import (
     CLUE_INDEX, L_THRESHOLD, R_THRESHOLD, BandScorer, similarity, similarity_to_templates,
 )
-from claims.probe_settings import probe_settings, profile_name
+from claims.probe_settings import current_profile, probe_search, probe_settings
+from fixtures.cache import load_or_build, write_cache
 from report.claim import probe
 
 pytestmark = pytest.mark.probe
@@ -24,22 +31,31 @@ NEIGHBOURHOOD = 0.05  # "within ±5% of the range of s around (L, R)"
 BEAT_MARGIN = 0.001  # "beats the write-up's agreement by more than 0.1 pp"
 SHIFT_RANGE = 0.02  # robustness curve: thresholds moved up to ±2% of the range of s
 STEP = 0.001  # one step of the curve: 0.1% of the range of s
-CLIFF = 0.005  # "no cliff": one step never changes agreement by more than 0.5 pp
+CLIFF = 0.005  # "no cliff": one step changes agreement by at most 0.5 pp per threshold moved (CLAIMS.md v2)
 PURE = 0.90  # purity read like the catalogue's "almost all": ≥ 90%
 WINDOW = 0.05  # the least pure window of s searched for is 5% of the range wide
-TEMPLATE_BATCH = 8
+TEMPLATES = 300  # CLAIMS.md v2: at least 300 other training "1"s, drawn at random (seeded)
+TEMPLATE_SEED = 20261126  # fixed: every profile and every run compares the clue with the same 300 "1"s
 CLUE_BEATS = 0.90  # "the template for 1 seems to be the given hint": better than ≥ 90% of other "1"s
 
 
 @pytest.fixture(scope="module")
-def profile(pytestconfig) -> str:
-    return profile_name(pytestconfig.getoption("probe_profile"))
+def profile() -> str:
+    """The active hypothesis profile (recorded with every probe: an ``explore`` record is not reproducible)."""
+    return current_profile()
 
 
 @pytest.fixture(scope="module")
-def hsettings(profile, prepared):
-    """``hsettings(n)``: the profile's settings for a probe that draws ``n`` examples in the dev profile."""
-    return lambda n: probe_settings(profile, n, prepared.inputs.cache_dir)
+def hsettings():
+    """``hsettings(n)``: the active profile's settings for a probe that draws ``n`` examples in the dev profile."""
+    return probe_settings
+
+
+@pytest.fixture
+def searching(request):
+    """``with searching(): search()``: a probe's hypothesis search, independent of what else was imported, its
+    statistics shown by ``--hypothesis-show-statistics``."""
+    return lambda: probe_search(request.node)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +79,7 @@ def _agreement(scorer: BandScorer, low: float, high: float) -> float:
     accept="no threshold pair within ±5% of the range of s around (L, R) beats the agreement at (L, R) by more "
     "than 0.1 pp — searched by hypothesis (targeting agreement) and on a 201 × 201 grid",
 )
-def test_no_nearby_band_beats_the_write_ups(verdict, scorer, s_range, hsettings, profile):
+def test_no_nearby_band_beats_the_write_ups(verdict, scorer, s_range, hsettings, profile, searching):
     base = _agreement(scorer, L_THRESHOLD, R_THRESHOLD)
     reach = NEIGHBOURHOOD * s_range
     best = {"agreement": base, "low": L_THRESHOLD, "high": R_THRESHOLD}
@@ -77,7 +93,8 @@ def test_no_nearby_band_beats_the_write_ups(verdict, scorer, s_range, hsettings,
         if a > best["agreement"]:
             best.update(agreement=a, low=low, high=high)
 
-    search()
+    with searching():
+        search()
     offsets = np.linspace(-reach, reach, 201)
     lows, highs = np.meshgrid(L_THRESHOLD + offsets, R_THRESHOLD + offsets, indexing="ij")
     grid = scorer.agreement(lows.ravel(), highs.ravel())
@@ -96,10 +113,13 @@ def test_no_nearby_band_beats_the_write_ups(verdict, scorer, s_range, hsettings,
 @probe(
     "robustness",
     question="How fragile is the agreement to the exact thresholds: is there a cliff near (L, R)?",
-    accept="moving L, R or both by up to ±2% of the range of s, one step of 0.1% of the range never changes the "
-    "agreement by more than 0.5 pp (curves on every step; hypothesis searches arbitrary shifts for the largest jump)",
+    accept="moving L, R or both by up to ±2% of the range of s, one step of 0.1% of the range changes the agreement "
+    "by at most 0.5 pp per threshold moved (a step of both thresholds is two moves: at most 1 pp); curves on every "
+    "step, and hypothesis searches arbitrary shifts for the largest change per threshold moved",
 )
-def test_agreement_has_no_cliff_near_the_thresholds(verdict, scorer, s_range, hsettings, profile):
+def test_agreement_has_no_cliff_near_the_thresholds(verdict, scorer, s_range, hsettings, profile, searching):
+    """CLAIMS.md v2: the bound is per threshold moved. The record keeps each curve's largest raw change per step
+    beside the change per threshold moved, so the earlier reading (0.5 pp per step whatever moves) can be read off."""
     step, reach = STEP * s_range, SHIFT_RANGE * s_range
     shifts = np.arange(-round(SHIFT_RANGE / STEP), round(SHIFT_RANGE / STEP) + 1) * step
     curves = {
@@ -107,31 +127,40 @@ def test_agreement_has_no_cliff_near_the_thresholds(verdict, scorer, s_range, hs
         "low_only": scorer.agreement(L_THRESHOLD + shifts, np.full_like(shifts, R_THRESHOLD)),
         "high_only": scorer.agreement(np.full_like(shifts, L_THRESHOLD), R_THRESHOLD + shifts),
     }
-    curve_jump = max(float(np.max(np.abs(np.diff(c)))) for c in curves.values())
-    worst = {"jump": 0.0}
+    moves = {"both": 2, "low_only": 1, "high_only": 1}
+    curve_jump = {k: float(np.max(np.abs(np.diff(c)))) for k, c in curves.items()}
+    curve_per_move = {k: v / moves[k] for k, v in curve_jump.items()}
+    worst = {"per_threshold_moved": 0.0}
 
     @hsettings(80)
     @given(st.floats(-1, 1), st.floats(-1, 1), st.floats(-1, 1), st.floats(-1, 1))
     def search(dl: float, dr: float, el: float, er: float) -> None:
+        moved = int(el != 0) + int(er != 0)  # each threshold moves by at most one step
+        assume(moved > 0)
         low, high = L_THRESHOLD + dl * reach, R_THRESHOLD + dr * reach
         jump = abs(_agreement(scorer, low + el * step, high + er * step) - _agreement(scorer, low, high))
-        target(jump, label="jump")
-        if jump > worst["jump"]:
-            worst.update(jump=jump, low=low, high=high, step=[el * step, er * step])
+        target(jump / moved, label="change per threshold moved")
+        if jump / moved > worst["per_threshold_moved"]:
+            worst.update(per_threshold_moved=jump / moved, jump=jump, thresholds_moved=moved, low=low, high=high,
+                         step=[el * step, er * step])
 
-    search()
-    largest = max(curve_jump, worst["jump"])
+    with searching():
+        search()
+    largest = max(max(curve_per_move.values()), worst["per_threshold_moved"])
     verdict.measured(
         shifts_fraction_of_range=(shifts / s_range).tolist(),
         curves={k: v.tolist() for k, v in curves.items()},
-        largest_step_change_pp=100 * largest,
+        largest_step_change_pp={k: 100 * v for k, v in curve_jump.items()},
+        largest_change_per_threshold_moved_pp={k: 100 * v for k, v in curve_per_move.items()},
         hypothesis_worst=worst,
-        bound_pp=100 * CLIFF,
+        largest_per_threshold_moved_pp=100 * largest,
+        bound_pp_per_threshold_moved=100 * CLIFF,
         profile=profile,
     )
     verdict.conclude(
         largest <= CLIFF,
-        summary=f"largest change per 0.1%-of-range step: {100 * largest:.2f} pp; agreement over ±2%: "
+        summary=f"largest change per 0.1%-of-range step and threshold moved: {100 * largest:.2f} pp (both thresholds: "
+        f"{100 * curve_jump['both']:.2f} pp per step = two moves); agreement over ±2%: "
         f"{min(float(c.min()) for c in curves.values()):.2%}–{max(float(c.max()) for c in curves.values()):.2%}",
     )
 
@@ -142,7 +171,7 @@ def test_agreement_has_no_cliff_near_the_thresholds(verdict, scorer, s_range, hs
     accept="≥ 90% of images inside the band are class 0 to the model and ≥ 90% outside are class 1; the least pure "
     "window of s (5% of its range wide), found by a targeted search, is reported",
 )
-def test_the_band_is_pure_on_both_sides(verdict, train, scorer, s_range, hsettings, profile):
+def test_the_band_is_pure_on_both_sides(verdict, train, scorer, s_range, hsettings, profile, searching):
     inside = (train.s > L_THRESHOLD) & (train.s < R_THRESHOLD)
     purity = {
         "inside_class_0": float(np.mean(train.labels[inside] == 0)),
@@ -174,7 +203,8 @@ def test_the_band_is_pure_on_both_sides(verdict, train, scorer, s_range, hsettin
         if bad > worst["impurity"]:
             worst.update(impurity=bad, window=[a, b], where=where, images=n)
 
-    search()
+    with searching():
+        search()
     verdict.measured(**purity, least_pure_window=worst, profile=profile)
     verdict.conclude(
         purity["inside_class_0"] >= PURE and purity["outside_class_1"] >= PURE,
@@ -183,47 +213,78 @@ def test_the_band_is_pure_on_both_sides(verdict, train, scorer, s_range, hsettin
     )
 
 
+#: Bump when how the re-fitted agreements are computed changes (they are cached: ~5 s to compute).
+TEMPLATE_CACHE_VERSION = 2  # 2: best_band_agreement (same values, O(K))
+
+
+def best_band_agreement(scorer: BandScorer, candidates: int = 400) -> float:
+    """``scorer.best_band(candidates)[2]`` — the best agreement over the same quantile grid of band edges — in
+    O(candidates) instead of O(candidates²). With ``lo``/``hi`` the indices of the band's edges in the sorted ``s``,
+    the agreement is ``(g(hi) − g(lo) + n_ones) / N`` with ``g(k) = 2·zeros_before[k] − k``, so the best pair is
+    a prefix minimum of ``g(lo)`` against each ``g(hi)``; the integers are those best_band divides, so the value is
+    identical (tests/test_probe_helpers.py compares both)."""
+    sorted_s, zeros = scorer.sorted_s, scorer.zeros_before
+    q = np.quantile(sorted_s, np.linspace(0, 1, candidates))
+    lo = np.searchsorted(sorted_s, q, side="right")
+    hi = np.searchsorted(sorted_s, q, side="left")  # q[i] < q[j] implies lo[i] <= hi[j]
+    g_lo, g_hi = 2 * zeros[lo] - lo, 2 * zeros[hi] - hi
+    first = np.searchsorted(q, q, side="left")  # lows strictly below q[j] are exactly indices < first[j]
+    prefix_min = np.minimum.accumulate(g_lo)
+    ok = first > 0
+    if not ok.any():
+        raise ValueError("no band: every candidate edge is equal")
+    best = int(np.max(g_hi[ok] - prefix_min[first[ok] - 1]))
+    return (best + scorer.n_ones) / len(sorted_s)
+
+
+def refitted_agreements(images: np.ndarray, labels: np.ndarray, templates: np.ndarray, cache: Path) -> np.ndarray:
+    """For each template image (its index in ``images``): the best agreement with ``labels`` of a band re-fitted on
+    its own similarity ``s``. Memoised in ``cache`` (keyed by the caller: checkpoint, data, templates), since the
+    300 similarity passes and re-fits take seconds and depend only on inputs already cached."""
+
+    def build(path: Path) -> None:
+        s_all = similarity_to_templates(images, images[templates])
+        best = [best_band_agreement(BandScorer.fit(s_all[:, k], labels)) for k in range(len(templates))]
+        write_cache(path, {"templates": np.asarray(templates, np.int64), "agreement": np.array(best, np.float64)})
+
+    arrays = load_or_build(cache, build, ("templates", "agreement")).arrays
+    if not np.array_equal(arrays["templates"], templates):  # another draw under the same name: recompute
+        cache.unlink(missing_ok=True)
+        arrays = load_or_build(cache, build, ("templates", "agreement")).arrays
+    return arrays["agreement"]
+
+
 @probe(
     "template-specificity",
     question="Is the clue image special, or would any training \"1\" as template (thresholds re-fitted) explain "
     "the labels as well?",
     accept="with thresholds re-fitted for every template the same way, the clue's agreement is higher than that "
-    "of ≥ 90% of the other training \"1\"s hypothesis draws",
+    "of ≥ 90% of 300 other training \"1\"s drawn at random (seeded) from all of them",
 )
-def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, hsettings, profile):
+def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, bundle, prepared):
+    """CLAIMS.md v2: at least 300 other "1"s drawn at random with a fixed seed from every training "1" (not the
+    first ones in dataset order, which are not a sample of anything). A plain seeded draw rather than hypothesis:
+    the question is about the typical "1", and the same 300 are compared in every profile and on every run."""
     ones = np.flatnonzero(mnist.train_labels == 1)
     ones = ones[ones != CLUE_INDEX]
-
-    def refit(indices: np.ndarray) -> np.ndarray:
-        s_all = similarity_to_templates(mnist.train_images, mnist.train_images[indices])
-        return np.array([BandScorer.fit(s_all[:, k], train.labels).best_band()[2] for k in range(len(indices))])
-
-    clue = float(refit(np.array([CLUE_INDEX]))[0])
-    others: dict[int, float] = {}
-
-    @hsettings(2)
-    @given(st.lists(st.sampled_from(ones.tolist()), min_size=TEMPLATE_BATCH, max_size=TEMPLATE_BATCH, unique=True))
-    def draw(batch: list[int]) -> None:
-        fresh = [i for i in batch if i not in others]
-        if fresh:
-            others.update(zip(fresh, refit(np.array(fresh)).tolist()))
-        target(max(others[i] for i in batch), label="best other template")
-
-    draw()
-    values = np.array(list(others.values()))
+    drawn = np.sort(np.random.default_rng(TEMPLATE_SEED).choice(ones, size=min(TEMPLATES, len(ones)), replace=False))
+    refit = refitted_agreements(mnist.train_images, train.labels, np.concatenate([[CLUE_INDEX], drawn]),
+                                prepared.inputs.cache_dir / f"templates-v{TEMPLATE_CACHE_VERSION}-{bundle.path.stem}.npz")
+    clue, values = float(refit[0]), refit[1:]
     beaten = float(np.mean(values < clue))
     verdict.measured(
         clue_agreement=clue,
-        others_drawn=len(values),
-        others_agreement={str(k): v for k, v in sorted(others.items())},
+        ones_in_training_set=int(len(ones) + 1),
+        others_drawn=int(len(values)),
+        seed=TEMPLATE_SEED,
+        others_agreement={str(int(k)): float(v) for k, v in zip(drawn, values)},
         others_median=float(np.median(values)),
         others_max=float(values.max()),
         fraction_beaten_by_clue=beaten,
-        profile=profile,
     )
     verdict.conclude(
         beaten >= CLUE_BEATS,
-        summary=f"clue {clue:.2%} (re-fitted) beats {beaten:.0%} of {len(values)} other \"1\"s "
+        summary=f"clue {clue:.2%} (re-fitted) beats {beaten:.0%} of {len(values)} random other \"1\"s "
         f"(median {np.median(values):.2%}, best {values.max():.2%})",
     )
 
@@ -248,7 +309,7 @@ pixels = st.builds(images_from, st.integers(0, 2**32 - 1), st.sampled_from([0.0,
     "in uint8/int64/float32/float64 give identical s; wrong shape, dtype, range or NaN raise a clear ValueError",
     depends_on="data",
 )
-def test_similarity_is_linear_and_strict(verdict, template, hsettings, profile):
+def test_similarity_is_linear_and_strict(verdict, template, hsettings, profile, searching):
     worst = {"linearity": 0.0, "complement": 0.0}
     total = 255.0 * float(template.sum())
 
@@ -278,7 +339,8 @@ def test_similarity_is_linear_and_strict(verdict, template, hsettings, profile):
         except ValueError as exc:
             rejected[name] = str(exc)
     try:
-        algebra()
+        with searching():
+            algebra()
         dtype_blind = True
     except AssertionError:
         dtype_blind = False

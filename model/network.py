@@ -21,9 +21,11 @@ from model.spec import CheckpointError, STATE_SHAPES, N_LOGITS, N_NEURONS, check
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-#: Images per forward batch. Fixed, so that float rounding (and hence every label near the decision
-#: boundary) is identical from run to run; 512 is the fastest size measured on 2 cores.
+#: Images per forward batch; 512 is the fastest size measured on 2 cores. (The activations are computed in
+#: float64 and stored as float32, so the result does not depend on the batch size, see :func:`activations`.)
 BATCH_SIZE = 512
+#: The precision the network is evaluated in by :func:`activations` and the feature visualisation.
+COMPUTE_DTYPE = "float64"
 
 def load_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Load and validate a challenge checkpoint; return its parameters as float32 numpy arrays.
@@ -112,16 +114,27 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
-def build_network(state: dict[str, np.ndarray]) -> "torch.nn.Module":
-    """The challenge network in eval mode (dropout off) with ``state`` loaded."""
+def no_tf32() -> None:
+    """Switch off TF32 (10-bit mantissa) matmuls and convolutions: on an Ampere-or-later GPU PyTorch's default
+    TF32 convolutions flip labels near the decision boundary (2 training labels on an H200). No-op on a CPU."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def build_network(state: dict[str, np.ndarray], dtype: str = "float32") -> "torch.nn.Module":
+    """The challenge network in eval mode (dropout off) with ``state`` loaded, its parameters in ``dtype``
+    (``"float32"`` or ``"float64"``; float32 weights are exact in float64)."""
     import torch
 
     from model.torchnet import ChallengeNet
 
+    no_tf32()
     check_state_shapes(state, "state")
     net = ChallengeNet()
     net.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()})  # a copy: cached arrays are read-only
-    return net.eval()
+    return net.to(getattr(torch, dtype)).eval()
 
 
 def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
@@ -162,6 +175,11 @@ def activations(
 ) -> Activations:
     """Run the network (eval mode) over uint8 images in fixed-size batches; return pre-ReLU fc1 and logits.
 
+    Computed in float64 (:data:`COMPUTE_DTYPE`) and rounded once to float32: float32 kernels differ by CPU
+    instruction set, thread count and batch size in the last bits, float64 ones by ~1e-16, far below float32's
+    resolution, so the float32 result is the same on every machine (except a value within ~1e-16 of a float32
+    rounding boundary: about one in 10^9).
+
     ``between_batches`` is called before every batch (the bundle builder uses it to widen torch's thread
     pool once the feature visualisation running beside it has finished).
 
@@ -170,7 +188,8 @@ def activations(
     import torch
 
     images = check_images(images)
-    net = build_network(state)
+    net = build_network(state, COMPUTE_DTYPE)
+    dtype = getattr(torch, COMPUTE_DTYPE)
     n = len(images)
     pre = np.empty((n, N_NEURONS), dtype=np.float32)
     logits = np.empty((n, N_LOGITS), dtype=np.float32)
@@ -178,10 +197,11 @@ def activations(
         for start in range(0, n, batch_size):
             if between_batches is not None:
                 between_batches()
-            batch = torch.from_numpy(images[start : start + batch_size].copy()).unsqueeze(1).float().div_(255.0)
+            batch = torch.from_numpy(images[start : start + batch_size].copy()).unsqueeze(1).to(dtype).div_(255.0)
             out = net.taps(batch)
-            pre[start : start + batch_size] = out["pre"].numpy()
-            logits[start : start + batch_size] = out["logits"].numpy()
+            with np.errstate(over="ignore"):  # rounded to float32 here; beyond its range -> inf, reported below
+                pre[start : start + batch_size] = out["pre"].numpy()
+                logits[start : start + batch_size] = out["logits"].numpy()
     bad = int((~np.isfinite(pre)).sum() + (~np.isfinite(logits)).sum())
     if bad:
         raise CheckpointError(

@@ -2,7 +2,7 @@
 compare them with the predictions written beforehand, and flag claims no counterfactual can break.
 
 Each model's claims run is a child ``pytest claims/`` (probes excluded) with ``--weights`` pointing at the
-model, its report in ``<report-dir>/models/<name>/``. A per-model file lock makes every model run once per
+model, its report in ``<report-dir>/models/<name>/partial/`` (claims only, no probes: a partial run). A per-model file lock makes every model run once per
 session even when several xdist workers ask for it (a model test and the sensitivity tests).
 """
 
@@ -121,6 +121,12 @@ def run_dir(report_dir: Path, name: str) -> Path:
     return Path(report_dir) / "models" / name
 
 
+def run_document(out: Path) -> Path:
+    """The ``claims.json`` of one model's run. Those runs check the claims without the probes (``-m "not probe"``),
+    so they are partial runs and write it into ``partial/`` (report/plugin.py)."""
+    return out / "partial" / "claims.json"
+
+
 def claims_command(weights: Path, out: Path, inputs: Any, data_dir: Path) -> list[str]:
     return [
         sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", "-m", "not probe",
@@ -145,7 +151,7 @@ def model_run(cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path) 
             )
             done.write_text(json.dumps({"returncode": proc.returncode, "output": proc.stdout[-6000:] + proc.stderr[-3000:]}))
     meta = json.loads(done.read_text())
-    claims_json = out / "claims.json"
+    claims_json = run_document(out)
     doc = json.loads(claims_json.read_text()) if claims_json.exists() else {}
     return ModelRun(cf.name, meta["returncode"], doc, meta["output"])
 

@@ -3,6 +3,11 @@ the verdict table at the end of the run, and the report files in ``--report-dir`
 
 Records travel as ``user_properties`` on test reports, which xdist ships from workers to the controller;
 only the controller (or a plain serial run) writes the report, once, from all records.
+
+Partial runs are honest: a run without a record of every claim and every probe (``-k``, ``-m probe``, ``-x``, one
+node id, a test that errors) never touches the complete report. It writes its own report into
+``<report-dir>/partial/`` (its badge grey and saying "partial"), and the terminal lists what is missing. A
+complete run removes a stale ``partial/`` folder.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from report.ood import OOD_PROPERTY
 from report.ood import merge as ood_merge
 
 CONTEXT_PROPERTY = "eis_context"
+#: Where a partial run's report goes, inside the report folder.
+PARTIAL = "partial"
 COLLECTOR = pytest.StashKey["ClaimCollector"]()
 VERDICT = pytest.StashKey[Verdict]()
 
@@ -49,6 +56,8 @@ class ClaimCollector:
         self.ood: dict[str, Any] = {}  # claims/test_ood.py: inputs beyond the data (report/ood.py)
         self.context: dict[str, Any] | None = None
         self.written: Path | None = None
+        self.missing: dict[str, list[str]] = {"claims": [], "probes": []}
+        self.selection_partial = False  # known after collection (in a serial run or an xdist worker)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -81,42 +90,67 @@ class ClaimCollector:
             config.hook.pytest_deselected(items=matrix)
             items[:] = [i for i in items if not i.get_closest_marker("matrix")]
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """After -k/-m deselection: does this run select every claim and probe? (Decides where figures go.)"""
+        from report.write import missing_records
+
+        selected = {"claim": {}, "probe": {}}
+        for item in session.items:
+            for kind in selected:
+                marker = item.get_closest_marker(kind)
+                if marker is not None and marker.args:
+                    selected[kind][marker.args[0].id] = True
+        if selected["claim"] or selected["probe"]:
+            missing = missing_records(selected["claim"], selected["probe"])
+            self.selection_partial = bool(missing["claims"] or missing["probes"])
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if _is_worker(self.config) or not (self.claims or self.probes or self.ood):
             return
-        from report.write import write_report
+        from report.write import missing_records, write_report
 
-        out = resolve_report_dir(self.config.getoption("report_dir"))
-        self.written = write_report(out, self.context or {}, self.claims, self.probes, matrix=self._matrix(out),
+        root = resolve_report_dir(self.config.getoption("report_dir"))
+        self.missing = missing_records(self.claims, self.probes)
+        if self.missing["claims"] or self.missing["probes"]:
+            out = root / PARTIAL
+            _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
+            self.written = write_report(out, self.context or {}, self.claims, self.probes, ood=self.ood or None)
+            return
+        self.written = write_report(root, self.context or {}, self.claims, self.probes, matrix=self._matrix(root),
                                     ood=self.ood or None)
+        import shutil
+
+        shutil.rmtree(root / PARTIAL, ignore_errors=True)
 
     def _matrix(self, out: Path) -> dict[str, Any] | None:
         """The claims × models matrix from the per-model runs this session made (None without --models)."""
-        from report.matrix import ModelRun, build_matrix, run_dir, selected
+        from report.matrix import ModelRun, build_matrix, run_dir, run_document, selected
 
         models = selected(self.config.getoption("models"))
         if not models:
             return None
         runs = {}
         for cf in models:
-            path = run_dir(out, cf.name) / "claims.json"
+            path = run_document(run_dir(out, cf.name))
             if path.exists():
                 runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
         return build_matrix(self.claims, self.context or {}, runs, models, ood=self.ood or None)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if _is_worker(config) or not (self.claims or self.ood):
+        if _is_worker(config) or not (self.claims or self.probes or self.ood):
             return
         from report.write import verdict_table_rows
 
         tr = terminalreporter
         tr.section("EIS VII claims: what the write-up said, what we measured")
-        rows = verdict_table_rows(self.claims)
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        for k, row in enumerate(rows):
-            line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-            v = row[-1]
-            tr.write_line(line, bold=k == 0, green=v == "holds", yellow=v == "erratum", red=v.startswith("fails"))
+        if self.claims:
+            rows = verdict_table_rows(self.claims)
+            widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+            for k, row in enumerate(rows):
+                line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                v = row[-1]
+                tr.write_line(line, bold=k == 0, green=v == "holds", yellow=v == "erratum", red=v.startswith("fails"))
         if self.ood.get("families"):
             from report.ood import finish, terminal_lines
 
@@ -124,19 +158,24 @@ class ClaimCollector:
                 tr.write_line(line, **markup)
         ckpt = (self.context or {}).get("checkpoint", {})
         tr.write_line(f"checkpoint: {ckpt.get('path')} (sha256 {str(ckpt.get('sha256'))[:12]}…)")
-        if self.written:
+        if self.missing["claims"] or self.missing["probes"]:
+            for kind, ids in self.missing.items():
+                if ids:
+                    tr.write_line(f"PARTIAL RUN: no record of {len(ids)} {kind}: {', '.join(ids)}", yellow=True, bold=True)
+            root = resolve_report_dir(config.getoption("report_dir"))
+            tr.write_line(f"partial report: {self.written} (a complete report in {root} is never touched by a partial run; "
+                          "run `pytest claims/` for it)", yellow=True)
+        elif self.written:
             tr.write_line(f"report: {self.written}")
 
 
 def check_options(config: pytest.Config) -> None:
     """Options and reviewed files that would otherwise fail inside a test with a traceback: one usage error."""
-    from claims.probe_settings import profile_name
     from report.matrix import selected
     from report.records import load_known_nonreproductions
 
     try:
         selected(config.getoption("models"))
-        profile_name(config.getoption("probe_profile"))
         load_known_nonreproductions()
     except (KeyError, ValueError) as exc:
         raise pytest.UsageError(str(exc).strip('"')) from None
@@ -149,9 +188,28 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(collector, "eis-claim-collector")
 
 
+def _gather_figures(root: Path, out: Path, records: list[dict[str, Any]]) -> None:
+    """A partial report's folder holds exactly its records' figures: copy those drawn into ``root`` (a run that
+    selected everything but stopped early, e.g. ``-x``) and delete those of an earlier partial run."""
+    import shutil
+
+    wanted = {f for rec in records for f in rec.get("figures", [])}
+    for rel in wanted:
+        if not (out / rel).exists() and (root / rel).exists():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / rel, out / rel)
+    for old in (out / "figures").glob("*.png") if (out / "figures").is_dir() else ():
+        if f"figures/{old.name}" not in wanted:
+            old.unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="session")
 def report_dir(pytestconfig: pytest.Config) -> Path:
+    """Where this run's figures go: the report folder, or its ``partial/`` folder when the run does not select
+    every claim and probe (so a partial run never replaces the complete report's figures)."""
     path = resolve_report_dir(pytestconfig.getoption("report_dir"))
+    if pytestconfig.stash[COLLECTOR].selection_partial:
+        path = path / PARTIAL
     (path / "figures").mkdir(parents=True, exist_ok=True)
     return path
 

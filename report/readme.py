@@ -5,6 +5,10 @@ from a report folder.
     python -m report.readme --report-dir DIR
 
 ``tests/test_readme.py`` fails when the README's table no longer matches what the suite measures.
+
+It copies only a complete report of the challenge checkpoint: a partial report (``summary.complete`` false), a
+report of another checkpoint, or no report at all stop it with one message (exit status 1), the README and badge
+untouched.
 """
 
 from __future__ import annotations
@@ -53,8 +57,40 @@ def with_table(readme_text: str, table: str) -> str:
     return f"{head}{START}\n{table}\n{END}{tail}"
 
 
+class NotPublishable(Exception):
+    """The report folder holds nothing the README may show (the message says why and what to do)."""
+
+
+def publishable_document(report_dir: Path) -> dict[str, Any]:
+    """The report's ``claims.json`` if it is a complete report of the challenge checkpoint; else
+    :class:`NotPublishable` saying what to run."""
+    from fixtures.locate import CHALLENGE_SHA256
+
+    path = Path(report_dir) / "claims.json"
+    if not path.is_file():
+        raise NotPublishable(f"no report in {report_dir}: run `pytest claims/` first (it writes {path}).")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise NotPublishable(f"{path} cannot be read ({exc}); run `pytest claims/` again.") from None
+    summary = doc.get("summary", {})
+    if not summary.get("complete", False):
+        missing = summary.get("missing", {})
+        what = "; ".join(f"{k}: {', '.join(v)}" for k, v in missing.items() if v) or "unknown"
+        raise NotPublishable(f"{path} is a partial report (missing {what}); the README shows only a complete run: "
+                             "run `pytest claims/` first.")
+    sha = str(doc.get("checkpoint", {}).get("sha256", ""))
+    if sha != CHALLENGE_SHA256:
+        raise NotPublishable(f"{path} is a report of another checkpoint (sha256 {sha[:12]}…, not the challenge's "
+                             f"{CHALLENGE_SHA256[:12]}…); the README shows the challenge checkpoint: run `pytest claims/` "
+                             "without --weights.")
+    if not (Path(report_dir) / "badge.svg").is_file():
+        raise NotPublishable(f"{report_dir} has no badge.svg; run `pytest claims/` again.")
+    return doc
+
+
 def update(report_dir: Path, readme: Path = README, badge: Path = BADGE) -> None:
-    doc = json.loads((report_dir / "claims.json").read_text())
+    doc = publishable_document(report_dir)
     readme.write_text(with_table(readme.read_text(), verdict_table(doc)))
     badge.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(report_dir / "badge.svg", badge)
@@ -66,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report-dir", type=Path, default=None)
     args = parser.parse_args(argv)
-    update(resolve_report_dir(args.report_dir))
+    try:
+        update(resolve_report_dir(args.report_dir))
+    except NotPublishable as exc:
+        print(f"report.readme: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

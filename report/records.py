@@ -17,11 +17,28 @@ from typing import Any
 import numpy as np
 
 VERDICTS = ("holds", "erratum", "fails")
+#: The property probes (claims/test_probes.py). A report is complete when it holds every claim of
+#: :data:`CLAIM_IDS` and every probe; any other run is partial (see report/plugin.py).
+PROBE_IDS = ("algebra", "band-purity", "local-optimum", "robustness", "template-specificity")
 KNOWN_NONREPRODUCTIONS = Path(__file__).resolve().parents[1] / "claims" / "known_nonreproductions.toml"
 
 
+#: Every float put into a record is rounded to this many significant digits (one rule for every value).
+#: The network side is computed in float64 and is bit-identical across CPUs, but the analysis runs on numpy and
+#: BLAS, whose float64 reductions differ by instruction set and thread count in the last few of their ~16
+#: digits (more after cancellation, e.g. 1 - R²); 8 keep every value the same on every machine with room to
+#: spare, and still more than any acceptance rule or figure needs.
+SIGNIFICANT_DIGITS = 8
+
+
+def portable_float(value: float) -> float:
+    """``value`` rounded to :data:`SIGNIFICANT_DIGITS` significant digits (what a record keeps across machines)."""
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
 def jsonable(value: Any) -> Any:
-    """Plain JSON types from numpy scalars/arrays, tuples and nested containers; NaN and inf become None."""
+    """Plain JSON types from numpy scalars/arrays, tuples and nested containers; NaN and inf become None; every
+    float rounded by :func:`portable_float`."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -34,7 +51,7 @@ def jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         f = float(value)
-        return f if math.isfinite(f) else None
+        return portable_float(f) if math.isfinite(f) else None
     if value is None or isinstance(value, str):
         return value
     raise TypeError(f"cannot put {type(value).__name__} into a claim record")

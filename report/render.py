@@ -65,7 +65,8 @@ def badge_text(summary: Mapping[str, Any]) -> str:
     parts = [_count(summary, "holds"), _count(summary, "erratum")]
     if int(summary.get("fails", 0)) > 0:
         parts.append(_count(summary, "fails"))
-    return " · ".join(parts)
+    partial = "" if summary.get("complete", True) else "partial: "
+    return partial + " · ".join(parts)
 
 
 def _count(summary: Mapping[str, Any], verdict: str) -> str:
@@ -79,10 +80,20 @@ def passing(summary: Mapping[str, Any]) -> bool:
     return int(summary.get("fails", 0)) == 0
 
 
+#: A partial run's badge is grey whatever it found: it says nothing about the claims it did not check.
+PARTIAL_COLOURS = {"shields": "lightgrey", "anybadge": "#9f9f9f"}
+
+
+def _colour(summary: Mapping[str, Any], kind: str) -> str:
+    if not summary.get("complete", True):
+        return PARTIAL_COLOURS[kind]
+    return (SHIELDS_COLOURS if kind == "shields" else ANYBADGE_COLOURS)[passing(summary)]
+
+
 def shields_endpoint(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The shields.io endpoint document (https://shields.io/badges/endpoint-badge) for the same badge."""
     return {"schemaVersion": 1, "label": BADGE_LABEL, "message": badge_text(summary),
-            "color": SHIELDS_COLOURS[passing(summary)]}
+            "color": _colour(summary, "shields")}
 
 
 def badge_svg(summary: Mapping[str, Any]) -> str:
@@ -95,11 +106,11 @@ def badge_svg(summary: Mapping[str, Any]) -> str:
     import anybadge
 
     text = badge_text(summary)
-    badge = anybadge.Badge(BADGE_LABEL, text, default_color=ANYBADGE_COLOURS[passing(summary)])
+    badge = anybadge.Badge(BADGE_LABEL, text, default_color=_colour(summary, "anybadge"))
     label_pad = _padding_chars(badge, BADGE_LABEL, badge.get_text_width(BADGE_LABEL))
     value_pad = _padding_chars(badge, text, badge.get_text_width(text))
     if (label_pad, value_pad) != (badge.num_label_padding_chars, badge.num_value_padding_chars):
-        badge = anybadge.Badge(BADGE_LABEL, text, default_color=ANYBADGE_COLOURS[passing(summary)],
+        badge = anybadge.Badge(BADGE_LABEL, text, default_color=_colour(summary, "anybadge"),
                                num_label_padding_chars=label_pad, num_value_padding_chars=value_pad)
     badge.mask_str = "claims_badge_mask"
     return badge.badge_svg_text

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from report.records import CLAIM_IDS, format_value, ordered
+from report.records import CLAIM_IDS, PROBE_IDS, format_value, ordered
 
 SCHEMA_VERSION = 1
 
@@ -34,13 +34,22 @@ def counts(claims: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+def missing_records(claims: dict[str, Any], probes: dict[str, Any]) -> dict[str, list[str]]:
+    """The catalogue's claims and the probes a run has no record of (empty lists: a complete run)."""
+    return {"claims": [c for c in CLAIM_IDS if c not in claims], "probes": [p for p in PROBE_IDS if p not in probes]}
+
+
 def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any]) -> dict[str, Any]:
-    """The ``claims.json`` document. Deterministic: no timestamps, claims in catalogue order."""
+    """The ``claims.json`` document. Deterministic: no timestamps, claims in catalogue order. ``summary.complete``
+    is true when every claim and every probe has a record; ``summary.missing`` lists what a partial run lacks."""
+    missing = missing_records(claims, probes)
+    complete = not (missing["claims"] or missing["probes"])
     return {
         "schema_version": SCHEMA_VERSION,
         "checkpoint": context.get("checkpoint", {}),
         "data": context.get("data", {}),
-        "summary": {**counts(claims), "total": len(claims), "complete": set(CLAIM_IDS) <= set(claims)},
+        "summary": {**counts(claims), "total": len(claims), "complete": complete,
+                    **({} if complete else {"missing": missing})},
         "claims": dict(ordered(claims)),
         "probes": dict(sorted(probes.items())),
     }

@@ -23,9 +23,9 @@ def run_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     "args,env,message",
     [
         (("--models", "nonsense"), None, "no counterfactual named 'nonsense'"),
-        ((), {"EIS_HYPOTHESIS_PROFILE": "bogus"}, "unknown probe profile 'bogus'"),
+        (("--hypothesis-profile", "bogus"), None, "unknown hypothesis profile 'bogus'"),
     ],
-    ids=["unknown-model", "unknown-probe-profile"],
+    ids=["unknown-model", "unknown-hypothesis-profile"],
 )
 def test_a_bad_option_is_one_usage_error(args, env, message):
     proc = run_pytest(*args, env=env)

@@ -99,6 +99,14 @@ def test_jsonable_turns_numpy_scalars_into_plain_python(value, expected):
     assert out == expected and type(out) is type(expected)
 
 
+def test_jsonable_rounds_every_float_to_the_portable_number_of_significant_digits():
+    assert jsonable(0.962516666666667) == 0.96251667
+    assert jsonable([np.float64(1 / 3), {"x": np.float32(2 / 3)}]) == [0.33333333, {"x": 0.66666669}]
+    assert jsonable(12345678901.0) == 12345679000.0 and jsonable(-1.234567891e-9) == -1.2345679e-9
+    # two values that differ only in the digits machines disagree on give the same record
+    assert jsonable(0.1 + 0.2) == jsonable(0.3)
+
+
 def test_jsonable_keeps_booleans_boolean():
     assert jsonable([np.bool_(False), True]) == [False, True]
     assert all(type(v) is bool for v in jsonable([np.bool_(False), True]))

@@ -239,11 +239,16 @@ def svg_widths(svg: str) -> tuple[int, int, int]:
         (["holds"] * 3 + ["erratum"], "3 hold · 1 erratum", "brightgreen", "#4c1"),
         (["holds", "erratum", "erratum", "fails"], "1 hold · 2 errata · 1 fail", "red", "#e05d44"),
         (["holds"], "1 hold · 0 errata", "brightgreen", "#4c1"),
+        (["holds"], "partial: 1 hold · 0 errata", "lightgrey", "#9f9f9f"),
     ],
+    ids=["complete", "fails", "one-hold", "partial"],
 )
 def test_badge_and_shields_endpoint(tmp_path: Path, verdicts: list[str], text: str, shields: str, fill: str) -> None:
     claims = {cid: record(v) for cid, v in zip(CLAIM_IDS, verdicts)}
-    out = write(tmp_path, make_doc(claims))
+    doc = make_doc(claims)
+    if not text.startswith("partial"):  # the counts of a complete report (the other claims left out for brevity)
+        doc["summary"]["complete"] = True
+    out = write(tmp_path, doc)
     assert json.loads((out / "shields.json").read_text(encoding="utf-8")) == {
         "schemaVersion": 1, "label": "claims", "message": text, "color": shields}
     svg = (out / "badge.svg").read_text(encoding="utf-8")
