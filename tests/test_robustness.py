@@ -1,0 +1,97 @@
+"""The robustness engine on synthetic records: it must see a knife-edge verdict as fragile, a verdict far
+inside its acceptance as robust, and find a choice's flip at the value where it is known to flip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.robustness import Choice, Judgement, Sample, bootstrap, cell, declare, measure, multiverse
+
+
+def agreement_sample(n: int, agree: int) -> Sample:
+    hits = np.zeros(n, dtype=bool)
+    hits[:agree] = True
+    return Sample({"images": {"hit": np.random.default_rng(1).permutation(hits)}})
+
+
+def at_least(target: float):
+    @declare(f"synthetic-at-least-{target}", no_open_choice="synthetic: the rule is fixed")
+    def judge(d: Sample) -> Judgement:
+        a = float(d.mean("images", d.tables["images"]["hit"]))
+        return Judgement(holds=a >= target, headline={"agreement": a})
+
+    return judge
+
+
+def test_a_measurement_exactly_on_the_boundary_is_about_half_stable():
+    data = agreement_sample(60_000, 57_720)  # 96.2% exactly: the rule's boundary
+    decl = at_least(0.962)
+    base = decl(data)
+    assert base.holds
+    b = bootstrap(decl, data, base, resamples=400)
+    assert 0.40 <= b["bootstrap_stability"] <= 0.60
+    iv = b["intervals"]["agreement"]
+    assert iv["low"] < 0.962 < iv["high"]
+    # the interval is ±1.96 standard errors of an agreement over 60,000 images: ±0.15 pp, wider than ±0.1 pp
+    se = np.sqrt(0.962 * 0.038 / 60_000)
+    assert 3.5 * se < iv["high"] - iv["low"] < 4.3 * se
+
+
+def test_a_measurement_far_inside_is_fully_stable():
+    data = agreement_sample(60_000, 59_000)  # 98.3%, 14 standard errors above 96.2%
+    decl = at_least(0.962)
+    rec = measure(decl, data)
+    assert rec["bootstrap_stability"] == 1.0
+    assert rec["fragile"] is False and rec["minimal_flip"] is None
+    assert rec["minimal_flip_text"].startswith("no open choice")
+    assert cell(rec).startswith("robust · 100% of 200 resamples")
+
+
+def test_the_same_sample_gives_the_same_record():
+    data = agreement_sample(5_000, 4_810)
+    decl = at_least(0.962)
+    assert measure(decl, data) == measure(decl, data)
+
+
+@declare(
+    "synthetic-threshold",
+    Choice.span("cut", 0.1, 0.0, 1.0, why="synthetic: a threshold the write-up left open"),
+    Choice.among("statistic", "mean", ("mean", "median"), why="synthetic: both summarise the same values"),
+)
+def threshold_judge(d: Sample, cut: float, statistic: str) -> Judgement:
+    x = d.rows("images", "x")
+    m = float(np.mean(x) if statistic == "mean" else np.median(x))
+    return Judgement(holds=m >= cut, headline={"m": m})
+
+
+def test_a_choice_that_flips_at_a_known_value_is_found_there_after_shrinking():
+    x = np.random.default_rng(0).normal(0.3, 0.01, 10_000)
+    x[0] = 5.0  # an outlier: the median stays near 0.3, so "median" alone does not flip it at cut 0.1
+    x -= x.mean() - 0.3  # mean 0.3: the verdict flips when the cut passes 0.3
+    data = Sample({"images": {"x": x}})
+    base = threshold_judge(data)
+    assert base.holds
+    mv = multiverse(threshold_judge, data, base)
+    flip = mv["minimal_flip"]
+    assert flip["choice"] == "cut" and flip["verdict"] == "fails"
+    assert flip["value"] == pytest.approx(0.3, abs=1e-6)
+    assert "cut ≥ 0.3" in mv["minimal_flip_text"]
+    assert mv["shrunk_flip"] is not None and set(mv["shrunk_flip"]) == {"cut"}
+    assert 0 < mv["kept_fraction"] < 1 and mv["explored"] >= 10
+
+
+def test_a_discrete_choice_that_decides_the_verdict_is_found():
+    @declare("synthetic-discrete",
+             Choice.among("typical", "std", ("std", "mean"), why="synthetic: two readings of 'typical'"),
+             Choice.span("bound", 0.05, 0.04, 0.06, why="synthetic: never flips"))
+    def judge(d: Sample, typical: str, bound: float) -> Judgement:
+        return Judgement(holds=typical == "std", headline={"x": 1.0})
+
+    mv = multiverse(judge, Sample({"images": {"x": np.ones(3)}}), judge(Sample({"images": {"x": np.ones(3)}})))
+    assert mv["minimal_flip"]["text"] == "fails if typical = mean (default std)"
+
+
+def test_a_declaration_must_declare_choices_or_say_why_it_has_none():
+    with pytest.raises(ValueError, match="no_open_choice"):
+        declare("synthetic-empty")(lambda d: Judgement(True, {}))
