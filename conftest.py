@@ -3,7 +3,7 @@ how pytest-xdist distributes the claims."""
 
 import pytest
 
-pytest_plugins = ("fixtures.plugin", "report.plugin")
+pytest_plugins = ("fixtures.plugin", "report.plugin", "report.robust_plugin")
 
 
 def pytest_configure(config):
