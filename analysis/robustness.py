@@ -115,20 +115,24 @@ class Sample:
     tables are resampled independently), what is fixed (model parameters, thresholds), and a bootstrap
     resample's multiplicities (``counts``; None for the full sample)."""
 
-    tables: dict[str, dict[str, np.ndarray]]
+    tables: dict[str, dict[str, np.ndarray] | Callable[[], dict[str, np.ndarray]]]  # a callable: built on first use
     fixed: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, np.ndarray] | None = None
     seed: int = 0  # for stochastic judges: differs per resample
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
-    def __post_init__(self) -> None:
-        for name, table in self.tables.items():
-            sizes = {len(v) for v in table.values()}
-            if len(sizes) > 1:
-                raise ValueError(f"table {name}: arrays of different lengths {sorted(sizes)}")
+    def table(self, name: str) -> dict[str, np.ndarray]:
+        """A table's arrays (a lazy table is built once, shared with every resample of this sample)."""
+        table = self.tables[name]
+        if callable(table):
+            table = self.tables[name] = table()
+        sizes = {len(v) for v in table.values()}
+        if len(sizes) > 1:
+            raise ValueError(f"table {name}: arrays of different lengths {sorted(sizes)}")
+        return table
 
     def size(self, table: str) -> int:
-        return len(next(iter(self.tables[table].values())))
+        return len(next(iter(self.table(table).values())))
 
     def weights(self, table: str) -> np.ndarray | None:
         return None if self.counts is None else self.counts[table]
@@ -145,7 +149,7 @@ class Sample:
 
     def rows(self, table: str, key: str) -> np.ndarray:
         """The rows of ``key`` as the resample holds them (each image repeated by its multiplicity)."""
-        values = self.tables[table][key]
+        values = self.table(table)[key]
         w = self.weights(table)
         return values if w is None else self.memo(("rows", table, key), lambda: np.repeat(values, w, axis=0))
 

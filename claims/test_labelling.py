@@ -33,7 +33,7 @@ def split_sample(*splits, **fixed) -> Sample:
 
 def band_agreement(d: Sample, tables: tuple[str, ...], low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> float:
     """Agreement of the band with the model over the images of ``tables`` (a resample's multiplicities counted)."""
-    hits = {t: band_labels(d.tables[t]["s"], low, high) == d.tables[t]["labels"] for t in tables}
+    hits = {t: band_labels(d.table(t)["s"], low, high) == d.table(t)["labels"] for t in tables}
     return sum(d.count(t, h) for t, h in hits.items()) / sum(d.count(t, np.ones_like(h)) for t, h in hits.items())
 
 
@@ -79,7 +79,7 @@ def test_recovered_function_agrees_with_the_model(verdict, train, test_split, la
                 "CLAIMS.md); a looser reader accepts anything that would still be called 17k (±1000)"),
 )
 def three_regions(d: Sample, tolerance: int) -> Judgement:
-    r = labelling.regions(d.tables["train"]["s"])
+    r = labelling.regions(d.table("train")["s"])
     sizes = {labelling.REGION_NAMES[k]: d.count("train", r == k) for k in (labelling.ANTI, labelling.MIDDLE, labelling.ONE)}
     claimed = {"one_like": 17000, "anti_one_like": 14000, "middle": 29000}
     return Judgement(all(within(sizes[k], v, tolerance) for k, v in claimed.items()), sizes)
@@ -111,7 +111,7 @@ def test_the_band_splits_the_training_set_17k_14k_29k(verdict, train, labelling_
     Choice.span("tolerance", AGREEMENT_TOLERANCE, ROUNDED_TOLERANCE, AGREEMENT_TOLERANCE, **TOLERANCE_CHOICE),
 )
 def printed_formula(d: Sample, tolerance: float) -> Judgement:
-    agreements = {k: d.mean("train", band_labels(d.tables["train"][k]) == d.tables["train"]["labels"])
+    agreements = {k: d.mean("train", band_labels(d.table("train")[k]) == d.table("train")["labels"])
                   for k in READINGS}
     literal = any(within(agreements[k], CLAIMED_AGREEMENT, tolerance) for k in READINGS[:2])
     corrected = within(agreements["corrected_clue_minus_anticlue"], CLAIMED_AGREEMENT, tolerance)
@@ -162,7 +162,7 @@ def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, clue):
                  why="the challenge's hint (95.58%) or the write-up's rounded \"95.6%\""),
 )
 def hint_agreement(d: Sample, tolerance: float, target: float) -> Judgement:
-    measured = float(d.mean("test", band_labels(d.tables["test"]["s"]) == d.tables["test"]["labels"]))
+    measured = float(d.mean("test", band_labels(d.table("test")["s"]) == d.table("test")["labels"]))
     return Judgement(within(measured, target, tolerance), {"agreement": measured})
 
 

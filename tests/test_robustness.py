@@ -18,7 +18,7 @@ def agreement_sample(n: int, agree: int) -> Sample:
 def at_least(target: float):
     @declare(f"synthetic-at-least-{target}", no_open_choice="synthetic: the rule is fixed")
     def judge(d: Sample) -> Judgement:
-        a = float(d.mean("images", d.tables["images"]["hit"]))
+        a = float(d.mean("images", d.table("images")["hit"]))
         return Judgement(holds=a >= target, headline={"agreement": a})
 
     return judge
