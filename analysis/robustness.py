@@ -179,6 +179,7 @@ class Declaration:
     resampled: str = "the images the claim is computed on"
     max_examples: int = MAX_EXAMPLES
     not_explored: str | None = None  # choices named by the issue that cannot be explored cheaply, and why
+    seed_group: str | None = None  # claims of one group draw the same resamples (and can share their work)
 
     def __post_init__(self) -> None:
         if not self.choices and not self.no_open_choice:
@@ -202,12 +203,13 @@ REGISTRY: dict[str, Declaration] = {}
 
 
 def declare(claim: str, *choices: Choice, no_open_choice: str | None = None, resampled: str | None = None,
-            max_examples: int = MAX_EXAMPLES, not_explored: str | None = None) -> Callable[[Judge], Declaration]:
+            max_examples: int = MAX_EXAMPLES, not_explored: str | None = None,
+            seed_group: str | None = None) -> Callable[[Judge], Declaration]:
     """Decorator: turn ``judge(data, **choices) -> Judgement`` into the claim's :class:`Declaration`."""
 
     def wrap(judge: Judge) -> Declaration:
         decl = Declaration(claim, tuple(choices), judge, no_open_choice,
-                           resampled or "the images the claim is computed on", max_examples, not_explored)
+                           resampled or "the images the claim is computed on", max_examples, not_explored, seed_group)
         REGISTRY[claim] = decl
         return decl
 
@@ -224,7 +226,8 @@ def bootstrap(decl: Declaration, data: Sample, base: Judgement, resamples: int =
               seed: int | None = None) -> dict[str, Any]:
     """``resamples`` seeded bootstrap resamples at the default choices: 95% percentile intervals of the headline
     numbers and the fraction of resamples with the full sample's verdict."""
-    rng = np.random.default_rng(seed_for(decl.claim) if seed is None else seed)
+    seed = seed_for(decl.seed_group or decl.claim) if seed is None else seed
+    rng = np.random.default_rng(seed)
     verdicts: list[str] = []
     values: dict[str, list[float]] = {k: [] for k in base.headline}
     for _ in range(resamples):
@@ -239,7 +242,7 @@ def bootstrap(decl: Declaration, data: Sample, base: Judgement, resamples: int =
         lo, hi = (np.percentile(a, [2.5, 97.5]) if len(a) else (math.nan, math.nan))
         intervals[k] = {"estimate": float(base.headline[k]), "low": float(lo), "high": float(hi)}
     tally = {v: verdicts.count(v) for v in ("holds", "erratum", "fails") if v in verdicts}
-    return {"resamples": resamples, "seed": int(seed_for(decl.claim) if seed is None else seed),
+    return {"resamples": resamples, "seed": int(seed),
             "intervals": intervals, "bootstrap_stability": verdicts.count(base.verdict) / resamples,
             "resample_verdicts": tally}
 

@@ -23,9 +23,9 @@ import numpy as np
 from analysis import ablation, geometry, neurons
 from analysis.labelling import ANTI, L_THRESHOLD, ONE, R_THRESHOLD
 from analysis.robustness import Choice, Declaration, Judgement, Sample, declare
-from analysis.scrubbing import NOISE_LEVELS, SEEDS, Scrubber, SimilarityIndex, draw_from, noise_key
+from analysis.scrubbing import NOISE_LEVELS, SEEDS, Scrubber, SimilarityIndex, noise_key
 from claims.tolerance import between, within
-from model.interventions import labels_from_logits, min_ablate, resample_logits, zero_ablate
+from model.interventions import labels_from_logits, resample_logits
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,32 @@ def groups_choice() -> Choice:
     return Choice.among("groups", "firing", ("firing", "arms"), **GROUPS)
 
 
+_TABLES: dict[int, tuple] = {}  # per session's activation matrix: the neuron claims share one table
+
+
 def neuron_sample(train_post: np.ndarray, train, fc2, pca, arms, **fixed) -> Sample:
     """Per image: the active neurons' activations, region, s, the model's logits; fixed: fc2 restricted to the
     active neurons, the logit-diff direction, the PCA components and the arms' outward directions."""
     active = ~neurons.dead_neurons(train_post)
     w, b = fc2
+    direction = neurons.logit_diff_direction(w)[active]
+    if id(train_post) not in _TABLES:
+        post = train_post[:, active]
+        _TABLES.clear()
+        _TABLES[id(train_post)] = (train_post, {
+            "post": post,
+            # [fired | post | post²]: every weighted mean a grouping needs, in one matrix product
+            "moments": np.hstack([(post > 0).astype(np.float64), post, post**2]),
+            # per neuron: its logit-diff contribution, and the same above its dataset minimum
+            "contribution": (post * direction).astype(np.float32),
+            "excitation": ((post - post.min(axis=0)) * direction).astype(np.float32),
+            "logit_diff": post @ direction + (b[1] - b[0]),  # as logits_from_neurons gives it
+            "region": train.region, "s": train.s, "labels": train.labels, "logits": train.logits})
     return Sample(
-        {"train": {"post": train_post[:, active], "region": train.region, "s": train.s, "labels": train.labels,
-                   "logits": train.logits}},
-        {"w": w[:, active], "b": b, "direction": neurons.logit_diff_direction(w)[active],
+        {"train": _TABLES[id(train_post)][1]},
+        {"w": w[:, active], "b": b, "direction": direction,
          "components": pca.components[:, active], "arms": None if arms is None else (arms[0].outward, arms[1].outward),
-         "neurons": int(len(active)), **fixed},
+         "neurons": int(len(active)), "shared": {}, **fixed},
     )
 
 
@@ -84,19 +99,46 @@ def wmean(d: Sample, values: np.ndarray, mask: np.ndarray | None = None) -> np.n
     return (w @ values) / w.sum()
 
 
+_MOMENTS: dict[tuple, dict[str, np.ndarray]] = {}  # per (table, resample): shared by the neuron claims
+
+
+def moments(d: Sample) -> dict[str, np.ndarray]:
+    """Weighted per-neuron means over the (resampled) images: firing rate, mean activation overall, on 1-like
+    and on anti-1-like images, and the standard deviation: one product of a (3, N) weight matrix. The neuron
+    claims draw the same resamples (``seed_group``), so each resample's moments are computed once for all."""
+    counts = d.weights("train")
+    key = (id(d.table("train")["moments"]), None if counts is None else hash(counts.tobytes()))
+    if key in _MOMENTS:
+        return _MOMENTS[key]
+
+    def compute() -> dict[str, np.ndarray]:
+        t = d.table("train")
+        w = d.weights("train")
+        w = np.ones(len(t["region"])) if w is None else w.astype(np.float64)
+        rows = np.stack([w, w * (t["region"] == ONE), w * (t["region"] == ANTI)])
+        m = (rows @ t["moments"]) / rows.sum(axis=1, keepdims=True)
+        k = m.shape[1] // 3
+        fires, mean, sq = m[0, :k], m[0, k:2 * k], m[0, 2 * k:]
+        return {"fires": fires, "mean": mean, "std": np.sqrt(np.maximum(sq - mean * mean, 0.0)),
+                "on_one": m[1, k:2 * k], "on_anti": m[2, k:2 * k]}
+
+    if len(_MOMENTS) > 4096:
+        _MOMENTS.clear()
+    _MOMENTS[key] = compute()
+    return _MOMENTS[key]
+
+
 def detector_groups(d: Sample, groups: str, dead_fraction: float) -> neurons.Groups:
     """Groups over the active columns (the judge's view): firing-based as :func:`neurons.groups_by_firing`, or
     by arm direction as :func:`neurons.groups_by_arms`; "dead" also takes neurons active on ≤ dead_fraction."""
     def compute() -> neurons.Groups:
-        t = d.table("train")
-        post, region = t["post"], t["region"]
-        fires = wmean(d, (post > 0).astype(np.float64))
-        dead = fires <= dead_fraction
+        m = moments(d)
+        dead = m["fires"] <= dead_fraction
         if groups == "arms":
             if d.fixed["arms"] is None:
                 raise ValueError("no V: the arm-direction groups are undefined")
             return neurons.groups_by_arms(d.fixed["components"], *d.fixed["arms"], dead)
-        one = ~dead & (wmean(d, post, region == ONE) > wmean(d, post, region == ANTI))
+        one = ~dead & (m["on_one"] > m["on_anti"])
         return neurons.Groups(one=one, anti_one=~dead & ~one, dead=dead)
 
     return d.memo(("groups", groups, dead_fraction), compute)
@@ -112,9 +154,20 @@ def _rows(d: Sample, key: str) -> np.ndarray:
     return d.rows("train", key)
 
 
+def per_image(d: Sample, name: str, g: neurons.Groups, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-image results of an intervention on the full sample, computed once per distinct grouping and shared
+    by every resample (a resample only re-weights the images; the groups it finds are usually the full
+    sample's). Interventions use each neuron's minimum over the full sample."""
+    key = (name, g.one.tobytes(), g.anti_one.tobytes(), g.dead.tobytes())
+    cache = d.fixed["shared"]
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 # ----------------------------------------------------------------------------------------------- neurons
 @external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
-@declare("detector-groups", dead_choice(), groups_choice())
+@declare("detector-groups", dead_choice(), groups_choice(), seed_group="neurons")
 def detector_group_sizes(d: Sample, dead_fraction: float, groups: str) -> Judgement:
     from claims.test_neurons import CLAIMED_GROUPS, GROUP_TOLERANCE
 
@@ -128,14 +181,13 @@ def detector_group_sizes(d: Sample, dead_fraction: float, groups: str) -> Judgem
     Choice.among("typical", "std", ("std", "mean"), why="\"contributes\": logit-diff weight × typical activation; "
                  "CLAIMS.md takes the std over the training set as typical, the mean is the other natural reading"),
     dead_choice(),
+    seed_group="neurons",
 )
 def one_way(d: Sample, typical: str, dead_fraction: float) -> Judgement:
     from claims.test_neurons import NEGATIVE_SHARE
 
-    post = d.table("train")["post"]
     g = detector_groups(d, "firing", dead_fraction)
-    m = wmean(d, post)
-    scale = np.sqrt(np.maximum(wmean(d, post * post) - m * m, 0.0)) if typical == "std" else m
+    scale = moments(d)[typical]
     c = (d.fixed["direction"] * scale)[~g.dead]
     negative, positive = float(-c[c < 0].sum()), float(c[c > 0].sum())
     share = negative / positive if positive > 0 else float("inf")
@@ -157,14 +209,13 @@ def fv_sample(train_post, train, fc2, pca, arms, fv_correlation) -> Sample:
     dead_choice(),
     not_explored="the feature-visualisation recipe (steps, learning rate, start image) needs a network pass per "
     "choice; the images of the test's recipe (zeros, Adam, lr 0.1, 100 steps) are held fixed",
+    seed_group="neurons",
 )
 def feature_visualisation(d: Sample, strength: str, groups: str, dead_fraction: float) -> Judgement:
     from claims.test_neurons import FV_MAJORITY, TOP_K
 
-    post = d.table("train")["post"]
     g = detector_groups(d, groups, dead_fraction)
-    m = wmean(d, post)
-    scale = np.sqrt(np.maximum(wmean(d, post * post) - m * m, 0.0)) if strength == "std" else m
+    scale = moments(d)[strength]
     s = np.abs(d.fixed["direction"] * scale)
     fv = d.fixed["fv"]
 
@@ -184,18 +235,28 @@ def feature_visualisation(d: Sample, strength: str, groups: str, dead_fraction: 
     dead_choice(),
     Choice.among("images", "outside", ("outside", "all"), why="\"almost all data points\": the images outside the "
                  "anti-1-like region (CLAIMS.md: inside it the group is what makes them class 1) or all images"),
+    seed_group="neurons",
 )
 def zero_ablation(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     from claims.test_interventions import ALMOST_ALL
 
-    post, region = _rows(d, "post"), _rows(d, "region")
+    t = d.table("train")
     g = detector_groups(d, groups, dead_fraction)
-    effect = ablation.zero_ablation_effect(post, d.fixed["w"], d.fixed["b"], g.anti_one,
-                                           region if images == "outside" else np.full_like(region, ONE),
-                                           d.fixed["direction"])
-    head = {k: effect[k] for k in ("fraction_class_1_after", "fraction_logit_diff_rises", "group_mean_contribution")}
-    return Judgement(effect["fraction_class_1_after"] >= ALMOST_ALL, head,
-                     erratum=effect["fraction_logit_diff_rises"] >= ALMOST_ALL)
+
+    def compute() -> dict[str, np.ndarray]:
+        # ablation.zero_ablation_effect per image, through the linear readout: zeroing the group removes its
+        # logit-diff contribution (class 1 iff logit diff > 0, argmax's tie rule)
+        contribution = (t["contribution"] @ g.anti_one.astype(np.float32)).astype(np.float64)
+        return {"class_1_after": (t["logit_diff"] - contribution > 0).astype(np.float64),
+                "rises": (contribution < 0).astype(np.float64), "contribution": contribution}
+
+    x = per_image(d, "zero-ablation", g, compute)
+    over = t["region"] != ANTI if images == "outside" else np.ones(len(t["region"]), dtype=bool)
+    head = {"fraction_class_1_after": float(wmean(d, x["class_1_after"], over)),
+            "fraction_logit_diff_rises": float(wmean(d, x["rises"], over)),
+            "group_mean_contribution": float(wmean(d, x["contribution"], over))}
+    return Judgement(head["fraction_class_1_after"] >= ALMOST_ALL, head,
+                     erratum=head["fraction_logit_diff_rises"] >= ALMOST_ALL)
 
 
 @external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
@@ -207,23 +268,26 @@ def zero_ablation(d: Sample, groups: str, dead_fraction: float, images: str) -> 
                  "neuron's dataset minimum (the write-up's baseline) or zero activation"),
     groups_choice(),
     dead_choice(),
+    seed_group="neurons",
 )
 def dla_exclusive(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
     from claims.test_interventions import BOTH_STRONG_MAX
 
-    post = _rows(d, "post")
+    t = d.table("train")
     g = detector_groups(d, groups, dead_fraction)
     threshold = strong_scale * ablation.strong_excitation_threshold(_rows(d, "logits"))
-    direction = d.fixed["direction"]
 
-    def excited(mask: np.ndarray) -> np.ndarray:
-        if baseline == "minimum":
-            return neurons.excitation(post, direction, mask) >= threshold
-        return neurons.group_logit_diff(post, direction, mask) >= threshold
+    def compute() -> dict[str, np.ndarray]:  # neurons.excitation / group_logit_diff of both groups
+        masks = np.stack([g.one, g.anti_one], axis=1).astype(np.float32)
+        above_min, above_zero = t["excitation"] @ masks, t["contribution"] @ masks
+        return {"one.minimum": above_min[:, 0], "anti.minimum": above_min[:, 1],
+                "one.zero": above_zero[:, 0], "anti.zero": above_zero[:, 1]}
 
-    one, anti = excited(g.one), excited(g.anti_one)
-    shares = {"both": float((one & anti).mean()), "one_only": float((one & ~anti).mean()),
-              "anti_one_only": float((anti & ~one).mean())}
+    x = per_image(d, "dla", g, compute)
+    one, anti = x[f"one.{baseline}"] >= threshold, x[f"anti.{baseline}"] >= threshold
+    shares = {"both": float(wmean(d, (one & anti).astype(np.float64))),
+              "one_only": float(wmean(d, (one & ~anti).astype(np.float64))),
+              "anti_one_only": float(wmean(d, (anti & ~one).astype(np.float64)))}
     return Judgement(shares["both"] <= BOTH_STRONG_MAX and bool(g.one.any() and g.anti_one.any()), shares)
 
 
@@ -235,16 +299,27 @@ def dla_exclusive(d: Sample, strong_scale: float, baseline: str, groups: str, de
                 "1-like image on one side and every anti-1-like image on the other"),
     groups_choice(),
     dead_choice(),
+    seed_group="neurons",
 )
 def min_ablation(d: Sample, split: float, groups: str, dead_fraction: float) -> Judgement:
     from claims.test_interventions import BARELY_ANY_EFFECT, CHANCE
 
-    post, s = _rows(d, "post"), _rows(d, "s")
+    table = d.table("train")
     g = detector_groups(d, groups, dead_fraction)
-    w, b = d.fixed["w"], d.fixed["b"]
-    before = labels_from_logits(post @ w.T + b)
-    t = {name: ablation.kept_by_half(labels_from_logits(min_ablate(post, w, b, mask)), before, s, split)
-         for name, mask in (("anti_one_group", g.anti_one), ("one_group", g.one), ("both", g.one | g.anti_one))}
+    masks = (("anti_one_group", g.anti_one), ("one_group", g.one), ("both", g.one | g.anti_one))
+
+    def compute() -> dict[str, np.ndarray]:
+        # per image, is the label kept (ablation.min_ablation_table through the linear readout: a group at its
+        # dataset minimum loses its excitation above that minimum from the logit diff)
+        ld = table["logit_diff"]
+        after = ld[:, None] - table["excitation"] @ np.stack([m for _, m in masks], axis=1).astype(np.float32)
+        kept = (after > 0) == (ld > 0)[:, None]
+        return {name: kept[:, k].astype(np.float64) for k, (name, _) in enumerate(masks)}
+
+    kept = per_image(d, "min-ablation", g, compute)
+    low = table["s"] < split
+    t = {name: {"anti_one_half": float(wmean(d, kept[name], low)), "one_half": float(wmean(d, kept[name], ~low))}
+         for name, _ in masks}
     holds = (between(t["anti_one_group"]["anti_one_half"], *CHANCE) and t["anti_one_group"]["one_half"] >= BARELY_ANY_EFFECT
              and between(t["one_group"]["one_half"], *CHANCE) and t["one_group"]["anti_one_half"] >= BARELY_ANY_EFFECT
              and between(t["both"]["anti_one_half"], *CHANCE) and between(t["both"]["one_half"], *CHANCE))
@@ -278,15 +353,22 @@ def scrub_kept(d: Sample, p: float | str, seed: int, replacement: str, similarit
     g = detector_groups(d, "firing", 0.0)
     post, w, n = t["post"], d.fixed["w"], len(t["post"])
     rng = np.random.default_rng(seed)
-    src = np.empty(post.shape, dtype=np.int64)
-    for j in range(post.shape[1]):  # one draw per neuron, from the pool its group's hypothesis allows
-        if p == "random" or g.dead[j]:
-            src[:, j] = rng.integers(0, n, n)
-            continue
-        own = scrubber.region == (ONE if g.one[j] else ANTI)
+    src = rng.integers(0, n, post.shape)  # dead neurons, and everything when p is "random": any image
+    if p != "random":
         if float(p) not in scrubber.windows:
             scrubber.windows[float(p)] = scrubber.index.window(float(p))
-        src[:, j] = np.where(own, scrubber.index.similar(scrubber.windows[float(p)], rng), draw_from(~own, n, rng))
+        lo, count = scrubber.windows[float(p)]
+        index = scrubber.index
+        for mask, region in ((g.one, ONE), (g.anti_one, ANTI)):
+            cols = np.flatnonzero(mask)
+            own = scrubber.region == region
+            # one draw per neuron and image: similar s inside the group's own region, any other image outside it
+            k = rng.integers(0, np.maximum(count - 1, 1)[:, None], (n, len(cols)))
+            k = k + (lo[:, None] + k >= index.rank[:, None])
+            similar = index.order[np.where(count[:, None] > 1, lo[:, None] + k, index.rank[:, None])]
+            pool = np.flatnonzero(~own) if (~own).any() else np.arange(n)
+            other = pool[rng.integers(0, len(pool), (n, len(cols)))]
+            src[:, cols] = np.where(own[:, None], similar, other)
     scrubbed = np.take_along_axis(post, src, axis=0)
     return labels_from_logits(scrubbed @ w.T + d.fixed["b"]) == scrubber.labels
 
