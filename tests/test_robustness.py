@@ -95,3 +95,73 @@ def test_a_discrete_choice_that_decides_the_verdict_is_found():
 def test_a_declaration_must_declare_choices_or_say_why_it_has_none():
     with pytest.raises(ValueError, match="no_open_choice"):
         declare("synthetic-empty")(lambda d: Judgement(True, {}))
+
+
+# ----------------------------------------------------------------------------------------------- every view
+def _record(verdict: str, rob: dict | None) -> dict:
+    rec = {"verdict": verdict, "quote": "q", "claimed": {"x": 1}, "accept": "a", "measured": {}, "summary": "s",
+           "erratum": "corrected" if verdict == "erratum" else None, "known_nonreproduction": None,
+           "depends_on": "model", "family": "", "figures": []}
+    if rob is not None:
+        rec["robustness"] = rob
+    return rec
+
+
+def _doc():
+    from report.write import build_document
+
+    data = agreement_sample(2_000, 1_925)  # 96.25%: on the edge of "within 0.1 pp of 96.2%"
+    edge = measure(at_least(0.962), data)
+    far = measure(threshold_judge, Sample({"images": {"x": np.full(100, 0.3)}}))
+    claims = {"labeling-function": _record("holds", edge), "pca-variance": _record("holds", far),
+              "class-split": _record("erratum", {**far, "verdict": "erratum"}), "v-shape": _record("holds", None)}
+    claims["v-shape"]["robustness"] = {"declared": False, "why": "no declaration", "fragile": False}
+    return build_document({}, claims, {})
+
+
+def test_every_view_marks_fragile_verdicts_and_the_badge_counts_robust_holds():
+    from report import render
+    from report.write import verdict_table_rows
+
+    doc = _doc()
+    s = doc["summary"]
+    assert (s["holds"], s["robust_holds"], s["fragile"]) == (3, 0, 3)  # the knife edge, and 0.3 ≥ cut flips at 0.3
+    assert render.badge_text(s) == "3 hold (0 robust) · 1 erratum"
+    rows = verdict_table_rows(doc["claims"])
+    assert rows[0] == ("claim", "claimed", "measured", "robustness", "verdict")
+    cells = {r[0]: r[3] for r in rows[1:]}
+    assert cells["labeling-function"].startswith("fragile · ") and "of 200 resamples" in cells["labeling-function"]
+    assert cells["v-shape"] == "not measured (no declaration)"
+    md = render.render_markdown(doc)
+    assert "## Robustness" in md and "| robustness | verdict |" in md
+    assert "fails if cut ≥ 0.3" in md
+    from pathlib import Path
+    page = render.render_html(doc, Path("."))
+    assert "<th>robustness</th>" in page and "minimal flip" in page and "fails if cut ≥ 0.3" in page
+    assert 'class="robustness fragile-mark"' in page
+
+
+def test_without_robustness_the_report_is_unchanged():
+    from report import render
+    from report.write import build_document, verdict_table_rows
+
+    doc = build_document({}, {"pca-variance": _record("holds", None)}, {})
+    assert "robust_holds" not in doc["summary"]
+    assert render.badge_text(doc["summary"]) == "1 hold · 0 errata"
+    assert verdict_table_rows(doc["claims"])[0] == ("claim", "claimed", "measured", "verdict")
+    assert "robustness" not in render.render_markdown(doc).lower()
+
+
+def test_the_readme_column_comes_from_the_committed_robustness_when_a_run_did_not_measure_it(tmp_path):
+    import json
+
+    from report.readme import verdict_table
+
+    doc = _doc()
+    committed = tmp_path / "robustness.json"
+    committed.write_text(json.dumps({k: v["robustness"] for k, v in doc["claims"].items()}))
+    plain = {**doc, "claims": {k: {kk: vv for kk, vv in v.items() if kk != "robustness"} for k, v in doc["claims"].items()}}
+    assert verdict_table(plain, committed) == verdict_table(doc, committed)
+    plain["claims"]["pca-variance"]["verdict"] = "fails"
+    assert "stale" in verdict_table(plain, committed)
+    assert "| robustness |" not in verdict_table(plain, tmp_path / "absent.json")
