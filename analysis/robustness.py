@@ -382,8 +382,9 @@ def measure(decl: Declaration, data: Sample, base: Judgement | None = None, resa
     return record
 
 
-def undeclared(why: str) -> dict[str, Any]:
-    return {"declared": False, "why": why, "fragile": False}
+def undeclared(why: str, short: str = "no declaration") -> dict[str, Any]:
+    """The record of a claim whose robustness was not measured (``short`` goes into the tables)."""
+    return {"declared": False, "why": why, "short": short, "fragile": False}
 
 
 def is_fragile(robustness: Mapping[str, Any] | None) -> bool:
@@ -395,7 +396,7 @@ def cell(robustness: Mapping[str, Any] | None) -> str:
     if not robustness:
         return ""
     if not robustness.get("declared"):
-        return "not measured (no declaration)"
+        return f"not measured ({robustness.get('short', 'no declaration')})"
     choices = ("no open choice" if not robustness.get("choices")
                else f"{robustness['kept_fraction']:.0%} of {robustness['explored']} choices")
     text = f"{robustness['bootstrap_stability']:.0%} of {robustness['resamples']} resamples · {choices}"

@@ -55,10 +55,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def measure_claim(config: pytest.Config, declaration: Any, data: Any, judgement: Any) -> dict[str, Any]:
-    from analysis.robustness import measure
+    """The claim's robustness record. A measurement that breaks (a judge that cannot handle a resample, say)
+    costs the claim its robustness record, which says why, never its verdict."""
+    from analysis.robustness import measure, undeclared
     from report.records import jsonable
 
-    return jsonable(measure(declaration, data, judgement, resamples=resamples(config)))
+    try:
+        return jsonable(measure(declaration, data, judgement, resamples=resamples(config)))
+    except Exception as exc:  # noqa: BLE001 - reported in the record and every view
+        return undeclared(f"robustness measurement failed: {type(exc).__name__}: {exc}", "measurement failed")
 
 
 def _claim_id(item: pytest.Item) -> str | None:
