@@ -475,11 +475,13 @@ def logit_diff_to_corner(d: Sample, activations: str, criterion: str) -> Judgeme
     Choice.among("furthest", "projection", ("projection", "distance"), why="\"furthest-out\": the largest projection "
                  "on the arm's outward direction (the test's), or the largest distance from the corner"),
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
+    Choice.among("corner", "lines", ("lines", "apex"), why="\"furthest-out\" is measured from the V's corner: "
+                 "where the two arm lines cross, or the tip of the point cloud"),
     resampled="the training images the V is fitted on (the extremes are then looked for among all 60,000: the claim "
     "names particular images)",
     max_examples=10,
 )
-def clue_furthest_out(d: Sample, furthest: str, activations: str) -> Judgement:
+def clue_furthest_out(d: Sample, furthest: str, activations: str, corner: str) -> Judgement:
     coords, all_coords, _, anticlue = plane(d, activations)
     v = fitted_v(d, activations, coords)
     table = d.table("train")
@@ -488,14 +490,16 @@ def clue_furthest_out(d: Sample, furthest: str, activations: str) -> Judgement:
     one_arm, anti_arm = geometry.arms_by_content(v, _rows(d, "region") == ONE)
     side = all_coords[:, 0] < v.split  # arm membership of every image
     members = [side if arm is v.left else ~side for arm in (one_arm, anti_arm)]
-    offsets = all_coords - v.corner
+    from claims.test_geometry import corner_of
+
+    offsets = all_coords - corner_of(v, coords, corner)
     if furthest == "projection":
         reach = [offsets @ arm.outward for arm in (one_arm, anti_arm)]
     else:
         reach = [np.linalg.norm(offsets, axis=1)] * 2
     extreme = [int(np.flatnonzero(m)[np.argmax(r[m])]) for m, r in zip(members, reach)]
     clue_rank = int(np.sum(reach[0][members[0]] > reach[0][6])) if members[0][6] else -1
-    a = anticlue - v.corner
+    a = anticlue - corner_of(v, coords, corner)
     angle_anti, angle_one = geometry.angle_deg(a, anti_arm.outward), geometry.angle_deg(a, one_arm.outward)
     on_other = (anticlue[0] < v.split) == (anti_arm is v.left) and angle_anti < angle_one
     holds = (extreme[0] == 6 and extreme[1] == 22752 and int(table["digits"][22752]) == 0 and on_other)
