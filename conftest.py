@@ -9,7 +9,7 @@ import pytest
 from claims.probe_settings import PROFILES, default_profile, register_profiles
 from fixtures.locate import PROJECT_ROOT, default_cache_dir
 
-pytest_plugins = ("fixtures.plugin", "report.plugin")
+pytest_plugins = ("fixtures.plugin", "report.plugin", "report.robust_plugin")
 
 # hypothesis's convention: register the profiles when the conftest is imported and load the default one
 # (`ci` when $CI is set, else `dev`); `--hypothesis-profile NAME` (hypothesis's own pytest plugin) then overrides it.

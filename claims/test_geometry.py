@@ -14,6 +14,7 @@ import pytest
 
 from analysis import geometry
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD
+from analysis.robustness import Choice, Judgement, Sample, declare
 from claims.tolerance import between
 from report.claim import claim
 
@@ -50,6 +51,54 @@ def v_figure(figure_store, pca, pca_coords, train, vshape, logit_diff_dir, antic
     )
 
 
+BLOCK = 100  # images per bootstrap block of the PCA moments (MNIST's training order is shuffled)
+ACTIVATIONS = dict(why="CLAIMS.md: \"the 200-neuron activations\", i.e. post-ReLU (what the next layer reads); the "
+                   "notebook's hook could as well have read fc1's output before the ReLU")
+
+
+def block_moments(post: np.ndarray) -> dict[str, np.ndarray]:
+    """Per block of ``BLOCK`` consecutive images: count, sum and sum of outer products of the active neurons'
+    activations. A bootstrap over blocks gives the PCA's sampling spread at the cost of a (600 × 78²) sum."""
+    x = np.asarray(post)[:, np.any(post > 0, axis=0)]
+    n = len(x) // BLOCK * BLOCK
+    b = x[:n].reshape(-1, BLOCK, x.shape[1])
+    sums, outer = b.sum(axis=1), np.einsum("bij,bik->bjk", b, b)
+    if n < len(x):  # the rest as one last (smaller) block
+        rest = x[n:]
+        sums, outer = np.vstack([sums, rest.sum(0)[None]]), np.concatenate([outer, (rest.T @ rest)[None]])
+    counts = np.full(len(sums), BLOCK, dtype=np.float64)
+    counts[-1] = len(x) - BLOCK * (len(sums) - 1)
+    return {"n": counts, "sum": sums, "outer": outer}
+
+
+def variance_ratios(d: Sample, activations: str) -> np.ndarray:
+    """The two leading explained-variance ratios: the session's PCA on the full sample, the resample's block
+    moments (same estimator: covariance eigenvalues) under the bootstrap, a fresh PCA for pre-ReLU."""
+    if activations == "pre":
+        return d.memo("pre", lambda: geometry.fit_pca(d.fixed["pre"], 2).explained_variance_ratio)
+    if d.counts is None:
+        return d.fixed["pca"].explained_variance_ratio
+    w = d.weights("blocks").astype(np.float64)
+    t = d.table("blocks")
+    n = w @ t["n"]
+    mean = (w @ t["sum"]) / n
+    cov = np.tensordot(w, t["outer"], axes=1) / n - np.outer(mean, mean)
+    values = np.linalg.eigvalsh(cov)[::-1]
+    return values[:2] / values.sum()
+
+
+@declare(
+    "pca-variance",
+    Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
+    Choice.span("ish", 0.05, 0.03, 0.05, why="\"90-ish %\": CLAIMS.md accepts ±5 pp; a stricter reader ±3 pp"),
+    resampled="blocks of 100 consecutive training images (600 blocks; the PCA's moments per block)",
+)
+def two_component_variance(d: Sample, activations: str, ish: float) -> Judgement:
+    ratios = variance_ratios(d, activations)
+    total = float(ratios.sum())
+    return Judgement(between(total, 0.90 - ish, 0.90 + ish), {"sum": total, "pc1": float(ratios[0]), "pc2": float(ratios[1])})
+
+
 @claim(
     "pca-variance",
     quote="Plotting a PCA decomposition of the activations at that layer into 2 dimensions (90-ish % variance "
@@ -59,12 +108,46 @@ def v_figure(figure_store, pca, pca_coords, train, vshape, logit_diff_dir, antic
     "sums to within [0.85, 0.95]",
     family="pca",
 )
-def test_two_components_explain_90ish_percent(verdict, pca, v_figure):
-    ratios = pca.explained_variance_ratio
-    total = float(ratios.sum())
+def test_two_components_explain_90ish_percent(verdict, pca, train_post, train, v_figure):
+    sample = Sample({"blocks": lambda: block_moments(train_post)}, {"pca": pca, "pre": train.pre})
+    judged = verdict.judge(two_component_variance, sample)
+    ratios, total = pca.explained_variance_ratio, judged.headline["sum"]
     verdict.measured(ratios=[float(r) for r in ratios], sum=total)
     figure(verdict, v_figure)
-    verdict.conclude(between(total, 0.85, 0.95), summary=f"{ratios[0]:.1%} + {ratios[1]:.1%} = {total:.1%}")
+    verdict.conclude(judged.holds, summary=f"{ratios[0]:.1%} + {ratios[1]:.1%} = {total:.1%}")
+
+
+def corner_of(v: geometry.VShape, coords: np.ndarray, definition: str) -> np.ndarray:
+    """The V's corner: where the two fitted arm lines cross (the default), or the apex, the data point
+    furthest towards the corner (the tip of the V as drawn)."""
+    if definition == "lines":
+        return v.corner
+    return coords[int(np.argmax(coords @ v.corner_direction))]
+
+
+@declare(
+    "v-shape",
+    Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
+    Choice.among("corner", "lines", ("lines", "apex"), why="\"the corner of that V\": where the two arm lines "
+                 "cross, or the tip of the point cloud"),
+    Choice.span("arm_r2", ARM_R2, ARM_R2, 0.99, why="\"just two lines\": R² ≥ 0.95 (CLAIMS.md); a stricter reader 0.99"),
+    Choice.span("corner_auc", CORNER_AUC, CORNER_AUC, 0.95, why="\"all class 0 … at the corner\", read as \"almost "
+                "all\" (≥ 90%); a stricter reader ≥ 95%"),
+    max_examples=30,
+)
+def v_with_class_0_at_the_corner(d: Sample, activations: str, corner: str, arm_r2: float, corner_auc: float) -> Judgement:
+    if activations == "pre":
+        coords = d.memo("pre", lambda: (lambda p: p.transform(d.rows("train", "pre")))(geometry.fit_pca(d.rows("train", "pre"))))
+    else:
+        coords = d.rows("train", "coords")
+    try:
+        v = d.memo(("v", activations), lambda: geometry.fit_v(coords))
+    except geometry.NoV:
+        return Judgement(False, {"arm_r2_min": float("nan"), "corner_auc": float("nan")})
+    distance = np.linalg.norm(coords - corner_of(v, coords, corner), axis=1)
+    closeness = geometry.auc(-distance, d.rows("train", "labels") == 0)
+    r2 = min(v.left.line.r2, v.right.line.r2)
+    return Judgement(r2 >= arm_r2 and closeness >= corner_auc, {"arm_r2_min": r2, "corner_auc": closeness})
 
 
 @claim(
@@ -81,11 +164,14 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
     residual, one line per arm (R² = share of the arm's variance along its line, orientation-free), corner
     where the lines cross. Statistic for "class 0 at the corner": the AUC of −(distance to the corner) for
     separating model label 0 from 1, chosen because it needs no distance scale; median distances reported."""
+    sample = Sample({"train": {"coords": pca_coords, "labels": train.labels, "pre": train.pre}},
+                    _memo={("v", "post"): vshape} if vshape is not None else {})
+    judged = verdict.judge(v_with_class_0_at_the_corner, sample)
     if vshape is None:
         verdict.conclude(False, summary=NO_V)
     distance = np.linalg.norm(pca_coords - vshape.corner, axis=1)
     is_zero = train.labels == 0
-    closeness = geometry.auc(-distance, is_zero)
+    closeness = judged.headline["corner_auc"]
     r2 = {"left": vshape.left.line.r2, "right": vshape.right.line.r2}
     scale = float(np.percentile(distance, 99))
     verdict.measured(
@@ -100,7 +186,7 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
     )
     figure(verdict, v_figure)
     verdict.conclude(
-        min(r2.values()) >= ARM_R2 and closeness >= CORNER_AUC,
+        judged.holds,
         summary=f"arm R² {r2['left']:.4f} / {r2['right']:.4f}; class-0 corner AUC {closeness:.3f}",
     )
 

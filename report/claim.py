@@ -45,6 +45,17 @@ class Verdict:
         self._sha = checkpoint_sha256
         self.record = ClaimRecord(spec=spec)
         self.concluded = False
+        self.robustness: dict[str, Any] | None = None
+
+    def judge(self, declaration: Any, data: Any) -> Any:
+        """The claim's declared judge at its default choices (see :mod:`analysis.robustness`); with
+        ``--robustness`` also its bootstrap and multiverse, recorded with the verdict."""
+        judgement = declaration(data)
+        if self._item.config.getoption("robustness", default=False):
+            from report.robust_plugin import measure_claim
+
+            self.robustness = measure_claim(self._item.config, declaration, data, judgement)
+        return judgement
 
     def measured(self, **values: Any) -> None:
         self.record.measured.update(values)
@@ -67,7 +78,8 @@ class Verdict:
         if known:
             rec.known_nonreproduction = known["why"]
         prop = PROBE_PROPERTY if rec.spec.kind == "probe" else RECORD_PROPERTY
-        self._item.user_properties.append((prop, json.dumps({"id": rec.spec.id, **rec.to_json()})))
+        extra = {"robustness": self.robustness} if self.robustness is not None else {}
+        self._item.user_properties.append((prop, json.dumps({"id": rec.spec.id, **rec.to_json(), **extra})))
         if rec.verdict == "erratum":
             pytest.xfail(f"erratum: {correction}")
         if rec.verdict == "fails":

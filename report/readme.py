@@ -25,16 +25,37 @@ from report.records import format_value, ordered
 
 README = PROJECT_ROOT / "README.md"
 BADGE = PROJECT_ROOT / "docs" / "badge.svg"
+#: Robustness per claim from the last `pytest claims/ --robustness` (the README's robustness column; a normal
+#: run, which does not measure it, is compared against this file's cells).
+ROBUSTNESS = PROJECT_ROOT / "docs" / "robustness.json"
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
 _SYMBOL = {"holds": "✅ holds", "erratum": "🟡 erratum", "fails": "❌ fails"}
 
 
-def verdict_table(doc: dict[str, Any]) -> str:
-    """The README's table: claim, claimed, measured, verdict (known non-reproductions marked)."""
-    lines = ["| claim | claimed | measured | verdict |", "|---|---|---|---|"]
+def robustness_cells(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> dict[str, str]:
+    """The robustness column: from the report when it measured robustness, else from ``docs/robustness.json``;
+    a committed cell whose verdict is no longer the claim's says it is stale."""
+    from analysis.robustness import cell
+
+    if any("robustness" in rec for rec in doc["claims"].values()):
+        return {cid: cell(rec.get("robustness")) for cid, rec in doc["claims"].items()}
+    if not committed.exists():
+        return {}
+    saved = json.loads(committed.read_text())
+    return {cid: (cell(rob) if rob.get("verdict", rec["verdict"]) == rec["verdict"]
+                  else "stale: re-run `pytest claims/ --robustness`")
+            for cid, rec in doc["claims"].items() if (rob := saved.get(cid)) is not None}
+
+
+def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
+    """The README's table: claim, claimed, measured, robustness, verdict (known non-reproductions marked)."""
+    robust = robustness_cells(doc, committed)
+    lines = ["| claim | claimed | measured | robustness | verdict |" if robust else "| claim | claimed | measured | verdict |",
+             "|---|---|---|---|---|" if robust else "|---|---|---|---|"]
     for cid, rec in ordered(doc["claims"]):
         verdict = _SYMBOL[rec["verdict"]] + (" (known)" if rec.get("known_nonreproduction") else "")
-        cells = [f"`{cid}`", format_value(rec["claimed"]), rec.get("summary", ""), verdict]
+        cells = [f"`{cid}`", format_value(rec["claimed"]), rec.get("summary", ""),
+                 *([robust.get(cid, "not measured")] if robust else []), verdict]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -89,11 +110,19 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
     return doc
 
 
-def update(report_dir: Path, readme: Path = README, badge: Path = BADGE) -> None:
+def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
     doc = publishable_document(report_dir)
-    readme.write_text(with_table(readme.read_text(), verdict_table(doc)))
+    readme.write_text(with_table(readme.read_text(), verdict_table(doc, committed)))
     badge.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(report_dir / "badge.svg", badge)
+    robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
+    if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's
+        from report.render import badge_svg
+
+        committed.write_text(json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        plain = {k: v for k, v in doc["summary"].items() if k not in ("robust_holds", "fragile", "robustness_measured")}
+        badge.write_text(badge_svg(plain), encoding="utf-8")
+    else:
+        shutil.copyfile(report_dir / "badge.svg", badge)
 
 
 def main(argv: list[str] | None = None) -> int:

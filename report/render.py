@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from analysis.robustness import cell as robustness_cell
 from report.records import format_value, ordered
 
 #: Badge label, and the words for each verdict count (``verdict -> (singular, plural)``).
@@ -63,6 +64,8 @@ def write_all(
 def badge_text(summary: Mapping[str, Any]) -> str:
     """``"11 hold · 4 errata"``, plus ``" · N fail"`` when any claim fails: what a README reader needs at a glance."""
     parts = [_count(summary, "holds"), _count(summary, "erratum")]
+    if "robust_holds" in summary:  # a run that measured robustness: robust holds apart from fragile ones
+        parts[0] += f" ({int(summary['robust_holds'])} robust)"
     if int(summary.get("fails", 0)) > 0:
         parts.append(_count(summary, "fails"))
     partial = "" if summary.get("complete", True) else "partial: "
@@ -224,10 +227,13 @@ def render_markdown(doc: Mapping[str, Any], extra: str = "") -> str:
     claims = ordered(doc.get("claims", {}))
     summary = doc.get("summary", {})
     lines = ["# EIS VII challenge 1: the write-up's claims, measured", "", md_summary_line(summary), ""]
-    lines += md_table(("id", "quote", "claimed", "measured", "verdict"),
+    robust = has_robustness(claims)
+    lines += md_table(("id", "quote", "claimed", "measured", *(("robustness",) if robust else ()), "verdict"),
                       ((cid, rec.get("quote", ""), format_value(rec.get("claimed")), rec.get("summary", ""),
-                        verdict_label(rec)) for cid, rec in claims))
-    lines += md_errata(claims) + md_failures(claims) + md_probes(doc.get("probes", {})) + md_provenance(doc)
+                        *((robustness_cell(rec.get("robustness")),) if robust else ()), verdict_label(rec))
+                       for cid, rec in claims))
+    lines += md_errata(claims) + md_failures(claims) + md_robustness(claims)
+    lines += md_probes(doc.get("probes", {})) + md_provenance(doc)
     if extra:
         lines += ["", extra.rstrip("\n")]
     lines += ["", f"_Generated from `claims.json` (schema {doc.get('schema_version', '?')}) by the claims suite._"]
@@ -238,6 +244,37 @@ def md_summary_line(summary: Mapping[str, Any]) -> str:
     total = summary.get("total", 0)
     complete = "" if summary.get("complete", True) else " (incomplete run: not every catalogue claim was checked)"
     return f"**{badge_text(summary)}** of {total} claims{complete}."
+
+
+def has_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> bool:
+    return any("robustness" in rec for _, rec in claims)
+
+
+def interval_text(intervals: Mapping[str, Any]) -> str:
+    """``agreement 0.9625 [0.9609, 0.964]; …``: each headline number with its 95% bootstrap interval."""
+    return "; ".join(f"{k} {format_scalar(v.get('estimate'))} [{format_scalar(v.get('low'))}, "
+                     f"{format_scalar(v.get('high'))}]" for k, v in intervals.items())
+
+
+def md_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Per claim: bootstrap stability and intervals, the choices explored, the minimal flip; fragile ones marked."""
+    recs = [(cid, rec["robustness"]) for cid, rec in claims if rec.get("robustness")]
+    if not recs:
+        return []
+    lines = ["", "## Robustness", "",
+             "Bootstrap: seeded resamples of the images each claim is computed on (95% intervals); choices: a "
+             "derandomised hypothesis search over the analysis choices the write-up left open. **Fragile**: the "
+             "verdict holds in fewer than 95% of resamples or of choices.", ""]
+    for cid, rob in recs:
+        if not rob.get("declared"):
+            lines.append(f"- **{cid}**: not measured: {md_text(rob.get('why', ''))}")
+            continue
+        mark = "**fragile** " if rob.get("fragile") else ""
+        lines.append(f"- **{cid}** {mark}({md_text(robustness_cell(rob))}): {md_text(interval_text(rob['intervals']))}; "
+                     f"minimal flip: {md_text(rob.get('minimal_flip_text', ''))}.")
+        if rob.get("not_explored"):
+            lines.append(f"  Not explored: {md_text(rob['not_explored'])}")
+    return lines
 
 
 def md_errata(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
@@ -355,6 +392,7 @@ dl.value > dd { margin: 0; }
 .verdict-tag { display: inline-block; border-radius: 4px; padding: 0 .45rem; border: 1px solid; font-weight: 600; }
 figure { margin: .8rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .85em; color: #555; }
+.fragile-mark { color: #8a5300; font-weight: 600; }
 footer { margin-top: 2.5rem; font-size: .85em; color: #666; border-top: 1px solid #ddd; padding-top: .6rem; }
 """
 
@@ -401,13 +439,48 @@ def html_verdict_tag(rec: Mapping[str, Any]) -> str:
 
 def html_verdict_table(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     """One ``<tr>`` per claim in ``#verdicts tbody``; the id links to the claim's section."""
+    robust = has_robustness(claims)
     rows = "\n".join(
         f'<tr><td><a href="#{esc(anchor("claim", cid))}">{esc(cid)}</a></td>'
         f"<td>{esc(format_value(rec.get('claimed')))}</td><td>{esc(rec.get('summary', ''))}</td>"
-        f'<td class="verdict {esc(rec.get("verdict", ""))}">{esc(verdict_label(rec))}</td></tr>'
+        + (html_robustness_cell(rec.get("robustness")) if robust else "")
+        + f'<td class="verdict {esc(rec.get("verdict", ""))}">{esc(verdict_label(rec))}</td></tr>'
         for cid, rec in claims)
     return ("<h2>Verdicts</h2>\n<table id=\"verdicts\">\n<thead><tr><th>claim</th><th>claimed</th><th>measured</th>"
-            f"<th>verdict</th></tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>")
+            + ("<th>robustness</th>" if robust else "")
+            + f"<th>verdict</th></tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>")
+
+
+def html_robustness_cell(rob: Mapping[str, Any] | None) -> str:
+    cls = "robustness fragile-mark" if rob and rob.get("fragile") else "robustness"
+    return f'<td class="{cls}">{esc(robustness_cell(rob))}</td>'
+
+
+def html_robustness(rob: Mapping[str, Any]) -> str:
+    """A claim's robustness: stability, 95% intervals, the declared choices (range and why), the minimal flip."""
+    if not rob.get("declared"):
+        return esc(f"not measured: {rob.get('why', '')}")
+    parts = [f'<p class="{"fragile-mark" if rob.get("fragile") else ""}">{esc(robustness_cell(rob))}'
+             + (f" (fragile: {esc(', '.join(rob.get('fragile_because', [])))})" if rob.get("fragile") else "") + "</p>"]
+    parts.append(f"<p>95% bootstrap intervals ({esc(rob.get('resamples'))} resamples of {esc(rob.get('resampled', ''))}, "
+                 f"seed {esc(rob.get('seed'))}): <span class=\"mono\">{esc(interval_text(rob.get('intervals', {})))}</span></p>")
+    parts.append(f"<p class=\"minimal-flip\"><strong>minimal flip:</strong> {esc(rob.get('minimal_flip_text', ''))}</p>")
+    choices = rob.get("choices") or []
+    if choices:
+        rows = "".join(
+            f"<tr><td class=\"mono\">{esc(c['name'])}</td><td class=\"mono\">{esc(format_scalar(c['default']))}</td>"
+            f"<td class=\"mono\">{esc(compact_list(c['range']) if 'range' in c else ' | '.join(format_scalar(o) for o in c['options']))}</td>"
+            f"<td>{esc(c['why'])}</td></tr>" for c in choices)
+        parts.append("<table class=\"choices\"><thead><tr><th>choice</th><th>default</th><th>accepted range</th>"
+                     f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>")
+    else:
+        parts.append(f"<p>No open choice: {esc(rob.get('no_open_choice', ''))}</p>")
+    flips = rob.get("flips") or []
+    if flips:
+        parts.append("<p>Each choice alone: " + esc("; ".join("flips to " + f["text"] for f in flips)) + "</p>")
+    if rob.get("not_explored"):
+        parts.append(f"<p>Not explored: {esc(rob['not_explored'])}</p>")
+    return "".join(parts)
 
 
 def html_claim_section(cid: str, rec: Mapping[str, Any], figures: FigureCache) -> str:
@@ -425,6 +498,8 @@ def html_claim_section(cid: str, rec: Mapping[str, Any], figures: FigureCache) -
         fields.append(("known non-reproduction", esc(rec["known_nonreproduction"])))
     if rec.get("depends_on"):
         fields.append(("depends on", esc(rec["depends_on"])))
+    if rec.get("robustness"):
+        fields.append(("robustness", html_robustness(rec["robustness"])))
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in fields)
     figs = "".join(figures.html(str(rel)) for rel in dict.fromkeys(rec.get("figures", []) or []))
     return (f'<section class="claim is-{esc(verdict)}" id="{esc(anchor("claim", cid))}">\n<h3>{esc(cid)}</h3>\n'

@@ -28,9 +28,15 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def counts(claims: dict[str, Any]) -> dict[str, int]:
+    """Claims per verdict; when robustness was measured (``--robustness``) also robust holds and fragile verdicts."""
     out = {"holds": 0, "erratum": 0, "fails": 0}
     for rec in claims.values():
         out[rec["verdict"]] += 1
+    measured = [rec for rec in claims.values() if (rec.get("robustness") or {}).get("declared")]
+    if measured:
+        out["robust_holds"] = sum(rec["verdict"] == "holds" and not rec["robustness"]["fragile"] for rec in measured)
+        out["fragile"] = sum(bool(rec["robustness"]["fragile"]) for rec in measured)
+        out["robustness_measured"] = len(measured)
     return out
 
 
@@ -83,11 +89,16 @@ def write_report(
     return out
 
 
-def verdict_table_rows(claims: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    rows = [("claim", "claimed", "measured", "verdict")]
+def verdict_table_rows(claims: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The terminal table; with robustness measured, a robustness column before the verdict."""
+    from analysis.robustness import cell
+
+    robust = any("robustness" in rec for rec in claims.values())
+    rows: list[tuple[str, ...]] = [("claim", "claimed", "measured", *(("robustness",) if robust else ()), "verdict")]
     for cid, rec in ordered(claims):
         v = rec["verdict"] + (" (known)" if rec.get("known_nonreproduction") else "")
-        rows.append((cid, _clip(format_value(rec["claimed"])), _clip(rec.get("summary", "")), v))
+        extra = (cell(rec.get("robustness")),) if robust else ()
+        rows.append((cid, _clip(format_value(rec["claimed"])), _clip(rec.get("summary", "")), *extra, v))
     return rows
 
 
