@@ -15,6 +15,7 @@ import pytest
 
 from fixtures.locate import ENV, resolve_report_dir
 from report.claim import PROBE_PROPERTY, RECORD_PROPERTY, Verdict
+from report.matrix import MODEL_RUN_PROPERTY
 
 CONTEXT_PROPERTY = "eis_context"
 COLLECTOR = pytest.StashKey["ClaimCollector"]()
@@ -44,6 +45,7 @@ class ClaimCollector:
         self.claims: dict[str, dict[str, Any]] = {}
         self.probes: dict[str, dict[str, Any]] = {}
         self.context: dict[str, Any] | None = None
+        self.model_runs: dict[str, str] = {}  # claims × models: each model's run, as shipped by its test
         self.written: Path | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -58,6 +60,8 @@ class ClaimCollector:
                 self.probes[rec.pop("id")] = rec
             elif name == CONTEXT_PROPERTY and self.context is None:
                 self.context = json.loads(value)
+            elif name == MODEL_RUN_PROPERTY:
+                self.model_runs[json.loads(value)["name"]] = value
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -85,17 +89,26 @@ class ClaimCollector:
 
     def _matrix(self, out: Path) -> dict[str, Any] | None:
         """The claims × models matrix from the per-model runs this session made (None without --models)."""
-        from report.matrix import ModelRun, build_matrix, run_dir, selected
+        from report.matrix import ModelRun, build_matrix, received, run_dir, selected
+        from report.write import build_document
 
         models = selected(self.config.getoption("models"))
         if not models:
             return None
         runs = {}
-        for cf in models:
+        for cf in models:  # as shipped by the model's test (from any worker, on any machine); else on disk
             path = run_dir(out, cf.name) / "claims.json"
-            if path.exists():
+            if cf.name in self.model_runs:
+                runs[cf.name] = received(self.model_runs[cf.name])
+            elif path.exists():
                 runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
-        return build_matrix(self.claims, self.context or {}, runs, models)
+        original = build_document(self.context or {}, self.claims, self.probes)
+        matrix = build_matrix(self.claims, self.context or {}, runs, models, original_doc=original)
+        if matrix.get("replica_study"):
+            from report.replica_study import draw_figures
+
+            matrix["replica_study"]["figures"] = draw_figures(matrix["replica_study"], out)
+        return matrix
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if _is_worker(config) or not self.claims:
@@ -135,6 +148,9 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = ClaimCollector(config)
     config.stash[COLLECTOR] = collector
     config.pluginmanager.register(collector, "eis-claim-collector")
+    from report.matrix import MatrixSession
+
+    config.pluginmanager.register(MatrixSession(config), "eis-matrix-session")
 
 
 @pytest.fixture(scope="session")
