@@ -119,6 +119,7 @@ def test_headlines_fall_back_to_the_claimed_keys_then_the_first_numbers():
     assert headline_paths("another", rec) == ("a", "d.e", "f")
     # A listed headline missing from the record (a changed schema) falls back instead of vanishing.
     assert headline_paths("pca-variance", {"verdict": "holds", "measured": {"total": 0.9}}) == ("total",)
+    assert headline_paths("algebra", {"verdict": "holds", "found": {"max_linearity_error": 3e-11}}) == ()
 
 
 def test_recurrence_counts_holds_and_errata_separately_and_ignores_missing_runs():
