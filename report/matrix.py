@@ -318,7 +318,7 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
 
     cols, folded = _table_columns(matrix)
     lines = ["## Claims × models", "", "Verdict of every claim on the original checkpoint and each model "
-             "(`python -m pytest claims/ --models small|full`). *data* = the claim does not involve the network.", ""]
+             "(`python -m pytest claims/ --models small|full|replicas:N`). *data* = the claim does not involve the network.", ""]
     extra = [f"{len(folded)} replicas"] if folded else []
     lines.append("| claim | " + " | ".join(cols + extra) + " |")
     lines.append("|---|" + "---|" * len(cols + extra))
@@ -370,7 +370,7 @@ def matrix_html(matrix: dict[str, Any], out: Path | None = None) -> str:
     )
     parts = [
         "<p>Verdict of every claim on the original checkpoint and each model (<code>pytest claims/ --models "
-        "small|full</code>). <em>data</em>: the claim does not involve the network.</p>",
+        "small|full|replicas:N</code>). <em>data</em>: the claim does not involve the network.</p>",
         f"<table id='matrix'><thead><tr><th>claim</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
         "<h3>Predicted vs observed</h3>",
         "<table id='predictions'><thead><tr><th>model</th><th>rationale</th><th>predicted to break</th>"

@@ -29,7 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--models", metavar="SET", default=None,
         help="also run every claim on other models: 'small' (untrained, anti-1 silenced), 'full' (adds a different "
-        "labelling and 3 retrained replicas) or comma-separated names; writes matrix.json",
+        "labelling and 3 retrained replicas), 'replicas:N' (N seeded replicas: the replica study) or comma-separated "
+        "names; writes matrix.json",
     )
 
 
