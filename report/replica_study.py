@@ -343,7 +343,7 @@ def paragraph(study: Mapping[str, Any]) -> str:
         names = _names(study, cat)
         if not names:
             return "none"
-        return "; ".join(f"`{r}` {recurrence_text(recs[r])}" for r in names)
+        return "; ".join(f"`{r}` {recurrence_text(recs[r])}" + _challenge_note(recs[r]) for r in names)
 
     parts = [
         f"Across {n} replicas of the challenge recipe retrained on the recovered labelling function (seeds "
@@ -370,6 +370,13 @@ def paragraph(study: Mapping[str, Any]) -> str:
     if study.get("missing"):
         parts.append(f"Runs that produced no records: {', '.join(study['missing'])}.")
     return " ".join(parts)
+
+
+def _challenge_note(entry: Mapping[str, Any]) -> str:
+    """Said of a record that the rule cannot call "of this network" because the challenge network fails it too."""
+    if entry["category"] == "varies" and entry["challenge_verdict"] == "fails":
+        return " (fails on the challenge network too)"
+    return ""
 
 
 def _seed_span(names: Sequence[str]) -> str:

@@ -149,6 +149,14 @@ def test_a_claim_only_the_challenge_network_keeps_is_a_property_of_this_network(
     assert "**Properties of this network**" in paragraph(study) and "`c` 2/20" in paragraph(study)
 
 
+def test_a_claim_failing_everywhere_varies_by_the_rule_and_the_text_says_the_challenge_network_fails_it_too():
+    own = {"claims": {"c": _claim("fails", agreement=0.9)}}
+    replicas = {f"replica-seed{i}": {"claims": {"c": _claim("fails", agreement=0.9)}} for i in range(1, 21)}
+    study = replica_study(own, replicas)
+    assert study["by_category"]["varies"] == ["c"]
+    assert "`c` 0/20 (0%, CI 0%–16%) (fails on the challenge network too)" in paragraph(study)
+
+
 def test_data_only_claims_are_listed_apart():
     own = {"claims": {"class-split": _claim("holds", depends_on="data", one_like=17111)}}
     replicas = {f"replica-seed{i}": own for i in (1, 2)}
