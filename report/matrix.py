@@ -266,6 +266,18 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
     return matrix
 
 
+def write_study_files(matrix: dict[str, Any], out: Path) -> None:
+    """The replica study's own files in the report folder: its two figures (their paths recorded in the study)
+    and ``replica-study.md``, the README's section as :mod:`report.replica_readme` would write it."""
+    from report.replica_readme import readme_section
+    from report.replica_study import draw_figures
+    from report.write import atomic_write_text
+
+    study = matrix["replica_study"]
+    atomic_write_text(Path(out) / "replica-study.md", readme_section(study))
+    study["figures"] = draw_figures(study, out)
+
+
 def load_explained_insensitivity() -> dict[str, str]:
     """Reviewed explanations of claims no counterfactual breaks (``[[insensitive]]`` in the known list)."""
     import tomllib

@@ -106,9 +106,9 @@ class ClaimCollector:
         original = build_document(self.context or {}, self.claims, self.probes)
         matrix = build_matrix(self.claims, self.context or {}, runs, models, original_doc=original)
         if matrix.get("replica_study"):
-            from report.replica_study import draw_figures
+            from report.matrix import write_study_files
 
-            matrix["replica_study"]["figures"] = draw_figures(matrix["replica_study"], out)
+            write_study_files(matrix, out)
         return matrix
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
