@@ -45,8 +45,10 @@ def pytest_configure(config):
         config.option.benchmark_storage = f"file://{BENCHMARKS}"
     # Under pytest-xdist (-n N) without an explicit --dist, distribute by group: each claims module stays on
     # one worker (its figure and analysis fixtures are module-scoped, so they are computed once), while the
-    # models of the claims × models matrix spread over all workers, one model per worker.
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "load":
+    # models of the claims × models matrix spread over all workers, one model per worker. The same with
+    # explicit workers (--tx ... --dist load), e.g. on several machines.
+    uses_workers = getattr(config.option, "numprocesses", None) or getattr(config.option, "tx", None)
+    if uses_workers and getattr(config.option, "dist", "no") == "load":
         config.option.dist = "loadgroup"
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import pytest
 
 from model.counterfactuals import DATA_ONLY, MODEL_DEPENDENT
-from report.matrix import ALL_COUNTERFACTUALS, is_counterfactual, judges_sensitivity, load_explained_insensitivity, model_run, selected
+from report.matrix import (
+    ALL_COUNTERFACTUALS, MODEL_RUN_PROPERTY, is_counterfactual, judges_sensitivity, load_explained_insensitivity,
+    model_run, selected, transport,
+)
 from report.records import CLAIM_IDS
 
 pytestmark = [pytest.mark.matrix, pytest.mark.needs_data]
@@ -32,17 +35,28 @@ def models(pytestconfig):
     return selected(pytestconfig.getoption("models"))
 
 
-def test_the_claims_run_on(model, prepared, groups, report_dir):
-    run = model_run(model, prepared, groups, report_dir)
+@pytest.fixture(scope="session")
+def session_token(pytestconfig) -> str:
+    """This session's token (the same on every xdist worker): model runs are reused within the session only."""
+    return pytestconfig.pluginmanager.get_plugin("eis-matrix-session").token
+
+
+def test_the_claims_run_on(model, prepared, groups, report_dir, session_token, request):
+    """Trains the model if needed (replicas: once per recipe and seed, in the shared cache), runs the claims
+    on it, and ships its records to the controller with this test's report (xdist carries them from any
+    worker, local or remote)."""
+    run = model_run(model, prepared, groups, report_dir, session_token)
+    if run.document:
+        request.node.user_properties.append((MODEL_RUN_PROPERTY, transport(run)))
     assert set(run.verdicts) == set(CLAIM_IDS), f"the claims run on {model.name} did not complete:\n{run.output}"
     for cid in DATA_ONLY:  # the data did not change, so neither can a data-only verdict
         assert run.verdicts[cid] == run.document["claims"][cid]["verdict"]
 
 
-def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_dir):
+def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_dir, session_token):
     if not judges_sensitivity(models):
         pytest.skip(f"sensitivity is judged over every counterfactual ({', '.join(ALL_COUNTERFACTUALS)}): --models full")
-    verdicts = {cf.name: model_run(cf, prepared, groups, report_dir).verdicts.get(claim_id)
+    verdicts = {cf.name: model_run(cf, prepared, groups, report_dir, session_token).verdicts.get(claim_id)
                 for cf in models if is_counterfactual(cf)}
     explained = load_explained_insensitivity().get(claim_id)
     if explained and "fails" not in verdicts.values():

@@ -39,6 +39,34 @@ class Counterfactual:
             raise ValueError(f"{self.name}: unknown claim ids {sorted(unknown)}")
 
 
+REPLICA_RATIONALE = (
+    "Retrained from scratch on the recovered labelling function: the mechanism (V, two detector groups, "
+    "ablations) should recur if it belongs to the task; exact numbers (96.2%, 48/31/121, index 22752, 93-94%) "
+    "belong to the challenge network and should not."
+)
+REPLICA_PREDICTED_TO_BREAK = (
+    "labeling-function", "formula-as-written", "test-set-hint", "detector-groups", "clue-furthest-out",
+    "causal-scrubbing", "corner-near-minus-2", "unexplained-share",
+)
+REPLICA_PREFIX = "replica-seed"
+
+
+def replica(seed: int) -> Counterfactual:
+    """The challenge recipe (:data:`model.train.DEFAULT_RECIPE` but for its seed) trained on the recovered
+    labelling function: ``replica-seed<seed>``. ``--models replicas:N`` runs seeds 1..N."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
+        raise ValueError(f"a replica's seed must be an integer >= 1, got {seed!r}")
+    return Counterfactual(
+        name=f"{REPLICA_PREFIX}{seed}", kind="trained", labelling="band", seed=seed, slow=True,
+        rationale=REPLICA_RATIONALE, predicted_to_break=REPLICA_PREDICTED_TO_BREAK,
+    )
+
+
+def is_replica(cf: Counterfactual) -> bool:
+    """A seeded replica of the challenge recipe on the recovered labelling function."""
+    return cf.kind == "trained" and cf.labelling == "band"
+
+
 COUNTERFACTUALS: tuple[Counterfactual, ...] = (
     Counterfactual(
         name="untrained",
@@ -92,23 +120,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
             "corner-near-minus-2",
         ),
     ),
-    *(
-        Counterfactual(
-            name=f"replica-seed{seed}",
-            kind="trained",
-            labelling="band",
-            seed=seed,
-            slow=True,
-            rationale="Retrained from scratch on the recovered labelling function: the mechanism (V, two "
-            "detector groups, ablations) should recur if it belongs to the task; exact numbers (96.2%, "
-            "48/31/121, index 22752, 93-94%) belong to the challenge network and should not.",
-            predicted_to_break=(
-                "labeling-function", "formula-as-written", "test-set-hint", "detector-groups",
-                "clue-furthest-out", "causal-scrubbing", "corner-near-minus-2", "unexplained-share",
-            ),
-        )
-        for seed in (1, 2, 3)
-    ),
+    *(replica(seed) for seed in (1, 2, 3)),
 )
 
 SMALL = ("untrained", "silenced-anti-one")
@@ -118,6 +130,9 @@ def by_name(name: str) -> Counterfactual:
     for c in COUNTERFACTUALS:
         if c.name == name:
             return c
+    seed = name[len(REPLICA_PREFIX):] if name.startswith(REPLICA_PREFIX) else ""
+    if seed.isdigit() and seed == str(int(seed)) and int(seed) >= 1:
+        return replica(int(seed))
     raise KeyError(f"no counterfactual named {name!r}; known: {', '.join(c.name for c in COUNTERFACTUALS)}")
 
 

@@ -17,14 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from filelock import FileLock
 
 from fixtures.locate import PROJECT_ROOT
-from model.counterfactuals import COUNTERFACTUALS, DATA_ONLY, SMALL, Counterfactual, by_name
+from model.counterfactuals import COUNTERFACTUALS, DATA_ONLY, SMALL, Counterfactual, by_name, is_replica, replica
 from report.records import CLAIM_IDS
 
 ORIGINAL = "original"
 SETS = {"small": SMALL, "full": tuple(c.name for c in COUNTERFACTUALS)}
+#: ``--models replicas:N``: N seeded replicas of the challenge recipe (seeds 1..N); the study's statistics.
+REPLICAS_PREFIX = "replicas:"
+#: A user property carrying one model's claims.json back to the controller (also from remote xdist workers).
+MODEL_RUN_PROPERTY = "eis_model_run"
+#: The session token in xdist's workerinput: a model's run is reused within one session only.
+SESSION_TOKEN = "eis_matrix_session"
 #: Kinds that count as counterfactuals for sensitivity (replicas are meant to keep the mechanism).
 COUNTERFACTUAL_KINDS = ("untrained", "silenced-anti-one", "entangled", "anti-one-also-on-ones")
 #: A trained model on a *different* labelling is a counterfactual too.
@@ -32,14 +39,28 @@ DIFFERENT_LABELLING = "one-threshold"
 
 
 def selected(option: str | None) -> tuple[Counterfactual, ...]:
-    """Models named by ``--models``: ``small``, ``full`` or a comma-separated list of names."""
+    """Models named by ``--models``: a comma-separated list of ``small``, ``full``, ``replicas:N`` and names."""
     if not option:
         return ()
-    names = SETS.get(option) or tuple(n.strip() for n in option.split(",") if n.strip())
-    try:
-        return tuple(by_name(n) for n in names)
-    except KeyError as exc:
-        raise ValueError(f"--models {option}: {exc.args[0]} (or use 'small' or 'full')") from None
+    out: dict[str, Counterfactual] = {}
+    for token in (t.strip() for t in option.split(",")):
+        if not token:
+            continue
+        if token in SETS:
+            models = [by_name(n) for n in SETS[token]]
+        elif token.startswith(REPLICAS_PREFIX):
+            count = token[len(REPLICAS_PREFIX):]
+            if not (count.isdigit() and int(count) >= 1):
+                raise ValueError(f"--models {option}: 'replicas:N' needs a whole number N >= 1, got {count!r}")
+            models = [replica(seed) for seed in range(1, int(count) + 1)]
+        else:
+            try:
+                models = [by_name(token)]
+            except KeyError as exc:
+                raise ValueError(f"--models {option}: {exc.args[0]} (or use 'small', 'full' or 'replicas:N')") from None
+        for cf in models:
+            out.setdefault(cf.name, cf)
+    return tuple(out.values())
 
 
 def is_counterfactual(cf: Counterfactual) -> bool:
@@ -122,46 +143,86 @@ def run_dir(report_dir: Path, name: str) -> Path:
 
 
 def run_document(out: Path) -> Path:
-    """The ``claims.json`` of one model's run. Those runs check the claims without the probes (``-m "not probe"``),
-    so they are partial runs and write it into ``partial/`` (report/plugin.py)."""
-    return out / "partial" / "claims.json"
+    """The ``claims.json`` of one model's run. A run without the probes (``-m "not probe"``, the counterfactuals) is
+    a partial run and writes it into ``partial/`` (report/plugin.py); a replica's run checks every claim and probe
+    and writes a complete report."""
+    partial = out / "partial" / "claims.json"
+    return partial if partial.exists() else out / "claims.json"
 
 
-def claims_command(weights: Path, out: Path, inputs: Any, data_dir: Path) -> list[str]:
+def claims_command(weights: Path, out: Path, inputs: Any, data_dir: Path, probes: bool = False) -> list[str]:
+    """The child run of one model: every record of ``pytest claims/`` (probes only when asked: the replicas)."""
     return [
-        sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", "-m", "not probe",
+        sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", *(() if probes else ("-m", "not probe")),
         "--weights", str(weights), "--report-dir", str(out), "--cache-dir", str(inputs.cache_dir),
         "--data-dir", str(data_dir), "--no-download",
     ]
 
 
-def model_run(cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path) -> ModelRun:
-    """The claims run of one model: computed once per session (file lock), read back by later callers."""
+def model_run(cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path, session: str = "") -> ModelRun:
+    """The claims run of one model: computed once per session (file lock; ``session`` is the session's token,
+    so a run left by an earlier session, e.g. on a remote worker's disk, is never reused), read back by
+    later callers. A replica runs every claim and every probe; the other models the claims."""
     out = run_dir(report_dir, cf.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(out) + ".lock"):
         done = out / "run.json"
+        if done.exists() and json.loads(done.read_text()).get("session", "") != session:
+            done.unlink()
         if not done.exists():
             weights = checkpoint_for(cf, prepared, groups)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
             env.pop("EIS_REPORT_DIR", None)
             proc = subprocess.run(
-                claims_command(weights, out, prepared.inputs, prepared.mnist.root),
+                claims_command(weights, out, prepared.inputs, prepared.mnist.root, probes=is_replica(cf)),
                 cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
             )
-            done.write_text(json.dumps({"returncode": proc.returncode, "output": proc.stdout[-6000:] + proc.stderr[-3000:]}))
+            done.write_text(json.dumps({"returncode": proc.returncode, "session": session,
+                                        "output": proc.stdout[-6000:] + proc.stderr[-3000:]}))
     meta = json.loads(done.read_text())
     claims_json = run_document(out)
     doc = json.loads(claims_json.read_text()) if claims_json.exists() else {}
     return ModelRun(cf.name, meta["returncode"], doc, meta["output"])
 
 
+def transport(run: ModelRun) -> str:
+    """One model's run as a user property value: xdist ships it from the worker (on any machine) to the
+    controller, which builds the matrix from these, not from files on a worker's disk."""
+    return json.dumps({"name": run.name, "returncode": run.returncode, "document": run.document})
+
+
+def received(value: str) -> ModelRun:
+    data = json.loads(value)
+    return ModelRun(data["name"], data["returncode"], data["document"], "")
+
+
+class MatrixSession:
+    """A token naming this session, made by the controller and handed to every xdist worker through
+    ``workerinput`` (remote ones too): :func:`model_run` reuses a model's run only within its session."""
+
+    def __init__(self, config: Any) -> None:
+        import uuid
+
+        workerinput = getattr(config, "workerinput", None)
+        self.token = workerinput.get(SESSION_TOKEN, "") if workerinput is not None else uuid.uuid4().hex
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:  # pytest-xdist's hook, on the controller
+        node.workerinput[SESSION_TOKEN] = self.token
+
+
 # ----------------------------------------------------------------------------------------- the matrix
 
 
 def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[str, ModelRun],
-                 models: tuple[Counterfactual, ...], ood: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``matrix.json``: verdict per claim and model, predictions against observations, sensitivity."""
+                 models: tuple[Counterfactual, ...], original_doc: dict[str, Any] | None = None,
+                 ood: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``matrix.json``: verdict per claim and model, predictions against observations, sensitivity, the
+    beyond-the-data verdicts per model (``ood``: the challenge network's records of claims/test_ood.py), and with
+    replicas the replica study (``original_doc``: the challenge network's whole claims.json, probes and any
+    other section included; by default its claims alone)."""
+    from report.replica_study import replica_study
+
     columns = [ORIGINAL] + [cf.name for cf in models]
     verdicts = {ORIGINAL: {k: v["verdict"] for k, v in original.items()}}
     verdicts.update({name: run.verdicts for name, run in runs.items()})
@@ -197,7 +258,10 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
             "checkpoint": runs[cf.name].document.get("checkpoint", {}),
             "run_exit_status": runs[cf.name].returncode,
         }
-    return {
+    replica_names = [cf.name for cf in models if is_replica(cf)]
+    study = replica_study(original_doc or {"claims": original},
+                          {name: runs[name].document if name in runs else {} for name in replica_names}) if replica_names else None
+    matrix = {
         "schema_version": 1,
         "original": context.get("checkpoint", {}),
         "models": columns,
@@ -205,9 +269,24 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
         "predictions": predictions,
         "sensitivity_judged": judged,
         "insensitive": sorted(c for c, r in claim_rows.items() if r["insensitive"]),
-        "replicas": replica_summary(claim_rows, models),
+        "replicas": replica_summary(study),
         "ood": ood_columns(ood, runs),
     }
+    if study is not None:
+        matrix["replica_study"] = study
+    return matrix
+
+
+def write_study_files(matrix: dict[str, Any], out: Path) -> None:
+    """The replica study's own files in the report folder: its two figures (their paths recorded in the study)
+    and ``replica-study.md``, the README's section as :mod:`report.replica_readme` would write it."""
+    from report.replica_readme import readme_section
+    from report.replica_study import draw_figures
+    from report.write import atomic_write_text
+
+    study = matrix["replica_study"]
+    atomic_write_text(Path(out) / "replica-study.md", readme_section(study))
+    study["figures"] = draw_figures(study, out)
 
 
 def ood_columns(original_ood: dict[str, Any] | None, runs: dict[str, ModelRun]) -> dict[str, Any]:
@@ -231,43 +310,53 @@ def load_explained_insensitivity() -> dict[str, str]:
     return {e["claim"]: " ".join(e["why"].split()) for e in data.get("insensitive", [])}
 
 
-def replica_summary(claim_rows: dict[str, Any], models: tuple[Counterfactual, ...]) -> dict[str, Any]:
-    """Which claims every replica reproduces (properties of the task) and which it does not (of the network)."""
-    replicas = [cf.name for cf in models if cf.kind == "trained" and cf.labelling == "band"]
-    if not replicas:
+def replica_summary(study: dict[str, Any] | None) -> dict[str, Any]:
+    """The matrix's "task or network?" summary, from the replica study's statistics (see
+    :mod:`report.replica_study` for the rule); empty without replicas."""
+    from report.replica_study import paragraph
+
+    if not study:
         return {"replicas": [], "paragraph": ""}
-    task, network, mixed = [], [], []
-    for cid, row in claim_rows.items():
-        if row["depends_on"] == "data":
-            continue
-        kept = [row["verdicts"].get(r) in ("holds", "erratum") for r in replicas]
-        (task if all(kept) else network if not any(kept) else mixed).append(cid)
-    n = len(replicas)
-    parts = [f"Across {n} replicas retrained on the recovered labelling function"]
-    parts.append(f", {len(task)} model-dependent claims hold (or hold as corrected) on every replica — "
-                 f"{', '.join(task) if task else 'none'}: these describe the task's solution")
-    parts.append(f"; {len(network)} fail on every replica — {', '.join(network) if network else 'none'}: "
-                 "as the write-up states them, with its numbers and thresholds, these describe the challenge network, "
-                 "not every network that learns the task")
-    if mixed:
-        parts.append(f"; {len(mixed)} hold on some replicas only — {', '.join(mixed)}: the mechanism recurs "
-                     "but not reliably")
-    return {"replicas": replicas, "properties_of_the_task": task, "properties_of_the_network": network,
-            "varies_between_replicas": mixed, "paragraph": "".join(parts) + "."}
+    cats = study["by_category"]
+    return {"replicas": study["replicas"], "properties_of_the_task": cats["task"],
+            "properties_of_the_network": cats["network"], "varies_between_replicas": cats["varies"],
+            "paragraph": paragraph(study)}
 
 
 _MARK = {"holds": "✔ holds", "erratum": "≈ erratum", "fails": "✘ fails", None: "–"}
 
 
+#: With more replicas than this, the table shows one "replicas" column (how many recur) instead of one each.
+MAX_REPLICA_COLUMNS = 3
+
+
+def _table_columns(matrix: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(model columns shown one by one, replicas folded into one column)."""
+    replicas = list(matrix.get("replica_study", {}).get("replicas", []))
+    if len(replicas) <= MAX_REPLICA_COLUMNS:
+        return list(matrix["models"]), []
+    return [m for m in matrix["models"] if m not in replicas], replicas
+
+
+def _replica_cell(row: dict[str, Any], replicas: list[str]) -> str:
+    kept = sum(1 for r in replicas if row["verdicts"].get(r) in ("holds", "erratum"))
+    measured = sum(1 for r in replicas if row["verdicts"].get(r) is not None)
+    return f"{kept}/{measured} hold"
+
+
 def matrix_markdown(matrix: dict[str, Any]) -> str:
-    cols = matrix["models"]
+    from report.replica_study import markdown as study_markdown
+
+    cols, folded = _table_columns(matrix)
     lines = ["## Claims × models", "", "Verdict of every claim on the original checkpoint and each model "
-             "(`python -m pytest claims/ --models small|full`). *data* = the claim does not involve the network.", ""]
-    lines.append("| claim | " + " | ".join(cols) + " |")
-    lines.append("|---|" + "---|" * len(cols))
+             "(`python -m pytest claims/ --models small|full|replicas:N`). *data* = the claim does not involve the network.", ""]
+    extra = [f"{len(folded)} replicas"] if folded else []
+    lines.append("| claim | " + " | ".join(cols + extra) + " |")
+    lines.append("|---|" + "---|" * len(cols + extra))
     for cid, row in matrix["claims"].items():
         flag = " (data)" if row["depends_on"] == "data" else " **insensitive**" if row["insensitive"] else ""
-        lines.append(f"| {cid}{flag} | " + " | ".join(_MARK[row["verdicts"].get(m)] for m in cols) + " |")
+        cells = [_MARK[row["verdicts"].get(m)] for m in cols] + ([_replica_cell(row, folded)] if folded else [])
+        lines.append(f"| {cid}{flag} | " + " | ".join(cells) + " |")
     lines += ["", "### Predicted vs observed", "", "| model | rationale | predicted to break | observed broken | "
               "broke unexpectedly | survived unexpectedly |", "|---|---|---|---|---|---|"]
     for name, p in matrix["predictions"].items():
@@ -284,8 +373,8 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
             lines.append(f"- `{cid}`: {why or 'not explained yet'}")
     else:
         lines += ["", "Every model-dependent claim fails on at least one counterfactual."]
-    if matrix["replicas"].get("paragraph"):
-        lines += ["", "### Task or network?", "", matrix["replicas"]["paragraph"]]
+    if matrix.get("replica_study"):
+        lines += ["", study_markdown(matrix["replica_study"], matrix["replica_study"].get("figures", [])).rstrip("\n")]
     if matrix.get("ood"):
         from report.ood import matrix_markdown as ood_matrix_markdown
 
@@ -293,17 +382,20 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def matrix_html(matrix: dict[str, Any]) -> str:
+def matrix_html(matrix: dict[str, Any], out: Path | None = None) -> str:
+    """The matrix as trusted HTML; the replica study's figures (in ``out``) are inlined as ``data:`` URIs."""
+    from report.replica_study import html_section
+
     e = html.escape
-    cols = matrix["models"]
-    head = "".join(f"<th>{e(c)}</th>" for c in cols)
+    cols, folded = _table_columns(matrix)
+    head = "".join(f"<th>{e(c)}</th>" for c in cols) + (f"<th>{len(folded)} replicas</th>" if folded else "")
     rows = []
     for cid, row in matrix["claims"].items():
         tag = " <small>(data)</small>" if row["depends_on"] == "data" else (
             " <strong class='v-fails'>insensitive</strong>" if row["insensitive"] else "")
         cells = "".join(
             f"<td class='v-{e(v or 'none')}'>{e(_MARK[v])}</td>" for v in (row["verdicts"].get(m) for m in cols)
-        )
+        ) + (f"<td>{e(_replica_cell(row, folded))}</td>" if folded else "")
         rows.append(f"<tr><td><a href='#claim-{e(cid)}'>{e(cid)}</a>{tag}</td>{cells}</tr>")
     preds = "".join(
         f"<tr><td>{e(n)}</td><td>{e(p['rationale'])}</td><td>{e(', '.join(p['predicted_to_break']) or '–')}</td>"
@@ -313,7 +405,7 @@ def matrix_html(matrix: dict[str, Any]) -> str:
     )
     parts = [
         "<p>Verdict of every claim on the original checkpoint and each model (<code>pytest claims/ --models "
-        "small|full</code>). <em>data</em>: the claim does not involve the network.</p>",
+        "small|full|replicas:N</code>). <em>data</em>: the claim does not involve the network.</p>",
         f"<table id='matrix'><thead><tr><th>claim</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
         "<h3>Predicted vs observed</h3>",
         "<table id='predictions'><thead><tr><th>model</th><th>rationale</th><th>predicted to break</th>"
@@ -329,8 +421,15 @@ def matrix_html(matrix: dict[str, Any]) -> str:
         parts.append(f"<p><strong>Insensitive claims</strong> (no counterfactual breaks them):</p><ul>{items}</ul>")
     else:
         parts.append("<p>Every model-dependent claim fails on at least one counterfactual.</p>")
-    if matrix["replicas"].get("paragraph"):
-        parts.append(f"<h3>Task or network?</h3><p>{e(matrix['replicas']['paragraph'])}</p>")
+    if matrix.get("replica_study"):
+        figure_html = []
+        figures = matrix["replica_study"].get("figures", [])
+        if out is not None and figures:
+            from report.render import FigureCache
+
+            cache = FigureCache(Path(out))
+            figure_html = [cache.html(f) for f in figures]
+        parts.append(html_section(matrix["replica_study"], figure_html))
     if matrix.get("ood"):
         from report.ood import matrix_html as ood_matrix_html
 

@@ -20,6 +20,7 @@ import pytest
 
 from fixtures.locate import ENV, resolve_report_dir
 from report.claim import PROBE_PROPERTY, RECORD_PROPERTY, Verdict
+from report.matrix import MODEL_RUN_PROPERTY
 from report.ood import OOD_PROPERTY
 from report.ood import merge as ood_merge
 
@@ -38,7 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--models", metavar="SET", default=None,
         help="also run every claim on other models: 'small' (untrained, anti-1 silenced), 'full' (adds a different "
-        "labelling and 3 retrained replicas) or comma-separated names; writes matrix.json",
+        "labelling and 3 retrained replicas), 'replicas:N' (N seeded replicas: the replica study) or comma-separated "
+        "names; writes matrix.json",
     )
 
 
@@ -55,6 +57,7 @@ class ClaimCollector:
         self.probes: dict[str, dict[str, Any]] = {}
         self.ood: dict[str, Any] = {}  # claims/test_ood.py: inputs beyond the data (report/ood.py)
         self.context: dict[str, Any] | None = None
+        self.model_runs: dict[str, str] = {}  # claims × models: each model's run, as shipped by its test
         self.written: Path | None = None
         self.missing: dict[str, list[str]] = {"claims": [], "probes": []}
         self.selection_partial = False  # known after collection (in a serial run or an xdist worker)
@@ -73,6 +76,8 @@ class ClaimCollector:
                 ood_merge(self.ood, json.loads(value))
             elif name == CONTEXT_PROPERTY and self.context is None:
                 self.context = json.loads(value)
+            elif name == MODEL_RUN_PROPERTY:
+                self.model_runs[json.loads(value)["name"]] = value
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -125,17 +130,31 @@ class ClaimCollector:
 
     def _matrix(self, out: Path) -> dict[str, Any] | None:
         """The claims × models matrix from the per-model runs this session made (None without --models)."""
-        from report.matrix import ModelRun, build_matrix, run_dir, run_document, selected
+        from report.matrix import ModelRun, build_matrix, received, run_dir, run_document, selected
+        from report.write import build_document
 
         models = selected(self.config.getoption("models"))
         if not models:
             return None
         runs = {}
-        for cf in models:
+        for cf in models:  # as shipped by the model's test (from any worker, on any machine); else on disk
             path = run_document(run_dir(out, cf.name))
-            if path.exists():
+            if cf.name in self.model_runs:
+                runs[cf.name] = received(self.model_runs[cf.name])
+            elif path.exists():
                 runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
-        return build_matrix(self.claims, self.context or {}, runs, models, ood=self.ood or None)
+        original = build_document(self.context or {}, self.claims, self.probes)
+        if self.ood:
+            from report.ood import finish
+
+            original["ood"] = finish(self.ood)
+        matrix = build_matrix(self.claims, self.context or {}, runs, models, original_doc=original,
+                              ood=self.ood or None)
+        if matrix.get("replica_study"):
+            from report.matrix import write_study_files
+
+            write_study_files(matrix, out)
+        return matrix
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if _is_worker(config) or not (self.claims or self.probes or self.ood):
@@ -186,6 +205,9 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = ClaimCollector(config)
     config.stash[COLLECTOR] = collector
     config.pluginmanager.register(collector, "eis-claim-collector")
+    from report.matrix import MatrixSession
+
+    config.pluginmanager.register(MatrixSession(config), "eis-matrix-session")
 
 
 def _gather_figures(root: Path, out: Path, records: list[dict[str, Any]]) -> None:

@@ -83,7 +83,7 @@ def write_report(
         from report.matrix import matrix_html, matrix_markdown
 
         atomic_write_text(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
-        extra_sections.append(("Claims × models", matrix_html(matrix)))
+        extra_sections.append(("Claims × models", matrix_html(matrix, out)))
         extra_markdown += matrix_markdown(matrix)
     render.write_all(out, doc, extra_sections=extra_sections, extra_markdown=extra_markdown)
     return out

@@ -1,0 +1,91 @@
+"""Keep the README's replica-study section true: regenerate it from a replica study's ``matrix.json``.
+
+    pytest claims/ --models replicas:20 -n 2             # writes report/out/matrix.json (replica_study)
+    python -m report.replica_readme                      # from report/out/matrix.json
+    python -m report.replica_readme --matrix PATH        # from another run's matrix.json
+
+Writes ``docs/replica-study.json`` (the ``replica_study`` section, the measurement of record) and
+``docs/replica-study.md`` (the text generated from it; the run itself writes the same text to
+``<report-dir>/replica-study.md``), and copies that text into README.md between the ``replicas`` markers. ``tests/test_replica_study.py`` checks, without any training, that the README's section
+and ``docs/replica-study.md`` are exactly what :func:`readme_section` makes of ``docs/replica-study.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from fixtures.locate import PROJECT_ROOT
+from report.replica_study import CATEGORY_WORDS, headline_text, paragraph, recurrence_text
+
+README = PROJECT_ROOT / "README.md"
+STUDY_JSON = PROJECT_ROOT / "docs" / "replica-study.json"
+STUDY_MD = PROJECT_ROOT / "docs" / "replica-study.md"
+START, END = "<!-- replicas:start -->", "<!-- replicas:end -->"
+
+
+def readme_section(study: dict[str, Any]) -> str:
+    """The README's section: the paragraph, then one row per claim and probe (recurrence, category, and where
+    the challenge network's first headline number sits among the replicas)."""
+    lines = [paragraph(study), "", "| record | challenge network | recurs on replicas (95% CI) | category | "
+             "challenge vs replicas |", "|---|---|---|---|---|"]
+    for section, recs in study["records"].items():
+        for rid, v in recs.items():
+            name = rid if section == "claims" else f"{section}/{rid}"
+            head = next(iter(v["headlines"].items()), None)
+            cells = [f"`{name}`", v["challenge_verdict"] or "–", recurrence_text(v), CATEGORY_WORDS[v["category"]],
+                     headline_text(*head) if head else "–"]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def block(readme_text: str) -> str:
+    """The text between the markers (ValueError if they are missing)."""
+    try:
+        start = readme_text.index(START) + len(START)
+        end = readme_text.index(END, start)
+    except ValueError:
+        raise ValueError(f"README.md lacks the {START} … {END} markers") from None
+    return readme_text[start:end].strip("\n")
+
+
+def with_block(readme_text: str, text: str) -> str:
+    block(readme_text)
+    head, rest = readme_text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{text.rstrip()}\n{END}{tail}"
+
+
+def update(matrix_json: Path, readme: Path = README, study_json: Path = STUDY_JSON, study_md: Path = STUDY_MD) -> None:
+    matrix = json.loads(Path(matrix_json).read_text())
+    study = matrix.get("replica_study")
+    if not study:
+        raise ValueError(f"{matrix_json} has no replica_study: run `pytest claims/ --models replicas:N` first")
+    study = {k: v for k, v in study.items() if k != "figures"}  # figures live in that run's report folder
+    text = readme_section(study)
+    study_json.parent.mkdir(parents=True, exist_ok=True)
+    study_json.write_text(json.dumps(study, indent=1, ensure_ascii=False) + "\n")
+    study_md.write_text(text)
+    readme.write_text(with_block(readme.read_text(), text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fixtures.locate import resolve_report_dir
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--matrix", type=Path, default=None, help="matrix.json of a replica study [report/out]")
+    args = parser.parse_args(argv)
+    path = args.matrix or resolve_report_dir(None) / "matrix.json"
+    try:
+        update(path)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""The replica study (``pytest claims/ --models replicas:N``): its statistics on synthetic records, the README
+section generated from the committed study, and one end-to-end comparison of a serial run with two
+``--tx popen`` workers that stand in for two machines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fixtures.locate import PROJECT_ROOT
+from model.counterfactuals import by_name, replica
+from report.matrix import ModelRun, build_matrix, model_run, selected
+from report.replica_readme import README, STUDY_JSON, STUDY_MD, block, readme_section, with_block
+from report.replica_study import (
+    classify, headline_paths, numbers, paragraph, rank_among, replica_study, sections, wilson_interval,
+)
+
+# ----------------------------------------------------------------------------------------------- Wilson
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [
+        # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Table I, method 3.
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_interval_matches_published_values(k, n, low, high):
+    got = wilson_interval(k, n)
+    assert got == pytest.approx((low, high), abs=6e-5)
+
+
+def test_wilson_interval_of_all_successes_has_the_closed_form_lower_bound():
+    z2 = 1.959963984540054**2
+    assert wilson_interval(20, 20)[0] == pytest.approx(20 / (20 + z2), rel=1e-9)
+    assert wilson_interval(20, 20)[1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("k", "n"), [(-1, 3), (4, 3), (True, 3)])
+def test_wilson_interval_rejects_impossible_counts(k, n):
+    with pytest.raises(ValueError):
+        wilson_interval(k, n)
+
+
+# ----------------------------------------------------------------------------------------------- the rule
+
+
+@pytest.mark.parametrize(
+    ("recurs", "n", "keeps", "expected"),
+    [
+        (20, 20, True, "task"),
+        (19, 20, True, "task"),  # 95%, lower bound 76%
+        (18, 20, True, "varies"),  # 90%, but the lower bound is 70%
+        (19, 20, False, "task"),  # recurring on the replicas, whatever the challenge network did
+        (5, 20, True, "network"),  # upper bound 47%
+        (6, 20, True, "varies"),  # upper bound 52%
+        (0, 20, False, "varies"),  # fails everywhere, the challenge network included: not "of this network"
+        (3, 3, True, "varies"),  # 3/3: lower bound 44%, "every" is not distinguishable from chance
+        (0, 3, True, "varies"),  # 0/3: upper bound 56%
+    ],
+)
+def test_classification_follows_the_issues_rule(recurs, n, keeps, expected):
+    assert classify(recurs, n, keeps) == expected
+
+
+def test_data_only_records_are_not_classified():
+    assert classify(20, 20, True, data_only=True) == "data"
+
+
+def test_the_challenge_network_outside_every_replica_is_an_outlier_only_with_enough_replicas():
+    twenty = [float(i) for i in range(20)]
+    above = rank_among(100.0, twenty)
+    assert (above.rank, above.position, above.outlier) == (21, "above every replica", True)
+    assert above.p_two_sided == pytest.approx(2 / 21)
+    assert not rank_among(100.0, [1.0, 2.0]).outlier  # 3 networks: p = 2/3
+    middle = rank_among(9.5, twenty)
+    assert middle.position == "within the replicas" and not middle.outlier
+    tied = rank_among(0.0, [0.0] * 20)
+    assert tied.rank == 11 and not tied.outlier
+
+
+# ----------------------------------------------------------------------------------------------- records
+
+
+def _claim(verdict, depends_on="model", **measured):
+    return {"verdict": verdict, "claimed": {"agreement": 0.962}, "measured": measured, "depends_on": depends_on}
+
+
+def test_every_record_section_is_studied_including_ones_added_later():
+    doc = {
+        "schema_version": 1,
+        "checkpoint": {"sha256": "x"},
+        "summary": {"holds": 1},
+        "claims": {"labeling-function": _claim("holds", agreement=0.96)},
+        "probes": {"algebra": {"verdict": "holds", "found": {"max_linearity_error": 1e-11}}},
+        "ood": {"rotated": {"verdict": "fails", "measured": {"agreement": 0.7}}},
+    }
+    assert list(sections(doc)) == ["claims", "probes", "ood"]
+    replicas = {f"replica-seed{i}": {**doc, "ood": {"rotated": {"verdict": "holds", "measured": {"agreement": 0.9}}}}
+                for i in (1, 2, 3)}
+    study = replica_study(doc, replicas)
+    assert study["records"]["ood"]["rotated"]["counts"] == {"holds": 3, "erratum": 0, "fails": 0}
+    assert study["records"]["ood"]["rotated"]["headlines"]["agreement"]["challenge"] == 0.7
+    assert "ood/rotated" in study["by_category"]["varies"]  # 3/3 is not enough for "task"
+
+
+def test_headlines_fall_back_to_the_claimed_keys_then_the_first_numbers():
+    rec = {"verdict": "holds", "claimed": {"one": 48, "dead": 121}, "measured": {"x": 1, "one": 46, "n": {"dead": 122}}}
+    assert headline_paths("a-new-claim", rec) == ("one", "n.dead")
+    rec = {"verdict": "holds", "claimed": "words", "measured": {"a": 1, "b": True, "c": [1, 2], "d": {"e": 2.5}, "f": 3, "g": 4}}
+    assert numbers(rec) == {"a": 1.0, "d.e": 2.5, "f": 3.0, "g": 4.0}  # no booleans, no lists
+    assert headline_paths("another", rec) == ("a", "d.e", "f")
+    # A listed headline missing from the record (a changed schema) falls back instead of vanishing.
+    assert headline_paths("pca-variance", {"verdict": "holds", "measured": {"total": 0.9}}) == ("total",)
+    assert headline_paths("algebra", {"verdict": "holds", "found": {"max_linearity_error": 3e-11}}) == ()
+
+
+def test_recurrence_counts_holds_and_errata_separately_and_ignores_missing_runs():
+    own = {"claims": {"c": _claim("erratum", agreement=0.99)}}
+    verdicts = ["holds"] * 17 + ["erratum"] * 2 + ["fails"]
+    replicas = {f"replica-seed{i + 1}": {"claims": {"c": _claim(v, agreement=0.9 + i / 1000)}} for i, v in enumerate(verdicts)}
+    replicas["replica-seed21"] = {}  # its run produced no records
+    study = replica_study(own, replicas)
+    c = study["records"]["claims"]["c"]
+    assert study["n"] == 20 and study["missing"] == ["replica-seed21"]
+    assert c["counts"] == {"holds": 17, "erratum": 2, "fails": 1}
+    assert c["fractions"]["recurs"]["count"] == 19 and c["category"] == "task"
+    assert c["fractions"]["holds"]["high"] < 1 and c["fractions"]["erratum"]["count"] == 2
+    head = c["headlines"]["agreement"]
+    assert head["rank"] == 21 and head["outlier"] and head["position"] == "above every replica"
+    text = paragraph(study)
+    assert "**Properties of the task**" in text and "`c` 19/20 (95%, CI 76%–99%)" in text
+    assert "outlier" in text and "replica-seed21" in text
+
+
+def test_a_claim_only_the_challenge_network_keeps_is_a_property_of_this_network():
+    own = {"claims": {"c": _claim("holds", agreement=0.962)}}
+    replicas = {f"replica-seed{i}": {"claims": {"c": _claim("holds" if i <= 2 else "fails", agreement=0.95)}}
+                for i in range(1, 21)}
+    study = replica_study(own, replicas)
+    assert study["by_category"]["network"] == ["c"]
+    assert "**Properties of this network**" in paragraph(study) and "`c` 2/20" in paragraph(study)
+
+
+def test_a_claim_failing_everywhere_varies_by_the_rule_and_the_text_says_the_challenge_network_fails_it_too():
+    own = {"claims": {"c": _claim("fails", agreement=0.9)}}
+    replicas = {f"replica-seed{i}": {"claims": {"c": _claim("fails", agreement=0.9)}} for i in range(1, 21)}
+    study = replica_study(own, replicas)
+    assert study["by_category"]["varies"] == ["c"]
+    assert "`c` 0/20 (0%, CI 0%–16%) (fails on the challenge network too)" in paragraph(study)
+
+
+def test_data_only_claims_are_listed_apart():
+    own = {"claims": {"class-split": _claim("holds", depends_on="data", one_like=17111)}}
+    replicas = {f"replica-seed{i}": own for i in (1, 2)}
+    assert replica_study(own, replicas)["by_category"]["data"] == ["class-split"]
+
+
+# ----------------------------------------------------------------------------------------------- --models
+
+
+def test_models_replicas_n_names_seeds_one_to_n():
+    assert [cf.name for cf in selected("replicas:4")] == [f"replica-seed{i}" for i in range(1, 5)]
+    assert [cf.seed for cf in selected("replicas:20")] == list(range(1, 21))
+    combined = [cf.name for cf in selected("small,replicas:2,replica-seed2")]
+    assert combined == ["untrained", "silenced-anti-one", "replica-seed1", "replica-seed2"]
+    assert by_name("replica-seed7") == replica(7)
+    assert selected("full")[-3:] == tuple(replica(s) for s in (1, 2, 3))  # the full matrix's replicas unchanged
+
+
+@pytest.mark.parametrize("option", ["replicas:0", "replicas:x", "replicas:", "replicas:-2", "replica-seed0"])
+def test_bad_replica_counts_are_usage_errors(option):
+    with pytest.raises(ValueError, match="--models"):
+        selected(option)
+
+
+def test_build_matrix_adds_the_study_only_with_replicas():
+    own = {"labeling-function": _claim("holds", agreement=0.962)}
+    runs = {f"replica-seed{i}": ModelRun(f"replica-seed{i}", 0, {"claims": {"labeling-function": _claim("fails", agreement=0.95)}}, "")
+            for i in (1, 2)}
+    matrix = build_matrix(own, {}, runs, selected("replicas:2"), original_doc={"claims": own})
+    assert matrix["replica_study"]["replicas"] == ["replica-seed1", "replica-seed2"]
+    assert matrix["replicas"]["paragraph"] == paragraph(matrix["replica_study"])
+    assert "replica_study" not in build_matrix(own, {}, {}, selected("small"))
+
+
+def test_a_model_run_from_an_earlier_session_is_not_reused(tmp_path, monkeypatch):
+    """On a remote worker the report folder is never cleaned by the controller: the session token decides."""
+    import report.matrix as matrix
+
+    calls = []
+
+    class Proc:
+        returncode = 0
+        stdout = stderr = ""
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        out = tmp_path / "models" / "replica-seed1"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "claims.json").write_text(json.dumps({"claims": {"c": {"verdict": "holds"}}}))
+        return Proc()
+
+    monkeypatch.setattr(matrix, "checkpoint_for", lambda *a: tmp_path / "w.pt")
+    monkeypatch.setattr(matrix.subprocess, "run", fake_run)
+    prepared = type("P", (), {"inputs": type("I", (), {"cache_dir": tmp_path})(), "mnist": type("M", (), {"root": tmp_path})()})()
+    cf = replica(1)
+    model_run(cf, prepared, None, tmp_path, "session-a")
+    model_run(cf, prepared, None, tmp_path, "session-a")
+    assert len(calls) == 1  # reused within the session
+    assert "-m" not in calls[0][calls[0].index("claims/"):]  # a replica runs the probes too
+    model_run(cf, prepared, None, tmp_path, "session-b")
+    assert len(calls) == 2
+
+
+# ----------------------------------------------------------------------------------------------- the README
+
+
+def test_the_readme_section_is_generated_from_the_committed_study():
+    """Cheap and deterministic: no training. After a new study, `python -m report.replica_readme` updates all three."""
+    study = json.loads(STUDY_JSON.read_text())
+    expected = readme_section(study)
+    assert STUDY_MD.read_text() == expected, "docs/replica-study.md is stale: python -m report.replica_readme"
+    assert block(README.read_text()) == expected.rstrip("\n"), "README's replica section is stale: python -m report.replica_readme"
+
+
+def test_readme_block_replacement_keeps_the_rest():
+    text = "a\n<!-- replicas:start -->\nold\n<!-- replicas:end -->\nb\n"
+    assert with_block(text, "new\n") == "a\n<!-- replicas:start -->\nnew\n<!-- replicas:end -->\nb\n"
+    with pytest.raises(ValueError, match="markers"):
+        block("no markers here")
+
+
+# ----------------------------------------------------------------------------------------------- end to end
+
+
+def _claims_command(config, *extra):
+    args = [sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider"]
+    for option in ("weights", "data_dir", "cache_dir"):
+        value = config.getoption(option)
+        if value:
+            args += [f"--{option.replace('_', '-')}", str(value)]
+    if config.getoption("no_download"):
+        args.append("--no-download")
+    return args + list(extra)
+
+
+@pytest.mark.needs_data
+@pytest.mark.slow
+def test_two_tx_workers_give_the_same_replica_study_as_a_serial_run(pytestconfig, tmp_path):
+    """``--tx popen --tx popen`` stands in for two machines: each worker writes into its own report folder (as
+    a remote machine would, on its own disk), so the controller can only build the study from what xdist's
+    transport carries back. The cache is shared (on several machines: a shared --cache-dir, see README), and
+    each replica's claims run happens on exactly one worker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+    env.pop("EIS_REPORT_DIR", None)
+    serial_dir, tx_dir, w1, w2 = (tmp_path / n for n in ("serial", "tx", "machine1", "machine2"))
+    serial = subprocess.run(_claims_command(pytestconfig, "--models", "replicas:2", "--report-dir", str(serial_dir)),
+                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert (serial_dir / "matrix.json").exists(), serial.stdout[-3000:] + serial.stderr[-2000:]
+    distributed = subprocess.run(
+        _claims_command(pytestconfig, "--models", "replicas:2", "--dist", "loadgroup",
+                        "--tx", f"popen//env:EIS_REPORT_DIR={w1}", "--tx", f"popen//env:EIS_REPORT_DIR={w2}"),
+        cwd=PROJECT_ROOT, env={**env, "EIS_REPORT_DIR": str(tx_dir)}, capture_output=True, text=True, timeout=1800,
+    )
+    assert (tx_dir / "matrix.json").exists(), distributed.stdout[-3000:] + distributed.stderr[-2000:]
+    assert distributed.returncode == serial.returncode
+    ran_on = {name: [w.name for w in (w1, w2) if (w / "models" / name / "claims.json").exists()]
+              for name in ("replica-seed1", "replica-seed2")}
+    assert all(len(where) == 1 for where in ran_on.values()), ran_on  # each replica on exactly one worker
+    assert not (tx_dir / "models").exists()  # the controller ran no model itself
+    serial_study = json.loads((serial_dir / "matrix.json").read_text())["replica_study"]
+    tx_study = json.loads((tx_dir / "matrix.json").read_text())["replica_study"]
+    assert tx_study["n"] == 2 and tx_study["missing"] == []
+    assert tx_study == serial_study
+    assert "Replica study" in (tx_dir / "claims.md").read_text()
+    assert (tx_dir / "replica-study.md").read_text() == readme_section(tx_study)
+    assert "replica-recurrence.png" in (tx_dir / "index.html").read_text()
