@@ -151,15 +151,36 @@ def classify(recurs: int, n: int, challenge_keeps: bool, data_only: bool = False
 # ----------------------------------------------------------------------------------------------- records
 
 
+#: Verdict words of record sections that judge something other than a claim, in the claims' words: the
+#: beyond-the-data families (claims/test_ood.py) *generalise* (the explanation holds there) or *break* (it fails).
+VERDICT_WORDS = {"generalises": "holds", "breaks": "fails"}
+#: A beyond-the-data family's headline numbers (its record keeps them at the top level, not under ``measured``).
+FAMILY_HEADLINES = ("far_agreement", "agreement")
+
+
+def _records(value: Any) -> dict[str, Mapping[str, Any]] | None:
+    if isinstance(value, Mapping) and value and all(isinstance(r, Mapping) and "verdict" in r for r in value.values()):
+        return dict(value)
+    return None
+
+
+def _family(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {**record, "verdict": VERDICT_WORDS.get(record["verdict"], record["verdict"]),
+            "measured": {k: record[k] for k in FAMILY_HEADLINES if k in record}}
+
+
 def sections(doc: Mapping[str, Any]) -> dict[str, dict[str, Mapping[str, Any]]]:
     """Every record section of a ``claims.json`` document: top-level mappings whose values are all records
-    (mappings with a ``verdict``). ``claims`` and ``probes`` today; any later section too."""
+    (mappings with a ``verdict``), or whose ``families`` are (the beyond-the-data section ``ood``, its verdicts
+    put in the claims' words by :data:`VERDICT_WORDS`). ``claims``, ``probes`` and ``ood`` today; any later
+    section of either shape too."""
     out = {}
     for name, value in doc.items():
-        if isinstance(value, Mapping) and value and all(
-            isinstance(r, Mapping) and "verdict" in r for r in value.values()
-        ):
-            out[name] = dict(value)
+        records = _records(value)
+        if records is not None:
+            out[name] = records
+        elif isinstance(value, Mapping) and (families := _records(value.get("families"))) is not None:
+            out[name] = {k: _family(r) for k, r in families.items()}
     return out
 
 

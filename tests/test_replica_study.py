@@ -111,6 +111,24 @@ def test_every_record_section_is_studied_including_ones_added_later():
     assert "ood/rotated" in study["by_category"]["varies"]  # 3/3 is not enough for "task"
 
 
+def test_the_beyond_the_data_families_are_studied_in_the_claims_words():
+    """claims.json's real ``ood`` section keeps its records under ``families`` with their own verdict words:
+    *generalises* recurs like *holds*, *breaks* counts as *fails*; the far-from-threshold agreement is the headline."""
+    def doc(verdict: str, far: float) -> dict:
+        return {"claims": {"labeling-function": _claim("holds", agreement=0.96)},
+                "ood": {"rule": {"margin_s": 3056.0}, "summary": {"generalises": 1},
+                        "families": {"salt": {"verdict": verdict, "far_agreement": far, "agreement": 0.8, "n": 2000}}}}
+
+    replicas = {f"replica-seed{i}": doc("generalises" if i < 3 else "breaks", 0.9 + i / 100) for i in (1, 2, 3)}
+    study = replica_study(doc("breaks", 0.936), replicas)
+    salt = study["records"]["ood"]["salt"]
+    assert salt["counts"] == {"holds": 2, "erratum": 0, "fails": 1}
+    assert salt["challenge_verdict"] == "fails"
+    assert salt["headlines"]["far_agreement"]["challenge"] == 0.936
+    assert salt["headlines"]["far_agreement"]["replicas"] == {"replica-seed1": 0.91, "replica-seed2": 0.92,
+                                                               "replica-seed3": 0.93}
+
+
 def test_headlines_fall_back_to_the_claimed_keys_then_the_first_numbers():
     rec = {"verdict": "holds", "claimed": {"one": 48, "dead": 121}, "measured": {"x": 1, "one": 46, "n": {"dead": 122}}}
     assert headline_paths("a-new-claim", rec) == ("one", "n.dead")
