@@ -23,6 +23,7 @@ from analysis import ood
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD
 from claims.probe_settings import current_profile, independent_of_imports, probe_settings
 from report.ood import OOD_PROPERTY
+from report.records import jsonable
 from report.plugin import CONTEXT_PROPERTY
 
 pytestmark = [pytest.mark.ood, pytest.mark.needs_data]
@@ -93,9 +94,24 @@ def findings(samples, numpy_net, mnist, template, margin, search_settings) -> di
     return out
 
 
+def _portable(value):
+    """The record as every other record is stored: measurements rounded by the one rule for records
+    (report.records.portable_float, what a number keeps across CPUs), except a counterexample's ``params``, which
+    are its inputs (seeded draws, shrunk by hypothesis) and must regenerate it exactly."""
+    if isinstance(value, dict):
+        return {k: (jsonable_exact(v) if k == "params" else _portable(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_portable(v) for v in value]
+    return jsonable(value)
+
+
+def jsonable_exact(value):
+    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+
+
 def _record(request, payload: dict) -> None:
     request.node.user_properties.append((CONTEXT_PROPERTY, json.dumps(request.getfixturevalue("run_context"))))
-    request.node.user_properties.append((OOD_PROPERTY, json.dumps(payload)))
+    request.node.user_properties.append((OOD_PROPERTY, json.dumps(_portable(payload))))
 
 
 @pytest.mark.parametrize("family", list(ood.FAMILIES))

@@ -76,9 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     from fixtures.locate import resolve_report_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--matrix", type=Path, default=None, help="matrix.json of a replica study [report/out]")
+    parser.add_argument("--matrix", type=Path, default=None,
+                        help="matrix.json of a replica study, or the report folder holding it [report/out]")
     args = parser.parse_args(argv)
-    path = args.matrix or resolve_report_dir(None) / "matrix.json"
+    path = args.matrix or resolve_report_dir(None)
+    if path.is_dir():
+        path = path / "matrix.json"
     try:
         update(path)
     except (OSError, ValueError) as exc:
