@@ -16,6 +16,7 @@ the active neurons' columns are carried (a dead neuron adds nothing to any logit
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,11 +91,12 @@ def neuron_sample(train_post: np.ndarray, train, fc2, pca, arms, **fixed) -> Sam
 
 def wmean(d: Sample, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Mean over the (resampled) images in ``mask`` along axis 0."""
-    w = d.weights("train")
-    w = np.ones(len(values)) if w is None else w.astype(np.float64)
+    w = d.memo("w64", lambda: np.ones(len(values)) if d.weights("train") is None
+               else d.weights("train").astype(np.float64))
     if mask is not None:
-        w = w * mask
-    return (w @ values) / w.sum()
+        w = np.where(mask, w, 0.0)
+    v = np.asarray(values)
+    return (w @ (v if v.dtype == np.float64 else v.astype(np.float64))) / w.sum()
 
 
 _MOMENTS: dict[tuple, dict[str, np.ndarray]] = {}  # per (table, resample): shared by the neuron claims
@@ -161,6 +163,29 @@ def per_image(d: Sample, name: str, g: neurons.Groups, compute: Callable[[], dic
     if key not in cache:
         cache[key] = compute()
     return cache[key]
+
+
+def column_sum(d: Sample, key: str, mask: np.ndarray) -> np.ndarray:
+    """Per image, the sum of ``table[key]``'s columns in ``mask`` (float64). The first mask asked for (the full
+    sample's group) is summed in full; any other from it by adding and removing the columns that differ (a
+    resample's groups differ from the full sample's by a few neurons)."""
+    x = d.table("train")[key]
+    cache = d.fixed["shared"]
+    ref = cache.get(("column-sum", key, mask.tobytes()))
+    if ref is not None:
+        return ref
+    base = cache.get(("column-sum-base", key))
+    if base is None:
+        out = x[:, mask].sum(axis=1, dtype=np.float64)
+        cache[("column-sum-base", key)] = (mask.copy(), out)
+    else:
+        m0, s0 = base
+        out = s0 + x[:, mask & ~m0].sum(axis=1, dtype=np.float64) - x[:, m0 & ~mask].sum(axis=1, dtype=np.float64)
+    if len(cache) > 512:
+        for k in [k for k in cache if k[0] == "column-sum"]:
+            del cache[k]
+    cache[("column-sum", key, mask.tobytes())] = out
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- neurons
@@ -257,7 +282,7 @@ def anti_one_zeroed(d: Sample, g: neurons.Groups) -> dict[str, np.ndarray]:
     t = d.table("train")
 
     def compute() -> dict[str, np.ndarray]:
-        contribution = (t["contribution"] @ g.anti_one.astype(np.float32)).astype(np.float64)
+        contribution = column_sum(d, "contribution", g.anti_one)
         return {"class_1_after": (t["logit_diff"] - contribution > 0).astype(np.float64),
                 "rises": (contribution < 0).astype(np.float64), "contribution": contribution,
                 "negative": (contribution < 0).astype(np.float64)}
@@ -319,10 +344,8 @@ def group_excitations(d: Sample, g: neurons.Groups) -> dict[str, np.ndarray]:
     t = d.table("train")
 
     def compute() -> dict[str, np.ndarray]:
-        masks = np.stack([g.one, g.anti_one], axis=1).astype(np.float32)
-        above_min, above_zero = t["excitation"] @ masks, t["contribution"] @ masks
-        return {"one.minimum": above_min[:, 0], "anti.minimum": above_min[:, 1],
-                "one.zero": above_zero[:, 0], "anti.zero": above_zero[:, 1]}
+        return {f"{name}.{base}": column_sum(d, key, mask) for name, mask in (("one", g.one), ("anti", g.anti_one))
+                for base, key in (("minimum", "excitation"), ("zero", "contribution"))}
 
     return per_image(d, "dla", g, compute)
 
@@ -407,7 +430,7 @@ def min_ablation(d: Sample, split: float, groups: str, dead_fraction: float) -> 
         # per image, is the label kept (ablation.min_ablation_table through the linear readout: a group at its
         # dataset minimum loses its excitation above that minimum from the logit diff)
         ld = table["logit_diff"]
-        after = ld[:, None] - table["excitation"] @ np.stack([m for _, m in masks], axis=1).astype(np.float32)
+        after = ld[:, None] - np.stack([column_sum(d, "excitation", m) for _, m in masks], axis=1)
         kept = (after > 0) == (ld > 0)[:, None]
         return {**{name: kept[:, k].astype(np.float64) for k, (name, _) in enumerate(masks)},
                 **{f"{name}.class_0": (after[:, k] <= 0).astype(np.float64) for k, (name, _) in enumerate(masks)},
@@ -484,9 +507,12 @@ def minimum_is_no_detection(d: Sample, offset: float, inactive: str, groups: str
         low, span = post.min(axis=0), np.ptp(post, axis=0)
         return np.where(span > 0, (post - low) / np.where(span > 0, span, 1), 0).astype(np.float32)
 
-    if "offsets" not in d.fixed["shared"]:
-        d.fixed["shared"]["offsets"] = compute()
-    near = d.fixed["shared"]["offsets"] <= offset
+    shared = d.fixed["shared"]
+    if "offsets" not in shared:
+        shared["offsets"] = compute()
+    if shared.get("near", (None,))[0] != offset:  # the last offset's (the bootstrap asks for one only)
+        shared["near"] = (offset, (shared["offsets"] <= offset).astype(np.float32))
+    near = shared["near"][1]
     w = d.weights("train")
     w = np.ones(len(t["region"]), dtype=np.float32) if w is None else w.astype(np.float32)
     shares = []
@@ -511,29 +537,53 @@ def v_sample(pca_coords, train, pca, logit_diff_dir, bundle, clue) -> Sample:
                    "logit_diff_dir": logit_diff_dir, "anticlue_pre": bundle["anticlue_pre"]})
 
 
+_GEOMETRY: dict[tuple, Any] = {}  # full-sample pre-ReLU planes and each resample's V, shared by the geometry claims
+
+
+def _shared(key: tuple, compute: Callable[[], Any]) -> Any:
+    if key not in _GEOMETRY:
+        if len(_GEOMETRY) > 2048:
+            _GEOMETRY.clear()
+        _GEOMETRY[key] = compute()
+    return _GEOMETRY[key]
+
+
+def _resample_key(d: Sample) -> Any:
+    return None if d.counts is None else hash(d.weights("train").tobytes())
+
+
 def plane(d: Sample, activations: str):
     """(coords of the resampled images, coords of all images, the logit-diff direction, the anti-clue) in the
-    PCA plane of post-ReLU (the session's) or pre-ReLU activations (a fresh PCA)."""
+    PCA plane of post-ReLU (the session's) or pre-ReLU activations (a fresh PCA, fitted once per resample and
+    shared by the geometry claims)."""
     if activations == "post":
         return _rows(d, "coords"), d.fixed["all_coords"], d.fixed["towards_one"], d.fixed["anticlue"]
 
     def pre():
         pre_all = d.table("train")["pre"]
-        p = geometry.fit_pca(d.rows("train", "pre"))
+        p = pre_pca(pre_all, d)
         return (p.transform(d.rows("train", "pre")), p.transform(pre_all), p.direction(d.fixed["logit_diff_dir"]),
                 p.transform(d.fixed["anticlue_pre"])[0])
 
-    return d.memo("pre-plane", pre)
+    return _shared(("pre-plane", id(d.table("train")["pre"]), _resample_key(d)), pre)
+
+
+def pre_pca(pre_all: np.ndarray, d: Sample | None = None) -> geometry.PCA:
+    """A PCA of fc1's pre-ReLU output (the resample's rows of it), fitted once per resample."""
+    key = None if d is None else _resample_key(d)
+    return _shared(("pre-pca", id(pre_all), key), lambda: geometry.fit_pca(pre_all if d is None else d.rows("train", "pre")))
 
 
 def fitted_v(d: Sample, activations: str, coords: np.ndarray) -> geometry.VShape | None:
+    """The V fitted to ``coords`` (the plane's resampled points), once per resample and plane: the geometry
+    claims draw the same resamples (``seed_group="v"``) and share it."""
     def fit():
         try:
             return geometry.fit_v(coords)
         except geometry.NoV:
             return None
 
-    return d.memo(("v", activations), fit)
+    return _shared(("v", activations, id(d.table("train")["coords"]), _resample_key(d)), fit)
 
 
 ACTIVATIONS = dict(why="the PCA of post-ReLU activations (CLAIMS.md: what the next layer reads), or of fc1's output "
@@ -547,6 +597,7 @@ ACTIVATIONS = dict(why="the PCA of post-ReLU activations (CLAIMS.md: what the ne
     Choice.span("bound_deg", 30.0, 20.0, 45.0, why="\"points downwards to the corner\" names no angle: CLAIMS.md v2 "
                 "takes 30° for both readings; a stricter reader 20°, a looser one 45° (half-way to an arm's side)"),
     max_examples=20,
+    seed_group="v",
 )
 def logit_diff_to_corner(d: Sample, activations: str, bound_deg: float) -> Judgement:
     """Both readings against the same bound (CLAIMS.md v2): logit 1 − logit 0 (the write-up's definition) → holds;
@@ -572,6 +623,7 @@ def logit_diff_to_corner(d: Sample, activations: str, bound_deg: float) -> Judge
     resampled="the training images the V is fitted on (the extremes are then looked for among all 60,000: the claim "
     "names particular images)",
     max_examples=10,
+    seed_group="v",
 )
 def clue_furthest_out(d: Sample, furthest: str, activations: str, corner: str) -> Judgement:
     coords, all_coords, _, anticlue = plane(d, activations)
@@ -651,6 +703,7 @@ def pc2_separates_class_0(d: Sample, activations: str, labels: str, approximatel
     Choice.among("corner", "lines", ("lines", "apex"), why="\"the corner\": where the two arm lines cross "
                  "(CLAIMS.md), or the tip of the point cloud"),
     max_examples=10,
+    seed_group="v",
 )
 def corner_near_minus_2(d: Sample, activations: str, corner: str) -> Judgement:
     from claims.test_geometry import CORNER_PC1, corner_of
@@ -690,7 +743,7 @@ def pca_uses_few_neurons(d: Sample, activations: str, vectors: str, carried: flo
 
     if activations == "pre":
         def fit():
-            p = geometry.fit_pca(d.fixed["pre"])
+            p = pre_pca(d.fixed["pre"])
             try:
                 v = geometry.fit_v(p.transform(d.fixed["pre"]))
             except geometry.NoV:
