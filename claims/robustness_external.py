@@ -656,6 +656,24 @@ def oriented(coords: np.ndarray, all_coords: np.ndarray) -> np.ndarray:
     return coords * np.array([geometry.orientation(all_coords[6, 0]), geometry.orientation(all_coords[6, 1])])
 
 
+def weighted_ranks(x: np.ndarray, w: np.ndarray, key: tuple) -> np.ndarray:
+    """Per image, its average rank among the resample's rows (each image repeated by its multiplicity ``w``;
+    ties share their average rank): what geometry.ranks gives on the repeated rows, without repeating them.
+    ``key`` names ``x`` (its distinct values are found once)."""
+    values, inverse = _shared(("unique", *key), lambda: np.unique(x, return_inverse=True))
+    mass = np.bincount(inverse, weights=w, minlength=len(values))
+    before = np.cumsum(mass) - mass
+    return (before + (mass + 1) / 2)[inverse]
+
+
+def weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
+    """Pearson correlation of the repeated rows: weights ``w``."""
+    n = w.sum()
+    a, b = a - (w @ a) / n, b - (w @ b) / n
+    denom = float(np.sqrt((w @ (a * a)) * (w @ (b * b))))
+    return float((w @ (a * b)) / denom) if denom > 0 else float("nan")
+
+
 @external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
 @declare(
     "pc1-tracks-similarity",
@@ -667,12 +685,16 @@ def oriented(coords: np.ndarray, all_coords: np.ndarray) -> np.ndarray:
     max_examples=30,
 )
 def pc1_tracks_similarity(d: Sample, activations: str, correlation: str, tight: float) -> Judgement:
-    coords, _, _, _ = plane(d, activations)
-    s = _rows(d, "s")
-    if correlation == "spearman":
-        rho = geometry.spearman(coords[:, 0], s)
+    if d.counts is not None and activations == "post":  # the bootstrap: weighted, without repeating rows
+        t = d.table("train")
+        pc1, s, w = t["coords"][:, 0], t["s"], d.weights("train").astype(np.float64)
+        if correlation == "spearman":
+            pc1, s = weighted_ranks(pc1, w, ("pc1", id(t["coords"]))), weighted_ranks(s, w, ("s", id(t["s"])))
+        rho = weighted_pearson(pc1, s, w)
     else:
-        rho = float(np.corrcoef(coords[:, 0], s)[0, 1])
+        coords, _, _, _ = plane(d, activations)
+        s = _rows(d, "s")
+        rho = geometry.spearman(coords[:, 0], s) if correlation == "spearman" else float(np.corrcoef(coords[:, 0], s)[0, 1])
     return Judgement(bool(np.isfinite(rho) and abs(rho) >= tight), {"rho": abs(rho)})
 
 
