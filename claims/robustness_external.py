@@ -161,6 +161,9 @@ def per_image(d: Sample, name: str, g: neurons.Groups, compute: Callable[[], dic
     key = (name, g.one.tobytes(), g.anti_one.tobytes(), g.dead.tobytes())
     cache = d.fixed["shared"]
     if key not in cache:
+        if sum(isinstance(k, tuple) and k[0] == name for k in cache) > 64:  # bounded: resamples' groupings vary
+            for k in [k for k in cache if isinstance(k, tuple) and k[0] == name and k != key]:
+                del cache[k]
         cache[key] = compute()
     return cache[key]
 
@@ -181,7 +184,7 @@ def column_sum(d: Sample, key: str, mask: np.ndarray) -> np.ndarray:
     else:
         m0, s0 = base
         out = s0 + x[:, mask & ~m0].sum(axis=1, dtype=np.float64) - x[:, m0 & ~mask].sum(axis=1, dtype=np.float64)
-    if len(cache) > 512:
+    if len(cache) > 256:
         for k in [k for k in cache if k[0] == "column-sum"]:
             del cache[k]
     cache[("column-sum", key, mask.tobytes())] = out
