@@ -1,16 +1,18 @@
-"""Robustness declarations for claims whose tests do not call ``verdict.judge`` (yet): the neuron and
-intervention families and two geometry claims, whose test files other work is changing.
+"""Robustness declarations for claims whose tests do not call ``verdict.judge`` (yet): the neuron family,
+the intervention claims other than causal scrubbing, and the PCA claims other than pca-variance and v-shape,
+whose test files other work was changing.
 
 Each entry names the fixtures its sample is built from and a judge built from the same analysis functions
 the test calls, with the test's acceptance constants imported from the test module. With ``--robustness``
 the plugin (:mod:`report.robust_plugin`) runs the judge at its defaults after the test and records
 ``"consistent": false`` (and marks the claim fragile) when it disagrees with the test's verdict: the
 declaration is then stale. Moving a declaration next to its test (``verdict.judge(...)``, as in
-``claims/test_labelling.py``) removes the second code path; see the README, "Robustness".
+``claims/test_labelling.py`` and the scrubbing claims of ``claims/test_interventions.py``) removes the second
+code path; see the README, "Robustness".
 
-Sampling: every per-image array is resampled with the images; fixed are the network's parameters, the PCA
-plane and (for scrubbing) the replacement draws of the test's five seeds. Dead neurons never fire, so only
-the active neurons' columns are carried (a dead neuron adds nothing to any logit, group or contribution).
+Sampling: every per-image array is resampled with the images; fixed are the network's parameters and the PCA
+plane. Dead neurons never fire, so only the active neurons' columns are carried (a dead neuron adds nothing to
+any logit, group or contribution).
 """
 
 from __future__ import annotations
