@@ -215,12 +215,16 @@ def one_way(d: Sample, typical: str, dead_fraction: float) -> Judgement:
     from claims.test_neurons import NEGATIVE_SHARE
 
     g = detector_groups(d, "firing", dead_fraction)
-    scale = moments(d)[typical]
-    c = (d.fixed["direction"] * scale)[~g.dead]
-    negative, positive = float(-c[c < 0].sum()), float(c[c > 0].sum())
-    share = negative / positive if positive > 0 else float("inf")
-    return Judgement(int((c < 0).sum()) == 0, {"negative_neurons": int((c < 0).sum()), "negative_share": share},
-                     erratum=share <= NEGATIVE_SHARE)
+    shares = {}
+    for weighting in ("std", "mean"):  # the judged one, and the other reported beside it (CLAIMS.md v2)
+        c = (d.fixed["direction"] * moments(d)[weighting])[~g.dead]
+        negative, positive = float(-c[c < 0].sum()), float(c[c > 0].sum())
+        shares[weighting] = negative / positive if positive > 0 else float("inf")
+    negatives = int((d.fixed["direction"][~g.dead] < 0).sum())
+    return Judgement(negatives == 0, {"negative_neurons": negatives, "negative_share": shares[typical],
+                                      "negative_share_std_weighted": shares["std"],
+                                      "negative_share_mean_weighted": shares["mean"]},
+                     erratum=shares[typical] <= NEGATIVE_SHARE)
 
 
 def fv_sample(train_post, train, fc2, pca, arms, fv_correlation) -> Sample:
