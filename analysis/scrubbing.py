@@ -171,15 +171,19 @@ class Scrubber:
             out = out + (weight @ values).T
         return out
 
-    def kept(self, p: float | str, seed: int, scheme: str = "group") -> float:
-        """Fraction of model labels unchanged after resampling every group (or every neuron)."""
+    def kept_images(self, p: float | str, seed: int, scheme: str = "group") -> np.ndarray:
+        """Per image: is the model's label unchanged after resampling every group (or every neuron)?"""
         if scheme == "group":
             logits = resample_logits(self.parts, self.sources(p, seed), self.fc2_bias)
         elif scheme == "neuron":
             logits = self._neuron_logits(p, seed)
         else:
             raise ValueError(f"scheme must be one of {SCHEMES}, not {scheme!r}")
-        return float(np.mean(labels_from_logits(logits) == self.labels))
+        return labels_from_logits(logits) == self.labels
+
+    def kept(self, p: float | str, seed: int, scheme: str = "group") -> float:
+        """Fraction of model labels unchanged after resampling every group (or every neuron)."""
+        return float(np.mean(self.kept_images(p, seed, scheme)))
 
     def sweep(self, levels=NOISE_LEVELS, seeds=SEEDS, scheme: str = "group") -> dict[str, dict[str, float | list[float]]]:
         out: dict[str, dict[str, float | list[float]]] = {}

@@ -1,31 +1,32 @@
-"""Robustness declarations for claims whose tests do not call ``verdict.judge`` (yet): the neuron and
-intervention families and two geometry claims, whose test files other work is changing.
+"""Robustness declarations for claims whose tests do not call ``verdict.judge`` (yet): the neuron family,
+the intervention claims other than causal scrubbing, and the PCA claims other than pca-variance and v-shape,
+whose test files other work was changing.
 
 Each entry names the fixtures its sample is built from and a judge built from the same analysis functions
 the test calls, with the test's acceptance constants imported from the test module. With ``--robustness``
 the plugin (:mod:`report.robust_plugin`) runs the judge at its defaults after the test and records
 ``"consistent": false`` (and marks the claim fragile) when it disagrees with the test's verdict: the
 declaration is then stale. Moving a declaration next to its test (``verdict.judge(...)``, as in
-``claims/test_labelling.py``) removes the second code path; see the README, "Robustness".
+``claims/test_labelling.py`` and the scrubbing claims of ``claims/test_interventions.py``) removes the second
+code path; see the README, "Robustness".
 
-Sampling: every per-image array is resampled with the images; fixed are the network's parameters, the PCA
-plane and (for scrubbing) the replacement draws of the test's five seeds. Dead neurons never fire, so only
-the active neurons' columns are carried (a dead neuron adds nothing to any logit, group or contribution).
+Sampling: every per-image array is resampled with the images; fixed are the network's parameters and the PCA
+plane. Dead neurons never fire, so only the active neurons' columns are carried (a dead neuron adds nothing to
+any logit, group or contribution).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
 
 from analysis import ablation, geometry, neurons
-from analysis.labelling import ANTI, L_THRESHOLD, ONE, R_THRESHOLD
+from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD
 from analysis.robustness import Choice, Declaration, Judgement, Sample, declare
-from analysis.scrubbing import NOISE_LEVELS, SEEDS, Scrubber, SimilarityIndex, noise_key
 from claims.tolerance import between, within
-from model.interventions import labels_from_logits, resample_logits
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,12 @@ def neuron_sample(train_post: np.ndarray, train, fc2, pca, arms, **fixed) -> Sam
 
 def wmean(d: Sample, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Mean over the (resampled) images in ``mask`` along axis 0."""
-    w = d.weights("train")
-    w = np.ones(len(values)) if w is None else w.astype(np.float64)
+    w = d.memo("w64", lambda: np.ones(len(values)) if d.weights("train") is None
+               else d.weights("train").astype(np.float64))
     if mask is not None:
-        w = w * mask
-    return (w @ values) / w.sum()
+        w = np.where(mask, w, 0.0)
+    v = np.asarray(values)
+    return (w @ (v if v.dtype == np.float64 else v.astype(np.float64))) / w.sum()
 
 
 _MOMENTS: dict[tuple, dict[str, np.ndarray]] = {}  # per (table, resample): shared by the neuron claims
@@ -161,8 +163,34 @@ def per_image(d: Sample, name: str, g: neurons.Groups, compute: Callable[[], dic
     key = (name, g.one.tobytes(), g.anti_one.tobytes(), g.dead.tobytes())
     cache = d.fixed["shared"]
     if key not in cache:
+        if sum(isinstance(k, tuple) and k[0] == name for k in cache) > 64:  # bounded: resamples' groupings vary
+            for k in [k for k in cache if isinstance(k, tuple) and k[0] == name and k != key]:
+                del cache[k]
         cache[key] = compute()
     return cache[key]
+
+
+def column_sum(d: Sample, key: str, mask: np.ndarray) -> np.ndarray:
+    """Per image, the sum of ``table[key]``'s columns in ``mask`` (float64). The first mask asked for (the full
+    sample's group) is summed in full; any other from it by adding and removing the columns that differ (a
+    resample's groups differ from the full sample's by a few neurons)."""
+    x = d.table("train")[key]
+    cache = d.fixed["shared"]
+    ref = cache.get(("column-sum", key, mask.tobytes()))
+    if ref is not None:
+        return ref
+    base = cache.get(("column-sum-base", key))
+    if base is None:
+        out = x[:, mask].sum(axis=1, dtype=np.float64)
+        cache[("column-sum-base", key)] = (mask.copy(), out)
+    else:
+        m0, s0 = base
+        out = s0 + x[:, mask & ~m0].sum(axis=1, dtype=np.float64) - x[:, m0 & ~mask].sum(axis=1, dtype=np.float64)
+    if len(cache) > 256:
+        for k in [k for k in cache if k[0] == "column-sum"]:
+            del cache[k]
+    cache[("column-sum", key, mask.tobytes())] = out
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- neurons
@@ -187,12 +215,16 @@ def one_way(d: Sample, typical: str, dead_fraction: float) -> Judgement:
     from claims.test_neurons import NEGATIVE_SHARE
 
     g = detector_groups(d, "firing", dead_fraction)
-    scale = moments(d)[typical]
-    c = (d.fixed["direction"] * scale)[~g.dead]
-    negative, positive = float(-c[c < 0].sum()), float(c[c > 0].sum())
-    share = negative / positive if positive > 0 else float("inf")
-    return Judgement(int((c < 0).sum()) == 0, {"negative_neurons": int((c < 0).sum()), "negative_share": share},
-                     erratum=share <= NEGATIVE_SHARE)
+    shares = {}
+    for weighting in ("std", "mean"):  # the judged one, and the other reported beside it (CLAIMS.md v2)
+        c = (d.fixed["direction"] * moments(d)[weighting])[~g.dead]
+        negative, positive = float(-c[c < 0].sum()), float(c[c > 0].sum())
+        shares[weighting] = negative / positive if positive > 0 else float("inf")
+    negatives = int((d.fixed["direction"][~g.dead] < 0).sum())
+    return Judgement(negatives == 0, {"negative_neurons": negatives, "negative_share": shares[typical],
+                                      "negative_share_std_weighted": shares["std"],
+                                      "negative_share_mean_weighted": shares["mean"]},
+                     erratum=shares[typical] <= NEGATIVE_SHARE)
 
 
 def fv_sample(train_post, train, fc2, pca, arms, fv_correlation) -> Sample:
@@ -243,20 +275,50 @@ def zero_ablation(d: Sample, groups: str, dead_fraction: float, images: str) -> 
     t = d.table("train")
     g = detector_groups(d, groups, dead_fraction)
 
-    def compute() -> dict[str, np.ndarray]:
-        # ablation.zero_ablation_effect per image, through the linear readout: zeroing the group removes its
-        # logit-diff contribution (class 1 iff logit diff > 0, argmax's tie rule)
-        contribution = (t["contribution"] @ g.anti_one.astype(np.float32)).astype(np.float64)
-        return {"class_1_after": (t["logit_diff"] - contribution > 0).astype(np.float64),
-                "rises": (contribution < 0).astype(np.float64), "contribution": contribution}
-
-    x = per_image(d, "zero-ablation", g, compute)
+    x = anti_one_zeroed(d, g)
     over = t["region"] != ANTI if images == "outside" else np.ones(len(t["region"]), dtype=bool)
+    was_zero = over & (t["labels"] == 0)
     head = {"fraction_class_1_after": float(wmean(d, x["class_1_after"], over)),
-            "fraction_logit_diff_rises": float(wmean(d, x["rises"], over)),
-            "group_mean_contribution": float(wmean(d, x["contribution"], over))}
-    return Judgement(head["fraction_class_1_after"] >= ALMOST_ALL, head,
-                     erratum=head["fraction_logit_diff_rises"] >= ALMOST_ALL)
+            "fraction_class_0_flipped": float(wmean(d, x["class_1_after"], was_zero)) if was_zero.any() else float("nan"),
+            "fraction_logit_diff_rises": float(wmean(d, x["rises"], over))}
+    # judged literally (CLAIMS.md v2): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
+    return Judgement(head["fraction_class_1_after"] >= ALMOST_ALL, head)
+
+
+def anti_one_zeroed(d: Sample, g: neurons.Groups) -> dict[str, np.ndarray]:
+    """Per image, the anti-1 group's logit-diff contribution and what zeroing it does, through the linear
+    readout (ablation.zero_ablation_effect; class 1 iff logit diff > 0, argmax's tie rule)."""
+    t = d.table("train")
+
+    def compute() -> dict[str, np.ndarray]:
+        contribution = column_sum(d, "contribution", g.anti_one)
+        return {"class_1_after": (t["logit_diff"] - contribution > 0).astype(np.float64),
+                "rises": (contribution < 0).astype(np.float64), "contribution": contribution,
+                "negative": (contribution < 0).astype(np.float64)}
+
+    return per_image(d, "zero-ablation", g, compute)
+
+
+@external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
+@declare(
+    "anti-one-baseline",
+    groups_choice(),
+    dead_choice(),
+    Choice.among("images", "outside", ("outside", "middle"), why="where the group detects nothing: every image "
+                 "outside the anti-1-like region (CLAIMS.md), or only the band, where the hypothesis says neither "
+                 "group detects anything"),
+    seed_group="neurons",
+)
+def anti_one_baseline(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
+    from claims.test_interventions import ALMOST_ALL
+
+    t = d.table("train")
+    x = anti_one_zeroed(d, detector_groups(d, groups, dead_fraction))
+    over = t["region"] != ANTI if images == "outside" else t["region"] == MIDDLE
+    if not over.any():
+        return Judgement(False, {"mean": float("nan"), "fraction_negative": float("nan")})
+    head = {"mean": float(wmean(d, x["contribution"], over)), "fraction_negative": float(wmean(d, x["negative"], over))}
+    return Judgement(head["mean"] < 0 and head["fraction_negative"] >= ALMOST_ALL, head)
 
 
 @external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
@@ -277,18 +339,83 @@ def dla_exclusive(d: Sample, strong_scale: float, baseline: str, groups: str, de
     g = detector_groups(d, groups, dead_fraction)
     threshold = strong_scale * ablation.strong_excitation_threshold(_rows(d, "logits"))
 
-    def compute() -> dict[str, np.ndarray]:  # neurons.excitation / group_logit_diff of both groups
-        masks = np.stack([g.one, g.anti_one], axis=1).astype(np.float32)
-        above_min, above_zero = t["excitation"] @ masks, t["contribution"] @ masks
-        return {"one.minimum": above_min[:, 0], "anti.minimum": above_min[:, 1],
-                "one.zero": above_zero[:, 0], "anti.zero": above_zero[:, 1]}
-
-    x = per_image(d, "dla", g, compute)
+    x = group_excitations(d, g)
     one, anti = x[f"one.{baseline}"] >= threshold, x[f"anti.{baseline}"] >= threshold
     shares = {"both": float(wmean(d, (one & anti).astype(np.float64))),
               "one_only": float(wmean(d, (one & ~anti).astype(np.float64))),
               "anti_one_only": float(wmean(d, (anti & ~one).astype(np.float64)))}
     return Judgement(shares["both"] <= BOTH_STRONG_MAX and bool(g.one.any() and g.anti_one.any()), shares)
+
+
+def group_excitations(d: Sample, g: neurons.Groups) -> dict[str, np.ndarray]:
+    """Per image, each group's logit-diff contribution above its dataset minimum (neurons.excitation) and above
+    zero (neurons.group_logit_diff)."""
+    t = d.table("train")
+
+    def compute() -> dict[str, np.ndarray]:
+        return {f"{name}.{base}": column_sum(d, key, mask) for name, mask in (("one", g.one), ("anti", g.anti_one))
+                for base, key in (("minimum", "excitation"), ("zero", "contribution"))}
+
+    return per_image(d, "dla", g, compute)
+
+
+STRONG = dict(why="\"contributes strongly\": enough to carry the median class-0 image to class 1 (1×); half or twice "
+              "that margin are as defensible")
+BASELINE = dict(why="excitation above the no-detection baseline: each neuron's dataset minimum (the write-up's "
+                "baseline) or zero activation")
+
+
+@external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
+@declare(
+    "regions-excite-groups",
+    Choice.span("strong_scale", 1.0, 0.5, 2.0, **STRONG),
+    Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
+    groups_choice(),
+    dead_choice(),
+    seed_group="neurons",
+)
+def regions_excite_groups(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
+    from claims.test_interventions import ALMOST_ALL
+
+    t = d.table("train")
+    g = detector_groups(d, groups, dead_fraction)
+    threshold = strong_scale * ablation.strong_excitation_threshold(_rows(d, "logits"))
+    x = group_excitations(d, g)
+    one, anti = x[f"one.{baseline}"], x[f"anti.{baseline}"]
+    shares = {"anti_one_like": float(wmean(d, (anti > one).astype(np.float64), t["region"] == ANTI)),
+              "middle": float(wmean(d, ((one < threshold) & (anti < threshold)).astype(np.float64), t["region"] == MIDDLE)),
+              "one_like": float(wmean(d, (one > anti).astype(np.float64), t["region"] == ONE))}
+    return Judgement(bool(g.one.any() and g.anti_one.any()) and all(v >= ALMOST_ALL for v in shares.values()), shares)
+
+
+@external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
+@declare(
+    "either-group-rule",
+    Choice.among("thresholds", "one", ("one", "per-group"), why="\"sufficiently strongly\": one θ for both groups "
+                 "(CLAIMS.md), or a threshold per group (\"the '1' group fires strongly enough, or the 'anti-1' group "
+                 "does\"), the reading the known-non-reproduction entry names"),
+    Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
+    groups_choice(),
+    dead_choice(),
+    seed_group="neurons",
+)
+def either_group_rule(d: Sample, thresholds: str, baseline: str, groups: str, dead_fraction: float) -> Judgement:
+    from claims.test_interventions import EITHER_RULE_AGREEMENT
+
+    g = detector_groups(d, groups, dead_fraction)
+    if not (g.one.any() or g.anti_one.any()):
+        return Judgement(False, {"agreement": float("nan")})
+    x = group_excitations(d, g)
+    w = d.weights("train")
+    one, anti = x[f"one.{baseline}"], x[f"anti.{baseline}"]
+    labels = d.table("train")["labels"]
+    if w is not None:  # θ is fitted on the resample itself
+        one, anti, labels = np.repeat(one, w), np.repeat(anti, w), d.rows("train", "labels")
+    if thresholds == "one":
+        _, agree = ablation.best_threshold_rule(np.maximum(one, anti), labels)
+    else:
+        agree = ablation.best_two_threshold_rule(one, anti, labels)["agreement"]
+    return Judgement(agree >= EITHER_RULE_AGREEMENT, {"agreement": agree})
 
 
 @external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
@@ -312,9 +439,11 @@ def min_ablation(d: Sample, split: float, groups: str, dead_fraction: float) -> 
         # per image, is the label kept (ablation.min_ablation_table through the linear readout: a group at its
         # dataset minimum loses its excitation above that minimum from the logit diff)
         ld = table["logit_diff"]
-        after = ld[:, None] - table["excitation"] @ np.stack([m for _, m in masks], axis=1).astype(np.float32)
+        after = ld[:, None] - np.stack([column_sum(d, "excitation", m) for _, m in masks], axis=1)
         kept = (after > 0) == (ld > 0)[:, None]
-        return {name: kept[:, k].astype(np.float64) for k, (name, _) in enumerate(masks)}
+        return {**{name: kept[:, k].astype(np.float64) for k, (name, _) in enumerate(masks)},
+                **{f"{name}.class_0": (after[:, k] <= 0).astype(np.float64) for k, (name, _) in enumerate(masks)},
+                "class_0_before": (ld <= 0).astype(np.float64)}
 
     kept = per_image(d, "min-ablation", g, compute)
     low = table["s"] < split
@@ -323,124 +452,147 @@ def min_ablation(d: Sample, split: float, groups: str, dead_fraction: float) -> 
     holds = (between(t["anti_one_group"]["anti_one_half"], *CHANCE) and t["anti_one_group"]["one_half"] >= BARELY_ANY_EFFECT
              and between(t["one_group"]["one_half"], *CHANCE) and t["one_group"]["anti_one_half"] >= BARELY_ANY_EFFECT
              and between(t["both"]["anti_one_half"], *CHANCE) and between(t["both"]["one_half"], *CHANCE))
-    return Judgement(holds, {f"{g_}.{h}": v for g_, row in t.items() for h, v in row.items()})
+    # reported beside (CLAIMS.md v2): what "chance" is made of, on each group's own half
+    reported = {"anti_one_group.class_0_after": float(wmean(d, kept["anti_one_group.class_0"], low)),
+                "one_group.class_0_after": float(wmean(d, kept["one_group.class_0"], ~low)),
+                "class_0_before.anti_one_half": float(wmean(d, kept["class_0_before"], low)),
+                "class_0_before.one_half": float(wmean(d, kept["class_0_before"], ~low))}
+    return Judgement(holds, {**{f"{g_}.{h}": v for g_, row in t.items() for h, v in row.items()}, **reported})
 
 
-# ----------------------------------------------------------------------------------------------- causal scrubbing
-def rank_window(index: SimilarityIndex, p: float) -> tuple[np.ndarray, np.ndarray]:
-    """"Similar" by rank: the p·N images nearest in s (half on each side), instead of |s' − s| ≤ p·range(s)."""
-    n = len(index.s)
-    half = max(1, int(round(p * n / 2)))
-    lo = np.clip(index.rank - half, 0, n - 1)
-    hi = np.clip(index.rank + half, 0, n - 1)
-    return lo, hi - lo + 1
-
-
-def scrub_kept(d: Sample, p: float | str, seed: int, replacement: str, similarity: str) -> np.ndarray:
-    """Per image: is the model's label kept after scrubbing every group (the test's :class:`Scrubber`), or,
-    with ``replacement = "neuron"``, after each neuron of a group draws its own replacement image (same pools,
-    independent draws per neuron: this module's own small implementation)."""
-    t = d.table("train")
-    scrubber: Scrubber = d.memo("scrubber", lambda: Scrubber.build(
-        t["post"], d.fixed["w"], d.fixed["b"], detector_groups(d, "firing", 0.0), t["s"], t["region"], t["labels"]))
-    if similarity == "rank" and p != "random":
-        scrubber = d.memo(("rank-scrubber", p), lambda: Scrubber(scrubber.index, scrubber.region, scrubber.labels,
-                                                                   scrubber.parts, scrubber.fc2_bias,
-                                                                   {float(p): rank_window(scrubber.index, float(p))}))
-    if replacement == "group":
-        logits = resample_logits(scrubber.parts, scrubber.sources(p, seed), scrubber.fc2_bias)
-        return labels_from_logits(logits) == scrubber.labels
-    g = detector_groups(d, "firing", 0.0)
-    post, n = t["post"], len(t["post"])
-    rng = np.random.default_rng(seed)
-    src = rng.integers(0, n, post.shape)  # dead neurons, and everything when p is "random": any image
-    if p != "random":
-        if float(p) not in scrubber.windows:
-            scrubber.windows[float(p)] = scrubber.index.window(float(p))
-        lo, count = scrubber.windows[float(p)]
-        index = scrubber.index
-        for mask, region in ((g.one, ONE), (g.anti_one, ANTI)):
-            cols = np.flatnonzero(mask)
-            own = scrubber.region == region
-            # one draw per neuron and image: similar s inside the group's own region, any other image outside it
-            # uniform draws by scaling one random float each (several times faster than integers() with
-            # a per-image bound)
-            k = (rng.random((n, len(cols))) * np.maximum(count - 1, 1)[:, None]).astype(np.int64)
-            k = k + (lo[:, None] + k >= index.rank[:, None])
-            similar = index.order[np.where(count[:, None] > 1, lo[:, None] + k, index.rank[:, None])]
-            pool = np.flatnonzero(~own) if (~own).any() else np.arange(n)
-            other = pool[rng.integers(0, len(pool), (n, len(cols)))]
-            src[:, cols] = np.where(own[:, None], similar, other)
-    # the scrubbed logit diff, gathered from each neuron's float32 contribution (half the memory traffic of
-    # gathering activations and multiplying by fc2): class 1 iff it is > 0, as argmax decides
-    b = d.fixed["b"]
-    scrubbed = np.take_along_axis(t["contribution"], src, axis=0).sum(axis=1, dtype=np.float64) + (b[1] - b[0])
-    return (scrubbed > 0).astype(np.int64) == scrubber.labels
-
-
-def scrub_sample(train_post, train, fc2, pca, arms) -> Sample:
-    return neuron_sample(train_post, train, fc2, pca, arms, per_image={})
-
-
-@external("train_post", "train", "fc2", "pca", "arms", build=scrub_sample)
+@external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
 @declare(
-    "causal-scrubbing",
-    Choice.among("replacement", "group", ("group", "neuron"), why="\"resample-ablate\" each group from one "
-                 "replacement image (the hypothesis's unit is the group) or each neuron from its own"),
-    Choice.among("similarity", "s-range", ("s-range", "rank"), why="\"similarity threshold\" p: |s' − s| ≤ p·range(s) "
-                 "(CLAIMS.md's noise scale), or the p·N images nearest in s"),
-    resampled="the 60,000 training images (each image's kept label averaged over the test's 5 seeds; the "
-    "replacement draws are the test's)",
-    max_examples=10,
+    "ablation-lowers-logit-diff",
+    Choice.among("images", "region", ("region", "half"), why="where a group detects: its own region of s (CLAIMS.md), "
+                 "or its own half split at the band's midpoint, as the write-up's ablation section splits the data"),
+    groups_choice(),
+    dead_choice(),
+    seed_group="neurons",
 )
-def causal_scrubbing(d: Sample, replacement: str, similarity: str) -> Judgement:
-    from claims.test_interventions import SCRUB_LOW_NOISE, SCRUB_ONE_PERCENT, SCRUB_RANDOM
+def ablation_lowers_logit_diff(d: Sample, images: str, groups: str, dead_fraction: float) -> Judgement:
+    """Min-ablating a group changes the logit diff by minus its excitation above the dataset minimum (linear
+    readout; ablation.min_ablation_logit_diff_change)."""
+    from claims.test_interventions import ALMOST_ALL
 
-    cache = d.fixed["per_image"]  # shared by every resample: the scrubbing passes run on the full sample once
-    if (replacement, similarity) not in cache:
-        full = Sample(d.tables, d.fixed)
-        cache[replacement, similarity] = {
-            noise_key(p): np.mean([scrub_kept(full, p, seed, replacement, similarity) for seed in SEEDS], axis=0)
-            for p in NOISE_LEVELS}
-    keys, per_image = list(cache[replacement, similarity]), np.stack(list(cache[replacement, similarity].values()), axis=1)
-    mean = dict(zip(keys, (float(v) for v in wmean(d, per_image))))
-    holds = (all(between(mean[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")) and mean["0.01"] >= SCRUB_ONE_PERCENT
-             and mean["0.1"] < mean["0.01"] and between(mean["random"], *SCRUB_RANDOM))
-    return Judgement(holds, mean)
+    t = d.table("train")
+    g = detector_groups(d, groups, dead_fraction)
+    x = group_excitations(d, g)
+    low = t["s"] < ablation.MIDPOINT
+    out, ok = {}, True
+    for name, mask, key, region, half in (("anti_one_group", g.anti_one, "anti", ANTI, low),
+                                          ("one_group", g.one, "one", ONE, ~low)):
+        own = (t["region"] == region) if images == "region" else half
+        change = -x[f"{key}.minimum"].astype(np.float64)
+        mean = float(wmean(d, change, own)) if own.any() else float("nan")
+        lowered = float(wmean(d, (change < 0).astype(np.float64), own)) if own.any() else float("nan")
+        out[f"{name}.mean_change"], out[f"{name}.fraction_lowered"] = mean, lowered
+        ok = ok and bool(mask.any()) and mean < 0 and lowered >= ALMOST_ALL
+    return Judgement(ok, out)
+
+
+@external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
+@declare(
+    "minimum-is-no-detection",
+    Choice.span("offset", 0.05, 0.025, 0.10, why="\"represents the baseline for no detection\": the median where the "
+                "neuron should detect nothing within 5% of its range above its minimum (CLAIMS.md); 2.5% to 10% are "
+                "as defensible"),
+    Choice.among("inactive", "other-regions", ("other-regions", "middle"), why="where a detector should detect "
+                 "nothing: the two other regions (CLAIMS.md) or only the band, where neither group detects"),
+    groups_choice(),
+    dead_choice(),
+    resampled="the 60,000 training images (each neuron's minimum and range held at the full sample's)",
+    seed_group="neurons",
+)
+def minimum_is_no_detection(d: Sample, offset: float, inactive: str, groups: str, dead_fraction: float) -> Judgement:
+    """neurons.no_detection_offset ≤ offset, per detector, as: at least half of its (resampled) inactive images
+    sit within ``offset`` of its range above its minimum (the median test without a median per resample)."""
+    from claims.test_interventions import ALMOST_ALL
+
+    t = d.table("train")
+    g = detector_groups(d, groups, dead_fraction)
+
+    def compute() -> np.ndarray:  # per image and neuron: (activation − minimum) / range
+        post = t["post"]
+        low, span = post.min(axis=0), np.ptp(post, axis=0)
+        return np.where(span > 0, (post - low) / np.where(span > 0, span, 1), 0).astype(np.float32)
+
+    shared = d.fixed["shared"]
+    if "offsets" not in shared:
+        shared["offsets"] = compute()
+    if shared.get("near", (None,))[0] != offset:  # the last offset's (the bootstrap asks for one only)
+        shared["near"] = (offset, (shared["offsets"] <= offset).astype(np.float32))
+    near = shared["near"][1]
+    w = d.weights("train")
+    w = np.ones(len(t["region"]), dtype=np.float32) if w is None else w.astype(np.float32)
+    shares = []
+    for mask, region in ((g.one, ONE), (g.anti_one, ANTI)):
+        where = (t["region"] != region) if inactive == "other-regions" else (t["region"] == MIDDLE)
+        ww = w * where
+        if mask.any() and ww.sum() > 0:
+            shares.append((ww @ near[:, mask]) / ww.sum())
+    detectors = np.concatenate(shares) if shares else np.zeros(0)
+    if not len(detectors):
+        return Judgement(False, {"fraction_within": float("nan")})
+    within_ = float(np.mean(detectors >= 0.5))
+    return Judgement(within_ >= ALMOST_ALL, {"fraction_within": within_, "detectors": int(len(detectors))})
 
 
 # ----------------------------------------------------------------------------------------------- geometry
 def v_sample(pca_coords, train, pca, logit_diff_dir, bundle, clue) -> Sample:
     anticlue = pca.transform(np.maximum(bundle["anticlue_pre"], 0.0))[0]
     return Sample({"train": {"coords": pca_coords, "labels": train.labels, "region": train.region,
-                             "pre": train.pre, "digits": train.digits}},
+                             "pre": train.pre, "digits": train.digits, "s": train.s}},
                   {"towards_one": pca.direction(logit_diff_dir), "anticlue": anticlue, "all_coords": pca_coords,
                    "logit_diff_dir": logit_diff_dir, "anticlue_pre": bundle["anticlue_pre"]})
 
 
+_GEOMETRY: dict[tuple, Any] = {}  # full-sample pre-ReLU planes and each resample's V, shared by the geometry claims
+
+
+def _shared(key: tuple, compute: Callable[[], Any]) -> Any:
+    if key not in _GEOMETRY:
+        if len(_GEOMETRY) > 2048:
+            _GEOMETRY.clear()
+        _GEOMETRY[key] = compute()
+    return _GEOMETRY[key]
+
+
+def _resample_key(d: Sample) -> Any:
+    return None if d.counts is None else hash(d.weights("train").tobytes())
+
+
 def plane(d: Sample, activations: str):
     """(coords of the resampled images, coords of all images, the logit-diff direction, the anti-clue) in the
-    PCA plane of post-ReLU (the session's) or pre-ReLU activations (a fresh PCA)."""
+    PCA plane of post-ReLU (the session's) or pre-ReLU activations (a fresh PCA, fitted once per resample and
+    shared by the geometry claims)."""
     if activations == "post":
         return _rows(d, "coords"), d.fixed["all_coords"], d.fixed["towards_one"], d.fixed["anticlue"]
 
     def pre():
         pre_all = d.table("train")["pre"]
-        p = geometry.fit_pca(d.rows("train", "pre"))
+        p = pre_pca(pre_all, d)
         return (p.transform(d.rows("train", "pre")), p.transform(pre_all), p.direction(d.fixed["logit_diff_dir"]),
                 p.transform(d.fixed["anticlue_pre"])[0])
 
-    return d.memo("pre-plane", pre)
+    return _shared(("pre-plane", id(d.table("train")["pre"]), _resample_key(d)), pre)
+
+
+def pre_pca(pre_all: np.ndarray, d: Sample | None = None) -> geometry.PCA:
+    """A PCA of fc1's pre-ReLU output (the resample's rows of it), fitted once per resample."""
+    key = None if d is None else _resample_key(d)
+    return _shared(("pre-pca", id(pre_all), key), lambda: geometry.fit_pca(pre_all if d is None else d.rows("train", "pre")))
 
 
 def fitted_v(d: Sample, activations: str, coords: np.ndarray) -> geometry.VShape | None:
+    """The V fitted to ``coords`` (the plane's resampled points), once per resample and plane: the geometry
+    claims draw the same resamples (``seed_group="v"``) and share it."""
     def fit():
         try:
             return geometry.fit_v(coords)
         except geometry.NoV:
             return None
 
-    return d.memo(("v", activations), fit)
+    return _shared(("v", activations, id(d.table("train")["coords"]), _resample_key(d)), fit)
 
 
 ACTIVATIONS = dict(why="the PCA of post-ReLU activations (CLAIMS.md: what the next layer reads), or of fc1's output "
@@ -451,21 +603,21 @@ ACTIVATIONS = dict(why="the PCA of post-ReLU activations (CLAIMS.md: what the ne
 @declare(
     "logit-diff-to-corner",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
-    Choice.among("criterion", "arms", ("arms", "30°"), why="\"points to the corner\": against both arms' outward "
-                 "directions (the test's rule), or within 30° of the corner direction (CLAIMS.md v2)"),
-    max_examples=10,
+    Choice.span("bound_deg", 30.0, 20.0, 45.0, why="\"points downwards to the corner\" names no angle: CLAIMS.md v2 "
+                "takes 30° for both readings; a stricter reader 20°, a looser one 45° (half-way to an arm's side)"),
+    max_examples=20,
+    seed_group="v",
 )
-def logit_diff_to_corner(d: Sample, activations: str, criterion: str) -> Judgement:
+def logit_diff_to_corner(d: Sample, activations: str, bound_deg: float) -> Judgement:
+    """Both readings against the same bound (CLAIMS.md v2): logit 1 − logit 0 (the write-up's definition) → holds;
+    only its negative → erratum."""
     coords, _, towards_one, _ = plane(d, activations)
     v = fitted_v(d, activations, coords)
     if v is None:
         return Judgement(False, {"angle_literal": float("nan"), "angle_negative": float("nan")})
     readings = {"literal": towards_one, "negative": -towards_one}
     angles = {k: geometry.angle_deg(x, v.corner_direction) for k, x in readings.items()}
-    if criterion == "arms":
-        points = {k: bool(all(np.dot(x, arm.outward) < 0 for arm in v.arms)) for k, x in readings.items()}
-    else:
-        points = {k: angles[k] <= 30.0 for k in readings}
+    points = {k: bool(np.isfinite(a) and a <= bound_deg) for k, a in angles.items()}
     return Judgement(points["literal"], {f"angle_{k}": a for k, a in angles.items()}, erratum=points["negative"])
 
 
@@ -480,6 +632,7 @@ def logit_diff_to_corner(d: Sample, activations: str, criterion: str) -> Judgeme
     resampled="the training images the V is fitted on (the extremes are then looked for among all 60,000: the claim "
     "names particular images)",
     max_examples=10,
+    seed_group="v",
 )
 def clue_furthest_out(d: Sample, furthest: str, activations: str, corner: str) -> Judgement:
     coords, all_coords, _, anticlue = plane(d, activations)
@@ -505,3 +658,146 @@ def clue_furthest_out(d: Sample, furthest: str, activations: str, corner: str) -
     holds = (extreme[0] == 6 and extreme[1] == 22752 and int(table["digits"][22752]) == 0 and on_other)
     return Judgement(holds, {"clue_rank": clue_rank, "anticlue_angle_deg": angle_anti,
                              "other_extreme_is_22752": float(extreme[1] == 22752)})
+
+
+def oriented(coords: np.ndarray, all_coords: np.ndarray) -> np.ndarray:
+    """PC1 and PC2 signed so the clue (image 6) is positive on both: the write-up's orientation."""
+    return coords * np.array([geometry.orientation(all_coords[6, 0]), geometry.orientation(all_coords[6, 1])])
+
+
+def weighted_ranks(x: np.ndarray, w: np.ndarray, key: tuple) -> np.ndarray:
+    """Per image, its average rank among the resample's rows (each image repeated by its multiplicity ``w``;
+    ties share their average rank): what geometry.ranks gives on the repeated rows, without repeating them.
+    ``key`` names ``x`` (its distinct values are found once)."""
+    values, inverse = _shared(("unique", *key), lambda: np.unique(x, return_inverse=True))
+    mass = np.bincount(inverse, weights=w, minlength=len(values))
+    before = np.cumsum(mass) - mass
+    return (before + (mass + 1) / 2)[inverse]
+
+
+def weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
+    """Pearson correlation of the repeated rows: weights ``w``."""
+    n = w.sum()
+    a, b = a - (w @ a) / n, b - (w @ b) / n
+    denom = float(np.sqrt((w @ (a * a)) * (w @ (b * b))))
+    return float((w @ (a * b)) / denom) if denom > 0 else float("nan")
+
+
+@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@declare(
+    "pc1-tracks-similarity",
+    Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
+    Choice.among("correlation", "spearman", ("spearman", "pearson"), why="\"a pretty tight relation\": in rank "
+                 "(CLAIMS.md: the V bends PC1 against s) or linear, as a reader of the scatter plot might take it"),
+    Choice.span("tight", 0.90, 0.85, 0.95, why="\"maps tightly\": |ρ| ≥ 0.90 (CLAIMS.md); 0.85 to 0.95 are as "
+                "defensible for \"tight\""),
+    max_examples=30,
+)
+def pc1_tracks_similarity(d: Sample, activations: str, correlation: str, tight: float) -> Judgement:
+    if d.counts is not None and activations == "post":  # the bootstrap: weighted, without repeating rows
+        t = d.table("train")
+        pc1, s, w = t["coords"][:, 0], t["s"], d.weights("train").astype(np.float64)
+        if correlation == "spearman":
+            pc1, s = weighted_ranks(pc1, w, ("pc1", id(t["coords"]))), weighted_ranks(s, w, ("s", id(t["s"])))
+        rho = weighted_pearson(pc1, s, w)
+    else:
+        coords, _, _, _ = plane(d, activations)
+        s = _rows(d, "s")
+        rho = geometry.spearman(coords[:, 0], s) if correlation == "spearman" else float(np.corrcoef(coords[:, 0], s)[0, 1])
+    return Judgement(bool(np.isfinite(rho) and abs(rho) >= tight), {"rho": abs(rho)})
+
+
+@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@declare(
+    "pc2-separates-class-0",
+    Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
+    Choice.among("labels", "model", ("model", "function"), why="\"class 0\": the model's labels (CLAIMS.md, the "
+                 "plot's colours) or the recovered labelling function's"),
+    Choice.span("approximately", 0.90, 0.85, 0.95, why="\"correspond approximately\": AUC ≥ 0.90 (CLAIMS.md); "
+                "0.85 to 0.95 are as defensible"),
+    max_examples=30,
+)
+def pc2_separates_class_0(d: Sample, activations: str, labels: str, approximately: float) -> Judgement:
+    from analysis.labelling import band_labels
+
+    coords, all_coords, _, _ = plane(d, activations)
+    pc2 = oriented(coords, all_coords)[:, 1]
+    y = _rows(d, "labels") if labels == "model" else band_labels(_rows(d, "s"))
+    separation = geometry.auc(-pc2, y == 0)
+    return Judgement(bool(np.isfinite(separation) and separation >= approximately), {"auc": separation})
+
+
+@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@declare(
+    "corner-near-minus-2",
+    Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
+    Choice.among("corner", "lines", ("lines", "apex"), why="\"the corner\": where the two arm lines cross "
+                 "(CLAIMS.md), or the tip of the point cloud"),
+    max_examples=10,
+    seed_group="v",
+)
+def corner_near_minus_2(d: Sample, activations: str, corner: str) -> Judgement:
+    from claims.test_geometry import CORNER_PC1, corner_of
+
+    coords, all_coords, _, _ = plane(d, activations)
+    v = fitted_v(d, activations, coords)
+    if v is None:
+        return Judgement(False, {"corner_pc1": float("nan")})
+    x = float(corner_of(v, coords, corner)[0] * geometry.orientation(all_coords[6, 0]))
+    return Judgement(between(x, *CORNER_PC1), {"corner_pc1": x})
+
+
+def few_sample(train_post, train, pca, arms) -> Sample:
+    from claims.test_geometry import block_moments
+
+    active = np.any(train_post > 0, axis=0)
+    return Sample({"blocks": lambda: block_moments(train_post)},
+                  {"components": pca.components[:, active], "pca": pca,
+                   "arms": None if arms is None else (arms[0].outward, arms[1].outward),
+                   "pre": train.pre, "region": train.region})
+
+
+@external("train_post", "train", "pca", "arms", build=few_sample)
+@declare(
+    "pca-uses-few-neurons",
+    Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
+    Choice.among("vectors", "pcs+arms", ("pcs+arms", "pcs"), why="\"the PCA directions\": PC1, PC2 and the two arm "
+                 "directions (CLAIMS.md) or the two principal components only"),
+    Choice.span("carried", 0.80, 0.75, 0.90, why="\"make use mostly of\": ≥ 80% of each vector's squared norm "
+                "(CLAIMS.md); 75% to 90% are as defensible for \"mostly\""),
+    resampled="blocks of 100 consecutive training images (the PCA's moments, as pca-variance; the arms' directions "
+    "in the plane held at the full sample's)",
+    max_examples=30,
+)
+def pca_uses_few_neurons(d: Sample, activations: str, vectors: str, carried: float) -> Judgement:
+    from claims.test_geometry import FEW_NEURONS, TOP_LOADINGS
+
+    if activations == "pre":
+        def fit():
+            p = pre_pca(d.fixed["pre"])
+            try:
+                v = geometry.fit_v(p.transform(d.fixed["pre"]))
+            except geometry.NoV:
+                return p.components, None
+            one, anti = geometry.arms_by_content(v, d.fixed["region"] == ONE)
+            return p.components, (one.outward, anti.outward)
+
+        components, arms = d.memo("pre-few", fit)
+    else:
+        components, arms = d.fixed["components"], d.fixed["arms"]
+        if d.counts is not None:  # the resample's PCA from its block moments, signs aligned with the full sample's
+            w = d.weights("blocks").astype(np.float64)
+            t = d.table("blocks")
+            n = w @ t["n"]
+            mean = (w @ t["sum"]) / n
+            cov = np.tensordot(w, t["outer"], axes=1) / n - np.outer(mean, mean)
+            top = np.linalg.eigh(cov)[1][:, ::-1][:, :2].T
+            components = top * np.sign(np.sum(top * components, axis=1, keepdims=True))
+    if arms is None:
+        return Judgement(False, {"union_size": float("nan")})
+    rows = [components[0], components[1]]
+    if vectors == "pcs+arms":
+        rows += [arms[0] @ components, arms[1] @ components]
+    union, share = geometry.top_loading_union(np.vstack(rows), TOP_LOADINGS)
+    ok = len(union) <= FEW_NEURONS and bool(np.all(np.isfinite(share) & (share >= carried)))
+    return Judgement(ok, {"union_size": len(union), "min_carried": float(np.min(share))})

@@ -7,6 +7,7 @@ detectors has barely any effect. … As expected, ablating both always destroys 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from analysis import ablation, neurons, scrubbing
 from analysis.labelling import ANTI, MIDDLE, ONE, agreement, band_labels
+from analysis.robustness import Choice, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
 from claims.tolerance import between
 from fixtures.cache import memoised
@@ -27,7 +29,7 @@ BARELY_ANY_EFFECT = 0.90  # "barely any effect": ≥ 90% of labels kept
 SCRUB_LOW_NOISE = (0.925, 0.955)  # "93%-94% preserved performance for all reasonable similarity thresholds"
 SCRUB_ONE_PERCENT = 0.92  # "only dropping below 93% when at >1%": at 1% still about 93%
 SCRUB_BELOW = 0.93  # "only dropping below 93% when at >1%": at p = 10% below 0.93
-UNEXPLAINED = (0.05, 0.07)  # "~6% of model behavior is not compatible with our hypothesis"
+UNEXPLAINED, ABOUT = 0.06, 0.01  # "~6% of model behavior is not compatible with our hypothesis": [5%, 7%]
 IN_LINE = 0.03  # "in line with what we saw in previous sections": within 3 pp
 NO_DETECTION_OFFSET = 0.05  # "represents the baseline for no detection": within 5% of the activation range
 EITHER_RULE_AGREEMENT = 0.99  # the rule describes the network's own readout
@@ -35,25 +37,73 @@ DLA_SAMPLES = 25  # images per region in the attribution figure
 NEURON_SEEDS = SEEDS[:3]  # the per-neuron scrubbing scheme (reported only): 15 passes instead of 25
 
 
-@pytest.fixture(scope="module")
-def sweep(scrubber) -> dict:
-    return scrubber.sweep(NOISE_LEVELS, SEEDS)
+def summarise(kept: dict[str, np.ndarray]) -> dict[str, dict[str, float | list[float]]]:
+    """Per noise level, from (seeds, images) kept labels: mean, spread and per-seed scores (as Scrubber.sweep)."""
+    out: dict[str, dict[str, float | list[float]]] = {}
+    for key, per_seed in kept.items():
+        values = [float(v) for v in per_seed.mean(axis=1)]
+        out[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
+    return out
 
 
-@pytest.fixture(scope="module")
-def neuron_sweep(scrubber, bundle, prepared) -> dict:
-    """The same sweep with every detector neuron drawing its own replacement image (reported, not judged;
-    3 seeds: its spread is a fraction of the group scheme's). ~0.4 s per pass, so memoised in the cache
-    folder, keyed by the activation bundle (checkpoint and data) and the scrubbing and grouping code."""
+def rank_window(index: scrubbing.SimilarityIndex, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """"Similar" by rank (the other reading of the similarity threshold): the p·N images nearest in s, half on
+    each side, instead of |s' − s| ≤ p·range(s)."""
+    n = len(index.s)
+    half = max(1, int(round(p * n / 2)))
+    lo = np.clip(index.rank - half, 0, n - 1)
+    hi = np.clip(index.rank + half, 0, n - 1)
+    return lo, hi - lo + 1
+
+
+def kept_images(scrubber, scheme: str, similarity: str, prepared=None, bundle=None) -> dict[str, np.ndarray]:
+    """Per noise level, per seed and image: is the label kept? The group scheme (5 seeds) is computed each run
+    (fast); the per-neuron scheme (3 seeds, ~0.4 s a pass) is memoised in the cache folder, keyed by the
+    activation bundle (checkpoint and data) and the scrubbing and grouping code."""
+    seeds = SEEDS if scheme == "group" else NEURON_SEEDS
+    if similarity == "rank":
+        scrubber = dataclasses.replace(scrubber, windows={float(p): rank_window(scrubber.index, float(p))
+                                                          for p in NOISE_LEVELS if p != "random"})
+
+    def compute() -> dict[str, np.ndarray]:
+        return {noise_key(p): np.array([scrubber.kept_images(p, seed, scheme) for seed in seeds]) for p in NOISE_LEVELS}
+
+    if scheme == "group" or prepared is None:
+        return compute()
     code = hashlib.blake2b(digest_size=8)
     for module in (scrubbing, neurons):
         code.update(Path(module.__file__).read_bytes())
-    code.update(repr((NOISE_LEVELS, NEURON_SEEDS)).encode())
-    path = prepared.inputs.cache_dir / f"scrub-per-neuron-{bundle.path.stem}-{code.hexdigest()}.npz"
-    arrays = memoised(path, lambda: {noise_key(p): np.array([scrubber.kept(p, seed, "neuron") for seed in NEURON_SEEDS])
-                                     for p in NOISE_LEVELS})
-    return {noise_key(p): {"mean": float(arrays[noise_key(p)].mean()), "std": float(arrays[noise_key(p)].std()),
-                           "values": arrays[noise_key(p)].tolist()} for p in NOISE_LEVELS}
+    code.update(repr((NOISE_LEVELS, seeds, similarity)).encode())
+    return memoised(prepared.inputs.cache_dir / f"scrub-{scheme}-{similarity}-{bundle.path.stem}-{code.hexdigest()}.npz",
+                    compute)
+
+
+@pytest.fixture(scope="module")
+def scrubbing_sample(scrubber, prepared, bundle, train) -> Sample:
+    """Per training image, each noise level's kept label averaged over the seeds, for the scheme and
+    similarity a judge asks for (the test's own passes; other readings computed on first use), and whether
+    the labelling function agrees with the model. Replacement draws are held fixed under the bootstrap."""
+    cache: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+
+    def kept(scheme: str, similarity: str) -> dict[str, np.ndarray]:
+        if (scheme, similarity) not in cache:
+            cache[scheme, similarity] = kept_images(scrubber, scheme, similarity, prepared, bundle)
+        return cache[scheme, similarity]
+
+    return Sample({"train": {"band_agrees": (band_labels(train.s) == train.labels).astype(np.float64)}},
+                  {"kept": kept})
+
+
+@pytest.fixture(scope="module")
+def sweep(scrubbing_sample) -> dict:
+    return summarise(scrubbing_sample.fixed["kept"]("group", "s-range"))
+
+
+@pytest.fixture(scope="module")
+def neuron_sweep(scrubbing_sample) -> dict:
+    """The same sweep with every detector neuron drawing its own replacement image (reported beside the
+    verdict; 3 seeds: its spread is a fraction of the group scheme's)."""
+    return summarise(scrubbing_sample.fixed["kept"]("neuron", "s-range"))
 
 
 @pytest.fixture(scope="module")
@@ -303,6 +353,35 @@ def scrubbing_figure(figure_store, sweep, neuron_sweep) -> str:
     return figure_store.render("causal-scrubbing", "scrubbing", sweep, neuron_sweep)
 
 
+SCHEME = dict(why="\"resample-ablate\" a group from one replacement image (the notebook's scheme, CLAIMS.md) or each "
+              "neuron from its own (the write-up's words, \"replacing each neuron's activation\", allow both)")
+
+
+def scrub_scores(d: Sample, replacement: str, similarity: str) -> dict[str, float]:
+    """Per noise level, the fraction of labels kept (mean over the seeds) over the (resampled) training images."""
+    kept = d.fixed["kept"](replacement, similarity)
+    return {k: float(d.mean("train", v.mean(axis=0))) for k, v in kept.items()}
+
+
+@declare(
+    "causal-scrubbing",
+    Choice.among("replacement", "group", ("group", "neuron"), **SCHEME),
+    Choice.among("similarity", "s-range", ("s-range", "rank"), why="\"similarity threshold\" p: |s' − s| ≤ p·range(s) "
+                 "(CLAIMS.md's noise scale), or the p·N images nearest in s"),
+    resampled="the 60,000 training images (each image's kept label averaged over the seeds; the replacement draws "
+    "are the test's, held fixed)",
+    max_examples=10,
+)
+def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Judgement:
+    mean = scrub_scores(d, replacement, similarity)
+    checks = {
+        "low_noise": all(between(mean[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")),
+        "one_percent": mean["0.01"] >= SCRUB_ONE_PERCENT,
+        "ten_percent_below_93": mean["0.1"] < SCRUB_BELOW,
+    }
+    return Judgement(all(checks.values()), mean, measured={"checks": checks})
+
+
 @claim(
     "causal-scrubbing",
     quote="We find a very impressive 93% - 94% preserved performance for all reasonable similarity thresholds, "
@@ -314,17 +393,13 @@ def scrubbing_figure(figure_store, sweep, neuron_sweep) -> str:
     "(also allowed by the words) is reported beside",
     family="causal-scrubbing",
 )
-def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, sweep, neuron_sweep, scrubbing_figure):
+def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, scrubbing_sample, sweep, neuron_sweep, scrubbing_figure):
     """Scrubbing as in :mod:`analysis.scrubbing`; "similar" = within p × range(s); training images. The
     verdict is on the notebook's scheme (one replacement image per group); the per-neuron scheme is shown
     beside it and would not pass the low-noise window."""
-    mean = {k: v["mean"] for k, v in sweep.items()}
+    judged = verdict.judge(scrubbing_keeps_93_to_94, scrubbing_sample)
+    mean, checks = dict(judged.headline), judged.measured["checks"]
     per_neuron = {k: v["mean"] for k, v in neuron_sweep.items()}
-    checks = {
-        "low_noise": all(between(mean[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")),
-        "one_percent": mean["0.01"] >= SCRUB_ONE_PERCENT,
-        "ten_percent_below_93": mean["0.1"] < SCRUB_BELOW,
-    }
     verdict.measured(**mean, spread={k: v["std"] for k, v in sweep.items()},
                      per_seed={k: v["values"] for k, v in sweep.items()}, seeds=list(SEEDS), checks=checks,
                      scheme="group: all neurons of a group from one replacement image",
@@ -333,10 +408,27 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, sweep, neuron_swe
                      per_neuron_would_pass_low_noise=all(between(per_neuron[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")))
     verdict.figure(scrubbing_figure)
     verdict.conclude(
-        all(checks.values()),
+        judged.holds,
         summary="per group: " + ", ".join(f"p={k}: {v:.3f}" for k, v in mean.items())
         + "; per neuron: " + ", ".join(f"p={k}: {v:.3f}" for k, v in per_neuron.items()),
     )
+
+
+@declare(
+    "unexplained-share",
+    Choice.among("replacement", "group", ("group", "neuron"), **SCHEME),
+    Choice.span("approx", ABOUT, 0.005, ABOUT, why="\"~6%\": CLAIMS.md accepts [5%, 7%] (±1 pp); a "
+                "reader who takes it as a rounded value accepts [5.5%, 6.5%]"),
+    resampled="the 60,000 training images (scrubbing draws held fixed, as for causal-scrubbing)",
+    max_examples=20,
+)
+def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> Judgement:
+    scores = scrub_scores(d, replacement, "s-range")
+    unexplained = {k: 1.0 - scores[k] for k in ("0.0001", "0.001")}
+    gap = 1.0 - float(d.mean("train", d.table("train")["band_agrees"]))
+    checks = {k: between(v, UNEXPLAINED - approx, UNEXPLAINED + approx) and abs(v - gap) <= IN_LINE for k, v in unexplained.items()}
+    return Judgement(all(checks.values()), {**{f"unexplained_{k}": v for k, v in unexplained.items()},
+                                            "labelling_function_disagreement": gap}, measured={"checks": checks})
 
 
 @claim(
@@ -348,15 +440,16 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, sweep, neuron_swe
     "each within 3 pp of 1 − the labelling function's agreement",
     family="causal-scrubbing",
 )
-def test_about_6_percent_is_unexplained(verdict, sweep, train):
+def test_about_6_percent_is_unexplained(verdict, scrubbing_sample):
     """"~6%" read as [5%, 7%]; "in line with previous sections" = the labelling function's disagreement
     (1 − 96.2% in the write-up), the only earlier share of unexplained behaviour."""
-    unexplained = {k: 1.0 - sweep[k]["mean"] for k in ("0.0001", "0.001")}
-    labelling_gap = 1.0 - agreement(band_labels(train.s), train.labels)
-    checks = {k: between(v, *UNEXPLAINED) and abs(v - labelling_gap) <= IN_LINE for k, v in unexplained.items()}
-    verdict.measured(unexplained=unexplained, labelling_function_disagreement=labelling_gap, checks=checks)
+    judged = verdict.judge(about_6_percent_unexplained, scrubbing_sample)
+    unexplained = {k: judged.headline[f"unexplained_{k}"] for k in ("0.0001", "0.001")}
+    labelling_gap = judged.headline["labelling_function_disagreement"]
+    verdict.measured(unexplained=unexplained, labelling_function_disagreement=labelling_gap,
+                     checks=judged.measured["checks"])
     verdict.conclude(
-        all(checks.values()),
+        judged.holds,
         summary="unexplained " + " / ".join(f"{v:.1%}" for v in unexplained.values())
         + f" (p = 0.01% / 0.1%); labelling function disagrees on {labelling_gap:.1%}",
     )

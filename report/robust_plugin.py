@@ -101,6 +101,7 @@ def pytest_runtest_call(item: pytest.Item):
             return
         if _DATA in item.stash:
             declaration, data = item.stash[_DATA]
+            del item.stash[_DATA]  # its per-resample caches die with the test, not with the session
             judgement = declaration(data)
             rob = measure_claim(item.config, declaration, data, judgement)
             rob["consistent"] = judgement.verdict == rec["verdict"]

@@ -3,6 +3,8 @@ inside its acceptance as robust, and find a choice's flip at the value where it 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -126,7 +128,8 @@ def test_every_view_marks_fragile_verdicts_and_the_badge_counts_robust_holds():
     doc = _doc()
     s = doc["summary"]
     assert (s["holds"], s["robust_holds"], s["fragile"]) == (3, 0, 3)  # the knife edge, and 0.3 ≥ cut flips at 0.3
-    assert render.badge_text(s) == "3 hold (0 robust) · 1 erratum"
+    # four records of the 26 claims: a partial document, and the badge says so before the counts
+    assert render.badge_text(s) == "partial: 3 hold (0 robust) · 1 erratum"
     rows = verdict_table_rows(doc["claims"])
     assert rows[0] == ("claim", "claimed", "measured", "robustness", "verdict")
     cells = {r[0]: r[3] for r in rows[1:]}
@@ -147,7 +150,7 @@ def test_without_robustness_the_report_is_unchanged():
 
     doc = build_document({}, {"pca-variance": _record("holds", None)}, {})
     assert "robust_holds" not in doc["summary"]
-    assert render.badge_text(doc["summary"]) == "1 hold · 0 errata"
+    assert render.badge_text(doc["summary"]) == "partial: 1 hold · 0 errata"  # one record of 26: a partial document
     assert verdict_table_rows(doc["claims"])[0] == ("claim", "claimed", "measured", "verdict")
     assert "robustness" not in render.render_markdown(doc).lower()
 
@@ -187,7 +190,8 @@ def test_the_robustness_mode_records_every_selected_claim(pytestconfig, tmp_path
     run = run_claims(pytestconfig, tmp_path, "--robustness", "--robustness-resamples", "20",
                      "-k", "agrees_with_the_model or 48_one")
     assert run.returncode == 0, run.stdout[-3000:]
-    claims = run.document["claims"]
+    # a selection is a partial run: its report goes to <report-dir>/partial/ (the complete one is never replaced)
+    claims = json.loads((tmp_path / "partial" / "claims.json").read_text())["claims"]
     assert set(claims) == {"labeling-function", "detector-groups"}
     for cid, rec in claims.items():
         rob = rec["robustness"]
@@ -196,4 +200,31 @@ def test_the_robustness_mode_records_every_selected_claim(pytestconfig, tmp_path
         assert rob["minimal_flip_text"] and rob["choices"]
     assert claims["detector-groups"]["robustness"]["consistent"] is True
     assert "robustness" in run.stdout and "of 20 resamples" in run.stdout
-    assert "robust_holds" in run.document["summary"]
+    assert "robust_holds" in json.loads((tmp_path / "partial" / "claims.json").read_text())["summary"]
+
+
+def test_the_weighted_spearman_equals_spearman_on_the_repeated_rows():
+    """pc1-tracks-similarity's bootstrap ranks each image by its multiplicity instead of repeating rows."""
+    from analysis import geometry
+    from claims.robustness_external import weighted_pearson, weighted_ranks
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=400)
+    b = np.round(3 * a + rng.normal(size=400))  # ties in b
+    for k in range(3):
+        w = np.bincount(rng.integers(0, 400, 400), minlength=400)
+        expected = geometry.spearman(np.repeat(a, w), np.repeat(b, w))
+        got = weighted_pearson(weighted_ranks(a, w.astype(float), ("a", k)), weighted_ranks(b, w.astype(float), ("b", k)),
+                               w.astype(float))
+        assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_group_sums_updated_by_the_differing_neurons_equal_the_direct_sums():
+    from claims.robustness_external import column_sum
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(50, 12)).astype(np.float32)
+    d = Sample({"train": {"x": x}}, {"shared": {}})
+    first = rng.random(12) < 0.5
+    for mask in (first, ~first, rng.random(12) < 0.3, first):
+        assert np.allclose(column_sum(d, "x", mask), x[:, mask].sum(axis=1, dtype=np.float64), atol=1e-5)
