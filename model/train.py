@@ -54,12 +54,9 @@ torch is imported inside functions only (see :mod:`model`).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
-import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -71,6 +68,7 @@ from filelock import FileLock, Timeout
 
 from analysis.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
 from fixtures.errors import SetupError
+from fixtures.files import atomic_write_text, save_checkpoint, sha256_file
 from fixtures.mnist import MNIST
 from model.network import check_images
 from model.spec import STATE_SHAPES
@@ -362,11 +360,6 @@ def sidecar_path(checkpoint: Path) -> Path:
     return checkpoint.with_name(checkpoint.name + ".sha256")
 
 
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def read_sidecar(checkpoint: Path) -> dict[str, str]:
     """The sidecar's fields (``sha256`` plus the ``key=value`` lines); empty if absent or unreadable."""
     try:
@@ -402,38 +395,9 @@ def is_current(checkpoint: Path, recipe: Recipe, data: MNIST) -> bool:
         return False
 
 
-def _write_atomic(path: Path, write: Callable[[object], None]) -> None:
-    """Write through ``write(fh)`` to a temporary file in ``path``'s folder, fsync, then rename into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private (0600); a cache is shared with other users and CI
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_checkpoint(state: dict[str, np.ndarray], path: Path) -> str:
-    """Save ``state`` as a plain tensor state_dict at ``path`` atomically; return the file's sha256.
-
-    Saved through a file object, so the archive's internal folder name is torch's fixed "archive" rather
-    than the temporary file's random name: identical states give identical bytes.
-    """
-    import torch
-
-    tensors = {k: torch.from_numpy(np.ascontiguousarray(state[k], dtype=np.float32).copy()) for k in STATE_SHAPES}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, lambda fh: torch.save(tensors, fh))
-    return sha256_file(path)
-
-
 def _write_sidecar(checkpoint: Path, sha256: str, fields: dict[str, str]) -> None:
     text = sha256 + "\n" + "".join(f"{k}={v}\n" for k, v in fields.items())
-    _write_atomic(sidecar_path(checkpoint), lambda fh: fh.write(text.encode("utf-8")))  # type: ignore[attr-defined]
+    atomic_write_text(sidecar_path(checkpoint), text, fsync=True)
 
 
 def ensure_checkpoint(recipe: Recipe, cache_dir: Path, data: MNIST) -> Path:

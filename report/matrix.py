@@ -80,7 +80,7 @@ def judges_sensitivity(models: tuple[Counterfactual, ...]) -> bool:
 
 def _reuse_or_save(path: Path, make_state) -> Path:
     """``path`` if it exists with a matching ``.sha256`` sidecar; else build, save atomically, write the sidecar."""
-    from fixtures.locate import sha256_file
+    from fixtures.files import atomic_write_text, sha256_file
     from model.network import save_state
 
     sidecar = path.with_name(path.name + ".sha256")
@@ -88,7 +88,7 @@ def _reuse_or_save(path: Path, make_state) -> Path:
         if path.is_file() and sidecar.is_file() and sidecar.read_text().strip() == sha256_file(path):
             return path
         digest = save_state(make_state(), path)
-        sidecar.write_text(digest + "\n")
+        atomic_write_text(sidecar, digest + "\n")
     return path
 
 
@@ -282,7 +282,7 @@ def write_study_files(matrix: dict[str, Any], out: Path) -> None:
     and ``replica-study.md``, the README's section as :mod:`report.replica_readme` would write it."""
     from report.replica_readme import readme_section
     from report.replica_study import draw_figures
-    from report.write import atomic_write_text
+    from fixtures.files import atomic_write_text
 
     study = matrix["replica_study"]
     atomic_write_text(Path(out) / "replica-study.md", readme_section(study))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
+from fixtures.files import atomic_write_text
 from report.records import format_value, ordered
 
 README = PROJECT_ROOT / "README.md"
@@ -112,15 +113,15 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
 
 def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
     doc = publishable_document(report_dir)
-    readme.write_text(with_table(readme.read_text(), verdict_table(doc, committed)))
+    atomic_write_text(readme, with_table(readme.read_text(), verdict_table(doc, committed)))
     badge.parent.mkdir(parents=True, exist_ok=True)
     robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
     if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's
         from report.render import badge_svg
 
-        committed.write_text(json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        atomic_write_text(committed, json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
         plain = {k: v for k, v in doc["summary"].items() if k not in ("robust_holds", "fragile", "robustness_measured")}
-        badge.write_text(badge_svg(plain), encoding="utf-8")
+        atomic_write_text(badge, badge_svg(plain))
     else:
         shutil.copyfile(report_dir / "badge.svg", badge)
 

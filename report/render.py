@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.robustness import cell as robustness_cell
+from fixtures.files import atomic_write_text
 from report.records import format_value, ordered
 
 #: Badge label, and the words for each verdict count (``verdict -> (singular, plural)``).
@@ -50,8 +51,6 @@ def write_all(
     ``extra_sections`` are ``(title, trusted html)`` pairs appended to the HTML page before its footer (e.g. a
     models × claims matrix); ``extra_markdown`` is appended to ``claims.md`` likewise.
     """
-    from report.write import atomic_write_text  # report.write imports this module lazily: no cycle
-
     out = Path(out)
     summary = doc.get("summary", {})
     atomic_write_text(out / "claims.md", render_markdown(doc, extra_markdown))
