@@ -43,7 +43,7 @@ class Verdict:
     def __init__(self, item: pytest.Item, spec: ClaimSpec, checkpoint_sha256: str) -> None:
         self._item = item
         self._sha = checkpoint_sha256
-        self.record = ClaimRecord(spec=spec)
+        self.record = ClaimRecord(spec=spec, test=item.nodeid)
         self.concluded = False
         self.robustness: dict[str, Any] | None = None
 

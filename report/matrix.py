@@ -21,8 +21,8 @@ import pytest
 from filelock import FileLock
 
 from fixtures.locate import PROJECT_ROOT
-from model.counterfactuals import COUNTERFACTUALS, DATA_ONLY, SMALL, Counterfactual, by_name, is_replica, replica
-from report.records import CLAIM_IDS
+from model.counterfactuals import COUNTERFACTUALS, SMALL, Counterfactual, by_name, is_replica, replica
+from report.catalogue import catalogue
 
 ORIGINAL = "original"
 SETS = {"small": SMALL, "full": tuple(c.name for c in COUNTERFACTUALS)}
@@ -229,9 +229,10 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
     judged = judges_sensitivity(models)
     explained = load_explained_insensitivity()
     claim_rows = {}
-    for cid in CLAIM_IDS:
+    known = catalogue()
+    for cid in known.claim_ids:
         row = {m: verdicts.get(m, {}).get(cid) for m in columns}
-        data_only = cid in DATA_ONLY
+        data_only = cid in known.data_only
         breakers = [cf.name for cf in models if is_counterfactual(cf) and row.get(cf.name) == "fails"]
         measured_on = [cf.name for cf in models if is_counterfactual(cf) and row.get(cf.name) is not None]
         insensitive = (not data_only) and bool(measured_on) and not breakers if judged else None
@@ -247,7 +248,7 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
         if cf.name not in runs:
             continue
         observed = sorted(k for k, v in runs[cf.name].verdicts.items() if v == "fails")
-        predicted = sorted(cf.predicted_to_break)
+        predicted = sorted(cf.predicted())
         predictions[cf.name] = {
             "kind": cf.kind,
             "rationale": cf.rationale,

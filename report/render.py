@@ -72,7 +72,11 @@ def badge_text(summary: Mapping[str, Any]) -> str:
 
 
 def _count(summary: Mapping[str, Any], verdict: str) -> str:
-    n = int(summary.get(verdict, 0))
+    return count_text(int(summary.get(verdict, 0)), verdict)
+
+
+def count_text(n: int, verdict: str) -> str:
+    """``"1 hold"``, ``"3 errata"``, ``"0 fail"``: a count of verdicts in plain words."""
     singular, plural = COUNT_WORDS[verdict]
     return f"{n} {singular if n == 1 else plural}"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.files import atomic_write_text
-from report.records import CLAIM_IDS, PROBE_IDS, format_value, ordered
+from report.catalogue import catalogue
+from report.records import format_value, ordered
 
 SCHEMA_VERSION = 1
 
@@ -27,8 +28,11 @@ def counts(claims: dict[str, Any]) -> dict[str, int]:
 
 
 def missing_records(claims: dict[str, Any], probes: dict[str, Any]) -> dict[str, list[str]]:
-    """The catalogue's claims and the probes a run has no record of (empty lists: a complete run)."""
-    return {"claims": [c for c in CLAIM_IDS if c not in claims], "probes": [p for p in PROBE_IDS if p not in probes]}
+    """The catalogue's claims and probes (:func:`report.catalogue.catalogue`, from the claims package's markers)
+    a run has no record of (empty lists: a complete run)."""
+    known = catalogue()
+    return {"claims": [c for c in known.claim_ids if c not in claims],
+            "probes": [p for p in known.probe_ids if p not in probes]}
 
 
 def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any]) -> dict[str, Any]:
@@ -75,8 +79,20 @@ def write_report(
     return out
 
 
-def verdict_table_rows(claims: dict[str, Any]) -> list[tuple[str, ...]]:
-    """The terminal table; with robustness measured, a robustness column before the verdict."""
+def plural_counts(claims: dict[str, Any]) -> str:
+    """``"26 claims: 20 hold, 3 errata, 3 fail (3 known non-reproductions)"``, in plain words."""
+    from report.render import count_text
+
+    c = counts(claims)
+    known = sum(bool(rec.get("known_nonreproduction")) for rec in claims.values())
+    text = f"{len(claims)} claim{'' if len(claims) == 1 else 's'}: " + ", ".join(
+        count_text(c[v], v) for v in ("holds", "erratum", "fails"))
+    return text + (f" ({known} known non-reproduction{'' if known == 1 else 's'})" if known else "")
+
+
+def verdict_table_rows(claims: dict[str, Any], clip: bool = True) -> list[tuple[str, ...]]:
+    """The terminal table; with robustness measured, a robustness column before the verdict. Long cells are
+    clipped unless ``clip`` is false (``-v``)."""
     from analysis.robustness import cell
 
     robust = any("robustness" in rec for rec in claims.values())
@@ -84,7 +100,8 @@ def verdict_table_rows(claims: dict[str, Any]) -> list[tuple[str, ...]]:
     for cid, rec in ordered(claims):
         v = rec["verdict"] + (" (known)" if rec.get("known_nonreproduction") else "")
         extra = (cell(rec.get("robustness")),) if robust else ()
-        rows.append((cid, _clip(format_value(rec["claimed"])), _clip(rec.get("summary", "")), *extra, v))
+        claimed, measured = format_value(rec["claimed"]), rec.get("summary", "")
+        rows.append((cid, _clip(claimed) if clip else claimed, _clip(measured) if clip else measured, *extra, v))
     return rows
 
 

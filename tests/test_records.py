@@ -13,7 +13,7 @@ import pytest
 from report import claim as claim_module
 from report.claim import RECORD_PROPERTY, Verdict
 from report.records import (
-    CLAIM_IDS,
+    CATALOGUE_ORDER as CLAIM_IDS,
     ClaimRecord,
     ClaimSpec,
     decide,
@@ -283,3 +283,14 @@ def test_nan_measurements_are_recorded_as_null():
     verdict.measured(value=math.nan)
     verdict.conclude(True, summary="s")
     assert recorded(item)["measured"] == {"value": None}
+
+
+def test_the_catalogue_order_names_exactly_the_marked_claims():
+    """CLAIMS.md's order (records.CATALOGUE_ORDER) is the only list of ids; the claims themselves are their
+    @claim markers. The two must name the same claims, or a claim would be unordered or an order entry dead."""
+    from report.catalogue import catalogue
+
+    known = catalogue()
+    assert set(CLAIM_IDS) == set(known.claim_ids)
+    assert known.claim_ids == tuple(CLAIM_IDS)
+    assert known.probe_ids and set(known.data_only) | set(known.model_dependent) == set(known.claim_ids)

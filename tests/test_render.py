@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 
 from report import render
-from report.records import CLAIM_IDS
+from report.catalogue import catalogue
+
+CLAIM_IDS = catalogue().claim_ids
 from report.write import build_document, write_report
 
 CONTEXT = {
