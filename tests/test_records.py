@@ -51,8 +51,8 @@ def write_toml(tmp_path: Path, text: str) -> Path:
 
 
 def fake_item() -> SimpleNamespace:
-    """What Verdict needs from a pytest item: a list of user properties."""
-    return SimpleNamespace(user_properties=[])
+    """What Verdict needs from a pytest item: its node id and a list of user properties."""
+    return SimpleNamespace(nodeid="claims/test_x.py::test_v_shape", user_properties=[])
 
 
 def recorded(item: SimpleNamespace) -> dict:
@@ -237,6 +237,8 @@ def test_a_claim_that_holds_passes_and_is_recorded():
     record = recorded(item)
     assert record["id"] == "v-shape" and record["verdict"] == "holds"
     assert record["measured"] == {"r2": 0.995} and record["figures"] == ["figures/v.png"]
+    assert record["test"] == "claims/test_x.py::test_v_shape"
+    assert record["rerun"] == "pytest claims/test_x.py::test_v_shape"
 
 
 def test_an_erratum_xfails_with_the_correction():
