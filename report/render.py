@@ -11,6 +11,7 @@ same bytes: nothing here reads a clock, the environment or the order of a direct
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import math
@@ -410,6 +411,7 @@ def figure_text(rel: str) -> tuple[str, str]:
     return FIGURE_TEXT.get(name, (name, f"Figure {name}"))
 
 
+@functools.cache
 def _environment() -> Any:
     import jinja2
 
@@ -418,6 +420,7 @@ def _environment() -> Any:
         keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False,
     )
     env.tests["scalar"] = is_scalar
+    env.globals.update(compact_dict_above=COMPACT_DICT_ABOVE, max_list_items=MAX_LIST_ITEMS)
     env.filters.update(
         plain=_plain, compact_list=compact_list, scalar_text=format_scalar, robustness_cell=robustness_cell,
         interval_text=interval_text, anchor=lambda ident, prefix: anchor(prefix, ident),
@@ -487,7 +490,6 @@ def page_context(doc: Mapping[str, Any], out: Path) -> dict[str, Any]:
                    for v in ("holds", "erratum", "fails")],
         "provenance": provenance_items(doc), "claims": views, "families": list(families.values()),
         "probes": probes, "robust": has_robustness(claims), "schema_version": doc.get("schema_version", "?"),
-        "compact_dict_above": COMPACT_DICT_ABOVE, "max_list_items": MAX_LIST_ITEMS,
     }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.files import atomic_write_text
+from report import schema
 from report.catalogue import catalogue
 from report.records import format_value, ordered
 
@@ -68,10 +69,14 @@ def write_report(
         doc["ood"] = ood_report.finish(ood)
         extra_sections.append(("Beyond the data: generated inputs", ood_report.html_section(doc["ood"], FigureCache(out).html)))
         extra_markdown = ood_report.markdown(doc["ood"]) + "\n"
+    if schema.checking():
+        schema.validate(doc)
     atomic_write_text(out / "claims.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if matrix is not None:
         from report.matrix import matrix_html, matrix_markdown
 
+        if schema.checking():
+            schema.validate(matrix, "matrix")
         atomic_write_text(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
         extra_sections.append(("Claims × models", matrix_html(matrix, out)))
         extra_markdown += matrix_markdown(matrix)

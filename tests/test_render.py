@@ -25,8 +25,8 @@ CLAIM_IDS = catalogue().claim_ids
 from report.write import build_document, write_report
 
 CONTEXT = {
-    "checkpoint": {"path": "/models/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
-    "data": {"train": 600, "test": 100, "dir": "/data", "canonical_mnist": False},
+    "checkpoint": {"path": "data/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
+    "data": {"train": 600, "test": 100, "dir": "~/data", "canonical_mnist": False},
 }
 
 
@@ -54,6 +54,8 @@ def record(verdict: str = "holds", **overrides: Any) -> dict[str, Any]:
         "depends_on": "model",
         "family": "labelling",
         "figures": [],
+        "test": "claims/test_x.py::test_it",
+        "rerun": "pytest claims/test_x.py::test_it",
     }
     rec.update(overrides)
     return rec
@@ -133,7 +135,9 @@ def test_html_verdict_table_has_exactly_one_row_per_claim_linking_to_its_section
     assert [row[-1] for row in page.verdict_rows] == ["holds", "erratum", "fails"]
     links = [a["href"] for a in page.attrs("a") if (a.get("href") or "").startswith("#")]
     section_ids = {a["id"] for a in page.attrs("section") if a.get("id")}
-    assert all(href[1:] in section_ids for href in links) and len(links) >= len(claims)
+    element_ids = {a["id"] for _, a in page.tags if a.get("id")}
+    assert all(href[1:] in element_ids for href in links) and len(links) >= len(claims)
+    assert {f"claim-{cid}" for cid in claims} <= section_ids
 
 
 # --------------------------------------------------------------------------------------------- explanations
@@ -176,16 +180,21 @@ def test_html_references_nothing_outside_the_file(tmp_path: Path) -> None:
     assert "evil.example" in html  # still shown, as escaped text only
 
 
-def test_figures_are_embedded_in_every_section_that_uses_them(tmp_path: Path) -> None:
+def test_each_figure_is_embedded_once_beside_every_claim_that_uses_it(tmp_path: Path) -> None:
     (tmp_path / "figures").mkdir()
     png = tiny_png()
-    (tmp_path / "figures" / "v.png").write_bytes(png)
-    claims = {"pca-variance": record(figures=["figures/v.png"]),
-              "v-shape": record(figures=["figures/v.png", "figures/v.png"])}
+    (tmp_path / "figures" / "v-shape.png").write_bytes(png)
+    claims = {"pca-variance": record(figures=["figures/v-shape.png"]),
+              "v-shape": record(figures=["figures/v-shape.png", "figures/v-shape.png"])}
     page = page_of(write(tmp_path, make_doc(claims)))
-    srcs = [a["src"] for a in page.attrs("img")]
-    assert len(srcs) == 2  # once per section, never twice in one
-    assert all(s == "data:image/png;base64," + base64.b64encode(png).decode() for s in srcs)
+    imgs = page.attrs("img")
+    assert [a["src"] for a in imgs] == ["data:image/png;base64," + base64.b64encode(png).decode()]  # once
+    assert "v-shape.png" not in (imgs[0]["alt"] or "") and (imgs[0]["alt"] or "").startswith("The V: PCA")
+    figure_id = next(a["id"] for t, a in page.tags if t == "figure")
+    links = [a["href"] for a in page.attrs("a")]
+    assert links.count(f"#{figure_id}") == 2  # each claim's section points at the figure
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Used by: " in html and html.index("<figure") < html.index('id="claim-pca-variance"')
 
 
 def test_missing_figure_is_a_visible_note_not_a_broken_image(tmp_path: Path) -> None:
