@@ -22,7 +22,7 @@ from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
 from fixtures.files import atomic_write_text
-from report.records import format_value, ordered
+from report.records import format_value, ordered, verdict_text
 
 README = PROJECT_ROOT / "README.md"
 BADGE = PROJECT_ROOT / "docs" / "badge.svg"
@@ -30,7 +30,6 @@ BADGE = PROJECT_ROOT / "docs" / "badge.svg"
 #: run, which does not measure it, is compared against this file's cells).
 ROBUSTNESS = PROJECT_ROOT / "docs" / "robustness.json"
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
-_SYMBOL = {"holds": "✅ holds", "erratum": "🟡 erratum", "fails": "❌ fails"}
 
 
 def robustness_cells(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> dict[str, str]:
@@ -54,7 +53,7 @@ def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
     lines = ["| claim | claimed | measured | robustness | verdict |" if robust else "| claim | claimed | measured | verdict |",
              "|---|---|---|---|---|" if robust else "|---|---|---|---|"]
     for cid, rec in ordered(doc["claims"]):
-        verdict = _SYMBOL[rec["verdict"]] + (" (known)" if rec.get("known_nonreproduction") else "")
+        verdict = verdict_text(rec["verdict"], known=bool(rec.get("known_nonreproduction")), mark=True)
         cells = [f"`{cid}`", format_value(rec["claimed"]), rec.get("summary", ""),
                  *([robust.get(cid, "not measured")] if robust else []), verdict]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

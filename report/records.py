@@ -55,6 +55,21 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} into a claim record")
 
 
+#: The one vocabulary of verdicts: the words above, and where a table of Markdown shows a mark beside them, these.
+VERDICT_MARKS = {"holds": "✅", "erratum": "🟡", "fails": "❌"}
+KNOWN = "known non-reproduction"
+
+
+def verdict_text(verdict: str | None, *, known: bool = False, mark: bool = False) -> str:
+    """A verdict as every report shows it: ``holds``, ``erratum``, ``fails (known non-reproduction)``; with ``mark``
+    the Markdown tables' ``✅ holds`` / ``🟡 erratum`` / ``❌ fails``. No verdict (a model that did not measure the
+    claim) is ``–``."""
+    if verdict is None:
+        return "–"
+    text = f"{verdict} ({KNOWN})" if known else str(verdict)
+    return f"{VERDICT_MARKS[verdict]} {text}" if mark and verdict in VERDICT_MARKS else text
+
+
 def decide(holds: bool, erratum: bool = False) -> str:
     """``holds`` if the claim as written holds; else ``erratum`` if the stated correction holds; else ``fails``."""
     return "holds" if holds else "erratum" if erratum else "fails"

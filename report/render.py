@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import json
 import math
 import re
@@ -22,7 +21,7 @@ from typing import Any
 
 from analysis.robustness import cell as robustness_cell
 from fixtures.files import atomic_write_text
-from report.records import format_value, ordered
+from report.records import format_value, ordered, verdict_text
 
 #: Badge label, and the words for each verdict count (``verdict -> (singular, plural)``).
 BADGE_LABEL = "claims"
@@ -45,18 +44,18 @@ def write_all(
     out: Path,
     doc: dict[str, Any],
     *,
-    extra_sections: Sequence[tuple[str, str]] = (),
+    matrix: Mapping[str, Any] | None = None,
     extra_markdown: str = "",
 ) -> None:
     """Write ``claims.md``, ``index.html``, ``badge.svg`` and ``shields.json`` into ``out``, each atomically.
 
-    ``extra_sections`` are ``(title, trusted html)`` pairs appended to the HTML page before its footer (e.g. a
-    models × claims matrix); ``extra_markdown`` is appended to ``claims.md`` likewise.
+    ``matrix`` (``matrix.json``, with ``--models``) adds its section to the page; ``extra_markdown`` (the OOD and
+    matrix sections' Markdown) is appended to ``claims.md`` before its footer.
     """
     out = Path(out)
     summary = doc.get("summary", {})
     atomic_write_text(out / "claims.md", render_markdown(doc, extra_markdown))
-    atomic_write_text(out / "index.html", render_html(doc, out, extra_sections))
+    atomic_write_text(out / "index.html", render_html(doc, out, matrix))
     atomic_write_text(out / "badge.svg", badge_svg(summary))
     atomic_write_text(out / "shields.json", json.dumps(shields_endpoint(summary), indent=2, ensure_ascii=False) + "\n")
 
@@ -154,8 +153,7 @@ def _dejavu_sans() -> Path:
 # ----------------------------------------------------------------------------------------------- shared text helpers
 def verdict_label(rec: Mapping[str, Any]) -> str:
     """The verdict, marked when a failure is a reviewed, known non-reproduction for this checkpoint."""
-    verdict = str(rec.get("verdict", ""))
-    return verdict + (" (known non-reproduction)" if rec.get("known_nonreproduction") else "")
+    return verdict_text(str(rec.get("verdict", "")), known=bool(rec.get("known_nonreproduction")))
 
 
 def format_number(value: float | int) -> str:
@@ -421,6 +419,7 @@ def _environment() -> Any:
     )
     env.tests["scalar"] = is_scalar
     env.globals.update(compact_dict_above=COMPACT_DICT_ABOVE, max_list_items=MAX_LIST_ITEMS)
+    env.filters["inline_markdown"] = inline_markdown
     env.filters.update(
         plain=_plain, compact_list=compact_list, scalar_text=format_scalar, robustness_cell=robustness_cell,
         interval_text=interval_text, anchor=lambda ident, prefix: anchor(prefix, ident),
@@ -428,6 +427,18 @@ def _environment() -> Any:
             format_scalar(o) for o in c.get("options", [])),
     )
     return env
+
+
+def inline_markdown(text: str) -> Any:
+    """A paragraph written in Markdown (``**strong**``, ``*em*``, ```code```) as HTML: escaped first, so only
+    these three become tags."""
+    from markupsafe import Markup, escape
+
+    out = str(escape(text))
+    out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    out = re.sub(r"\*(.+?)\*", r"<em>\1</em>", out)
+    return Markup(out)
 
 
 def css() -> str:
@@ -441,18 +452,16 @@ def verdict_css() -> str:
                    f"section.is-{v} {{ border-left-color: {fg}; }}\n" for v, (fg, bg) in VERDICT_COLOURS.items())
 
 
-def render_html(doc: Mapping[str, Any], out: Path, extra_sections: Sequence[tuple[str, str]] = ()) -> str:
+def render_html(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None) -> str:
     """``index.html`` from ``report/templates/index.html.j2``: header with provenance, a table of contents with each
     verdict, the verdict table, one section per figure family (its figures inlined once, with the claims that use
-    them; then its claims), the probes, and the extra sections (``(title, trusted html)``, e.g. the matrix)."""
-    from markupsafe import Markup
-
-    return _environment().get_template("index.html.j2").render(**page_context(doc, out), extras=[
-        {"title": title, "anchor": anchor("extra", title), "html": Markup(content)} for title, content in extra_sections])
+    them; then its claims), the probes, the generated inputs (``doc["ood"]``) and the claims × models ``matrix``."""
+    return _environment().get_template("index.html.j2").render(**page_context(doc, out, matrix))
 
 
-def page_context(doc: Mapping[str, Any], out: Path) -> dict[str, Any]:
-    """Everything the page template shows, from the document alone (and the figure files it names)."""
+def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the page template shows, from the document (and the matrix) alone, and the figure files they
+    name."""
     claims = ordered(doc.get("claims", {}))
     summary = doc.get("summary", {})
     cache = FigureCache(Path(out))
@@ -484,7 +493,21 @@ def page_context(doc: Mapping[str, Any], out: Path) -> dict[str, Any]:
                        "verdict_class": status_class(status),
                        "verdict_text": (status or "no status") + (" (known non-reproduction)"
                                                                   if rec.get("known_nonreproduction") else "")})
+    ood_view = matrix_view = None
+    if doc.get("ood"):
+        from report.ood import page_view as ood_page_view
+
+        ood_view = ood_page_view(doc["ood"])
+        ood_view["figures"] = [_figure_view(rel, cache) for rel in ood_view["figures"]]
+    if matrix:
+        from report.matrix import page_view as matrix_page_view
+
+        matrix_view = matrix_page_view(dict(matrix))
+        if matrix_view["replica_study"]:
+            study = matrix_view["replica_study"]
+            study["figures"] = [_figure_view(rel, cache) for rel in study["figures"]]
     return {
+        "ood": ood_view, "matrix": matrix_view,
         "css": css(), "total": summary.get("total", 0), "complete": summary.get("complete", True),
         "badges": [{"verdict": v, "text": _count(summary, v), "zero": int(summary.get(v, 0)) == 0}
                    for v in ("holds", "erratum", "fails")],
@@ -530,13 +553,9 @@ def status_class(status: str) -> str:
     return "neutral"
 
 
-def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
 class FigureCache:
-    """Figures of the report folder as ``<figure>`` elements with ``data:`` URIs, each file read and encoded
-    once however many claims share it. A missing or unsafe path becomes a visible note, never a broken image."""
+    """Figures of the report folder as ``data:`` URIs, each file read and encoded once. A missing or unsafe path
+    gives None (the page shows a visible note, never a broken image)."""
 
     def __init__(self, out: Path) -> None:
         self.out = out.resolve()
@@ -553,12 +572,3 @@ class FigureCache:
         if mime is None or not path.is_relative_to(self.out) or not path.is_file():
             return None
         return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-    def html(self, rel: str) -> str:
-        uri = self.data_uri(rel)
-        if uri is None:
-            return (f'<p class="note missing-figure">Figure <code>{esc(rel)}</code> is missing from the report '
-                    "folder.</p>\n")
-        title, description = figure_text(rel)
-        return (f'<figure id="{esc(anchor("figure", Path(rel).stem))}"><img src="{uri}" alt="{esc(title)}: '
-                f'{esc(description)}" loading="eager"><figcaption>{esc(title)}. {esc(description)}</figcaption></figure>\n')

@@ -10,7 +10,7 @@ from typing import Any
 from fixtures.files import atomic_write_text
 from report import schema
 from report.catalogue import catalogue
-from report.records import format_value, ordered
+from report.records import format_value, ordered, verdict_text
 
 SCHEMA_VERSION = 1
 
@@ -60,27 +60,23 @@ def write_report(
     from report import render
 
     doc = build_document(context, claims, probes)
-    extra_sections: list[tuple[str, str]] = []
     extra_markdown = ""
     if ood:  # generated inputs beyond the data (claims/test_ood.py)
         from report import ood as ood_report
-        from report.render import FigureCache
 
         doc["ood"] = ood_report.finish(ood)
-        extra_sections.append(("Beyond the data: generated inputs", ood_report.html_section(doc["ood"], FigureCache(out).html)))
         extra_markdown = ood_report.markdown(doc["ood"]) + "\n"
     if schema.checking():
         schema.validate(doc)
     atomic_write_text(out / "claims.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if matrix is not None:
-        from report.matrix import matrix_html, matrix_markdown
+        from report.matrix import matrix_markdown
 
         if schema.checking():
             schema.validate(matrix, "matrix")
         atomic_write_text(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
-        extra_sections.append(("Claims × models", matrix_html(matrix, out)))
         extra_markdown += matrix_markdown(matrix)
-    render.write_all(out, doc, extra_sections=extra_sections, extra_markdown=extra_markdown)
+    render.write_all(out, doc, matrix=matrix, extra_markdown=extra_markdown)
     return out
 
 
@@ -103,7 +99,7 @@ def verdict_table_rows(claims: dict[str, Any], clip: bool = True) -> list[tuple[
     robust = any("robustness" in rec for rec in claims.values())
     rows: list[tuple[str, ...]] = [("claim", "claimed", "measured", *(("robustness",) if robust else ()), "verdict")]
     for cid, rec in ordered(claims):
-        v = rec["verdict"] + (" (known)" if rec.get("known_nonreproduction") else "")
+        v = verdict_text(rec["verdict"], known=bool(rec.get("known_nonreproduction")))
         extra = (cell(rec.get("robustness")),) if robust else ()
         claimed, measured = format_value(rec["claimed"]), rec.get("summary", "")
         rows.append((cid, _clip(claimed) if clip else claimed, _clip(measured) if clip else measured, *extra, v))

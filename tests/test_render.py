@@ -204,7 +204,7 @@ def test_missing_figure_is_a_visible_note_not_a_broken_image(tmp_path: Path) -> 
     page = page_of(write(out, make_doc(claims)))
     html = (out / "index.html").read_text(encoding="utf-8")
     assert page.attrs("img") == []
-    assert "figures/gone.png" in html and "../outside.png" in html and html.count("missing-figure") == 2
+    assert "figures/gone.png" in html and "../outside.png" in html and html.count('class="note missing-figure"') == 2
 
 
 # --------------------------------------------------------------------------------------------- escaping
@@ -335,11 +335,20 @@ def test_no_probe_section_without_probes(tmp_path: Path) -> None:
     assert "## Probes" not in (out / "claims.md").read_text(encoding="utf-8")
 
 
-def test_extra_sections_come_before_the_footer(tmp_path: Path) -> None:
-    extra = [("Models × claims", '<table id="matrix"><tr><td>x</td></tr></table>')]
-    out = write(tmp_path, make_doc({"v-shape": record()}), extra_sections=extra, extra_markdown="## Matrix\n\nrow")
+def test_the_matrix_section_comes_before_the_footer_and_every_class_has_a_rule(tmp_path: Path) -> None:
+    matrix = {"schema_version": 1, "original": CONTEXT["checkpoint"], "models": ["original", "untrained"],
+              "claims": {"v-shape": {"depends_on": "model", "verdicts": {"original": "holds", "untrained": "fails"},
+                                     "broken_by": ["untrained"], "insensitive": False, "why_insensitive": None}},
+              "predictions": {}, "sensitivity_judged": False, "insensitive": []}
+    out = write(tmp_path, make_doc({"v-shape": record()}), matrix=matrix, extra_markdown="## Matrix\n\nrow")
     html = (out / "index.html").read_text(encoding="utf-8")
-    assert html.index("Models × claims") < html.index('<table id="matrix">') < html.index("<footer>")
+    assert html.index("Claims × models") < html.index('<table id="matrix">') < html.index("<footer>")
+    page = page_of(out)
+    classes = {c for _, a in page.tags for c in (a.get("class") or "").split()}
+    css = html[html.index("<style>"):html.index("</style>")]
+    assert {"holds", "fails"} <= classes
+    unstyled = {c for c in classes if f".{c}" not in css}
+    assert not unstyled, f"classes without a CSS rule: {sorted(unstyled)}"
     md = (out / "claims.md").read_text(encoding="utf-8")
     assert md.index("## Matrix") < md.index("_Generated from")
 
