@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from report.markdown import md_row
+
 OOD_PROPERTY = "eis_ood"
 VERDICT_CLASS = {"generalises": "holds", "breaks": "fails", "undetermined": "neutral"}
 
@@ -99,7 +101,7 @@ def markdown(section: Mapping[str, Any]) -> str:
              "hypothesis search and shrunk; each is regenerated exactly from its parameters (source = training index).",
              "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for row in rows(section):
-        lines.append("| " + " | ".join(c.replace("|", r"\|") for c in row) + " |")
+        lines.append(md_row(row))
     lines += ["", "*One answer everywhere, far*: the far-from-threshold agreement of a network that gives every input the "
               "family's majority label — a family whose far inputs are all one class tests little more than that."]
     if any(r.get("verdict") == "breaks" and r.get("worst") for r in section.get("families", {}).values()):

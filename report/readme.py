@@ -22,6 +22,7 @@ from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
 from fixtures.files import atomic_write_text
+from report.markdown import md_row
 from report.records import format_value, ordered, verdict_text
 
 README = PROJECT_ROOT / "README.md"
@@ -56,7 +57,7 @@ def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
         verdict = verdict_text(rec["verdict"], known=bool(rec.get("known_nonreproduction")), mark=True)
         cells = [f"`{cid}`", format_value(rec["claimed"]), rec.get("summary", ""),
                  *([robust.get(cid, "not measured")] if robust else []), verdict]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append(md_row(cells))
     return "\n".join(lines)
 
 

@@ -15,12 +15,13 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from analysis.robustness import cell as robustness_cell
 from fixtures.files import atomic_write_text
+from report.markdown import md_cell, md_table, md_text  # noqa: F401  (md_cell: the one Markdown escaper)
 from report.records import format_value, ordered, verdict_text
 
 #: Badge label, and the words for each verdict count (``verdict -> (singular, plural)``).
@@ -197,33 +198,6 @@ def anchor(prefix: str, ident: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- Markdown
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
-
-
-def md_cell(text: Any) -> str:
-    """Text safe in one cell of a GitHub table: ``|`` escaped everywhere (GFM needs it inside code spans too),
-    line breaks flattened, and ``<`` made an entity outside code spans, so that no quote becomes an HTML tag."""
-    s = re.sub(r"\s*\n\s*", " ", str(text)).replace("|", r"\|")
-    pieces, last = [], 0
-    for m in _CODE_SPAN.finditer(s):
-        pieces.append(s[last:m.start()].replace("<", "&lt;"))
-        pieces.append(m.group(0))
-        last = m.end()
-    pieces.append(s[last:].replace("<", "&lt;"))
-    return "".join(pieces)
-
-
-def md_text(text: Any) -> str:
-    """Paragraph text: like a cell, without the need to escape ``|``."""
-    return md_cell(text).replace(r"\|", "|")
-
-
-def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
-    return lines
-
-
 def render_markdown(doc: Mapping[str, Any], extra: str = "") -> str:
     """``claims.md``: the verdict table in catalogue order, then what each erratum and failure means, then
     where the checkpoint and data came from. ``extra`` (Markdown) goes before the footer."""
@@ -235,7 +209,7 @@ def render_markdown(doc: Mapping[str, Any], extra: str = "") -> str:
                       ((cid, rec.get("quote", ""), format_value(rec.get("claimed")), rec.get("summary", ""),
                         *((robustness_cell(rec.get("robustness")),) if robust else ()), verdict_label(rec))
                        for cid, rec in claims))
-    lines += md_errata(claims) + md_failures(claims) + md_robustness(claims)
+    lines += md_errata(claims) + md_failures(claims) + md_robustness(claims) + md_reruns(claims)
     lines += md_probes(doc.get("probes", {})) + md_provenance(doc)
     if extra:
         lines += ["", extra.rstrip("\n")]
@@ -278,6 +252,16 @@ def md_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
         if rob.get("not_explored"):
             lines.append(f"  Not explored: {md_text(rob['not_explored'])}")
     return lines
+
+
+def md_reruns(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Each claim's test, as the command that re-runs it alone (``pytest -k <claim-id>`` selects it too)."""
+    runs = [(cid, rec["rerun"]) for cid, rec in claims if rec.get("rerun")]
+    if not runs:
+        return []
+    return ["", "## Re-running one claim", "",
+            "From the project folder (`pytest claims/ -k <claim-id>` selects the same test):", ""] + [
+        f"- `{cid}`: `{cmd}`" for cid, cmd in runs]
 
 
 def md_errata(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:

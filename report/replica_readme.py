@@ -20,6 +20,7 @@ from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
 from fixtures.files import atomic_write_text
+from report.markdown import md_row
 from report.replica_study import CATEGORY_WORDS, headline_text, paragraph, recurrence_text
 
 README = PROJECT_ROOT / "README.md"
@@ -39,7 +40,7 @@ def readme_section(study: dict[str, Any]) -> str:
             head = next(iter(v["headlines"].items()), None)
             cells = [f"`{name}`", v["challenge_verdict"] or "–", recurrence_text(v), CATEGORY_WORDS[v["category"]],
                      headline_text(*head) if head else "–"]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+            lines.append(md_row(cells))
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from report.markdown import md_row
+
 #: The study size the README documents (``--models replicas:20``).
 STUDY_SIZE = 20
 #: Confidence of every interval.
@@ -412,7 +414,7 @@ def markdown(study: Mapping[str, Any], figures: Sequence[str] = ()) -> str:
     lines += ["| record | challenge | holds | erratum | recurs (95% CI) | category | headline: challenge vs replicas |",
               "|---|---|---|---|---|---|---|"]
     for row in table_rows(study):
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+        lines.append(md_row(row))
     return "\n".join(lines) + "\n"
 
 
