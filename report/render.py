@@ -400,6 +400,7 @@ def _environment() -> Any:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.ChainableUndefined,
         keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),  # compiled once per user and template version
     )
     env.tests["scalar"] = is_scalar
     env.globals.update(compact_dict_above=COMPACT_DICT_ABOVE, max_list_items=MAX_LIST_ITEMS)
