@@ -96,25 +96,25 @@ class ClaimCollector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not (self.claims or self.probes or self.ood):
             return
-        from report.write import missing_records, write_report
+        from report.write import build_document, write_report
 
         root = resolve_report_dir(self.config.getoption("report_dir"))
-        self.missing = missing_records(self.claims, self.probes)
-        if self.missing["claims"] or self.missing["probes"]:
+        doc = build_document(self.context or {}, self.claims, self.probes, ood=self.ood or None)  # once
+        self.missing = doc["summary"].get("missing", {"claims": [], "probes": []})
+        if not doc["summary"]["complete"]:
             out = root / PARTIAL
             _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
-            self.written = write_report(out, self.context or {}, self.claims, self.probes, ood=self.ood or None)
+            self.written = write_report(out, doc)
             return
-        self.written = write_report(root, self.context or {}, self.claims, self.probes, matrix=self._matrix(root),
-                                    ood=self.ood or None)
+        self.written = write_report(root, doc, matrix=self._matrix(root, doc))
         import shutil
 
         shutil.rmtree(root / PARTIAL, ignore_errors=True)
 
-    def _matrix(self, out: Path) -> dict[str, Any] | None:
-        """The claims × models matrix from the per-model runs this session made (None without --models)."""
+    def _matrix(self, out: Path, original: dict[str, Any]) -> dict[str, Any] | None:
+        """The claims × models matrix from the per-model runs this session made (None without --models);
+        ``original`` is this run's document."""
         from report.matrix import ModelRun, build_matrix, received, run_dir, run_document, selected
-        from report.write import build_document
 
         models = selected(self.config.getoption("models"))
         if not models:
@@ -126,11 +126,6 @@ class ClaimCollector:
                 runs[cf.name] = received(self.model_runs[cf.name])
             elif path.exists():
                 runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
-        original = build_document(self.context or {}, self.claims, self.probes)
-        if self.ood:
-            from report.ood import finish
-
-            original["ood"] = finish(self.ood)
         matrix = build_matrix(self.claims, self.context or {}, runs, models, original_doc=original,
                               ood=self.ood or None)
         if matrix.get("replica_study"):

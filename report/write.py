@@ -36,12 +36,15 @@ def missing_records(claims: dict[str, Any], probes: dict[str, Any]) -> dict[str,
             "probes": [p for p in known.probe_ids if p not in probes]}
 
 
-def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any]) -> dict[str, Any]:
-    """The ``claims.json`` document. Deterministic: no timestamps, claims in catalogue order. ``summary.complete``
-    is true when every claim and every probe has a record; ``summary.missing`` lists what a partial run lacks."""
+def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any],
+                   ood: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``claims.json`` document, built once per run from every record; every report file is a function of it.
+    Deterministic: no timestamps, claims in catalogue order. ``summary.complete`` is true when every claim and every
+    probe has a record; ``summary.missing`` lists what a partial run lacks; ``ood`` (claims/test_ood.py's records,
+    merged) becomes the ``"ood"`` section."""
     missing = missing_records(claims, probes)
     complete = not (missing["claims"] or missing["probes"])
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "checkpoint": context.get("checkpoint", {}),
         "data": context.get("data", {}),
@@ -50,21 +53,22 @@ def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict
         "claims": dict(ordered(claims)),
         "probes": dict(sorted(probes.items())),
     }
+    if ood:  # generated inputs beyond the data
+        from report.ood import finish
+
+        doc["ood"] = finish(ood)
+    return doc
 
 
-def write_report(
-    out: Path, context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any],
-    matrix: dict[str, Any] | None = None, ood: dict[str, Any] | None = None,
-) -> Path:
-    """Write every report file into ``out`` (and ``matrix.json`` with its tables when given); return ``out``."""
+def write_report(out: Path, doc: dict[str, Any], matrix: dict[str, Any] | None = None) -> Path:
+    """Write every report file of the document ``doc`` (:func:`build_document`) into ``out``, and ``matrix.json``
+    with its sections when given; return ``out``."""
     from report import render
 
-    doc = build_document(context, claims, probes)
     extra_markdown = ""
-    if ood:  # generated inputs beyond the data (claims/test_ood.py)
+    if doc.get("ood"):
         from report import ood as ood_report
 
-        doc["ood"] = ood_report.finish(ood)
         extra_markdown = ood_report.markdown(doc["ood"]) + "\n"
     if schema.checking():
         schema.validate(doc)

@@ -355,7 +355,7 @@ def test_the_matrix_section_comes_before_the_footer_and_every_class_has_a_rule(t
 
 def test_write_report_writes_every_file(tmp_path: Path) -> None:
     """The real entry point: claims.json first, then the rendered files from the same document."""
-    out = write_report(tmp_path, CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {})
+    out = write_report(tmp_path, build_document(CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {}))
     names = {p.name for p in out.iterdir()}
     assert {"claims.json", "claims.md", "index.html", "badge.svg", "shields.json"} <= names
     doc = json.loads((out / "claims.json").read_text(encoding="utf-8"))
