@@ -138,7 +138,7 @@ class ClaimCollector:
         tr = terminalreporter
         deselected = config.stash.get(MATRIX_DESELECTED, 0)
         if deselected:
-            tr.write_line(f"{plural(deselected, 'claims × models test')} deselected: the matrix runs only with "
+            tr.write_line(f"{plural(deselected, 'test')} of claims × models deselected: the matrix runs only with "
                           "--models small|full|replicas:N", yellow=True)
         if not (self.claims or self.probes or self.ood):
             return
@@ -152,8 +152,8 @@ class ClaimCollector:
                 line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                 v = row[-1]
                 tr.write_line(line, bold=k == 0, green=v == "holds", yellow=v == "erratum", red=v.startswith("fails"))
-            tr.write_line(plural_counts(self.claims) + ("" if config.get_verbosity() >= 1 else
-                                                        " (-v prints the table unclipped)"))
+            clipped = config.get_verbosity() < 1 and rows != verdict_table_rows(self.claims, clip=False)
+            tr.write_line(plural_counts(self.claims) + (" (-v prints the table unclipped)" if clipped else ""))
         if self.ood.get("families"):
             from report.ood import finish, terminal_lines
 

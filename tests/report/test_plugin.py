@@ -164,3 +164,29 @@ def pytest_sessionfinish(session):
     assert json.loads((verdicts.path / "collector-controller.json").read_text()) is True
     assert json.loads((verdicts.path / "collector-gw0.json").read_text()) is False
     assert (verdicts.path / "out" / "partial" / "claims.json").exists()  # the controller wrote the report
+
+
+def test_the_terminal_says_why_the_matrix_is_deselected_and_v_unclips_the_table(verdicts):
+    verdicts.makeini(INI + "    matrix: claims × models\n")
+    verdicts.makepyfile(test_more='''
+import pytest
+
+from report.claim import claim
+
+LONG = "a measurement described at length, " * 4 + "the end"
+
+
+@claim("synthetic-long", quote="q", claimed=1, accept="a")
+def test_long(verdict):
+    verdict.conclude(True, summary=LONG)
+
+
+@pytest.mark.matrix
+def test_a_model():
+    pass
+''')
+    quiet = run(verdicts, "test_more.py").stdout.str()
+    assert "1 test of claims × models deselected: the matrix runs only with --models" in quiet
+    assert "the end" not in quiet and "(-v prints the table unclipped)" in quiet
+    verbose = run(verdicts, "test_more.py", "-v").stdout.str()
+    assert "described at length, the end" in verbose and "unclipped" not in verbose
