@@ -296,3 +296,16 @@ def test_the_catalogue_order_names_exactly_the_marked_claims():
     assert set(CLAIM_IDS) == set(known.claim_ids)
     assert known.claim_ids == tuple(CLAIM_IDS)
     assert known.probe_ids and set(known.data_only) | set(known.model_dependent) == set(known.claim_ids)
+
+
+def test_every_counterfactual_predicts_claims_of_the_catalogue():
+    """Predictions name marked claims (checked when read, no longer when model/counterfactuals.py is imported);
+    'every model-dependent claim' is the markers' depends_on="model"."""
+    from model.counterfactuals import COUNTERFACTUALS, Counterfactual, replica
+    from report.catalogue import catalogue
+
+    for cf in (*COUNTERFACTUALS, replica(1)):
+        assert set(cf.predicted()) <= set(catalogue().claim_ids), cf.name
+    assert COUNTERFACTUALS[0].predicted() == catalogue().model_dependent
+    with pytest.raises(ValueError, match="unknown claim ids"):
+        Counterfactual("typo", "untrained", "r", ("v-shap",)).predicted()
