@@ -393,6 +393,17 @@ def figure_text(rel: str) -> tuple[str, str]:
     return FIGURE_TEXT.get(name, (name, f"Figure {name}"))
 
 
+def _bytecode_cache() -> Any:
+    """Jinja2's compiled templates, kept per user in the temporary folder (keyed by each template's source, so an
+    edited template is compiled again); none when that folder is unusable: the page is the same either way."""
+    import jinja2
+
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 @functools.cache
 def _environment() -> Any:
     import jinja2
@@ -400,7 +411,7 @@ def _environment() -> Any:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.ChainableUndefined,
         keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False,
-        bytecode_cache=jinja2.FileSystemBytecodeCache(),  # compiled once per user and template version
+        bytecode_cache=_bytecode_cache(),
     )
     env.tests["scalar"] = is_scalar
     env.globals.update(compact_dict_above=COMPACT_DICT_ABOVE, max_list_items=MAX_LIST_ITEMS)
