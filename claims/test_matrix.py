@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from model.counterfactuals import DATA_ONLY, MODEL_DEPENDENT
 from report.matrix import (
     ALL_COUNTERFACTUALS, MODEL_RUN_PROPERTY, is_counterfactual, judges_sensitivity, load_explained_insensitivity,
     model_run, selected, transport,
 )
-from report.records import CLAIM_IDS
+from report.catalogue import catalogue
 
 pytestmark = [pytest.mark.matrix, pytest.mark.needs_data]
 
@@ -27,7 +26,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "model", [pytest.param(cf, id=cf.name, marks=[pytest.mark.slow] if cf.slow else []) for cf in models]
         )
     if "claim_id" in metafunc.fixturenames:
-        metafunc.parametrize("claim_id", MODEL_DEPENDENT)
+        metafunc.parametrize("claim_id", catalogue().model_dependent)
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +47,8 @@ def test_the_claims_run_on(model, prepared, groups, report_dir, session_token, r
     run = model_run(model, prepared, groups, report_dir, session_token)
     if run.document:
         request.node.user_properties.append((MODEL_RUN_PROPERTY, transport(run)))
-    assert set(run.verdicts) == set(CLAIM_IDS), f"the claims run on {model.name} did not complete:\n{run.output}"
-    for cid in DATA_ONLY:  # the data did not change, so neither can a data-only verdict
+    assert set(run.verdicts) == set(catalogue().claim_ids), f"the claims run on {model.name} did not complete:\n{run.output}"
+    for cid in catalogue().data_only:  # the data did not change, so neither can a data-only verdict
         assert run.verdicts[cid] == run.document["claims"][cid]["verdict"]
 
 

@@ -10,17 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Claims whose measurement does not involve the network at all.
-DATA_ONLY = ("class-split", "clue-is-a-one")
-
-MODEL_DEPENDENT = (
-    "labeling-function", "formula-as-written", "test-set-hint", "pca-variance", "v-shape",
-    "logit-diff-to-corner", "clue-furthest-out", "feature-visualisation", "one-way-neurons",
-    "detector-groups", "anti-one-baseline", "zero-ablation-baseline", "dla-exclusive", "min-ablation",
-    "causal-scrubbing", "pc1-tracks-similarity", "pc2-separates-class-0", "corner-near-minus-2",
-    "pca-uses-few-neurons", "regions-excite-groups", "either-group-rule", "ablation-lowers-logit-diff",
-    "minimum-is-no-detection", "unexplained-share",
-)
+#: ``predicted_to_break`` of a model predicted to break every claim that involves the network (the claims'
+#: ``depends_on="model"``, read from their markers by :mod:`report.catalogue`).
+EVERY_MODEL_DEPENDENT_CLAIM = ("*",)
 
 
 @dataclass(frozen=True)
@@ -33,10 +25,17 @@ class Counterfactual:
     seed: int = 0
     slow: bool = False  # needs training: only in the full matrix
 
-    def __post_init__(self) -> None:
-        unknown = set(self.predicted_to_break) - set(MODEL_DEPENDENT) - set(DATA_ONLY)
+    def predicted(self) -> tuple[str, ...]:
+        """The claim ids this model is predicted to break (checked against the catalogue's marked claims)."""
+        from report.catalogue import catalogue
+
+        known = catalogue()
+        if self.predicted_to_break == EVERY_MODEL_DEPENDENT_CLAIM:
+            return known.model_dependent
+        unknown = set(self.predicted_to_break) - set(known.claim_ids)
         if unknown:
             raise ValueError(f"{self.name}: unknown claim ids {sorted(unknown)}")
+        return self.predicted_to_break
 
 
 REPLICA_RATIONALE = (
@@ -73,7 +72,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         kind="untrained",
         rationale="The same architecture at its seeded initialisation: no mechanism at all, so every claim "
         "about the network should fail.",
-        predicted_to_break=MODEL_DEPENDENT,
+        predicted_to_break=EVERY_MODEL_DEPENDENT_CLAIM,
     ),
     Counterfactual(
         name="silenced-anti-one",

@@ -213,22 +213,6 @@ def activations(
 
 def save_state(state: dict[str, np.ndarray], path: str | os.PathLike[str]) -> str:
     """Save a challenge state_dict (numpy arrays) with ``torch.save``, atomically; return its sha256."""
-    import hashlib
-    import tempfile
+    from fixtures.files import save_checkpoint
 
-    import torch
-
-    check_state_shapes(state, "state to save")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: torch.from_numpy(np.array(state[k], dtype=np.float32)) for k in STATE_SHAPES}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(tensors, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    return save_checkpoint(state, Path(path))

@@ -9,36 +9,17 @@ what :func:`model.network.activations` feeds the network); dropout 0.2 active (t
 cross-entropy; the learning rate decays linearly to zero over the run (``schedule="linear"``), which makes
 the last epoch's weights settle instead of jittering by ±1 pp of agreement from epoch to epoch.
 
-Measured on this project's machine (2 cores, torch 2.14.1 CPU, one training thread; agreement = fraction
-of the 10,000 *test* images on which the trained network's label equals the recovered labelling
-function's; time = the optimisation alone, add ~3 s for torch's import, loading MNIST and the evaluation):
+What the default recipe gives — test agreement per seed, time per epoch, the settings tried and the replica
+study's 20 seeds — is a measurement, and lives in the README ("Training replicas: what the recipe gives"), where
+it is dated; this docstring keeps only the design. Each checkpoint's sidecar records its own test agreement:
+check it when a replica must be a good one (the recipe does not guarantee >= 95 % for every seed).
 
-    recipe band-seed{s}-e5-b128-lr0.003-linear   seed 1: 95.65 % in 50-57 s
-                                                 seed 2: 95.12 % in 53 s
-                                                 seed 3: 96.11 % in 54 s
-                                                 seeds 4, 5, 6: 94.76 %, 95.22 %, 95.65 %
-
-So ">= 95 %" holds for the default recipe (seed 1) and seeds 1-3, but the seed-to-seed spread (~94.2-96.1 %
-over every setting tried) means it is *not* guaranteed for any seed: seed 4 stays below 95 % with 6 epochs
-(94.80 %), batch 64 (94.28 %, 94.67 %), batch 256 (94.22 %) and batch 32 (94.45 %). Each checkpoint's
-sidecar records its agreement; check it when a replica must be a good one. More training helps little
-(seed 2: 95.51 % after 6 epochs, 96.06 % after 15), so ~95.5 % is what this architecture learns in a
-minute; a constant learning rate (Adam 1e-3, 3 epochs) reached only ~94.9 %, and its test agreement
-jittered by about a point from one epoch to the next. One epoch takes ~10-12 s (the shared VM's wall time
-varies by up to ±20 % between identical runs); a profile shows dropout's random masks take a third of it.
-
-The replica study (``pytest claims/ --models replicas:20``) trained seeds 1-20 of the default recipe on
-2026-11-26's VM: test agreement 94.21-96.12 % (median 95.34 %; 5 of 20 below 95 %), 37-42 s of CPU each (the
-whole process). Its seeds 1-6 came out at 95.70, 95.20, 96.12, 94.56, 95.15, 95.46 %, not the values above:
-different bits, as expected from another CPU (or an earlier state of this code) — see below.
-
-Determinism (measured): with ``torch.use_deterministic_algorithms(True)``, ``torch.manual_seed`` for the
-initialisation and dropout, and a separate seeded :class:`torch.Generator` for the shuffling, two runs
-with the same seed give bitwise-identical parameters. The result depends on torch's intra-op thread
-count (1 and 2 threads give different bits), so training always runs on :data:`TRAIN_THREADS` threads,
-whatever the caller has set; a second thread made an epoch at most ~15 % faster here, and one thread per
-run lets two replicas train side by side on two cores. Bits may still differ across CPU types and torch
-releases (different kernels); the sidecar records the torch version.
+Determinism: with ``torch.use_deterministic_algorithms(True)``, ``torch.manual_seed`` for the initialisation
+and dropout, and a separate seeded :class:`torch.Generator` for the shuffling, two runs with the same seed give
+bitwise-identical parameters. The result depends on torch's intra-op thread count, so training always runs on
+:data:`TRAIN_THREADS` threads, whatever the caller has set (one thread per run also lets two replicas train side
+by side on two cores). Bits may still differ across CPU types and torch releases (different kernels); the
+sidecar records the torch version.
 
 Checkpoints: ``<cache_dir>/models/<recipe.name>.pt`` is a plain ``torch.save`` of the state_dict's
 tensors (loadable with ``torch.load(..., weights_only=True)`` and :func:`model.network.load_state`).
@@ -54,12 +35,9 @@ torch is imported inside functions only (see :mod:`model`).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
-import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -71,6 +49,7 @@ from filelock import FileLock, Timeout
 
 from analysis.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
 from fixtures.errors import SetupError
+from fixtures.files import atomic_write_text, save_checkpoint, sha256_file
 from fixtures.mnist import MNIST
 from model.network import check_images
 from model.spec import STATE_SHAPES
@@ -362,11 +341,6 @@ def sidecar_path(checkpoint: Path) -> Path:
     return checkpoint.with_name(checkpoint.name + ".sha256")
 
 
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def read_sidecar(checkpoint: Path) -> dict[str, str]:
     """The sidecar's fields (``sha256`` plus the ``key=value`` lines); empty if absent or unreadable."""
     try:
@@ -402,38 +376,9 @@ def is_current(checkpoint: Path, recipe: Recipe, data: MNIST) -> bool:
         return False
 
 
-def _write_atomic(path: Path, write: Callable[[object], None]) -> None:
-    """Write through ``write(fh)`` to a temporary file in ``path``'s folder, fsync, then rename into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private (0600); a cache is shared with other users and CI
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_checkpoint(state: dict[str, np.ndarray], path: Path) -> str:
-    """Save ``state`` as a plain tensor state_dict at ``path`` atomically; return the file's sha256.
-
-    Saved through a file object, so the archive's internal folder name is torch's fixed "archive" rather
-    than the temporary file's random name: identical states give identical bytes.
-    """
-    import torch
-
-    tensors = {k: torch.from_numpy(np.ascontiguousarray(state[k], dtype=np.float32).copy()) for k in STATE_SHAPES}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, lambda fh: torch.save(tensors, fh))
-    return sha256_file(path)
-
-
 def _write_sidecar(checkpoint: Path, sha256: str, fields: dict[str, str]) -> None:
     text = sha256 + "\n" + "".join(f"{k}={v}\n" for k, v in fields.items())
-    _write_atomic(sidecar_path(checkpoint), lambda fh: fh.write(text.encode("utf-8")))  # type: ignore[attr-defined]
+    atomic_write_text(sidecar_path(checkpoint), text, fsync=True)
 
 
 def ensure_checkpoint(recipe: Recipe, cache_dir: Path, data: MNIST) -> Path:

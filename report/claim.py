@@ -43,7 +43,7 @@ class Verdict:
     def __init__(self, item: pytest.Item, spec: ClaimSpec, checkpoint_sha256: str) -> None:
         self._item = item
         self._sha = checkpoint_sha256
-        self.record = ClaimRecord(spec=spec)
+        self.record = ClaimRecord(spec=spec, test=item.nodeid)
         self.concluded = False
         self.robustness: dict[str, Any] | None = None
 
@@ -52,9 +52,9 @@ class Verdict:
         ``--robustness`` also its bootstrap and multiverse, recorded with the verdict."""
         judgement = declaration(data)
         if self._item.config.getoption("robustness", default=False):
-            from report.robust_plugin import measure_claim
-
-            self.robustness = measure_claim(self._item.config, declaration, data, judgement)
+            # the robustness plugin (report/robust_plugin.py, which imports this module) as pytest registered it
+            robust = self._item.config.pluginmanager.get_plugin("report.robust_plugin")
+            self.robustness = robust.measure_claim(self._item.config, declaration, data, judgement)
         return judgement
 
     def measured(self, **values: Any) -> None:

@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fixtures.files import atomic_copy
+
 FIGURES_SOURCE = Path(__file__).with_name("figures.py")
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _feed(h: Any, obj: Any) -> None:
@@ -87,7 +73,7 @@ def draw_figure(draw: str, args: tuple, kwargs: dict, target: Path, cached: Path
 
     rel = figures.save(getattr(figures, draw)(*args, **kwargs), target)
     if cached is not None:
-        _copy_atomic(target, cached)
+        atomic_copy(target, cached)
     return rel
 
 
@@ -119,7 +105,7 @@ class FigureStore:
             _feed(h, [name, draw, self._code, list(args), kwargs])
             cached = self.cache_dir / f"{name}-{h.hexdigest()}.png"
             if _is_png(cached):
-                _copy_atomic(cached, target)
+                atomic_copy(cached, target)
                 return f"figures/{target.name}"
         if not self._background:
             return draw_figure(draw, args, kwargs, target, cached)

@@ -7,8 +7,6 @@ claims draw them through :class:`report.figstore.FigureStore`, which imports thi
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from fixtures.files import atomic_write  # noqa: E402
+
 CLASS_COLOURS = {0: "#1f77b4", 1: "#ff7f0e"}  # model label 0 / 1
 GROUP_COLOURS = {"one": "#2ca02c", "anti_one": "#ff7f0e", "both": "#d62728", "dead": "#7f7f7f"}
 DPI = 110
@@ -25,16 +25,8 @@ DPI = 110
 
 def save(fig: Figure, path: Path) -> str:
     """Write ``fig`` as PNG atomically; return the path relative to the report folder (``figures/x.png``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 2})
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600: a report is for others to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: fig.savefig(fh, dpi=DPI, format="png", metadata={"Software": None},
+                                              pil_kwargs={"compress_level": 2}), fsync=False)
     return f"{path.parent.name}/{path.name}"
 
 

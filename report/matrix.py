@@ -8,7 +8,6 @@ session even when several xdist workers ask for it (a model test and the sensiti
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import subprocess
@@ -21,8 +20,9 @@ import pytest
 from filelock import FileLock
 
 from fixtures.locate import PROJECT_ROOT
-from model.counterfactuals import COUNTERFACTUALS, DATA_ONLY, SMALL, Counterfactual, by_name, is_replica, replica
-from report.records import CLAIM_IDS
+from model.counterfactuals import COUNTERFACTUALS, SMALL, Counterfactual, by_name, is_replica, replica
+from report.catalogue import catalogue
+from report.records import verdict_text
 
 ORIGINAL = "original"
 SETS = {"small": SMALL, "full": tuple(c.name for c in COUNTERFACTUALS)}
@@ -80,7 +80,7 @@ def judges_sensitivity(models: tuple[Counterfactual, ...]) -> bool:
 
 def _reuse_or_save(path: Path, make_state) -> Path:
     """``path`` if it exists with a matching ``.sha256`` sidecar; else build, save atomically, write the sidecar."""
-    from fixtures.locate import sha256_file
+    from fixtures.files import atomic_write_text, sha256_file
     from model.network import save_state
 
     sidecar = path.with_name(path.name + ".sha256")
@@ -88,7 +88,7 @@ def _reuse_or_save(path: Path, make_state) -> Path:
         if path.is_file() and sidecar.is_file() and sidecar.read_text().strip() == sha256_file(path):
             return path
         digest = save_state(make_state(), path)
-        sidecar.write_text(digest + "\n")
+        atomic_write_text(sidecar, digest + "\n")
     return path
 
 
@@ -229,9 +229,10 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
     judged = judges_sensitivity(models)
     explained = load_explained_insensitivity()
     claim_rows = {}
-    for cid in CLAIM_IDS:
+    known = catalogue()
+    for cid in known.claim_ids:
         row = {m: verdicts.get(m, {}).get(cid) for m in columns}
-        data_only = cid in DATA_ONLY
+        data_only = cid in known.data_only
         breakers = [cf.name for cf in models if is_counterfactual(cf) and row.get(cf.name) == "fails"]
         measured_on = [cf.name for cf in models if is_counterfactual(cf) and row.get(cf.name) is not None]
         insensitive = (not data_only) and bool(measured_on) and not breakers if judged else None
@@ -247,7 +248,7 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
         if cf.name not in runs:
             continue
         observed = sorted(k for k, v in runs[cf.name].verdicts.items() if v == "fails")
-        predicted = sorted(cf.predicted_to_break)
+        predicted = sorted(cf.predicted())
         predictions[cf.name] = {
             "kind": cf.kind,
             "rationale": cf.rationale,
@@ -282,7 +283,7 @@ def write_study_files(matrix: dict[str, Any], out: Path) -> None:
     and ``replica-study.md``, the README's section as :mod:`report.replica_readme` would write it."""
     from report.replica_readme import readme_section
     from report.replica_study import draw_figures
-    from report.write import atomic_write_text
+    from fixtures.files import atomic_write_text
 
     study = matrix["replica_study"]
     atomic_write_text(Path(out) / "replica-study.md", readme_section(study))
@@ -323,9 +324,6 @@ def replica_summary(study: dict[str, Any] | None) -> dict[str, Any]:
             "paragraph": paragraph(study)}
 
 
-_MARK = {"holds": "✔ holds", "erratum": "≈ erratum", "fails": "✘ fails", None: "–"}
-
-
 #: With more replicas than this, the table shows one "replicas" column (how many recur) instead of one each.
 MAX_REPLICA_COLUMNS = 3
 
@@ -355,7 +353,7 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
     lines.append("|---|" + "---|" * len(cols + extra))
     for cid, row in matrix["claims"].items():
         flag = " (data)" if row["depends_on"] == "data" else " **insensitive**" if row["insensitive"] else ""
-        cells = [_MARK[row["verdicts"].get(m)] for m in cols] + ([_replica_cell(row, folded)] if folded else [])
+        cells = [verdict_text(row["verdicts"].get(m), mark=True) for m in cols] + ([_replica_cell(row, folded)] if folded else [])
         lines.append(f"| {cid}{flag} | " + " | ".join(cells) + " |")
     lines += ["", "### Predicted vs observed", "", "| model | rationale | predicted to break | observed broken | "
               "broke unexpectedly | survived unexpectedly |", "|---|---|---|---|---|---|"]
@@ -382,56 +380,25 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def matrix_html(matrix: dict[str, Any], out: Path | None = None) -> str:
-    """The matrix as trusted HTML; the replica study's figures (in ``out``) are inlined as ``data:`` URIs."""
-    from report.replica_study import html_section
+def page_view(matrix: dict[str, Any]) -> dict[str, Any]:
+    """What the page's matrix section shows (report/templates/sections.html.j2, macro ``matrix``)."""
+    from report.ood import matrix_view as ood_matrix_view
+    from report.replica_study import page_view as replica_view
 
-    e = html.escape
     cols, folded = _table_columns(matrix)
-    head = "".join(f"<th>{e(c)}</th>" for c in cols) + (f"<th>{len(folded)} replicas</th>" if folded else "")
-    rows = []
-    for cid, row in matrix["claims"].items():
-        tag = " <small>(data)</small>" if row["depends_on"] == "data" else (
-            " <strong class='v-fails'>insensitive</strong>" if row["insensitive"] else "")
-        cells = "".join(
-            f"<td class='v-{e(v or 'none')}'>{e(_MARK[v])}</td>" for v in (row["verdicts"].get(m) for m in cols)
-        ) + (f"<td>{e(_replica_cell(row, folded))}</td>" if folded else "")
-        rows.append(f"<tr><td><a href='#claim-{e(cid)}'>{e(cid)}</a>{tag}</td>{cells}</tr>")
-    preds = "".join(
-        f"<tr><td>{e(n)}</td><td>{e(p['rationale'])}</td><td>{e(', '.join(p['predicted_to_break']) or '–')}</td>"
-        f"<td>{e(', '.join(p['observed_broken']) or '–')}</td><td>{e(', '.join(p['broke_unexpectedly']) or '–')}</td>"
-        f"<td>{e(', '.join(p['survived_unexpectedly']) or '–')}</td></tr>"
-        for n, p in matrix["predictions"].items()
-    )
-    parts = [
-        "<p>Verdict of every claim on the original checkpoint and each model (<code>pytest claims/ --models "
-        "small|full|replicas:N</code>). <em>data</em>: the claim does not involve the network.</p>",
-        f"<table id='matrix'><thead><tr><th>claim</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
-        "<h3>Predicted vs observed</h3>",
-        "<table id='predictions'><thead><tr><th>model</th><th>rationale</th><th>predicted to break</th>"
-        "<th>observed broken</th><th>broke unexpectedly</th><th>survived unexpectedly</th></tr></thead>"
-        f"<tbody>{preds}</tbody></table>",
-    ]
-    if not matrix["sensitivity_judged"]:
-        parts.append("<p>Sensitivity (does some counterfactual break each claim?) is judged only when every "
-                     "counterfactual ran: <code>--models full</code>.</p>")
-    elif matrix["insensitive"]:
-        items = "".join(f"<li><code>{e(c)}</code>: {e(matrix['claims'][c]['why_insensitive'] or 'not explained yet')}</li>"
-                        for c in matrix["insensitive"])
-        parts.append(f"<p><strong>Insensitive claims</strong> (no counterfactual breaks them):</p><ul>{items}</ul>")
-    else:
-        parts.append("<p>Every model-dependent claim fails on at least one counterfactual.</p>")
-    if matrix.get("replica_study"):
-        figure_html = []
-        figures = matrix["replica_study"].get("figures", [])
-        if out is not None and figures:
-            from report.render import FigureCache
-
-            cache = FigureCache(Path(out))
-            figure_html = [cache.html(f) for f in figures]
-        parts.append(html_section(matrix["replica_study"], figure_html))
-    if matrix.get("ood"):
-        from report.ood import matrix_html as ood_matrix_html
-
-        parts.append(ood_matrix_html(matrix["ood"], cols))
-    return "\n".join(parts)
+    none = "–"
+    return {
+        "models": cols, "folded": len(folded),
+        "rows": [{"id": cid, "data_only": row["depends_on"] == "data", "insensitive": bool(row["insensitive"]),
+                  "cells": [{"class": v or "neutral", "text": verdict_text(v)} for v in (row["verdicts"].get(m) for m in cols)],
+                  "replicas": _replica_cell(row, folded) if folded else None}
+                 for cid, row in matrix["claims"].items()],
+        "predictions": [{"model": n, "rationale": p["rationale"],
+                         **{k: ", ".join(p[k]) or none for k in ("predicted_to_break", "observed_broken",
+                                                                  "broke_unexpectedly", "survived_unexpectedly")}}
+                        for n, p in matrix["predictions"].items()],
+        "sensitivity_judged": matrix["sensitivity_judged"],
+        "insensitive": [(c, matrix["claims"][c]["why_insensitive"] or "not explained yet") for c in matrix["insensitive"]],
+        "replica_study": replica_view(matrix["replica_study"]) if matrix.get("replica_study") else None,
+        "ood": ood_matrix_view(matrix["ood"], cols) if matrix.get("ood") else None,
+    }

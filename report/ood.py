@@ -3,9 +3,10 @@ and terminal forms. Every function here is a pure function of the merged section
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any
+
+from report.markdown import md_row
 
 OOD_PROPERTY = "eis_ood"
 VERDICT_CLASS = {"generalises": "holds", "breaks": "fails", "undetermined": "neutral"}
@@ -100,7 +101,7 @@ def markdown(section: Mapping[str, Any]) -> str:
              "hypothesis search and shrunk; each is regenerated exactly from its parameters (source = training index).",
              "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for row in rows(section):
-        lines.append("| " + " | ".join(c.replace("|", r"\|") for c in row) + " |")
+        lines.append(md_row(row))
     lines += ["", "*One answer everywhere, far*: the far-from-threshold agreement of a network that gives every input the "
               "family's majority label — a family whose far inputs are all one class tests little more than that."]
     if any(r.get("verdict") == "breaks" and r.get("worst") for r in section.get("families", {}).values()):
@@ -111,23 +112,17 @@ def markdown(section: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def html_section(section: Mapping[str, Any], figure_html: Any) -> str:
-    """HTML for the report page; ``figure_html(rel)`` inlines a figure (render.FigureCache.html)."""
-    e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
-    body = []
-    for row in rows(section):
-        cells = [f"<td>{e(c)}</td>" for c in row]
-        cells[5] = f"<td class='verdict {VERDICT_CLASS.get(row[5], 'neutral')}'>{e(row[5])}</td>"
-        body.append(f"<tr>{''.join(cells)}</tr>")
+def page_view(section: Mapping[str, Any]) -> dict[str, Any]:
+    """What the page's OOD section shows (report/templates/sections.html.j2, macro ``ood``)."""
     rule = section.get("rule", {})
-    intro = (f"<p><strong>{e(section.get('summary', ''))}.</strong> Rule, fixed before measuring: on "
-             f"{e(str(rule.get('sample_per_family', '?')))} seeded inputs per family, the network's agreement with the band "
-             f"on s among inputs whose s is more than {100 * rule.get('margin_fraction_of_range', 0):.0f}% of the "
-             f"training range of s from both thresholds; <em>generalises</em> at ≥ "
-             f"{100 * rule.get('generalises_at', 0):.0f}%, else <em>breaks</em> (a finding, not a failed run).</p>")
-    figs = "".join(figure_html(rel) for rel in section.get("figures", []))
-    return f"{intro}<table id='ood'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{figs}"
+    return {
+        "summary": section.get("summary", ""), "sample": rule.get("sample_per_family", "?"),
+        "margin_pct": f"{100 * rule.get('margin_fraction_of_range', 0):.0f}",
+        "generalises_pct": f"{100 * rule.get('generalises_at', 0):.0f}", "header": HEADER,
+        "rows": [{"cells": row, "verdict_column": 5, "verdict_class": VERDICT_CLASS.get(row[5], "neutral")}
+                 for row in rows(section)],
+        "figures": list(section.get("figures", [])),
+    }
 
 
 def terminal_lines(section: Mapping[str, Any]) -> list[tuple[str, dict[str, bool]]]:
@@ -171,14 +166,9 @@ def matrix_markdown(columns: Mapping[str, Any], models: list[str]) -> str:
     return "\n".join(lines)
 
 
-def matrix_html(columns: Mapping[str, Any], models: list[str]) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(m)}</th>" for m in models)
-    body = "".join(
-        f"<tr><td><a href='#ood'>{e(fam)}</a></td>"
-        + "".join(f"<td class='{VERDICT_CLASS.get((row.get(m) or {}).get('verdict'), 'neutral')}'>{e(_cell(row.get(m)))}</td>"
-                  for m in models) + "</tr>"
-        for fam, row in columns.items())
-    return ("<h3>Beyond the data: generated inputs × models</h3><p>Per input family: <em>generalises</em> when ≥ 95% "
-            "of generated inputs far from the thresholds get the band's label (far-from-threshold agreement).</p>"
-            f"<table id='ood-matrix'><thead><tr><th>family</th>{head}</tr></thead><tbody>{body}</tbody></table>")
+def matrix_view(columns: Mapping[str, Any], models: list[str]) -> dict[str, Any]:
+    """The OOD verdicts per family and model, as the page's matrix section shows them."""
+    return {"models": models, "rows": [
+        {"family": fam, "cells": [{"class": VERDICT_CLASS.get((row.get(m) or {}).get("verdict"), "neutral"),
+                                   "text": _cell(row.get(m))} for m in models]}
+        for fam, row in columns.items()]}

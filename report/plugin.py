@@ -1,8 +1,10 @@
 """pytest plugin: the ``verdict`` fixture, collection of claim records (also across pytest-xdist workers),
 the verdict table at the end of the run, and the report files in ``--report-dir``.
 
-Records travel as ``user_properties`` on test reports, which xdist ships from workers to the controller;
-only the controller (or a plain serial run) writes the report, once, from all records.
+Records travel as ``user_properties`` on test reports, which xdist ships from workers to the controller. The
+collector (:class:`ClaimCollector`) is registered only where records are collected — the xdist controller or a
+serial run, like pytest's own junitxml — and writes the report there, once, from all records; a worker only runs
+tests and ships their records.
 
 Partial runs are honest: a run without a record of every claim and every probe (``-k``, ``-m probe``, ``-x``, one
 node id, a test that errors) never touches the complete report. It writes its own report into
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.locate import ENV, resolve_report_dir
+from fixtures.locate import ENV, resolve_report_dir, shown_path
 from report.claim import PROBE_PROPERTY, RECORD_PROPERTY, Verdict
 from report.matrix import MODEL_RUN_PROPERTY
 from report.ood import OOD_PROPERTY
@@ -29,6 +31,11 @@ CONTEXT_PROPERTY = "eis_context"
 PARTIAL = "partial"
 COLLECTOR = pytest.StashKey["ClaimCollector"]()
 VERDICT = pytest.StashKey[Verdict]()
+#: Known after collection, wherever tests run (a serial run or an xdist worker): does this run select every
+#: claim and probe? (Decides where figures go.)
+SELECTION_PARTIAL = pytest.StashKey[bool]()
+#: How many matrix tests were deselected because the run has no ``--models`` (said in the terminal).
+MATRIX_DESELECTED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,7 +67,6 @@ class ClaimCollector:
         self.model_runs: dict[str, str] = {}  # claims × models: each model's run, as shipped by its test
         self.written: Path | None = None
         self.missing: dict[str, list[str]] = {"claims": [], "probes": []}
-        self.selection_partial = False  # known after collection (in a serial run or an xdist worker)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -82,56 +88,33 @@ class ClaimCollector:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # A matrix run starts from scratch: the per-model runs of an earlier session must not be reused.
-        if not _is_worker(self.config) and self.config.getoption("models"):
+        if self.config.getoption("models"):
             import shutil
 
             shutil.rmtree(resolve_report_dir(self.config.getoption("report_dir")) / "models", ignore_errors=True)
 
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        if config.getoption("models"):
-            return
-        matrix = [i for i in items if i.get_closest_marker("matrix")]
-        if matrix:
-            config.hook.pytest_deselected(items=matrix)
-            items[:] = [i for i in items if not i.get_closest_marker("matrix")]
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """After -k/-m deselection: does this run select every claim and probe? (Decides where figures go.)"""
-        from report.write import missing_records
-
-        selected = {"claim": {}, "probe": {}}
-        for item in session.items:
-            for kind in selected:
-                marker = item.get_closest_marker(kind)
-                if marker is not None and marker.args:
-                    selected[kind][marker.args[0].id] = True
-        if selected["claim"] or selected["probe"]:
-            missing = missing_records(selected["claim"], selected["probe"])
-            self.selection_partial = bool(missing["claims"] or missing["probes"])
-
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if _is_worker(self.config) or not (self.claims or self.probes or self.ood):
+        if not (self.claims or self.probes or self.ood):
             return
-        from report.write import missing_records, write_report
+        from report.write import build_document, write_report
 
         root = resolve_report_dir(self.config.getoption("report_dir"))
-        self.missing = missing_records(self.claims, self.probes)
-        if self.missing["claims"] or self.missing["probes"]:
+        doc = build_document(self.context or {}, self.claims, self.probes, ood=self.ood or None)  # once
+        self.missing = doc["summary"].get("missing", {"claims": [], "probes": []})
+        if not doc["summary"]["complete"]:
             out = root / PARTIAL
             _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
-            self.written = write_report(out, self.context or {}, self.claims, self.probes, ood=self.ood or None)
+            self.written = write_report(out, doc)
             return
-        self.written = write_report(root, self.context or {}, self.claims, self.probes, matrix=self._matrix(root),
-                                    ood=self.ood or None)
+        self.written = write_report(root, doc, matrix=self._matrix(root, doc))
         import shutil
 
         shutil.rmtree(root / PARTIAL, ignore_errors=True)
 
-    def _matrix(self, out: Path) -> dict[str, Any] | None:
-        """The claims × models matrix from the per-model runs this session made (None without --models)."""
+    def _matrix(self, out: Path, original: dict[str, Any]) -> dict[str, Any] | None:
+        """The claims × models matrix from the per-model runs this session made (None without --models);
+        ``original`` is this run's document."""
         from report.matrix import ModelRun, build_matrix, received, run_dir, run_document, selected
-        from report.write import build_document
 
         models = selected(self.config.getoption("models"))
         if not models:
@@ -143,11 +126,6 @@ class ClaimCollector:
                 runs[cf.name] = received(self.model_runs[cf.name])
             elif path.exists():
                 runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
-        original = build_document(self.context or {}, self.claims, self.probes)
-        if self.ood:
-            from report.ood import finish
-
-            original["ood"] = finish(self.ood)
         matrix = build_matrix(self.claims, self.context or {}, runs, models, original_doc=original,
                               ood=self.ood or None)
         if matrix.get("replica_study"):
@@ -157,19 +135,25 @@ class ClaimCollector:
         return matrix
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if _is_worker(config) or not (self.claims or self.probes or self.ood):
-            return
-        from report.write import verdict_table_rows
-
         tr = terminalreporter
+        deselected = config.stash.get(MATRIX_DESELECTED, 0)
+        if deselected:
+            tr.write_line(f"{plural(deselected, 'test')} of claims × models deselected: the matrix runs only with "
+                          "--models small|full|replicas:N", yellow=True)
+        if not (self.claims or self.probes or self.ood):
+            return
+        from report.write import plural_counts, verdict_table_rows
+
         tr.section("EIS VII claims: what the write-up said, what we measured")
         if self.claims:
-            rows = verdict_table_rows(self.claims)
+            rows = verdict_table_rows(self.claims, clip=config.get_verbosity() < 1)
             widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
             for k, row in enumerate(rows):
                 line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                 v = row[-1]
                 tr.write_line(line, bold=k == 0, green=v == "holds", yellow=v == "erratum", red=v.startswith("fails"))
+            clipped = config.get_verbosity() < 1 and rows != verdict_table_rows(self.claims, clip=False)
+            tr.write_line(plural_counts(self.claims) + (" (-v prints the table unclipped)" if clipped else ""))
         if self.ood.get("families"):
             from report.ood import finish, terminal_lines
 
@@ -177,10 +161,14 @@ class ClaimCollector:
                 tr.write_line(line, **markup)
         ckpt = (self.context or {}).get("checkpoint", {})
         tr.write_line(f"checkpoint: {ckpt.get('path')} (sha256 {str(ckpt.get('sha256'))[:12]}…)")
+        for cid, rec in (*self.claims.items(), *self.probes.items()):
+            if rec.get("verdict") == "fails" and rec.get("rerun"):
+                tr.write_line(f"{cid} fails; re-run it alone: {rec['rerun']}")
         if self.missing["claims"] or self.missing["probes"]:
             for kind, ids in self.missing.items():
                 if ids:
-                    tr.write_line(f"PARTIAL RUN: no record of {len(ids)} {kind}: {', '.join(ids)}", yellow=True, bold=True)
+                    tr.write_line(f"PARTIAL RUN: no record of {plural(len(ids), kind.rstrip('s'))}: {', '.join(ids)}",
+                                  yellow=True, bold=True)
             root = resolve_report_dir(config.getoption("report_dir"))
             tr.write_line(f"partial report: {self.written} (a complete report in {root} is never touched by a partial run; "
                           "run `pytest claims/` for it)", yellow=True)
@@ -200,14 +188,55 @@ def check_options(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc).strip('"')) from None
 
 
+def plural(n: int, noun: str) -> str:
+    """``"1 claim"``, ``"2 claims"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     check_options(config)
-    collector = ClaimCollector(config)
-    config.stash[COLLECTOR] = collector
-    config.pluginmanager.register(collector, "eis-claim-collector")
+    config.stash[SELECTION_PARTIAL] = False
+    if not _is_worker(config):  # records are collected (and the report written) on the controller only
+        collector = ClaimCollector(config)
+        config.stash[COLLECTOR] = collector
+        config.pluginmanager.register(collector, "eis-claim-collector")
     from report.matrix import MatrixSession
 
     config.pluginmanager.register(MatrixSession(config), "eis-matrix-session")
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A claim's or probe's id is a keyword of its test: ``pytest -k v-shape`` selects that claim."""
+    marker = item.get_closest_marker("claim") or item.get_closest_marker("probe")
+    if marker is not None and marker.args:
+        item.extra_keyword_matches.add(marker.args[0].id)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ``--models`` the claims × models tests are deselected (and the terminal says why)."""
+    if config.getoption("models"):
+        return
+    matrix = [i for i in items if i.get_closest_marker("matrix")]
+    if matrix:
+        config.hook.pytest_deselected(items=matrix)
+        items[:] = [i for i in items if not i.get_closest_marker("matrix")]
+        config.stash[MATRIX_DESELECTED] = len(matrix)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After -k/-m deselection: does this run select every claim and probe? (Decides where figures go.)"""
+    from report.write import missing_records
+
+    selected = {"claim": {}, "probe": {}}
+    for item in session.items:
+        for kind in selected:
+            marker = item.get_closest_marker(kind)
+            if marker is not None and marker.args:
+                selected[kind][marker.args[0].id] = True
+    if selected["claim"] or selected["probe"]:
+        missing = missing_records(selected["claim"], selected["probe"])
+        session.config.stash[SELECTION_PARTIAL] = bool(missing["claims"] or missing["probes"])
 
 
 def _gather_figures(root: Path, out: Path, records: list[dict[str, Any]]) -> None:
@@ -230,7 +259,7 @@ def report_dir(pytestconfig: pytest.Config) -> Path:
     """Where this run's figures go: the report folder, or its ``partial/`` folder when the run does not select
     every claim and probe (so a partial run never replaces the complete report's figures)."""
     path = resolve_report_dir(pytestconfig.getoption("report_dir"))
-    if pytestconfig.stash[COLLECTOR].selection_partial:
+    if pytestconfig.stash[SELECTION_PARTIAL]:
         path = path / PARTIAL
     (path / "figures").mkdir(parents=True, exist_ok=True)
     return path
@@ -249,11 +278,11 @@ def figure_store(report_dir: Path, prepared: Any) -> Any:
 def run_context(prepared) -> dict[str, Any]:
     ckpt, mnist = prepared.inputs.checkpoint, prepared.mnist
     return {
-        "checkpoint": {"path": str(ckpt.path), "sha256": ckpt.sha256, "challenge": ckpt.is_challenge},
+        "checkpoint": {"path": shown_path(ckpt.path), "sha256": ckpt.sha256, "challenge": ckpt.is_challenge},
         "data": {
             "train": int(len(mnist.train_images)),
             "test": int(len(mnist.test_images)),
-            "dir": str(mnist.root),
+            "dir": shown_path(mnist.root),
             "canonical_mnist": mnist.canonical,
         },
     }

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
-from report.records import format_value, ordered
+from fixtures.files import atomic_write_text
+from report.markdown import md_row
+from report.records import format_value, ordered, verdict_text
 
 README = PROJECT_ROOT / "README.md"
 BADGE = PROJECT_ROOT / "docs" / "badge.svg"
@@ -29,7 +31,6 @@ BADGE = PROJECT_ROOT / "docs" / "badge.svg"
 #: run, which does not measure it, is compared against this file's cells).
 ROBUSTNESS = PROJECT_ROOT / "docs" / "robustness.json"
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
-_SYMBOL = {"holds": "✅ holds", "erratum": "🟡 erratum", "fails": "❌ fails"}
 
 
 def robustness_cells(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> dict[str, str]:
@@ -53,10 +54,10 @@ def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
     lines = ["| claim | claimed | measured | robustness | verdict |" if robust else "| claim | claimed | measured | verdict |",
              "|---|---|---|---|---|" if robust else "|---|---|---|---|"]
     for cid, rec in ordered(doc["claims"]):
-        verdict = _SYMBOL[rec["verdict"]] + (" (known)" if rec.get("known_nonreproduction") else "")
+        verdict = verdict_text(rec["verdict"], known=bool(rec.get("known_nonreproduction")), mark=True)
         cells = [f"`{cid}`", format_value(rec["claimed"]), rec.get("summary", ""),
                  *([robust.get(cid, "not measured")] if robust else []), verdict]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append(md_row(cells))
     return "\n".join(lines)
 
 
@@ -112,15 +113,15 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
 
 def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
     doc = publishable_document(report_dir)
-    readme.write_text(with_table(readme.read_text(), verdict_table(doc, committed)))
+    atomic_write_text(readme, with_table(readme.read_text(), verdict_table(doc, committed)))
     badge.parent.mkdir(parents=True, exist_ok=True)
     robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
     if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's
         from report.render import badge_svg
 
-        committed.write_text(json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        atomic_write_text(committed, json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
         plain = {k: v for k, v in doc["summary"].items() if k not in ("robust_holds", "fragile", "robustness_measured")}
-        badge.write_text(badge_svg(plain), encoding="utf-8")
+        atomic_write_text(badge, badge_svg(plain))
     else:
         shutil.copyfile(report_dir / "badge.svg", badge)
 

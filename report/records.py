@@ -9,6 +9,7 @@ this checkpoint (then xfailed, and still ``fails`` in every report).
 from __future__ import annotations
 
 import math
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,6 @@ from typing import Any
 import numpy as np
 
 VERDICTS = ("holds", "erratum", "fails")
-#: The property probes (claims/test_probes.py). A report is complete when it holds every claim of
-#: :data:`CLAIM_IDS` and every probe; any other run is partial (see report/plugin.py).
-PROBE_IDS = ("algebra", "band-purity", "local-optimum", "robustness", "template-specificity")
 KNOWN_NONREPRODUCTIONS = Path(__file__).resolve().parents[1] / "claims" / "known_nonreproductions.toml"
 
 
@@ -57,6 +55,21 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} into a claim record")
 
 
+#: The one vocabulary of verdicts: the words above, and where a table of Markdown shows a mark beside them, these.
+VERDICT_MARKS = {"holds": "✅", "erratum": "🟡", "fails": "❌"}
+KNOWN = "known non-reproduction"
+
+
+def verdict_text(verdict: str | None, *, known: bool = False, mark: bool = False) -> str:
+    """A verdict as every report shows it: ``holds``, ``erratum``, ``fails (known non-reproduction)``; with ``mark``
+    the Markdown tables' ``✅ holds`` / ``🟡 erratum`` / ``❌ fails``. No verdict (a model that did not measure the
+    claim) is ``–``."""
+    if verdict is None:
+        return "–"
+    text = f"{verdict} ({KNOWN})" if known else str(verdict)
+    return f"{VERDICT_MARKS[verdict]} {text}" if mark and verdict in VERDICT_MARKS else text
+
+
 def decide(holds: bool, erratum: bool = False) -> str:
     """``holds`` if the claim as written holds; else ``erratum`` if the stated correction holds; else ``fails``."""
     return "holds" if holds else "erratum" if erratum else "fails"
@@ -90,6 +103,11 @@ class ClaimRecord:
     erratum: str | None = None
     known_nonreproduction: str | None = None
     figures: list[str] = field(default_factory=list)
+    test: str = ""  # the pytest node id of the claim's test
+
+    def rerun(self) -> str:
+        """The command that re-runs this claim alone (from the project folder)."""
+        return f"pytest {shlex.quote(self.test)}" if self.test else ""
 
     def to_json(self) -> dict[str, Any]:
         if self.spec.kind == "probe":
@@ -102,6 +120,8 @@ class ClaimRecord:
                     "summary": self.summary,
                     "known_nonreproduction": self.known_nonreproduction,
                     "figures": self.figures,
+                    "test": self.test,
+                    "rerun": self.rerun(),
                 }
             )
         return jsonable(
@@ -117,6 +137,8 @@ class ClaimRecord:
                 "depends_on": self.spec.depends_on,
                 "family": self.spec.family,
                 "figures": self.figures,
+                "test": self.test,
+                "rerun": self.rerun(),
             }
         )
 
@@ -142,8 +164,10 @@ def load_known_nonreproductions(path: Path = KNOWN_NONREPRODUCTIONS) -> dict[tup
     return out
 
 
-#: The catalogue's claims, in CLAIMS.md's order.
-CLAIM_IDS = (
+#: CLAIMS.md's order of the catalogue: the order of every table and page of the report. Only the order lives here:
+#: which claims exist, their words, rules, ``depends_on`` and families come from their ``@claim`` markers
+#: (:mod:`report.catalogue`; a test checks that this list names exactly the marked claims).
+CATALOGUE_ORDER = (
     "labeling-function",
     "class-split",
     "formula-as-written",
@@ -175,7 +199,7 @@ CLAIM_IDS = (
 
 def ordered(claims: dict[str, Any]) -> list[tuple[str, Any]]:
     """Claims in catalogue order, unknown ids last (alphabetically)."""
-    rank = {cid: i for i, cid in enumerate(CLAIM_IDS)}
+    rank = {cid: i for i, cid in enumerate(CATALOGUE_ORDER)}
     return sorted(claims.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 

@@ -1,7 +1,8 @@
 """Human-facing report files, all derived from the ``claims.json`` document alone: ``claims.md`` (for a
-README or a pull request), ``index.html`` (one self-contained page a reviewer opens offline: figures inlined
-as ``data:`` URIs, inline CSS, no script, no external URL), ``badge.svg`` and ``shields.json`` (a shields.io
-endpoint).
+README or a pull request; Markdown is written here, in Python), ``index.html`` (one self-contained page a reviewer
+opens offline, rendered from the Jinja2 template ``report/templates/index.html.j2`` with autoescape and the
+stylesheet ``report/templates/report.css`` inlined: figures as ``data:`` URIs, no script, no external URL),
+``badge.svg`` and ``shields.json`` (a shields.io endpoint).
 
 Every file is a pure function of the document (and the figure files it names), so the same run gives the
 same bytes: nothing here reads a clock, the environment or the order of a directory listing.
@@ -10,16 +11,18 @@ same bytes: nothing here reads a clock, the environment or the order of a direct
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from analysis.robustness import cell as robustness_cell
-from report.records import format_value, ordered
+from fixtures.files import atomic_write_text
+from report.markdown import md_cell, md_table, md_text  # noqa: F401  (md_cell: the one Markdown escaper)
+from report.records import format_value, ordered, verdict_text
 
 #: Badge label, and the words for each verdict count (``verdict -> (singular, plural)``).
 BADGE_LABEL = "claims"
@@ -42,20 +45,18 @@ def write_all(
     out: Path,
     doc: dict[str, Any],
     *,
-    extra_sections: Sequence[tuple[str, str]] = (),
+    matrix: Mapping[str, Any] | None = None,
     extra_markdown: str = "",
 ) -> None:
     """Write ``claims.md``, ``index.html``, ``badge.svg`` and ``shields.json`` into ``out``, each atomically.
 
-    ``extra_sections`` are ``(title, trusted html)`` pairs appended to the HTML page before its footer (e.g. a
-    models × claims matrix); ``extra_markdown`` is appended to ``claims.md`` likewise.
+    ``matrix`` (``matrix.json``, with ``--models``) adds its section to the page; ``extra_markdown`` (the OOD and
+    matrix sections' Markdown) is appended to ``claims.md`` before its footer.
     """
-    from report.write import atomic_write_text  # report.write imports this module lazily: no cycle
-
     out = Path(out)
     summary = doc.get("summary", {})
     atomic_write_text(out / "claims.md", render_markdown(doc, extra_markdown))
-    atomic_write_text(out / "index.html", render_html(doc, out, extra_sections))
+    atomic_write_text(out / "index.html", render_html(doc, out, matrix))
     atomic_write_text(out / "badge.svg", badge_svg(summary))
     atomic_write_text(out / "shields.json", json.dumps(shields_endpoint(summary), indent=2, ensure_ascii=False) + "\n")
 
@@ -73,7 +74,11 @@ def badge_text(summary: Mapping[str, Any]) -> str:
 
 
 def _count(summary: Mapping[str, Any], verdict: str) -> str:
-    n = int(summary.get(verdict, 0))
+    return count_text(int(summary.get(verdict, 0)), verdict)
+
+
+def count_text(n: int, verdict: str) -> str:
+    """``"1 hold"``, ``"3 errata"``, ``"0 fail"``: a count of verdicts in plain words."""
     singular, plural = COUNT_WORDS[verdict]
     return f"{n} {singular if n == 1 else plural}"
 
@@ -149,8 +154,7 @@ def _dejavu_sans() -> Path:
 # ----------------------------------------------------------------------------------------------- shared text helpers
 def verdict_label(rec: Mapping[str, Any]) -> str:
     """The verdict, marked when a failure is a reviewed, known non-reproduction for this checkpoint."""
-    verdict = str(rec.get("verdict", ""))
-    return verdict + (" (known non-reproduction)" if rec.get("known_nonreproduction") else "")
+    return verdict_text(str(rec.get("verdict", "")), known=bool(rec.get("known_nonreproduction")))
 
 
 def format_number(value: float | int) -> str:
@@ -194,33 +198,6 @@ def anchor(prefix: str, ident: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- Markdown
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
-
-
-def md_cell(text: Any) -> str:
-    """Text safe in one cell of a GitHub table: ``|`` escaped everywhere (GFM needs it inside code spans too),
-    line breaks flattened, and ``<`` made an entity outside code spans, so that no quote becomes an HTML tag."""
-    s = re.sub(r"\s*\n\s*", " ", str(text)).replace("|", r"\|")
-    pieces, last = [], 0
-    for m in _CODE_SPAN.finditer(s):
-        pieces.append(s[last:m.start()].replace("<", "&lt;"))
-        pieces.append(m.group(0))
-        last = m.end()
-    pieces.append(s[last:].replace("<", "&lt;"))
-    return "".join(pieces)
-
-
-def md_text(text: Any) -> str:
-    """Paragraph text: like a cell, without the need to escape ``|``."""
-    return md_cell(text).replace(r"\|", "|")
-
-
-def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
-    return lines
-
-
 def render_markdown(doc: Mapping[str, Any], extra: str = "") -> str:
     """``claims.md``: the verdict table in catalogue order, then what each erratum and failure means, then
     where the checkpoint and data came from. ``extra`` (Markdown) goes before the footer."""
@@ -232,7 +209,7 @@ def render_markdown(doc: Mapping[str, Any], extra: str = "") -> str:
                       ((cid, rec.get("quote", ""), format_value(rec.get("claimed")), rec.get("summary", ""),
                         *((robustness_cell(rec.get("robustness")),) if robust else ()), verdict_label(rec))
                        for cid, rec in claims))
-    lines += md_errata(claims) + md_failures(claims) + md_robustness(claims)
+    lines += md_errata(claims) + md_failures(claims) + md_robustness(claims) + md_reruns(claims)
     lines += md_probes(doc.get("probes", {})) + md_provenance(doc)
     if extra:
         lines += ["", extra.rstrip("\n")]
@@ -275,6 +252,16 @@ def md_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
         if rob.get("not_explored"):
             lines.append(f"  Not explored: {md_text(rob['not_explored'])}")
     return lines
+
+
+def md_reruns(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Each claim's test, as the command that re-runs it alone (``pytest -k <claim-id>`` selects it too)."""
+    runs = [(cid, rec["rerun"]) for cid, rec in claims if rec.get("rerun")]
+    if not runs:
+        return []
+    return ["", "## Re-running one claim", "",
+            "From the project folder (`pytest claims/ -k <claim-id>` selects the same test):", ""] + [
+        f"- `{cid}`: `{cmd}`" for cid, cmd in runs]
 
 
 def md_errata(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
@@ -356,45 +343,103 @@ def provenance_items(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 # ----------------------------------------------------------------------------------------------- HTML
-def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+TEMPLATES = Path(__file__).with_name("templates")
+
+#: What each figure shows: (title, description). The page uses them as the figure's caption and alt text (the
+#: file name says nothing to a reader); a figure not listed here falls back to its file name.
+FIGURE_TEXT = {
+    "labelling.png": ("The labelling function", "Histogram of the similarity s to the clue template, by model "
+                      "label, with the write-up's two thresholds; beside it, s against the first principal component."),
+    "v-shape.png": ("The V", "PCA of the 200 fc1 neurons, points coloured by model label, with the two fitted arms, the "
+                    "logit-diff direction, the clue and 1 − clue; an inset zooms on the corner, where class 0 sits."),
+    "feature-grid.png": ("Feature visualisations of the 200 neurons", "The 200 feature visualisations in a 10 × 20 "
+                         "grid (neuron i at row i // 20, column i % 20), each framed by its neuron's group."),
+    "feature-top15.png": ("The strongest detectors of each group", "The 15 strongest neurons of each detector group "
+                          "beside the template clue − 0.5, with each one's correlation r to it."),
+    "contributions.png": ("Per-neuron contributions", "Each neuron's logit-diff contribution weighted by its typical "
+                          "activation, sorted; and the sign pattern of fc2's weights."),
+    "dla.png": ("Direct logit attribution", "Stacked logit-diff contributions of the 1 and anti-1 detector groups "
+                "for sampled images of each region."),
+    "min-ablation.png": ("Min-ablation", "Fraction of model labels kept per ablated group and half, with the 50% "
+                         "chance line, the fraction each ablation sends to class 0, and each half's class-0 share "
+                         "before ablation."),
+    "causal-scrubbing.png": ("Causal scrubbing", "Fraction of labels kept under causal scrubbing against the "
+                             "similarity noise p (log axis): one replacement image per group (the notebook's scheme) "
+                             "and every neuron drawing its own image."),
+    "ood-counterexamples.png": ("Counterexamples beyond the data", "One row per generated input family: the source "
+                                "training image, the generated counterexample, its s, the function's label and the "
+                                "network's logit difference."),
+    "ood-switch-points.png": ("Switch points", "The network's logit difference against s of generated inputs "
+                              "(scaling, blending), with the write-up's thresholds, the far-from-threshold margin and "
+                              "the fitted switch points with their 95% intervals."),
+    "replica-recurrence.png": ("Recurrence across replicas", "For every claim and probe, the fraction of replicas on "
+                               "which it holds or holds as corrected, with its Wilson 95% interval."),
+    "replica-headlines.png": ("Headline numbers across replicas", "Each headline number's distribution across the "
+                              "replicas, with the challenge network's value marked."),
+}
+
+#: Section titles of the claims' figure families (the ``family=`` of their ``@claim`` markers), shown in the order
+#: the families first appear in the catalogue.
+FAMILY_TITLES = {
+    "labelling": "The labelling function", "pca": "PCA: the V", "features": "Detector neurons and their features",
+    "contributions": "Per-neuron contributions", "dla": "Direct logit attribution",
+    "min-ablation": "Ablations", "causal-scrubbing": "Causal scrubbing",
+}
 
 
-CSS = """
-:root { color-scheme: light; }
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1d1d1f;
-       margin: 0 auto; max-width: 1180px; padding: 1.2rem 1.5rem 3rem; background: #fff; }
-h1 { font-size: 1.5rem; margin: 0 0 .4rem; }
-h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
-h3 { font-size: 1.1rem; margin: 0 0 .5rem; }
-code, .mono, dt { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .88em; }
-header { border-bottom: 2px solid #ddd; padding-bottom: .8rem; }
-.badges { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; margin: .5rem 0; }
-.badge { border-radius: 4px; padding: .15rem .6rem; font-weight: 600; border: 1px solid; }
-.badge.zero { opacity: .45; }
-.note { color: #8a5300; }
-table { border-collapse: collapse; width: 100%; margin: .6rem 0; }
-th, td { border: 1px solid #ddd; padding: .3rem .5rem; vertical-align: top; text-align: left; }
-thead th { background: #f3f3f3; }
-td.verdict { font-weight: 600; white-space: nowrap; border-color: #ddd; }
-#verdicts td:first-child { white-space: nowrap; }
-table.provenance { width: auto; } table.provenance th { background: #f8f8f8; font-weight: 600; }
-section.claim { border: 1px solid #ddd; border-left-width: 6px; border-radius: 4px; padding: .8rem 1rem;
-                margin: 1.2rem 0; }
-blockquote { margin: .4rem 0 .8rem; padding: .3rem .9rem; border-left: 4px solid #bbb; background: #f7f7f7;
-             font-style: italic; }
-dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: .4rem 0; }
-dl.fields > dt { font-weight: 600; font-family: inherit; font-size: 1em; }
-dl.fields > dd { margin: 0; }
-dl.value { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .8rem; margin: 0;
-           padding-left: .6rem; border-left: 2px solid #eee; }
-dl.value > dd { margin: 0; }
-.verdict-tag { display: inline-block; border-radius: 4px; padding: 0 .45rem; border: 1px solid; font-weight: 600; }
-figure { margin: .8rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { font-size: .85em; color: #555; }
-.fragile-mark { color: #8a5300; font-weight: 600; }
-footer { margin-top: 2.5rem; font-size: .85em; color: #666; border-top: 1px solid #ddd; padding-top: .6rem; }
-"""
+def figure_text(rel: str) -> tuple[str, str]:
+    """(title, description) of a figure of the report folder."""
+    name = Path(rel).name
+    return FIGURE_TEXT.get(name, (name, f"Figure {name}"))
+
+
+def _bytecode_cache() -> Any:
+    """Jinja2's compiled templates, kept per user in the temporary folder (keyed by each template's source, so an
+    edited template is compiled again); none when that folder is unusable: the page is the same either way."""
+    import jinja2
+
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
+@functools.cache
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.ChainableUndefined,
+        keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False,
+        bytecode_cache=_bytecode_cache(),
+    )
+    env.tests["scalar"] = is_scalar
+    env.globals.update(compact_dict_above=COMPACT_DICT_ABOVE, max_list_items=MAX_LIST_ITEMS)
+    env.filters["inline_markdown"] = inline_markdown
+    env.filters.update(
+        plain=_plain, compact_list=compact_list, scalar_text=format_scalar, robustness_cell=robustness_cell,
+        interval_text=interval_text, anchor=lambda ident, prefix: anchor(prefix, ident),
+        choice_range=lambda c: compact_list(c["range"]) if "range" in c else " | ".join(
+            format_scalar(o) for o in c.get("options", [])),
+    )
+    return env
+
+
+def inline_markdown(text: str) -> Any:
+    """A paragraph written in Markdown (``**strong**``, ``*em*``, ```code```) as HTML: escaped first, so only
+    these three become tags."""
+    from markupsafe import Markup, escape
+
+    out = str(escape(text))
+    out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    out = re.sub(r"\*(.+?)\*", r"<em>\1</em>", out)
+    return Markup(out)
+
+
+def css() -> str:
+    """The page's stylesheet (``report/templates/report.css``) and the colours of each verdict."""
+    return (TEMPLATES / "report.css").read_text(encoding="utf-8") + verdict_css()
 
 
 def verdict_css() -> str:
@@ -403,126 +448,82 @@ def verdict_css() -> str:
                    f"section.is-{v} {{ border-left-color: {fg}; }}\n" for v, (fg, bg) in VERDICT_COLOURS.items())
 
 
-def render_html(doc: Mapping[str, Any], out: Path, extra_sections: Sequence[tuple[str, str]] = ()) -> str:
-    """``index.html``: header, verdict table, one section per claim with its figures inlined, probes, extras."""
+def render_html(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None) -> str:
+    """``index.html`` from ``report/templates/index.html.j2``: header with provenance, a table of contents with each
+    verdict, the verdict table, one section per figure family (its figures inlined once, with the claims that use
+    them; then its claims), the probes, the generated inputs (``doc["ood"]``) and the claims × models ``matrix``."""
+    return _environment().get_template("index.html.j2").render(**page_context(doc, out, matrix))
+
+
+def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the page template shows, from the document (and the matrix) alone, and the figure files they
+    name."""
     claims = ordered(doc.get("claims", {}))
-    figures = FigureCache(Path(out))
-    body = [html_header(doc), html_verdict_table(claims), "<h2>Claims</h2>"]
-    body += [html_claim_section(cid, rec, figures) for cid, rec in claims]
-    body.append(html_probes(doc.get("probes", {}), figures))
-    body += [html_extra_section(title, content) for title, content in extra_sections]
-    body.append(html_footer(doc))
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            "<title>EIS VII challenge 1: claims measured</title>\n"
-            f"<style>{CSS}{verdict_css()}</style>\n</head>\n<body>\n"
-            + "\n".join(b for b in body if b) + "\n</body>\n</html>\n")
-
-
-def html_header(doc: Mapping[str, Any]) -> str:
     summary = doc.get("summary", {})
-    badges = "".join(
-        f'<span class="badge {v}{" zero" if int(summary.get(v, 0)) == 0 else ""}">{esc(_count(summary, v))}</span>'
-        for v in ("holds", "erratum", "fails"))
-    incomplete = ("" if summary.get("complete", True)
-                  else '<p class="note">Incomplete run: not every claim of the catalogue was checked.</p>')
-    rows = "".join(f"<tr><th>{esc(k)}</th><td class=\"mono\">{esc(v)}</td></tr>" for k, v in provenance_items(doc))
-    return (f"<header>\n<h1>EIS VII challenge 1: the write-up's claims, measured</h1>\n"
-            f'<div class="badges" id="summary">{badges}<span>of {esc(summary.get("total", 0))} claims</span></div>\n'
-            f"{incomplete}<table class=\"provenance\" id=\"provenance\"><tbody>{rows}</tbody></table>\n</header>")
+    cache = FigureCache(Path(out))
+    figures: dict[str, dict[str, Any]] = {}  # each figure once, in the family of the first claim that uses it
+    families: dict[str, dict[str, Any]] = {}
+    views = []
+    for cid, rec in claims:
+        fam_id = str(rec.get("family") or "other")
+        fam = families.setdefault(fam_id, {"id": fam_id, "anchor": anchor("family", fam_id),
+                                           "title": FAMILY_TITLES.get(fam_id, fam_id), "claims": [], "figures": []})
+        view = {"id": cid, "anchor": anchor("claim", cid), "rec": rec, "claimed": format_value(rec.get("claimed")),
+                "verdict_class": str(rec.get("verdict", "")), "verdict_text": verdict_label(rec), "figures": []}
+        for rel in dict.fromkeys(rec.get("figures", []) or []):
+            if rel not in figures:
+                figures[rel] = _figure_view(rel, cache)
+                fam["figures"].append(figures[rel])
+            figures[rel]["used_by"].append(cid)
+            view["figures"].append(figures[rel])
+        fam["claims"].append(view)
+        views.append(view)
+    probes = []
+    for pid, rec in sorted(doc.get("probes", {}).items()):
+        rec = rec if isinstance(rec, Mapping) else {"found": rec}
+        status = probe_status(rec)
+        fields = [(label, rec[key]) for label, key in PROBE_FIELDS if rec.get(key) not in (None, "", {})]
+        fields += [(k, v) for k, v in rec.items() if k not in PROBE_SPECIAL]
+        figs = [_figure_view(rel, cache) for rel in dict.fromkeys(rec.get("figures") or []) if rel not in figures]
+        probes.append({"id": pid, "anchor": anchor("probe", pid), "rec": rec, "fields": fields, "figures": figs,
+                       "verdict_class": status_class(status),
+                       "verdict_text": (status or "no status") + (" (known non-reproduction)"
+                                                                  if rec.get("known_nonreproduction") else "")})
+    ood_view = matrix_view = None
+    if doc.get("ood"):
+        from report.ood import page_view as ood_page_view
+
+        ood_view = ood_page_view(doc["ood"])
+        ood_view["figures"] = [_figure_view(rel, cache) for rel in ood_view["figures"]]
+    if matrix:
+        from report.matrix import page_view as matrix_page_view
+
+        matrix_view = matrix_page_view(dict(matrix))
+        if matrix_view["replica_study"]:
+            study = matrix_view["replica_study"]
+            study["figures"] = [_figure_view(rel, cache) for rel in study["figures"]]
+    return {
+        "ood": ood_view, "matrix": matrix_view,
+        "css": css(), "total": summary.get("total", 0), "complete": summary.get("complete", True),
+        "badges": [{"verdict": v, "text": _count(summary, v), "zero": int(summary.get(v, 0)) == 0}
+                   for v in ("holds", "erratum", "fails")],
+        "provenance": provenance_items(doc), "claims": views, "families": list(families.values()),
+        "probes": probes, "robust": has_robustness(claims), "schema_version": doc.get("schema_version", "?"),
+    }
 
 
-def html_verdict_tag(rec: Mapping[str, Any]) -> str:
-    v = str(rec.get("verdict", ""))
-    return f'<span class="verdict-tag {esc(v)}">{esc(verdict_label(rec))}</span>'
-
-
-def html_verdict_table(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
-    """One ``<tr>`` per claim in ``#verdicts tbody``; the id links to the claim's section."""
-    robust = has_robustness(claims)
-    rows = "\n".join(
-        f'<tr><td><a href="#{esc(anchor("claim", cid))}">{esc(cid)}</a></td>'
-        f"<td>{esc(format_value(rec.get('claimed')))}</td><td>{esc(rec.get('summary', ''))}</td>"
-        + (html_robustness_cell(rec.get("robustness")) if robust else "")
-        + f'<td class="verdict {esc(rec.get("verdict", ""))}">{esc(verdict_label(rec))}</td></tr>'
-        for cid, rec in claims)
-    return ("<h2>Verdicts</h2>\n<table id=\"verdicts\">\n<thead><tr><th>claim</th><th>claimed</th><th>measured</th>"
-            + ("<th>robustness</th>" if robust else "")
-            + f"<th>verdict</th></tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>")
-
-
-def html_robustness_cell(rob: Mapping[str, Any] | None) -> str:
-    cls = "robustness fragile-mark" if rob and rob.get("fragile") else "robustness"
-    return f'<td class="{cls}">{esc(robustness_cell(rob))}</td>'
-
-
-def html_robustness(rob: Mapping[str, Any]) -> str:
-    """A claim's robustness: stability, 95% intervals, the declared choices (range and why), the minimal flip."""
-    if not rob.get("declared"):
-        return esc(f"not measured: {rob.get('why', '')}")
-    parts = [f'<p class="{"fragile-mark" if rob.get("fragile") else ""}">{esc(robustness_cell(rob))}'
-             + (f" (fragile: {esc(', '.join(rob.get('fragile_because', [])))})" if rob.get("fragile") else "") + "</p>"]
-    parts.append(f"<p>95% bootstrap intervals ({esc(rob.get('resamples'))} resamples of {esc(rob.get('resampled', ''))}, "
-                 f"seed {esc(rob.get('seed'))}): <span class=\"mono\">{esc(interval_text(rob.get('intervals', {})))}</span></p>")
-    parts.append(f"<p class=\"minimal-flip\"><strong>minimal flip:</strong> {esc(rob.get('minimal_flip_text', ''))}</p>")
-    choices = rob.get("choices") or []
-    if choices:
-        rows = "".join(
-            f"<tr><td class=\"mono\">{esc(c['name'])}</td><td class=\"mono\">{esc(format_scalar(c['default']))}</td>"
-            f"<td class=\"mono\">{esc(compact_list(c['range']) if 'range' in c else ' | '.join(format_scalar(o) for o in c['options']))}</td>"
-            f"<td>{esc(c['why'])}</td></tr>" for c in choices)
-        parts.append("<table class=\"choices\"><thead><tr><th>choice</th><th>default</th><th>accepted range</th>"
-                     f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>")
-    else:
-        parts.append(f"<p>No open choice: {esc(rob.get('no_open_choice', ''))}</p>")
-    flips = rob.get("flips") or []
-    if flips:
-        parts.append("<p>Each choice alone: " + esc("; ".join("flips to " + f["text"] for f in flips)) + "</p>")
-    if rob.get("not_explored"):
-        parts.append(f"<p>Not explored: {esc(rob['not_explored'])}</p>")
-    return "".join(parts)
-
-
-def html_claim_section(cid: str, rec: Mapping[str, Any], figures: FigureCache) -> str:
-    verdict = str(rec.get("verdict", ""))
-    fields: list[tuple[str, str]] = [
-        ("accepted if", esc(rec.get("accept", ""))),
-        ("claimed", esc(format_value(rec.get("claimed")))),
-        ("measured", esc(rec.get("summary", ""))),
-        ("measurements", html_value(rec.get("measured", {}))),
-        ("verdict", html_verdict_tag(rec)),
-    ]
-    if rec.get("erratum"):
-        fields.append(("erratum", esc(rec["erratum"])))
-    if rec.get("known_nonreproduction"):
-        fields.append(("known non-reproduction", esc(rec["known_nonreproduction"])))
-    if rec.get("depends_on"):
-        fields.append(("depends on", esc(rec["depends_on"])))
-    if rec.get("robustness"):
-        fields.append(("robustness", html_robustness(rec["robustness"])))
-    dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in fields)
-    figs = "".join(figures.html(str(rel)) for rel in dict.fromkeys(rec.get("figures", []) or []))
-    return (f'<section class="claim is-{esc(verdict)}" id="{esc(anchor("claim", cid))}">\n<h3>{esc(cid)}</h3>\n'
-            f"<blockquote>{esc(rec.get('quote', ''))}</blockquote>\n<dl class=\"fields\">{dl}</dl>\n{figs}</section>")
+def _figure_view(rel: str, cache: FigureCache) -> dict[str, Any]:
+    title, description = figure_text(rel)
+    return {"path": rel, "anchor": anchor("figure", Path(rel).stem), "uri": cache.data_uri(rel), "title": title,
+            "alt": f"{title}: {description}", "caption": f"{title}. {description}", "used_by": []}
 
 
 def html_value(value: Any) -> str:
-    """A nested JSON value, readable: dicts as definition lists, lists of scalars on one line, floats to 4
-    significant digits. Keys and strings are escaped."""
-    if isinstance(value, Mapping):
-        if not value:
-            return "—"
-        if len(value) > COMPACT_DICT_ABOVE and all(is_scalar(v) for v in value.values()):
-            return f'<span class="mono">{esc(_plain(value))}</span>'  # e.g. 16 template ids → agreement
-        items = "".join(f"<dt>{esc(k)}</dt><dd>{html_value(v)}</dd>" for k, v in value.items())
-        return f'<dl class="value">{items}</dl>'
-    if isinstance(value, (list, tuple)):
-        if all(is_scalar(v) for v in value):
-            return f'<span class="mono">{esc(compact_list(value))}</span>'
-        return "<ol>" + "".join(f"<li>{html_value(v)}</li>" for v in value[:MAX_LIST_ITEMS]) + "</ol>"
-    if isinstance(value, str):
-        return esc(value)
-    return f'<span class="mono">{esc(format_scalar(value))}</span>'
+    """A nested JSON value as the page shows it (the template's ``value`` macro): dicts as definition lists, lists
+    of scalars on one line, floats to 4 significant digits; everything escaped."""
+    env = _environment()
+    macro = env.get_template("index.html.j2").module.value
+    return str(macro(value))
 
 
 def probe_status(rec: Mapping[str, Any]) -> str:
@@ -534,31 +535,6 @@ def probe_status(rec: Mapping[str, Any]) -> str:
 PROBE_FIELDS = (("accepted if", "accept"), ("measured", "summary"), ("found", "found"),
                 ("known non-reproduction", "known_nonreproduction"))
 PROBE_SPECIAL = {"question", "status", "verdict", "figures", *(k for _, k in PROBE_FIELDS)}
-
-
-def html_probes(probes: Mapping[str, Any], figures: FigureCache) -> str:
-    """Probe records are free-form: the question as a quote, the status coloured when it reads like a verdict,
-    the known fields first, any other field after them, generically, and their figures like a claim's."""
-    if not probes:
-        return ""
-    return "\n".join(["<h2 id=\"probes\">Probes</h2>"]
-                     + [html_probe_section(pid, rec, figures) for pid, rec in sorted(probes.items())])
-
-
-def html_probe_section(pid: str, rec: Any, figures: FigureCache) -> str:
-    rec = rec if isinstance(rec, Mapping) else {"found": rec}
-    status = probe_status(rec)
-    shown = (status or "no status") + (" (known non-reproduction)" if rec.get("known_nonreproduction") else "")
-    tag = f'<span class="verdict-tag {esc(status_class(status))}">{esc(shown)}</span>'
-    fields = [("status", tag)]
-    fields += [(label, html_value(rec[key])) for label, key in PROBE_FIELDS if rec.get(key) not in (None, "", {})]
-    fields += [(k, html_value(v)) for k, v in rec.items() if k not in PROBE_SPECIAL]
-    dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in fields)
-    figs = rec.get("figures") if isinstance(rec.get("figures"), list) else []
-    figs_html = "".join(figures.html(str(rel)) for rel in dict.fromkeys(figs))
-    quote = f"<blockquote>{esc(rec['question'])}</blockquote>\n" if rec.get("question") else ""
-    return (f'<section class="claim probe is-{esc(status_class(status))}" id="{esc(anchor("probe", pid))}">\n'
-            f"<h3>{esc(pid)}</h3>\n{quote}<dl class=\"fields\">{dl}</dl>\n{figs_html}</section>")
 
 
 def status_class(status: str) -> str:
@@ -573,18 +549,9 @@ def status_class(status: str) -> str:
     return "neutral"
 
 
-def html_extra_section(title: str, content: str) -> str:
-    return f'<section class="extra" id="{esc(anchor("extra", title))}">\n<h2>{esc(title)}</h2>\n{content}\n</section>'
-
-
-def html_footer(doc: Mapping[str, Any]) -> str:
-    return (f"<footer>Generated from <code>claims.json</code> (schema {esc(doc.get('schema_version', '?'))}) by the "
-            "claims suite. Every value on this page is in that file; figures are embedded in the page.</footer>")
-
-
 class FigureCache:
-    """Figures of the report folder as ``<figure>`` elements with ``data:`` URIs, each file read and encoded
-    once however many claims share it. A missing or unsafe path becomes a visible note, never a broken image."""
+    """Figures of the report folder as ``data:`` URIs, each file read and encoded once. A missing or unsafe path
+    gives None (the page shows a visible note, never a broken image)."""
 
     def __init__(self, out: Path) -> None:
         self.out = out.resolve()
@@ -601,11 +568,3 @@ class FigureCache:
         if mime is None or not path.is_relative_to(self.out) or not path.is_file():
             return None
         return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-    def html(self, rel: str) -> str:
-        uri = self.data_uri(rel)
-        if uri is None:
-            return (f'<p class="note missing-figure">Figure <code>{esc(rel)}</code> is missing from the report '
-                    "folder.</p>\n")
-        return (f'<figure><img src="{uri}" alt="{esc(rel)}" loading="eager">'
-                f"<figcaption>{esc(rel)}</figcaption></figure>\n")

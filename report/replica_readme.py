@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
+from fixtures.files import atomic_write_text
+from report.markdown import md_row
 from report.replica_study import CATEGORY_WORDS, headline_text, paragraph, recurrence_text
 
 README = PROJECT_ROOT / "README.md"
@@ -38,7 +40,7 @@ def readme_section(study: dict[str, Any]) -> str:
             head = next(iter(v["headlines"].items()), None)
             cells = [f"`{name}`", v["challenge_verdict"] or "–", recurrence_text(v), CATEGORY_WORDS[v["category"]],
                      headline_text(*head) if head else "–"]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+            lines.append(md_row(cells))
     return "\n".join(lines) + "\n"
 
 
@@ -67,9 +69,9 @@ def update(matrix_json: Path, readme: Path = README, study_json: Path = STUDY_JS
     study = {k: v for k, v in study.items() if k != "figures"}  # figures live in that run's report folder
     text = readme_section(study)
     study_json.parent.mkdir(parents=True, exist_ok=True)
-    study_json.write_text(json.dumps(study, indent=1, ensure_ascii=False) + "\n")
-    study_md.write_text(text)
-    readme.write_text(with_block(readme.read_text(), text))
+    atomic_write_text(study_json, json.dumps(study, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(study_md, text)
+    atomic_write_text(readme, with_block(readme.read_text(), text))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from report.markdown import md_row
+
 #: The study size the README documents (``--models replicas:20``).
 STUDY_SIZE = 20
 #: Confidence of every interval.
@@ -433,29 +435,17 @@ def markdown(study: Mapping[str, Any], figures: Sequence[str] = ()) -> str:
     lines += ["| record | challenge | holds | erratum | recurs (95% CI) | category | headline: challenge vs replicas |",
               "|---|---|---|---|---|---|---|"]
     for row in table_rows(study):
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+        lines.append(md_row(row))
     return "\n".join(lines) + "\n"
 
 
-def html_section(study: Mapping[str, Any], figure_html: Sequence[str] = ()) -> str:
-    """The same as :func:`markdown`, as trusted HTML for ``index.html`` (figures already as ``<figure>``)."""
-    import html as _html
-    import re
-
-    e = _html.escape
-    text = e(paragraph(study))
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-    text = re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
-    rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in table_rows(study))
-    return "\n".join([
-        "<h3>Replica study: task or network?</h3>",
-        f"<p>{text}</p>",
-        *figure_html,
-        "<table id='replica-study'><thead><tr><th>record</th><th>challenge</th><th>holds</th><th>erratum</th>"
-        "<th>recurs (95% CI)</th><th>category</th><th>headline: challenge vs replicas</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>",
-    ])
+def page_view(study: Mapping[str, Any]) -> dict[str, Any]:
+    """The same as :func:`markdown`, as the page's replica-study section shows it (sections.html.j2, macro
+    ``replica_study``; the paragraph's Markdown emphasis becomes HTML there, after escaping)."""
+    return {"paragraph": paragraph(study), "figures": list(study.get("figures", [])),
+            "header": ("record", "challenge", "holds", "erratum", "recurs (95% CI)", "category",
+                       "headline: challenge vs replicas"),
+            "rows": list(table_rows(study))}
 
 
 # ----------------------------------------------------------------------------------------------- the figures

@@ -4,27 +4,15 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from report.records import CLAIM_IDS, PROBE_IDS, format_value, ordered
+from fixtures.files import atomic_write_text
+from report import schema
+from report.catalogue import catalogue
+from report.records import format_value, ordered, verdict_text
 
 SCHEMA_VERSION = 1
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600: a report is for others to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def counts(claims: dict[str, Any]) -> dict[str, int]:
@@ -41,16 +29,22 @@ def counts(claims: dict[str, Any]) -> dict[str, int]:
 
 
 def missing_records(claims: dict[str, Any], probes: dict[str, Any]) -> dict[str, list[str]]:
-    """The catalogue's claims and the probes a run has no record of (empty lists: a complete run)."""
-    return {"claims": [c for c in CLAIM_IDS if c not in claims], "probes": [p for p in PROBE_IDS if p not in probes]}
+    """The catalogue's claims and probes (:func:`report.catalogue.catalogue`, from the claims package's markers)
+    a run has no record of (empty lists: a complete run)."""
+    known = catalogue()
+    return {"claims": [c for c in known.claim_ids if c not in claims],
+            "probes": [p for p in known.probe_ids if p not in probes]}
 
 
-def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any]) -> dict[str, Any]:
-    """The ``claims.json`` document. Deterministic: no timestamps, claims in catalogue order. ``summary.complete``
-    is true when every claim and every probe has a record; ``summary.missing`` lists what a partial run lacks."""
+def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any],
+                   ood: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``claims.json`` document, built once per run from every record; every report file is a function of it.
+    Deterministic: no timestamps, claims in catalogue order. ``summary.complete`` is true when every claim and every
+    probe has a record; ``summary.missing`` lists what a partial run lacks; ``ood`` (claims/test_ood.py's records,
+    merged) becomes the ``"ood"`` section."""
     missing = missing_records(claims, probes)
     complete = not (missing["claims"] or missing["probes"])
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "checkpoint": context.get("checkpoint", {}),
         "data": context.get("data", {}),
@@ -59,46 +53,60 @@ def build_document(context: dict[str, Any], claims: dict[str, Any], probes: dict
         "claims": dict(ordered(claims)),
         "probes": dict(sorted(probes.items())),
     }
+    if ood:  # generated inputs beyond the data
+        from report.ood import finish
+
+        doc["ood"] = finish(ood)
+    return doc
 
 
-def write_report(
-    out: Path, context: dict[str, Any], claims: dict[str, Any], probes: dict[str, Any],
-    matrix: dict[str, Any] | None = None, ood: dict[str, Any] | None = None,
-) -> Path:
-    """Write every report file into ``out`` (and ``matrix.json`` with its tables when given); return ``out``."""
+def write_report(out: Path, doc: dict[str, Any], matrix: dict[str, Any] | None = None) -> Path:
+    """Write every report file of the document ``doc`` (:func:`build_document`) into ``out``, and ``matrix.json``
+    with its sections when given; return ``out``."""
     from report import render
 
-    doc = build_document(context, claims, probes)
-    extra_sections: list[tuple[str, str]] = []
     extra_markdown = ""
-    if ood:  # generated inputs beyond the data (claims/test_ood.py)
+    if doc.get("ood"):
         from report import ood as ood_report
-        from report.render import FigureCache
 
-        doc["ood"] = ood_report.finish(ood)
-        extra_sections.append(("Beyond the data: generated inputs", ood_report.html_section(doc["ood"], FigureCache(out).html)))
         extra_markdown = ood_report.markdown(doc["ood"]) + "\n"
+    if schema.checking():
+        schema.validate(doc)
     atomic_write_text(out / "claims.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if matrix is not None:
-        from report.matrix import matrix_html, matrix_markdown
+        from report.matrix import matrix_markdown
 
+        if schema.checking():
+            schema.validate(matrix, "matrix")
         atomic_write_text(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
-        extra_sections.append(("Claims × models", matrix_html(matrix, out)))
         extra_markdown += matrix_markdown(matrix)
-    render.write_all(out, doc, extra_sections=extra_sections, extra_markdown=extra_markdown)
+    render.write_all(out, doc, matrix=matrix, extra_markdown=extra_markdown)
     return out
 
 
-def verdict_table_rows(claims: dict[str, Any]) -> list[tuple[str, ...]]:
-    """The terminal table; with robustness measured, a robustness column before the verdict."""
+def plural_counts(claims: dict[str, Any]) -> str:
+    """``"26 claims: 20 hold, 3 errata, 3 fail (3 known non-reproductions)"``, in plain words."""
+    from report.render import count_text
+
+    c = counts(claims)
+    known = sum(bool(rec.get("known_nonreproduction")) for rec in claims.values())
+    text = f"{len(claims)} claim{'' if len(claims) == 1 else 's'}: " + ", ".join(
+        count_text(c[v], v) for v in ("holds", "erratum", "fails"))
+    return text + (f" ({known} known non-reproduction{'' if known == 1 else 's'})" if known else "")
+
+
+def verdict_table_rows(claims: dict[str, Any], clip: bool = True) -> list[tuple[str, ...]]:
+    """The terminal table; with robustness measured, a robustness column before the verdict. Long cells are
+    clipped unless ``clip`` is false (``-v``)."""
     from analysis.robustness import cell
 
     robust = any("robustness" in rec for rec in claims.values())
     rows: list[tuple[str, ...]] = [("claim", "claimed", "measured", *(("robustness",) if robust else ()), "verdict")]
     for cid, rec in ordered(claims):
-        v = rec["verdict"] + (" (known)" if rec.get("known_nonreproduction") else "")
+        v = verdict_text(rec["verdict"], known=bool(rec.get("known_nonreproduction")))
         extra = (cell(rec.get("robustness")),) if robust else ()
-        rows.append((cid, _clip(format_value(rec["claimed"])), _clip(rec.get("summary", "")), *extra, v))
+        claimed, measured = format_value(rec["claimed"]), rec.get("summary", "")
+        rows.append((cid, _clip(claimed) if clip else claimed, _clip(measured) if clip else measured, *extra, v))
     return rows
 
 

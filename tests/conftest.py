@@ -17,6 +17,11 @@ from pathlib import Path
 import pytest
 
 from fixtures.locate import PROJECT_ROOT
+from report import schema
+
+# Every claims.json and matrix.json a test writes (in this process or a child pytest, which inherits the variable)
+# is checked against the published schema, report/claims.schema.json, when it is written.
+os.environ[schema.ENV] = "1"
 
 
 @dataclass(frozen=True)

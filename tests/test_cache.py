@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-from fixtures import cache
+from fixtures import cache, files
 from fixtures.cache import DIGEST_KEY, CacheDamaged, digest_arrays, load_or_build, read_cache, write_cache
 from fixtures.errors import SetupError
 
@@ -245,7 +245,7 @@ def test_a_write_that_fails_midway_leaves_no_file_and_no_temporary_file(tmp_path
         assert leftovers(tmp_path), "expected the temporary file to exist while writing"
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cache.os, "fsync", failing_fsync)
+    monkeypatch.setattr(files.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="No space left"):
         load_or_build(path, CountingBuilder())
     assert not path.exists() and leftovers(tmp_path) == []
@@ -253,7 +253,7 @@ def test_a_write_that_fails_midway_leaves_no_file_and_no_temporary_file(tmp_path
 
 def test_a_failed_rewrite_keeps_the_old_complete_file(tmp_path, monkeypatch):
     path = written(tmp_path, sample_arrays(seed=1))
-    monkeypatch.setattr(cache.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("rename failed")))
+    monkeypatch.setattr(files.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("rename failed")))
     with pytest.raises(OSError):
         write_cache(path, sample_arrays(seed=2))
     assert_same_arrays(read_cache(path), sample_arrays(seed=1))

@@ -9,7 +9,9 @@ import pytest
 
 from fixtures.locate import resolve_checkpoint
 from model.network import load_state, save_state
-from report.records import CLAIM_IDS
+from report.catalogue import catalogue
+
+CLAIM_IDS = catalogue().claim_ids
 from tests.conftest import run_claims
 
 pytestmark = [pytest.mark.needs_data, pytest.mark.slow]

@@ -13,7 +13,9 @@ import pytest
 
 from fixtures.locate import CHALLENGE_SHA256, PROJECT_ROOT
 from report import readme
-from report.records import CLAIM_IDS, PROBE_IDS
+from report.catalogue import catalogue
+
+CLAIM_IDS, PROBE_IDS = catalogue().claim_ids, catalogue().probe_ids
 from report.write import build_document, missing_records
 from tests.conftest import run_claims
 

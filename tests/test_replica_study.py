@@ -300,4 +300,4 @@ def test_two_tx_workers_give_the_same_replica_study_as_a_serial_run(pytestconfig
     assert tx_study == serial_study
     assert "Replica study" in (tx_dir / "claims.md").read_text()
     assert (tx_dir / "replica-study.md").read_text() == readme_section(tx_study)
-    assert "replica-recurrence.png" in (tx_dir / "index.html").read_text()
+    assert 'id="figure-replica-recurrence"><img src="data:image/png' in (tx_dir / "index.html").read_text()

@@ -13,7 +13,7 @@ import pytest
 from report import claim as claim_module
 from report.claim import RECORD_PROPERTY, Verdict
 from report.records import (
-    CLAIM_IDS,
+    CATALOGUE_ORDER as CLAIM_IDS,
     ClaimRecord,
     ClaimSpec,
     decide,
@@ -51,8 +51,8 @@ def write_toml(tmp_path: Path, text: str) -> Path:
 
 
 def fake_item() -> SimpleNamespace:
-    """What Verdict needs from a pytest item: a list of user properties."""
-    return SimpleNamespace(user_properties=[])
+    """What Verdict needs from a pytest item: its node id and a list of user properties."""
+    return SimpleNamespace(nodeid="claims/test_x.py::test_v_shape", user_properties=[])
 
 
 def recorded(item: SimpleNamespace) -> dict:
@@ -237,6 +237,8 @@ def test_a_claim_that_holds_passes_and_is_recorded():
     record = recorded(item)
     assert record["id"] == "v-shape" and record["verdict"] == "holds"
     assert record["measured"] == {"r2": 0.995} and record["figures"] == ["figures/v.png"]
+    assert record["test"] == "claims/test_x.py::test_v_shape"
+    assert record["rerun"] == "pytest claims/test_x.py::test_v_shape"
 
 
 def test_an_erratum_xfails_with_the_correction():
@@ -283,3 +285,27 @@ def test_nan_measurements_are_recorded_as_null():
     verdict.measured(value=math.nan)
     verdict.conclude(True, summary="s")
     assert recorded(item)["measured"] == {"value": None}
+
+
+def test_the_catalogue_order_names_exactly_the_marked_claims():
+    """CLAIMS.md's order (records.CATALOGUE_ORDER) is the only list of ids; the claims themselves are their
+    @claim markers. The two must name the same claims, or a claim would be unordered or an order entry dead."""
+    from report.catalogue import catalogue
+
+    known = catalogue()
+    assert set(CLAIM_IDS) == set(known.claim_ids)
+    assert known.claim_ids == tuple(CLAIM_IDS)
+    assert known.probe_ids and set(known.data_only) | set(known.model_dependent) == set(known.claim_ids)
+
+
+def test_every_counterfactual_predicts_claims_of_the_catalogue():
+    """Predictions name marked claims (checked when read, no longer when model/counterfactuals.py is imported);
+    'every model-dependent claim' is the markers' depends_on="model"."""
+    from model.counterfactuals import COUNTERFACTUALS, Counterfactual, replica
+    from report.catalogue import catalogue
+
+    for cf in (*COUNTERFACTUALS, replica(1)):
+        assert set(cf.predicted()) <= set(catalogue().claim_ids), cf.name
+    assert COUNTERFACTUALS[0].predicted() == catalogue().model_dependent
+    with pytest.raises(ValueError, match="unknown claim ids"):
+        Counterfactual("typo", "untrained", "r", ("v-shap",)).predicted()

@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 
 from report import render
-from report.records import CLAIM_IDS
+from report.catalogue import catalogue
+
+CLAIM_IDS = catalogue().claim_ids
 from report.write import build_document, write_report
 
 CONTEXT = {
-    "checkpoint": {"path": "/models/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
-    "data": {"train": 600, "test": 100, "dir": "/data", "canonical_mnist": False},
+    "checkpoint": {"path": "data/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
+    "data": {"train": 600, "test": 100, "dir": "~/data", "canonical_mnist": False},
 }
 
 
@@ -52,6 +54,8 @@ def record(verdict: str = "holds", **overrides: Any) -> dict[str, Any]:
         "depends_on": "model",
         "family": "labelling",
         "figures": [],
+        "test": "claims/test_x.py::test_it",
+        "rerun": "pytest claims/test_x.py::test_it",
     }
     rec.update(overrides)
     return rec
@@ -131,7 +135,9 @@ def test_html_verdict_table_has_exactly_one_row_per_claim_linking_to_its_section
     assert [row[-1] for row in page.verdict_rows] == ["holds", "erratum", "fails"]
     links = [a["href"] for a in page.attrs("a") if (a.get("href") or "").startswith("#")]
     section_ids = {a["id"] for a in page.attrs("section") if a.get("id")}
-    assert all(href[1:] in section_ids for href in links) and len(links) >= len(claims)
+    element_ids = {a["id"] for _, a in page.tags if a.get("id")}
+    assert all(href[1:] in element_ids for href in links) and len(links) >= len(claims)
+    assert {f"claim-{cid}" for cid in claims} <= section_ids
 
 
 # --------------------------------------------------------------------------------------------- explanations
@@ -174,16 +180,21 @@ def test_html_references_nothing_outside_the_file(tmp_path: Path) -> None:
     assert "evil.example" in html  # still shown, as escaped text only
 
 
-def test_figures_are_embedded_in_every_section_that_uses_them(tmp_path: Path) -> None:
+def test_each_figure_is_embedded_once_beside_every_claim_that_uses_it(tmp_path: Path) -> None:
     (tmp_path / "figures").mkdir()
     png = tiny_png()
-    (tmp_path / "figures" / "v.png").write_bytes(png)
-    claims = {"pca-variance": record(figures=["figures/v.png"]),
-              "v-shape": record(figures=["figures/v.png", "figures/v.png"])}
+    (tmp_path / "figures" / "v-shape.png").write_bytes(png)
+    claims = {"pca-variance": record(figures=["figures/v-shape.png"]),
+              "v-shape": record(figures=["figures/v-shape.png", "figures/v-shape.png"])}
     page = page_of(write(tmp_path, make_doc(claims)))
-    srcs = [a["src"] for a in page.attrs("img")]
-    assert len(srcs) == 2  # once per section, never twice in one
-    assert all(s == "data:image/png;base64," + base64.b64encode(png).decode() for s in srcs)
+    imgs = page.attrs("img")
+    assert [a["src"] for a in imgs] == ["data:image/png;base64," + base64.b64encode(png).decode()]  # once
+    assert "v-shape.png" not in (imgs[0]["alt"] or "") and (imgs[0]["alt"] or "").startswith("The V: PCA")
+    figure_id = next(a["id"] for t, a in page.tags if t == "figure")
+    links = [a["href"] for a in page.attrs("a")]
+    assert links.count(f"#{figure_id}") == 2  # each claim's section points at the figure
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Used by: " in html and html.index("<figure") < html.index('id="claim-pca-variance"')
 
 
 def test_missing_figure_is_a_visible_note_not_a_broken_image(tmp_path: Path) -> None:
@@ -193,7 +204,7 @@ def test_missing_figure_is_a_visible_note_not_a_broken_image(tmp_path: Path) -> 
     page = page_of(write(out, make_doc(claims)))
     html = (out / "index.html").read_text(encoding="utf-8")
     assert page.attrs("img") == []
-    assert "figures/gone.png" in html and "../outside.png" in html and html.count("missing-figure") == 2
+    assert "figures/gone.png" in html and "../outside.png" in html and html.count('class="note missing-figure"') == 2
 
 
 # --------------------------------------------------------------------------------------------- escaping
@@ -324,18 +335,27 @@ def test_no_probe_section_without_probes(tmp_path: Path) -> None:
     assert "## Probes" not in (out / "claims.md").read_text(encoding="utf-8")
 
 
-def test_extra_sections_come_before_the_footer(tmp_path: Path) -> None:
-    extra = [("Models × claims", '<table id="matrix"><tr><td>x</td></tr></table>')]
-    out = write(tmp_path, make_doc({"v-shape": record()}), extra_sections=extra, extra_markdown="## Matrix\n\nrow")
+def test_the_matrix_section_comes_before_the_footer_and_every_class_has_a_rule(tmp_path: Path) -> None:
+    matrix = {"schema_version": 1, "original": CONTEXT["checkpoint"], "models": ["original", "untrained"],
+              "claims": {"v-shape": {"depends_on": "model", "verdicts": {"original": "holds", "untrained": "fails"},
+                                     "broken_by": ["untrained"], "insensitive": False, "why_insensitive": None}},
+              "predictions": {}, "sensitivity_judged": False, "insensitive": []}
+    out = write(tmp_path, make_doc({"v-shape": record()}), matrix=matrix, extra_markdown="## Matrix\n\nrow")
     html = (out / "index.html").read_text(encoding="utf-8")
-    assert html.index("Models × claims") < html.index('<table id="matrix">') < html.index("<footer>")
+    assert html.index("Claims × models") < html.index('<table id="matrix">') < html.index("<footer>")
+    page = page_of(out)
+    classes = {c for _, a in page.tags for c in (a.get("class") or "").split()}
+    css = html[html.index("<style>"):html.index("</style>")]
+    assert {"holds", "fails"} <= classes
+    unstyled = {c for c in classes if f".{c}" not in css}
+    assert not unstyled, f"classes without a CSS rule: {sorted(unstyled)}"
     md = (out / "claims.md").read_text(encoding="utf-8")
     assert md.index("## Matrix") < md.index("_Generated from")
 
 
 def test_write_report_writes_every_file(tmp_path: Path) -> None:
     """The real entry point: claims.json first, then the rendered files from the same document."""
-    out = write_report(tmp_path, CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {})
+    out = write_report(tmp_path, build_document(CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {}))
     names = {p.name for p in out.iterdir()}
     assert {"claims.json", "claims.md", "index.html", "badge.svg", "shields.json"} <= names
     doc = json.loads((out / "claims.json").read_text(encoding="utf-8"))
