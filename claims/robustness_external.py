@@ -25,7 +25,7 @@ from analysis.labelling import ANTI, L_THRESHOLD, ONE, R_THRESHOLD
 from analysis.robustness import Choice, Declaration, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, Scrubber, SimilarityIndex, noise_key
 from claims.tolerance import between, within
-from model.interventions import labels_from_logits, resample_logits
+from model.interventions import Readout, labels_from_logits
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,12 @@ def groups_choice() -> Choice:
 _TABLES: dict[int, tuple] = {}  # per session's activation matrix: the neuron claims share one table
 
 
-def neuron_sample(train_post: np.ndarray, train, fc2, pca, arms, **fixed) -> Sample:
-    """Per image: the active neurons' activations, region, s, the model's logits; fixed: fc2 restricted to the
-    active neurons, the logit-diff direction, the PCA components and the arms' outward directions."""
+def neuron_sample(train_post: np.ndarray, train, fc2: Readout, pca, arms, **fixed) -> Sample:
+    """Per image: the active neurons' activations, region, s, the model's logits; fixed: the readout restricted
+    to the active neurons, the logit-diff direction, the PCA components and the arms' outward directions."""
     active = ~neurons.dead_neurons(train_post)
-    w, b = fc2
-    direction = neurons.logit_diff_direction(w)[active]
+    b = fc2.bias
+    direction = fc2.direction[active]
     if id(train_post) not in _TABLES:
         post = train_post[:, active]
         _TABLES.clear()
@@ -80,11 +80,11 @@ def neuron_sample(train_post: np.ndarray, train, fc2, pca, arms, **fixed) -> Sam
             # per neuron: its logit-diff contribution, and the same above its dataset minimum
             "contribution": (post * direction).astype(np.float32),
             "excitation": ((post - post.min(axis=0)) * direction).astype(np.float32),
-            "logit_diff": post @ direction + (b[1] - b[0]),  # as logits_from_neurons gives it
+            "logit_diff": post @ direction + (b[1] - b[0]),  # as Readout.logits gives it
             "region": train.region, "s": train.s, "labels": train.labels, "logits": train.logits})
     return Sample(
         {"train": _TABLES[id(train_post)][1]},
-        {"w": w[:, active], "b": b, "direction": direction,
+        {"readout": fc2.restricted(active), "direction": direction,
          "components": pca.components[:, active], "arms": None if arms is None else (arms[0].outward, arms[1].outward),
          "neurons": int(len(active)), "shared": {}, **fixed},
     )
@@ -342,13 +342,13 @@ def scrub_kept(d: Sample, p: float | str, seed: int, replacement: str, similarit
     independent draws per neuron: this module's own small implementation)."""
     t = d.table("train")
     scrubber: Scrubber = d.memo("scrubber", lambda: Scrubber.build(
-        t["post"], d.fixed["w"], d.fixed["b"], detector_groups(d, "firing", 0.0), t["s"], t["region"], t["labels"]))
+        t["post"], d.fixed["readout"], detector_groups(d, "firing", 0.0), t["s"], t["region"], t["labels"]))
     if similarity == "rank" and p != "random":
         scrubber = d.memo(("rank-scrubber", p), lambda: Scrubber(scrubber.index, scrubber.region, scrubber.labels,
-                                                                   scrubber.parts, scrubber.fc2_bias,
+                                                                   scrubber.parts, scrubber.readout,
                                                                    {float(p): rank_window(scrubber.index, float(p))}))
     if replacement == "group":
-        logits = resample_logits(scrubber.parts, scrubber.sources(p, seed), scrubber.fc2_bias)
+        logits = scrubber.readout.resample(scrubber.parts, scrubber.sources(p, seed))
         return labels_from_logits(logits) == scrubber.labels
     g = detector_groups(d, "firing", 0.0)
     post, n = t["post"], len(t["post"])
@@ -373,7 +373,7 @@ def scrub_kept(d: Sample, p: float | str, seed: int, replacement: str, similarit
             src[:, cols] = np.where(own[:, None], similar, other)
     # the scrubbed logit diff, gathered from each neuron's float32 contribution (half the memory traffic of
     # gathering activations and multiplying by fc2): class 1 iff it is > 0, as argmax decides
-    b = d.fixed["b"]
+    b = d.fixed["readout"].bias
     scrubbed = np.take_along_axis(t["contribution"], src, axis=0).sum(axis=1, dtype=np.float64) + (b[1] - b[0])
     return (scrubbed > 0).astype(np.int64) == scrubber.labels
 
@@ -410,12 +410,12 @@ def causal_scrubbing(d: Sample, replacement: str, similarity: str) -> Judgement:
 
 
 # ----------------------------------------------------------------------------------------------- geometry
-def v_sample(pca_coords, train, pca, logit_diff_dir, bundle, clue) -> Sample:
-    anticlue = pca.transform(np.maximum(bundle["anticlue_pre"], 0.0))[0]
+def v_sample(pca_coords, train, pca, logit_diff_dir, acts, clue) -> Sample:
+    anticlue = pca.transform(acts.anticlue.post)[0]
     return Sample({"train": {"coords": pca_coords, "labels": train.labels, "region": train.region,
                              "pre": train.pre, "digits": train.digits}},
                   {"towards_one": pca.direction(logit_diff_dir), "anticlue": anticlue, "all_coords": pca_coords,
-                   "logit_diff_dir": logit_diff_dir, "anticlue_pre": bundle["anticlue_pre"]})
+                   "logit_diff_dir": logit_diff_dir, "anticlue_pre": acts.anticlue.pre})
 
 
 def plane(d: Sample, activations: str):
@@ -447,7 +447,7 @@ ACTIVATIONS = dict(why="the PCA of post-ReLU activations (CLAIMS.md: what the ne
                    "before the ReLU")
 
 
-@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@external("pca_coords", "train", "pca", "logit_diff_dir", "acts", "clue", build=v_sample)
 @declare(
     "logit-diff-to-corner",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
@@ -469,7 +469,7 @@ def logit_diff_to_corner(d: Sample, activations: str, criterion: str) -> Judgeme
     return Judgement(points["literal"], {f"angle_{k}": a for k, a in angles.items()}, erratum=points["negative"])
 
 
-@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@external("pca_coords", "train", "pca", "logit_diff_dir", "acts", "clue", build=v_sample)
 @declare(
     "clue-furthest-out",
     Choice.among("furthest", "projection", ("projection", "distance"), why="\"furthest-out\": the largest projection "
