@@ -415,7 +415,7 @@ def v_sample(pca_coords, train, pca, logit_diff_dir, acts, clue) -> Sample:
     return Sample({"train": {"coords": pca_coords, "labels": train.labels, "region": train.region,
                              "pre": train.pre, "digits": train.digits}},
                   {"towards_one": pca.direction(logit_diff_dir), "anticlue": anticlue, "all_coords": pca_coords,
-                   "logit_diff_dir": logit_diff_dir, "anticlue_pre": acts.anticlue.pre})
+                   "logit_diff_dir": logit_diff_dir, "anticlue_taps": acts.anticlue})
 
 
 def plane(d: Sample, activations: str):
@@ -428,7 +428,7 @@ def plane(d: Sample, activations: str):
         pre_all = d.table("train")["pre"]
         p = geometry.fit_pca(d.rows("train", "pre"))
         return (p.transform(d.rows("train", "pre")), p.transform(pre_all), p.direction(d.fixed["logit_diff_dir"]),
-                p.transform(d.fixed["anticlue_pre"])[0])
+                p.transform(d.fixed["anticlue_taps"].pre)[0])
 
     return d.memo("pre-plane", pre)
 
