@@ -1,12 +1,13 @@
-"""Ablations of the detector groups and direct logit attribution, measured the way the write-up does."""
+"""Ablations of the detector groups and direct logit attribution, measured the way the write-up does, through
+the network's readout (:class:`model.interventions.Readout`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD
-from analysis.neurons import Groups, excitation, logit_diff
-from model.interventions import labels_from_logits, logits_from_neurons, min_ablate, zero_ablate
+from analysis.neurons import Groups, logit_diff
+from model.interventions import Readout, labels_from_logits
 
 #: The write-up splits the data "in two, according to our similarity score": at the band's midpoint.
 MIDPOINT = (L_THRESHOLD + R_THRESHOLD) / 2
@@ -26,38 +27,33 @@ def class_0_by_half(labels: np.ndarray, s: np.ndarray, midpoint: float = MIDPOIN
     return {"anti_one_half": float(zero[low].mean()), "one_half": float(zero[~low].mean())}
 
 
-def min_ablation_table(
-    post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, groups: Groups, s: np.ndarray
-) -> dict[str, dict[str, float]]:
+def min_ablation_table(post: np.ndarray, readout: Readout, groups: Groups, s: np.ndarray) -> dict[str, dict[str, float]]:
     """Kept fractions per half when the anti-1 group, the 1 group, or both sit at their dataset minimum."""
-    return {g: row["kept"] for g, row in min_ablation_outcomes(post, fc2_weight, fc2_bias, groups, s).items()}
+    return {g: row["kept"] for g, row in min_ablation_outcomes(post, readout, groups, s).items()}
 
 
 def min_ablation_outcomes(
-    post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, groups: Groups, s: np.ndarray
+    post: np.ndarray, readout: Readout, groups: Groups, s: np.ndarray
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per ablated group (anti-1, 1, both) and half: the fraction of labels kept, the fraction labelled class 0
     after the ablation, and the half's class-0 share before it. An ablation that sends a whole half to class 0
     keeps exactly that half's class-0 share: what "chance" is made of."""
-    before = labels_from_logits(logits_from_neurons(post, fc2_weight, fc2_bias))
+    before = labels_from_logits(readout.logits(post))
     class_0_before = class_0_by_half(before, s)
     table = {}
     for name, mask in (("anti_one_group", groups.anti_one), ("one_group", groups.one), ("both", groups.one | groups.anti_one)):
-        after = labels_from_logits(min_ablate(post, fc2_weight, fc2_bias, mask))
+        after = labels_from_logits(readout.min_ablate(post, mask))
         table[name] = {"kept": kept_by_half(after, before, s), "class_0_after": class_0_by_half(after, s),
                        "class_0_before": class_0_before}
     return table
 
 
-def zero_ablation_effect(
-    post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, anti_one: np.ndarray, region: np.ndarray,
-    direction: np.ndarray,
-) -> dict[str, float]:
+def zero_ablation_effect(post: np.ndarray, readout: Readout, anti_one: np.ndarray, region: np.ndarray) -> dict[str, float]:
     """Zero-ablate the anti-1 group; over images outside the anti-1-like region report the fraction labelled 1
     afterwards, the fraction whose logit diff rises, and the group's mean logit-diff contribution there."""
     outside = region != ANTI
-    before = logits_from_neurons(post, fc2_weight, fc2_bias)[outside]
-    after = zero_ablate(post, fc2_weight, fc2_bias, anti_one)[outside]
+    before = readout.logits(post)[outside]
+    after = readout.zero_ablate(post, anti_one)[outside]
     was_zero = labels_from_logits(before) == 0
     now_one = labels_from_logits(after) == 1
     return {
@@ -66,7 +62,7 @@ def zero_ablation_effect(
         "fraction_class_1_after": float(now_one.mean()),
         "fraction_class_0_flipped": float(now_one[was_zero].mean()) if was_zero.any() else float("nan"),
         "fraction_logit_diff_rises": float((logit_diff(after) > logit_diff(before)).mean()),
-        "group_mean_contribution": float((post[:, anti_one] @ direction[anti_one])[outside].mean()),
+        "group_mean_contribution": float(readout.logit_diff_contribution(post, anti_one)[outside].mean()),
     }
 
 
@@ -78,11 +74,11 @@ def strong_excitation_threshold(logits: np.ndarray) -> float:
     return float(abs(np.median(zero))) if len(zero) else float("nan")
 
 
-def both_groups_strong(post: np.ndarray, direction: np.ndarray, groups: Groups, threshold: float) -> dict[str, float]:
+def both_groups_strong(post: np.ndarray, readout: Readout, groups: Groups, threshold: float) -> dict[str, float]:
     """Fractions of images where both groups, exactly one, or neither lift the logit diff by ≥ ``threshold``
     above their no-detection baseline."""
-    one = excitation(post, direction, groups.one) >= threshold
-    anti = excitation(post, direction, groups.anti_one) >= threshold
+    one = readout.excitation(post, groups.one) >= threshold
+    anti = readout.excitation(post, groups.anti_one) >= threshold
     return {
         "both": float((one & anti).mean()),
         "one_only": float((one & ~anti).mean()),
@@ -91,12 +87,12 @@ def both_groups_strong(post: np.ndarray, direction: np.ndarray, groups: Groups, 
     }
 
 
-def anti_one_baseline(post: np.ndarray, direction: np.ndarray, anti_one: np.ndarray, region: np.ndarray) -> dict[str, float]:
+def anti_one_baseline(post: np.ndarray, readout: Readout, anti_one: np.ndarray, region: np.ndarray) -> dict[str, float]:
     """The anti-1 group's logit-diff contribution (weights × activations, no bias) on the images outside the
     anti-1-like region, where the hypothesis says the group detects nothing: its mean and the fraction of
     those images on which it is negative."""
     outside = region != ANTI
-    contribution = (post[:, anti_one] @ direction[anti_one])[outside]
+    contribution = readout.logit_diff_contribution(post, anti_one)[outside]
     if not len(contribution):
         return {"images": 0, "mean": float("nan"), "fraction_negative": float("nan")}
     return {"images": int(outside.sum()), "mean": float(contribution.mean()),
@@ -104,12 +100,12 @@ def anti_one_baseline(post: np.ndarray, direction: np.ndarray, anti_one: np.ndar
 
 
 def regions_excite_groups(
-    post: np.ndarray, direction: np.ndarray, groups: Groups, region: np.ndarray, threshold: float
+    post: np.ndarray, readout: Readout, groups: Groups, region: np.ndarray, threshold: float
 ) -> dict[str, float]:
     """Per region of s: on anti-1-like images the share where the anti-1 group's excitation exceeds the 1
     group's; on 1-like images the reverse; in the middle the share where neither group reaches ``threshold``."""
-    one = excitation(post, direction, groups.one)
-    anti = excitation(post, direction, groups.anti_one)
+    one = readout.excitation(post, groups.one)
+    anti = readout.excitation(post, groups.anti_one)
 
     def share(mask: np.ndarray, hit: np.ndarray) -> float:
         return float(hit[mask].mean()) if mask.any() else float("nan")
@@ -140,18 +136,18 @@ def best_threshold_rule(score: np.ndarray, labels: np.ndarray) -> tuple[float, f
     return theta, float(correct[k]) / len(s)
 
 
-def either_group_rule(post: np.ndarray, direction: np.ndarray, groups: Groups, labels: np.ndarray) -> dict[str, float]:
+def either_group_rule(post: np.ndarray, readout: Readout, groups: Groups, labels: np.ndarray) -> dict[str, float]:
     """"If either group fires sufficiently strongly the image is class 1, otherwise class 0": class 1 iff
     max(excitation of the 1 group, of the anti-1 group) ≥ θ, with the one θ that agrees best with ``labels``."""
-    one, anti = excitation(post, direction, groups.one), excitation(post, direction, groups.anti_one)
+    one, anti = readout.excitation(post, groups.one), readout.excitation(post, groups.anti_one)
     theta, agree = best_threshold_rule(np.maximum(one, anti), labels)
     return {"theta": theta, "agreement": agree}
 
 
-def either_group_rule_per_group(post: np.ndarray, direction: np.ndarray, groups: Groups, labels: np.ndarray) -> dict[str, float]:
+def either_group_rule_per_group(post: np.ndarray, readout: Readout, groups: Groups, labels: np.ndarray) -> dict[str, float]:
     """The same rule with a threshold per group (class 1 iff the 1 group ≥ θ1 or the anti-1 group ≥ θ2), and,
     for comparison, the network's own readout: the two excitations added, one threshold."""
-    one, anti = excitation(post, direction, groups.one), excitation(post, direction, groups.anti_one)
+    one, anti = readout.excitation(post, groups.one), readout.excitation(post, groups.anti_one)
     two = best_two_threshold_rule(one, anti, labels)
     theta_sum, agree_sum = best_threshold_rule(one + anti, labels)
     return {"theta_one": two["theta_a"], "theta_anti_one": two["theta_b"], "agreement": two["agreement"],
@@ -180,9 +176,6 @@ def best_two_threshold_rule(a: np.ndarray, b: np.ndarray, labels: np.ndarray, ca
     return best
 
 
-def min_ablation_logit_diff_change(
-    post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, mask: np.ndarray
-) -> np.ndarray:
+def min_ablation_logit_diff_change(post: np.ndarray, readout: Readout, mask: np.ndarray) -> np.ndarray:
     """Per image: logit diff after setting the neurons in ``mask`` to their dataset minimum, minus before."""
-    before = logits_from_neurons(post, fc2_weight, fc2_bias)
-    return logit_diff(min_ablate(post, fc2_weight, fc2_bias, mask)) - logit_diff(before)
+    return logit_diff(readout.min_ablate(post, mask)) - logit_diff(readout.logits(post))

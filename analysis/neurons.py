@@ -1,4 +1,7 @@
-"""The 200 fc1 neurons: logit-diff direction, dead neurons, "1" and "anti-1" detector groups, contributions."""
+"""The 200 fc1 neurons: dead neurons, "1" and "anti-1" detector groups, typical contributions.
+
+What the readout does with the neurons (the logit-diff direction, a group's contribution and excitation, the
+ablations) is :class:`model.interventions.Readout`'s."""
 
 from __future__ import annotations
 
@@ -7,14 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.labelling import ANTI, ONE
-
-
-def logit_diff_direction(fc2_weight: np.ndarray) -> np.ndarray:
-    """``fc2.weight[1] - fc2.weight[0]``: how each neuron moves logit[1] - logit[0] per unit of activation."""
-    w = np.asarray(fc2_weight, dtype=np.float64)
-    if w.shape[0] != 2:
-        raise ValueError(f"fc2 weight must have 2 rows, got shape {w.shape}")
-    return w[1] - w[0]
+from model.interventions import Readout
 
 
 def logit_diff(logits: np.ndarray) -> np.ndarray:
@@ -84,10 +80,10 @@ def negative_share(contribution: np.ndarray) -> float:
     return float(-c[c < 0].sum()) / positive if positive > 0 else float("inf")
 
 
-def breaks_sign_pattern(fc2_weight: np.ndarray) -> np.ndarray:
+def breaks_sign_pattern(readout: Readout) -> np.ndarray:
     """Per neuron: True unless its fc2 weights follow the pattern "towards class 1": weight to logit 0
     ≤ 0 and weight to logit 1 ≥ 0 (with at least one of them non-zero)."""
-    w = np.asarray(fc2_weight, dtype=np.float64)
+    w = readout.weight
     follows = (w[0] <= 0) & (w[1] >= 0) & ((w[0] != 0) | (w[1] != 0))
     return ~follows
 
@@ -124,15 +120,3 @@ def correlation_with(images: np.ndarray, template: np.ndarray) -> np.ndarray:
         r = (x @ t) / denom
     return np.where(denom > 0, r, 0.0)
 
-
-def group_logit_diff(post: np.ndarray, direction: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Each image's contribution of the neurons in ``mask`` to the logit diff."""
-    return post[:, mask] @ direction[mask]
-
-
-def excitation(post: np.ndarray, direction: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """A group's logit-diff contribution above its no-detection baseline (every neuron at its dataset
-    minimum, the write-up's baseline), per image."""
-    if not mask.any():
-        return np.zeros(len(post))
-    return (post[:, mask] - post[:, mask].min(axis=0)) @ direction[mask]

@@ -26,7 +26,7 @@ import numpy as np
 
 from analysis.labelling import ANTI, ONE
 from analysis.neurons import Groups
-from model.interventions import group_logits, labels_from_logits, resample_logits
+from model.interventions import Readout, labels_from_logits
 
 NOISE_LEVELS: tuple[float | str, ...] = (1e-4, 1e-3, 1e-2, 1e-1, "random")
 SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -94,19 +94,18 @@ class Scrubber:
     region: np.ndarray
     labels: np.ndarray
     parts: tuple[np.ndarray, np.ndarray, np.ndarray]  # (N, 2) logit parts of one, anti_one, dead
-    fc2_bias: np.ndarray
+    readout: Readout
     #: per detector group, (its neurons' activations (N, k), their fc2 weights (2, k)): for the "neuron" scheme
     neurons: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     windows: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def build(
-        cls, post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, groups: Groups, s: np.ndarray,
-        region: np.ndarray, labels: np.ndarray,
+        cls, post: np.ndarray, readout: Readout, groups: Groups, s: np.ndarray, region: np.ndarray, labels: np.ndarray,
     ) -> "Scrubber":
-        parts = tuple(group_logits(post, fc2_weight, m) for m in (groups.one, groups.anti_one, groups.dead))
-        per_neuron = tuple((np.ascontiguousarray(post[:, m].T), fc2_weight[:, m]) for m in (groups.one, groups.anti_one))
-        return cls(SimilarityIndex.build(s), region, labels, parts, fc2_bias, per_neuron)  # type: ignore[arg-type]
+        parts = tuple(readout.contribution(post, m) for m in (groups.one, groups.anti_one, groups.dead))
+        per_neuron = tuple((np.ascontiguousarray(post[:, m].T), readout.weight[:, m]) for m in (groups.one, groups.anti_one))
+        return cls(SimilarityIndex.build(s), region, labels, parts, readout, per_neuron)  # type: ignore[arg-type]
 
     def _window(self, p: float | str) -> tuple[np.ndarray, np.ndarray] | None:
         if p == "random":
@@ -149,7 +148,7 @@ class Scrubber:
         rng = np.random.default_rng(seed)
         n = len(self.labels)
         window = self._window(p)
-        out = self.parts[2][rng.integers(0, n, n)] + self.fc2_bias
+        out = self.parts[2][rng.integers(0, n, n)] + self.readout.bias
         for (cols, weight), active in zip(self.neurons, (self.region == ONE, self.region == ANTI)):
             k = len(cols)
             if not k:
@@ -174,7 +173,7 @@ class Scrubber:
     def kept_images(self, p: float | str, seed: int, scheme: str = "group") -> np.ndarray:
         """Per image: is the model's label unchanged after resampling every group (or every neuron)?"""
         if scheme == "group":
-            logits = resample_logits(self.parts, self.sources(p, seed), self.fc2_bias)
+            logits = self.readout.resample(self.parts, self.sources(p, seed))
         elif scheme == "neuron":
             logits = self._neuron_logits(p, seed)
         else:

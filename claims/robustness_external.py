@@ -27,6 +27,7 @@ from analysis import ablation, geometry, neurons
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD
 from analysis.robustness import Choice, Declaration, Judgement, Sample, declare
 from claims.tolerance import between, within
+from model.interventions import Readout, labels_from_logits
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,12 @@ def groups_choice() -> Choice:
 _TABLES: dict[int, tuple] = {}  # per session's activation matrix: the neuron claims share one table
 
 
-def neuron_sample(train_post: np.ndarray, train, fc2, pca, arms, **fixed) -> Sample:
-    """Per image: the active neurons' activations, region, s, the model's logits; fixed: fc2 restricted to the
-    active neurons, the logit-diff direction, the PCA components and the arms' outward directions."""
+def neuron_sample(train_post: np.ndarray, train, fc2: Readout, pca, arms, **fixed) -> Sample:
+    """Per image: the active neurons' activations, region, s, the model's logits; fixed: the readout restricted
+    to the active neurons, the logit-diff direction, the PCA components and the arms' outward directions."""
     active = ~neurons.dead_neurons(train_post)
-    w, b = fc2
-    direction = neurons.logit_diff_direction(w)[active]
+    b = fc2.bias
+    direction = fc2.direction[active]
     if id(train_post) not in _TABLES:
         post = train_post[:, active]
         _TABLES.clear()
@@ -81,11 +82,11 @@ def neuron_sample(train_post: np.ndarray, train, fc2, pca, arms, **fixed) -> Sam
             # per neuron: its logit-diff contribution, and the same above its dataset minimum
             "contribution": (post * direction).astype(np.float32),
             "excitation": ((post - post.min(axis=0)) * direction).astype(np.float32),
-            "logit_diff": post @ direction + (b[1] - b[0]),  # as logits_from_neurons gives it
+            "logit_diff": post @ direction + (b[1] - b[0]),  # as Readout.logits gives it
             "region": train.region, "s": train.s, "labels": train.labels, "logits": train.logits})
     return Sample(
         {"train": _TABLES[id(train_post)][1]},
-        {"w": w[:, active], "b": b, "direction": direction,
+        {"readout": fc2.restricted(active), "direction": direction,
          "components": pca.components[:, active], "arms": None if arms is None else (arms[0].outward, arms[1].outward),
          "neurons": int(len(active)), "shared": {}, **fixed},
     )
@@ -538,12 +539,12 @@ def minimum_is_no_detection(d: Sample, offset: float, inactive: str, groups: str
 
 
 # ----------------------------------------------------------------------------------------------- geometry
-def v_sample(pca_coords, train, pca, logit_diff_dir, bundle, clue) -> Sample:
-    anticlue = pca.transform(np.maximum(bundle["anticlue_pre"], 0.0))[0]
+def v_sample(pca_coords, train, pca, logit_diff_dir, acts, clue) -> Sample:
+    anticlue = pca.transform(acts.anticlue.post)[0]
     return Sample({"train": {"coords": pca_coords, "labels": train.labels, "region": train.region,
                              "pre": train.pre, "digits": train.digits, "s": train.s}},
                   {"towards_one": pca.direction(logit_diff_dir), "anticlue": anticlue, "all_coords": pca_coords,
-                   "logit_diff_dir": logit_diff_dir, "anticlue_pre": bundle["anticlue_pre"]})
+                   "logit_diff_dir": logit_diff_dir, "anticlue_taps": acts.anticlue})
 
 
 _GEOMETRY: dict[tuple, Any] = {}  # full-sample pre-ReLU planes and each resample's V, shared by the geometry claims
@@ -572,7 +573,7 @@ def plane(d: Sample, activations: str):
         pre_all = d.table("train")["pre"]
         p = pre_pca(pre_all, d)
         return (p.transform(d.rows("train", "pre")), p.transform(pre_all), p.direction(d.fixed["logit_diff_dir"]),
-                p.transform(d.fixed["anticlue_pre"])[0])
+                p.transform(d.fixed["anticlue_taps"].pre)[0])
 
     return _shared(("pre-plane", id(d.table("train")["pre"]), _resample_key(d)), pre)
 
@@ -599,7 +600,7 @@ ACTIVATIONS = dict(why="the PCA of post-ReLU activations (CLAIMS.md: what the ne
                    "before the ReLU")
 
 
-@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@external("pca_coords", "train", "pca", "logit_diff_dir", "acts", "clue", build=v_sample)
 @declare(
     "logit-diff-to-corner",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
@@ -621,7 +622,7 @@ def logit_diff_to_corner(d: Sample, activations: str, bound_deg: float) -> Judge
     return Judgement(points["literal"], {f"angle_{k}": a for k, a in angles.items()}, erratum=points["negative"])
 
 
-@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@external("pca_coords", "train", "pca", "logit_diff_dir", "acts", "clue", build=v_sample)
 @declare(
     "clue-furthest-out",
     Choice.among("furthest", "projection", ("projection", "distance"), why="\"furthest-out\": the largest projection "
@@ -683,7 +684,7 @@ def weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
     return float((w @ (a * b)) / denom) if denom > 0 else float("nan")
 
 
-@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@external("pca_coords", "train", "pca", "logit_diff_dir", "acts", "clue", build=v_sample)
 @declare(
     "pc1-tracks-similarity",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
@@ -707,7 +708,7 @@ def pc1_tracks_similarity(d: Sample, activations: str, correlation: str, tight: 
     return Judgement(bool(np.isfinite(rho) and abs(rho) >= tight), {"rho": abs(rho)})
 
 
-@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@external("pca_coords", "train", "pca", "logit_diff_dir", "acts", "clue", build=v_sample)
 @declare(
     "pc2-separates-class-0",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
@@ -727,7 +728,7 @@ def pc2_separates_class_0(d: Sample, activations: str, labels: str, approximatel
     return Judgement(bool(np.isfinite(separation) and separation >= approximately), {"auc": separation})
 
 
-@external("pca_coords", "train", "pca", "logit_diff_dir", "bundle", "clue", build=v_sample)
+@external("pca_coords", "train", "pca", "logit_diff_dir", "acts", "clue", build=v_sample)
 @declare(
     "corner-near-minus-2",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),

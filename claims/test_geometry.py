@@ -37,8 +37,8 @@ CORNER_AUC = 0.90  # "all class 0 … at the corner", read with the catalogue's 
 
 
 @pytest.fixture(scope="module")
-def anticlue_coords(pca, bundle) -> np.ndarray:
-    return pca.transform(np.maximum(bundle["anticlue_pre"], 0.0))[0]
+def anticlue_coords(pca, acts) -> np.ndarray:
+    return pca.transform(acts.anticlue.post)[0]
 
 
 @pytest.fixture(scope="module")

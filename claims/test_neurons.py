@@ -28,8 +28,8 @@ def contribution(train_post, logit_diff_dir) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def fv_correlation(bundle, clue) -> np.ndarray:
-    return neurons.correlation_with(bundle["fv_images"], clue - 0.5)
+def fv_correlation(acts, clue) -> np.ndarray:
+    return neurons.correlation_with(acts.fv.images, clue - 0.5)
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +39,18 @@ def strongest(groups, contribution) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def feature_figures(figure_store, bundle, groups, strongest, fv_correlation, clue) -> list[str]:
+def feature_figures(figure_store, acts, groups, strongest, fv_correlation, clue) -> list[str]:
     kind = {int(i): name for name, mask in groups.as_list() for i in np.flatnonzero(mask)}
     return [
-        figure_store.render("feature-grid", "feature_grid", bundle["fv_images"], kind),
-        figure_store.render("feature-top15", "feature_top", bundle["fv_images"], strongest["one"],
+        figure_store.render("feature-grid", "feature_grid", acts.fv.images, kind),
+        figure_store.render("feature-top15", "feature_top", acts.fv.images, strongest["one"],
                             strongest["anti_one"], fv_correlation, clue),
     ]
 
 
 @pytest.fixture(scope="module")
 def contribution_figure(figure_store, contribution, groups, fc2) -> str:
-    return figure_store.render("contributions", "contributions", contribution, groups.dead, fc2[0])
+    return figure_store.render("contributions", "contributions", contribution, groups.dead, fc2.weight)
 
 
 @claim(
@@ -122,9 +122,9 @@ def test_every_neuron_pushes_towards_class_1(verdict, groups, contribution, trai
     negative_weights = int((logit_diff_dir[active] < 0).sum())
     share = neurons.negative_share(c)
     mean_share = neurons.negative_share(by_mean)
-    breaking = int(neurons.breaks_sign_pattern(fc2[0])[active].sum())
+    breaking = int(neurons.breaks_sign_pattern(fc2)[active].sum())
     n = int(active.sum())
-    w = fc2[0][:, active]
+    w = fc2.weight[:, active]
     verdict.measured(
         active_neurons=n,
         negative_neurons=negative_weights,

@@ -261,7 +261,7 @@ def refitted_agreements(images: np.ndarray, labels: np.ndarray, templates: np.nd
     accept="with thresholds re-fitted for every template the same way, the clue's agreement is higher than that "
     "of ≥ 90% of 300 other training \"1\"s drawn at random (seeded) from all of them",
 )
-def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, bundle, prepared):
+def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, acts, prepared):
     """CLAIMS.md v2: at least 300 other "1"s drawn at random with a fixed seed from every training "1" (not the
     first ones in dataset order, which are not a sample of anything). A plain seeded draw rather than hypothesis:
     the question is about the typical "1", and the same 300 are compared in every profile and on every run."""
@@ -269,7 +269,7 @@ def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, bundle, pr
     ones = ones[ones != CLUE_INDEX]
     drawn = np.sort(np.random.default_rng(TEMPLATE_SEED).choice(ones, size=min(TEMPLATES, len(ones)), replace=False))
     refit = refitted_agreements(mnist.train_images, train.labels, np.concatenate([[CLUE_INDEX], drawn]),
-                                prepared.inputs.cache_dir / f"templates-v{TEMPLATE_CACHE_VERSION}-{bundle.path.stem}.npz")
+                                prepared.inputs.cache_dir / f"templates-v{TEMPLATE_CACHE_VERSION}-{acts.source.stem}.npz")
     clue, values = float(refit[0]), refit[1:]
     beaten = float(np.mean(values < clue))
     verdict.measured(

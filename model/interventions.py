@@ -1,74 +1,134 @@
-"""Interventions on the 200 fc1 neurons, in numpy (no torch): the network after fc1 is linear, so an
-intervention on neuron activations changes the logits by a sum of per-neuron terms.
+"""The readout after fc1, and interventions on the 200 fc1 neurons, in numpy (no torch).
 
-``post`` is always the (N, 200) post-ReLU activation matrix, ``fc2_weight`` (2, 200), ``fc2_bias`` (2,).
+The network after fc1 is linear: ``logits = post @ weight.T + bias`` (fc2). :class:`Readout` is that layer, in
+float64, with every operation the claims need: the logits, the logit-diff direction, a group's contribution to
+the logits or to the logit diff, and one intervention, :meth:`Readout.replace` (set a group of neurons to given
+values), of which ablation to zero and to the dataset minimum are the two named variants.
+
+``post`` is always an (N, d) post-ReLU activation matrix (d = 200 for the challenge network), a group a boolean
+mask over the d neurons.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 
-def _check(post: np.ndarray, fc2_weight: np.ndarray, mask: np.ndarray | None = None) -> None:
-    if post.ndim != 2 or post.shape[1] != fc2_weight.shape[1]:
-        raise ValueError(f"activations of shape {post.shape} do not match fc2 weights {fc2_weight.shape}")
-    if mask is not None and (mask.dtype != bool or mask.shape != (post.shape[1],)):
-        raise ValueError(f"a neuron group must be a boolean mask of shape ({post.shape[1]},), got {mask.dtype} {mask.shape}")
+def _readonly_float64(a: np.ndarray) -> np.ndarray:
+    out = np.array(a, dtype=np.float64)  # a copy: the Readout owns its arrays
+    out.flags.writeable = False
+    return out
 
 
-def logits_from_neurons(post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray) -> np.ndarray:
-    _check(post, fc2_weight)
-    return post @ fc2_weight.T + fc2_bias
+@dataclass(frozen=True)
+class Readout:
+    """fc2 as a frozen value: ``weight`` (2, d) and ``bias`` (2,), float64 (a float32 checkpoint's values exactly).
+
+    Row 0 reads out class 0, row 1 class 1; the logit diff is logit 1 − logit 0."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+
+    def __post_init__(self) -> None:
+        weight, bias = _readonly_float64(self.weight), _readonly_float64(self.bias)
+        if weight.ndim != 2 or weight.shape[0] != 2:
+            raise ValueError(f"fc2 weight must have 2 rows (one per logit), got shape {weight.shape}")
+        if bias.shape != (2,):
+            raise ValueError(f"fc2 bias must have shape (2,), got {bias.shape}")
+        object.__setattr__(self, "weight", weight)
+        object.__setattr__(self, "bias", bias)
+
+    @property
+    def neurons(self) -> int:
+        return self.weight.shape[1]
+
+    @cached_property
+    def direction(self) -> np.ndarray:
+        """``weight[1] − weight[0]``: how each neuron moves logit 1 − logit 0 per unit of activation."""
+        d = self.weight[1] - self.weight[0]
+        d.flags.writeable = False
+        return d
+
+    def restricted(self, mask: np.ndarray) -> "Readout":
+        """The readout of the neurons in ``mask`` only (the same bias)."""
+        self._check_mask(mask)
+        return Readout(self.weight[:, mask], self.bias)
+
+    # ------------------------------------------------------------------------------------------ checks
+    def _check_mask(self, mask: np.ndarray) -> None:
+        if mask.dtype != bool or mask.shape != (self.neurons,):
+            raise ValueError(f"a neuron group must be a boolean mask of shape ({self.neurons},), got {mask.dtype} {mask.shape}")
+
+    def _check(self, post: np.ndarray, mask: np.ndarray | None = None) -> None:
+        if post.ndim != 2 or post.shape[1] != self.neurons:
+            raise ValueError(f"activations of shape {post.shape} do not match fc2 weights {self.weight.shape}")
+        if mask is not None:
+            self._check_mask(mask)
+
+    # ------------------------------------------------------------------------------------ read-outs
+    def logits(self, post: np.ndarray) -> np.ndarray:
+        """(N, 2) logits of the activations."""
+        self._check(post)
+        return post @ self.weight.T + self.bias
+
+    def contribution(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Each image's contribution (N, 2) of the neurons in ``mask`` to the two logits (no bias)."""
+        self._check(post, mask)
+        # The full product with the other columns' weights zeroed: no (N, k) copy of the masked columns.
+        return post @ np.where(mask, self.weight, 0.0).T
+
+    def logit_diff_contribution(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Each image's contribution of the neurons in ``mask`` to the logit diff (no bias)."""
+        self._check(post, mask)
+        return post[:, mask] @ self.direction[mask]
+
+    def excitation(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """A group's logit-diff contribution above its no-detection baseline (every neuron at its minimum over the
+        rows of ``post``, the write-up's baseline), per image."""
+        self._check(post, mask)
+        if not mask.any():
+            return np.zeros(len(post))
+        return (post[:, mask] - post[:, mask].min(axis=0)) @ self.direction[mask]
+
+    # --------------------------------------------------------------------------------- interventions
+    def replace(self, post: np.ndarray, mask: np.ndarray, values: np.ndarray | float) -> np.ndarray:
+        """Logits after setting the neurons in ``mask`` to ``values`` (a scalar, or one value per masked neuron):
+        the one intervention; the ablations below are its variants."""
+        self._check(post, mask)
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 0 and values.shape != (int(mask.sum()),):
+            raise ValueError(f"expected a scalar or {int(mask.sum())} values (one per masked neuron), got shape {values.shape}")
+        values = np.broadcast_to(values, (int(mask.sum()),))
+        return self.logits(post) - self.contribution(post, mask) + self.weight[:, mask] @ values
+
+    def zero_ablate(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Logits with the neurons in ``mask`` set to 0."""
+        return self.replace(post, mask, 0.0)
+
+    def min_ablate(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Logits with each neuron in ``mask`` set to its minimum over the rows of ``post`` (the write-up's
+        "dataset-minimum", its baseline for "no detection")."""
+        self._check(post, mask)
+        return self.replace(post, mask, post[:, mask].min(axis=0) if mask.any() else 0.0)
+
+    def resample(self, parts: Sequence[np.ndarray], sources: Sequence[np.ndarray]) -> np.ndarray:
+        """Logits when each neuron group takes its activations from another image.
+
+        ``parts[k]`` is group k's (N, 2) logit contribution for every image (see :meth:`contribution`); the
+        groups must partition the neurons. ``sources[k][i]`` is the image whose group-k activations image i
+        receives.
+        """
+        if len(parts) != len(sources):
+            raise ValueError("one source index array per group is needed")
+        out = np.broadcast_to(self.bias, parts[0].shape).astype(np.float64)
+        for part, src in zip(parts, sources):
+            out = out + part[src]
+        return out
 
 
 def labels_from_logits(logits: np.ndarray) -> np.ndarray:
     return np.argmax(logits, axis=1)
-
-
-def group_logits(post: np.ndarray, fc2_weight: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Each image's contribution (N, 2) of the neurons in ``mask`` to the two logits."""
-    _check(post, fc2_weight, mask)
-    # The full product with the other columns' weights zeroed: no (N, k) copy of the masked columns.
-    return post @ np.where(mask, fc2_weight, 0.0).T
-
-
-def replace_group(
-    post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, mask: np.ndarray, values: np.ndarray | float
-) -> np.ndarray:
-    """Logits after setting the neurons in ``mask`` to ``values`` (a scalar, or one value per masked neuron)."""
-    _check(post, fc2_weight, mask)
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 0 and values.shape != (int(mask.sum()),):
-        raise ValueError(f"expected a scalar or {int(mask.sum())} values (one per masked neuron), got shape {values.shape}")
-    values = np.broadcast_to(values, (int(mask.sum()),))
-    logits = logits_from_neurons(post, fc2_weight, fc2_bias)
-    return logits - group_logits(post, fc2_weight, mask) + fc2_weight[:, mask] @ values
-
-
-def zero_ablate(post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Logits with the neurons in ``mask`` set to 0."""
-    return replace_group(post, fc2_weight, fc2_bias, mask, 0.0)
-
-
-def min_ablate(post: np.ndarray, fc2_weight: np.ndarray, fc2_bias: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Logits with each neuron in ``mask`` set to its minimum over the rows of ``post`` (the write-up's
-    "dataset-minimum", its baseline for "no detection")."""
-    _check(post, fc2_weight, mask)
-    return replace_group(post, fc2_weight, fc2_bias, mask, post[:, mask].min(axis=0) if mask.any() else 0.0)
-
-
-def resample_logits(parts: Sequence[np.ndarray], sources: Sequence[np.ndarray], fc2_bias: np.ndarray) -> np.ndarray:
-    """Logits when each neuron group takes its activations from another image.
-
-    ``parts[k]`` is group k's (N, 2) logit contribution for every image (see :func:`group_logits`); the
-    groups must partition the neurons. ``sources[k][i]`` is the image whose group-k activations image i
-    receives.
-    """
-    if len(parts) != len(sources):
-        raise ValueError("one source index array per group is needed")
-    out = np.broadcast_to(fc2_bias, parts[0].shape).astype(np.float64)
-    for part, src in zip(parts, sources):
-        out = out + part[src]
-    return out

@@ -152,14 +152,11 @@ def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
 
 @dataclass(frozen=True)
 class Activations:
-    """Taps of the network over a set of images: fc1 pre-activations (N, 200) and logits (N, 2), float32."""
+    """Taps of the network over a set of images: fc1 pre-activations (N, 200) and logits (N, 2), float32.
+    (``post`` is derived once, in the activation cache's named view: :class:`fixtures.activations.Taps`.)"""
 
     pre: np.ndarray
     logits: np.ndarray
-
-    @property
-    def post(self) -> np.ndarray:
-        return np.maximum(self.pre, 0.0)
 
     @cached_property
     def labels(self) -> np.ndarray:

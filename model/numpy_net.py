@@ -1,7 +1,7 @@
 """The challenge network in numpy (float64), so probes can query it in the test process without torch.
 
 ``conv1 3×3 → ReLU → max-pool 2 → conv2 3×3 → ReLU → max-pool 2 → flatten(400) → fc1 → ReLU → fc2``, dropout off
-(eval mode), from a state_dict of numpy arrays (the activation bundle's ``state/<key>`` arrays).
+(eval mode), from a state_dict of numpy arrays (the activation cache's ``acts.params.state``).
 
 How it is fast (measured on 2 cores: a plain im2col of each 3×3 conv runs ~2,000 images/s): each conv block is
 fused with its max-pool. A pooled output sees a 4×4 input patch (stride 2), so one matmul of the 4×4 patches with

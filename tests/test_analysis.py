@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from analysis import ablation, geometry, labelling, neurons
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, BandScorer
 from analysis.scrubbing import Scrubber, SimilarityIndex, draw_from, noise_key
-from model.interventions import labels_from_logits, logits_from_neurons
+from model.interventions import Readout, labels_from_logits
 
 #: Property tests: reproducible (derandomised) and without an example database in the repository.
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True, database=None)
@@ -413,9 +413,9 @@ def test_correlation_is_0_for_constant_1_for_the_template_and_minus_1_when_negat
     np.testing.assert_array_equal(neurons.correlation_with(images, np.ones((28, 28))), np.zeros(4))
 
 
-def test_logit_diff_direction_refuses_a_layer_without_two_rows():
+def test_a_readout_refuses_a_layer_without_two_rows():
     with pytest.raises(ValueError, match="2 rows"):
-        neurons.logit_diff_direction(np.zeros((3, 3)))
+        Readout(np.zeros((3, 3)), np.zeros(2))
 
 
 def test_strongest_returns_the_top_k_of_the_mask_strongest_first():
@@ -426,9 +426,9 @@ def test_strongest_returns_the_top_k_of_the_mask_strongest_first():
 
 def test_excitation_is_zero_at_the_baseline_and_for_an_empty_group():
     post = np.array([[0.0, 1.0], [2.0, 3.0]])
-    direction = np.array([1.0, -2.0])
-    np.testing.assert_allclose(neurons.excitation(post, direction, np.array([True, True])), [0.0, 2.0 - 4.0])
-    np.testing.assert_array_equal(neurons.excitation(post, direction, np.array([False, False])), [0.0, 0.0])
+    readout = Readout(np.array([[0.0, 0.0], [1.0, -2.0]]), np.zeros(2))  # logit-diff direction (1, -2)
+    np.testing.assert_allclose(readout.excitation(post, np.array([True, True])), [0.0, 2.0 - 4.0])
+    np.testing.assert_array_equal(readout.excitation(post, np.array([False, False])), [0.0, 0.0])
 
 
 # ========================================================================================== scrubbing
@@ -473,8 +473,8 @@ def constant_parts_scrubber(seed: int = 0, n: int = 200) -> Scrubber:
     groups = neurons.Groups(one=np.arange(6) < 2, anti_one=(np.arange(6) >= 2) & (np.arange(6) < 4),
                             dead=np.arange(6) >= 4)
     s = rng.uniform(-26000, 2000, n)
-    labels = labels_from_logits(logits_from_neurons(post, weight, bias))
-    return Scrubber.build(post, weight, bias, groups, s, labelling.regions(s), labels)
+    labels = labels_from_logits(Readout(weight, bias).logits(post))
+    return Scrubber.build(post, Readout(weight, bias), groups, s, labelling.regions(s), labels)
 
 
 @pytest.mark.parametrize("p", [1e-4, 1e-2, 0.5, "random"])
@@ -494,9 +494,9 @@ def region_detector_scrubber(n: int = 600) -> Scrubber:
     bias = np.array([1.0, 0.0])
     groups = neurons.Groups(one=np.array([1, 1, 0, 0], bool), anti_one=np.array([0, 0, 1, 0], bool),
                             dead=np.array([0, 0, 0, 1], bool))
-    labels = labels_from_logits(logits_from_neurons(post, weight, bias))
+    labels = labels_from_logits(Readout(weight, bias).logits(post))
     assert set(labels[region == MIDDLE]) == {0} and set(labels[region != MIDDLE]) == {1}
-    return Scrubber.build(post, weight, bias, groups, s, region, labels)
+    return Scrubber.build(post, Readout(weight, bias), groups, s, region, labels)
 
 
 def test_scrubbing_keeps_every_label_when_the_hypothesis_is_exactly_true():
@@ -513,7 +513,7 @@ def test_random_scrubbing_of_random_labels_is_near_chance():
     groups = neurons.Groups(one=np.arange(6) < 2, anti_one=np.arange(6) >= 4,
                             dead=(np.arange(6) >= 2) & (np.arange(6) < 4))
     s = rng.uniform(-26000, 2000, n)
-    scrubber = Scrubber.build(post, weight, bias, groups, s, labelling.regions(s), rng.integers(0, 2, n))
+    scrubber = Scrubber.build(post, Readout(weight, bias), groups, s, labelling.regions(s), rng.integers(0, 2, n))
     assert scrubber.kept("random", seed=0) == pytest.approx(0.5, abs=0.05)
 
 
@@ -570,7 +570,7 @@ def assert_nested_close(a: dict, b: dict, tol: float = 1e-9) -> None:
 def test_reparametrised_network_computes_the_same_logits(model, reparametrised):
     post, weight, bias, _, _ = model
     _, post2, weight2 = reparametrised
-    np.testing.assert_allclose(logits_from_neurons(post2, weight2, bias), logits_from_neurons(post, weight, bias),
+    np.testing.assert_allclose(Readout(weight2, bias).logits(post2), Readout(weight, bias).logits(post),
                                rtol=1e-12, atol=1e-12)
 
 
@@ -587,8 +587,8 @@ def test_groups_by_firing_follow_the_neurons_through_permutation_and_scaling(mod
 def test_min_ablation_table_is_invariant_to_reparametrising_neurons(model, reparametrised):
     post, weight, bias, s, region = model
     _, post2, weight2 = reparametrised
-    table = ablation.min_ablation_table(post, weight, bias, neurons.groups_by_firing(post, region), s)
-    table2 = ablation.min_ablation_table(post2, weight2, bias, neurons.groups_by_firing(post2, region), s)
+    table = ablation.min_ablation_table(post, Readout(weight, bias), neurons.groups_by_firing(post, region), s)
+    table2 = ablation.min_ablation_table(post2, Readout(weight2, bias), neurons.groups_by_firing(post2, region), s)
     assert_nested_close(table2, table)
     assert table["both"]["one_half"] < 1.0  # the ablations do change labels: the comparison is not vacuous
 
@@ -596,10 +596,10 @@ def test_min_ablation_table_is_invariant_to_reparametrising_neurons(model, repar
 def test_zero_ablation_effect_is_invariant_to_reparametrising_neurons(model, reparametrised):
     post, weight, bias, _, region = model
     _, post2, weight2 = reparametrised
-    effect = ablation.zero_ablation_effect(post, weight, bias, neurons.groups_by_firing(post, region).anti_one,
-                                           region, neurons.logit_diff_direction(weight))
-    effect2 = ablation.zero_ablation_effect(post2, weight2, bias, neurons.groups_by_firing(post2, region).anti_one,
-                                            region, neurons.logit_diff_direction(weight2))
+    effect = ablation.zero_ablation_effect(post, Readout(weight, bias), neurons.groups_by_firing(post, region).anti_one,
+                                           region)
+    effect2 = ablation.zero_ablation_effect(post2, Readout(weight2, bias), neurons.groups_by_firing(post2, region).anti_one,
+                                            region)
     assert_nested_close(effect2, effect)
 
 
@@ -615,7 +615,7 @@ def v_statistics(post: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 @pytest.mark.parametrize("k", [1.0, 3.7, 0.05])
 def test_v_fit_and_corner_auc_are_invariant_to_permuting_and_scaling_activations(model, k):
     post, weight, bias, _, _ = model
-    labels = labels_from_logits(logits_from_neurons(post, weight, bias))
+    labels = labels_from_logits(Readout(weight, bias).logits(post))
     perm = np.random.default_rng(2).permutation(post.shape[1])
     post2, _ = reparametrise(post, weight, perm, k)
     before, after = v_statistics(post, labels), v_statistics(post2, labels)

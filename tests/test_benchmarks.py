@@ -13,16 +13,17 @@ import pytest
 
 from analysis.ablation import min_ablation_table
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD, agreement, band_labels
+from claims.conftest import groups, scrubber  # noqa: F401  (the claims' analysis fixtures, for their timings)
 from fixtures.activations import ARRAYS
 from fixtures.cache import read_cache
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.needs_data]
 
 
-def test_forward_pass_over_60000_images(benchmark, bundle, mnist):
+def test_forward_pass_over_60000_images(benchmark, acts, mnist):
     from model.network import activations
 
-    benchmark.pedantic(activations, args=(bundle.state, mnist.train_images), rounds=3, iterations=1)
+    benchmark.pedantic(activations, args=(acts.params.state, mnist.train_images), rounds=3, iterations=1)
 
 
 def test_loading_the_warm_activation_cache(benchmark, bundle):
@@ -45,10 +46,10 @@ def test_one_causal_scrubbing_pass(benchmark, scrubber):
 
 
 def test_one_min_ablation(benchmark, train_post, fc2, groups, train):
-    benchmark(min_ablation_table, train_post, fc2[0], fc2[1], groups, train.s)
+    benchmark(min_ablation_table, train_post, fc2, groups, train.s)
 
 
-def test_feature_visualisation_batch(benchmark, bundle):
+def test_feature_visualisation_batch(benchmark, acts):
     from model.featurevis import maximise_preactivations
 
-    benchmark.pedantic(maximise_preactivations, args=(bundle.state,), rounds=2, iterations=1)
+    benchmark.pedantic(maximise_preactivations, args=(acts.params.state,), rounds=2, iterations=1)

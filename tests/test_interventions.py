@@ -1,19 +1,12 @@
-"""model.interventions against brute force: copy the activations, overwrite neurons, recompute ``post @ W.T + b``."""
+"""model.interventions.Readout against brute force: copy the activations, overwrite neurons, recompute
+``post @ W.T + b``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from model.interventions import (
-    group_logits,
-    labels_from_logits,
-    logits_from_neurons,
-    min_ablate,
-    replace_group,
-    resample_logits,
-    zero_ablate,
-)
+from model.interventions import Readout, labels_from_logits
 
 # -------------------------------------------------------------------------------------------- helpers
 
@@ -53,9 +46,9 @@ MASKS = {
 # ------------------------------------------------------------------------------------------- logits
 
 
-def test_logits_from_neurons_is_the_affine_map():
+def test_logits_are_the_affine_map():
     post, weight, bias = tiny_layer()
-    np.testing.assert_allclose(logits_from_neurons(post, weight, bias), post @ weight.T + bias)
+    np.testing.assert_allclose(Readout(weight, bias).logits(post), post @ weight.T + bias)
 
 
 def test_labels_from_logits_is_the_argmax():
@@ -63,17 +56,17 @@ def test_labels_from_logits_is_the_argmax():
 
 
 @pytest.mark.parametrize("mask", MASKS.values(), ids=MASKS.keys())
-def test_group_logits_are_the_masked_neurons_contribution(mask):
-    post, weight, _ = tiny_layer()
+def test_contribution_are_the_masked_neurons_contribution(mask):
+    post, weight, bias = tiny_layer()
     m = mask(post.shape[1])
     expected = brute_force_logits(post, weight, np.zeros(2), ~m, 0.0)  # only the group's neurons left
-    np.testing.assert_allclose(group_logits(post, weight, m), expected, atol=1e-12)
+    np.testing.assert_allclose(Readout(weight, bias).contribution(post, m), expected, atol=1e-12)
 
 
-def test_group_logits_of_a_partition_sum_to_the_logits_minus_bias():
+def test_contribution_of_a_partition_sum_to_the_logits_minus_bias():
     post, weight, bias = tiny_layer()
-    parts = [group_logits(post, weight, m) for m in partition(post.shape[1], 3)]
-    np.testing.assert_allclose(sum(parts) + bias, logits_from_neurons(post, weight, bias), atol=1e-12)
+    parts = [Readout(weight, bias).contribution(post, m) for m in partition(post.shape[1], 3)]
+    np.testing.assert_allclose(sum(parts) + bias, Readout(weight, bias).logits(post), atol=1e-12)
 
 
 # ------------------------------------------------------------------------------------ interventions
@@ -83,7 +76,7 @@ def test_group_logits_of_a_partition_sum_to_the_logits_minus_bias():
 def test_zero_ablate_equals_brute_force(mask):
     post, weight, bias = tiny_layer()
     m = mask(post.shape[1])
-    np.testing.assert_allclose(zero_ablate(post, weight, bias, m), brute_force_logits(post, weight, bias, m, 0.0),
+    np.testing.assert_allclose(Readout(weight, bias).zero_ablate(post, m), brute_force_logits(post, weight, bias, m, 0.0),
                                atol=1e-12)
 
 
@@ -93,38 +86,38 @@ def test_min_ablate_equals_brute_force_with_each_neurons_minimum(mask):
     post = post + 0.25  # no neuron's minimum is zero, so min- and zero-ablation differ
     m = mask(post.shape[1])
     expected = brute_force_logits(post, weight, bias, m, post.min(axis=0)[m])
-    np.testing.assert_allclose(min_ablate(post, weight, bias, m), expected, atol=1e-12)
+    np.testing.assert_allclose(Readout(weight, bias).min_ablate(post, m), expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("values", ["scalar", "per-neuron"])
-def test_replace_group_equals_brute_force(values):
+def test_replace_equals_brute_force(values):
     post, weight, bias = tiny_layer(seed=4)
     m = random_mask(post.shape[1], seed=5)
     v = 1.5 if values == "scalar" else np.random.default_rng(6).standard_normal(int(m.sum()))
-    np.testing.assert_allclose(replace_group(post, weight, bias, m, v), brute_force_logits(post, weight, bias, m, v),
+    np.testing.assert_allclose(Readout(weight, bias).replace(post, m, v), brute_force_logits(post, weight, bias, m, v),
                                atol=1e-12)
 
 
-def test_replace_group_with_the_neurons_own_values_changes_nothing():
+def test_replace_with_the_neurons_own_values_changes_nothing():
     post, weight, bias = tiny_layer()
     m = np.arange(post.shape[1]) < 3
     one_image = post[:1]
-    np.testing.assert_allclose(replace_group(one_image, weight, bias, m, one_image[0, m]),
-                               logits_from_neurons(one_image, weight, bias), atol=1e-12)
+    np.testing.assert_allclose(Readout(weight, bias).replace(one_image, m, one_image[0, m]),
+                               Readout(weight, bias).logits(one_image), atol=1e-12)
 
 
 def test_interventions_do_not_modify_their_inputs():
     post, weight, bias = tiny_layer()
     copies = [a.copy() for a in (post, weight, bias)]
     m = random_mask(post.shape[1])
-    for fn in (zero_ablate, min_ablate):
-        fn(post, weight, bias, m)
-    replace_group(post, weight, bias, m, 3.0)
+    for fn in (Readout.zero_ablate, Readout.min_ablate):
+        fn(Readout(weight, bias), post, m)
+    Readout(weight, bias).replace(post, m, 3.0)
     for a, c in zip((post, weight, bias), copies):
         np.testing.assert_array_equal(a, c)
 
 
-def test_resample_logits_equals_brute_force():
+def test_resample_equals_brute_force():
     post, weight, bias = tiny_layer(seed=7, n=12)
     masks = partition(post.shape[1], 3)
     rng = np.random.default_rng(8)
@@ -135,24 +128,24 @@ def test_resample_logits_equals_brute_force():
         for m, src in zip(masks, sources):
             row[m] = post[src[i], m]
         expected[i] = row @ weight.T + bias
-    parts = [group_logits(post, weight, m) for m in masks]
-    np.testing.assert_allclose(resample_logits(parts, sources, bias), expected, atol=1e-12)
+    parts = [Readout(weight, bias).contribution(post, m) for m in masks]
+    np.testing.assert_allclose(Readout(weight, bias).resample(parts, sources), expected, atol=1e-12)
 
 
-def test_resample_logits_with_identity_sources_reproduces_the_logits():
+def test_resample_with_identity_sources_reproduces_the_logits():
     post, weight, bias = tiny_layer()
     masks = partition(post.shape[1], 2)
-    parts = [group_logits(post, weight, m) for m in masks]
+    parts = [Readout(weight, bias).contribution(post, m) for m in masks]
     identity = [np.arange(len(post))] * len(masks)
-    np.testing.assert_allclose(resample_logits(parts, identity, bias), logits_from_neurons(post, weight, bias),
+    np.testing.assert_allclose(Readout(weight, bias).resample(parts, identity), Readout(weight, bias).logits(post),
                                atol=1e-12)
 
 
-def test_resample_logits_needs_one_source_array_per_group():
+def test_resample_needs_one_source_array_per_group():
     post, weight, bias = tiny_layer()
-    parts = [group_logits(post, weight, m) for m in partition(post.shape[1], 2)]
+    parts = [Readout(weight, bias).contribution(post, m) for m in partition(post.shape[1], 2)]
     with pytest.raises(ValueError, match="one source index array per group"):
-        resample_logits(parts, [np.arange(len(post))], bias)
+        Readout(weight, bias).resample(parts, [np.arange(len(post))])
 
 
 # ------------------------------------------------------------------------------------------ checking
@@ -167,35 +160,71 @@ BAD_MASKS = {
 }
 def bad_mask_cases():
     for name, mask in BAD_MASKS.items():
-        yield pytest.param(zero_ablate, mask, id=f"zero_ablate-{name}")
-        yield pytest.param(min_ablate, mask, id=f"min_ablate-{name}")
+        for op in ("zero_ablate", "min_ablate", "contribution", "logit_diff_contribution", "excitation", "restricted"):
+            yield pytest.param(op, mask, id=f"{op}-{name}")
 
 
 @pytest.mark.parametrize("fn,mask", list(bad_mask_cases()))
 def test_a_mask_that_is_not_boolean_of_the_layers_width_is_refused(fn, mask):
     post, weight, bias = tiny_layer()
+    readout = Readout(weight, bias)
     with pytest.raises(ValueError, match=r"boolean mask of shape \(7,\)"):
-        fn(post, weight, bias, mask)
+        if fn == "restricted":
+            readout.restricted(mask)
+        else:
+            getattr(readout, fn)(post, mask)
 
 
-def test_group_logits_and_replace_group_refuse_a_bad_mask_too():
+def test_contribution_and_replace_refuse_a_bad_mask_too():
     post, weight, bias = tiny_layer()
     with pytest.raises(ValueError, match="boolean mask"):
-        group_logits(post, weight, np.ones(7, dtype=int))
+        Readout(weight, bias).contribution(post, np.ones(7, dtype=int))
     with pytest.raises(ValueError, match="boolean mask"):
-        replace_group(post, weight, bias, np.ones(7, dtype=int), 0.0)
+        Readout(weight, bias).replace(post, np.ones(7, dtype=int), 0.0)
 
 
 @pytest.mark.parametrize("post_shape", [(9, 6), (9,), (9, 7, 1)])
 def test_activations_that_do_not_match_fc2_are_refused(post_shape):
     _, weight, bias = tiny_layer()
     with pytest.raises(ValueError, match="do not match fc2 weights"):
-        logits_from_neurons(np.zeros(post_shape), weight, bias)
+        Readout(weight, bias).logits(np.zeros(post_shape))
 
 
-def test_replace_group_with_the_wrong_number_of_values_says_how_many_are_needed():
+def test_replace_with_the_wrong_number_of_values_says_how_many_are_needed():
     post, weight, bias = tiny_layer()
     m = np.arange(post.shape[1]) < 3
     with pytest.raises(ValueError, match="values") as info:
-        replace_group(post, weight, bias, m, np.array([1.0, 2.0]))
+        Readout(weight, bias).replace(post, m, np.array([1.0, 2.0]))
     assert "3" in str(info.value) and "2" in str(info.value)
+
+
+# ------------------------------------------------------------------------------------------ the value
+
+
+def test_a_readout_is_frozen_float64_and_owns_its_arrays():
+    _, weight, bias = tiny_layer()
+    w32 = weight.astype(np.float32)
+    readout = Readout(w32, bias)
+    assert readout.weight.dtype == np.float64 and readout.bias.dtype == np.float64
+    np.testing.assert_array_equal(readout.weight, w32)  # float32 values exactly
+    w32[0, 0] = 99.0  # the caller's array is not the readout's
+    assert readout.weight[0, 0] != 99.0
+    with pytest.raises(ValueError):
+        readout.weight[0, 0] = 1.0  # read-only
+    with pytest.raises(AttributeError):
+        readout.bias = np.zeros(2)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("weight,bias", [(np.zeros((3, 4)), np.zeros(2)), (np.zeros(4), np.zeros(2)),
+                                         (np.zeros((2, 4)), np.zeros(3))], ids=["three-rows", "1-d", "bias"])
+def test_a_layer_that_is_not_two_logits_is_refused(weight, bias):
+    with pytest.raises(ValueError, match="fc2"):
+        Readout(weight, bias)
+
+
+def test_restricted_keeps_the_columns_of_the_mask_and_the_bias():
+    post, weight, bias = tiny_layer()
+    m = random_mask(post.shape[1])
+    small = Readout(weight, bias).restricted(m)
+    np.testing.assert_array_equal(small.weight, weight[:, m])
+    np.testing.assert_allclose(small.logits(post[:, m]), Readout(weight, bias).replace(post, ~m, 0.0), atol=1e-12)

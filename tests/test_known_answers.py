@@ -3,7 +3,8 @@ answer is worked out by hand in the comments, so a swapped sign, a swapped group
 test. None of these restates the implementation: expected values are literals (or, for the property tests,
 a brute-force computation written independently here).
 
-Network convention used throughout: ``fc2_weight`` (2, d), the logit diff direction is row 1 − row 0.
+Network convention used throughout: the readout ``Readout(weight (2, d), bias (2,))``, the logit diff direction is
+row 1 − row 0.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from analysis import ablation, geometry, labelling, neurons
 from analysis.labelling import ANTI, MIDDLE, ONE
 from analysis.neurons import Groups
 from analysis.scrubbing import Scrubber
+from model.interventions import Readout
 
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 
@@ -28,6 +30,7 @@ PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=N
 W = np.array([[0.5, -0.5, 0.5], [-0.5, 0.5, -0.5]])
 B = np.array([0.0, 0.1])
 DIRECTION = np.array([-1.0, 1.0, -1.0])
+FC2 = Readout(W, B)
 ANTI_GROUP = np.array([True, False, False])
 ONE_GROUP = np.array([False, True, False])
 #                 n0    n1   n2      region   logit diff   label | n0 zeroed: logit diff, label
@@ -40,7 +43,7 @@ REGION = np.array([MIDDLE, MIDDLE, ONE, ONE, ANTI])
 
 
 def test_zero_ablation_effect_by_hand():
-    effect = ablation.zero_ablation_effect(POST, W, B, ANTI_GROUP, REGION, DIRECTION)
+    effect = ablation.zero_ablation_effect(POST, FC2, ANTI_GROUP, REGION)
     assert effect["images"] == 4
     assert effect["fraction_class_1_before"] == pytest.approx(1 / 4)  # image 1
     assert effect["fraction_class_1_after"] == pytest.approx(3 / 4)  # images 0, 1, 2
@@ -51,26 +54,56 @@ def test_zero_ablation_effect_by_hand():
 
 def test_zero_ablating_the_other_group_gives_other_answers():
     # the "1" group zeroed instead: image 2 loses +1 (logit diff -2.9, still class 0), nothing else changes
-    effect = ablation.zero_ablation_effect(POST, W, B, ONE_GROUP, REGION, DIRECTION)
+    effect = ablation.zero_ablation_effect(POST, FC2, ONE_GROUP, REGION)
     assert effect["fraction_class_1_after"] == pytest.approx(1 / 4)
     assert effect["group_mean_contribution"] == pytest.approx(1 / 4)
 
 
 def test_anti_one_baseline_by_hand():
-    base = ablation.anti_one_baseline(POST, DIRECTION, ANTI_GROUP, REGION)
+    base = ablation.anti_one_baseline(POST, FC2, ANTI_GROUP, REGION)
     # outside the anti-1-like region the anti group contributes -2, -0.05, -3, 0
     assert base == {"images": 4, "mean": pytest.approx(-5.05 / 4), "fraction_negative": pytest.approx(3 / 4)}
 
 
 def test_min_ablation_logit_diff_change_by_hand():
     # n0's dataset minimum is 0: setting it there removes -n0 from the logit diff, i.e. adds n0
-    np.testing.assert_allclose(ablation.min_ablation_logit_diff_change(POST, W, B, ANTI_GROUP), [2, 0.05, 3, 0, 5])
+    np.testing.assert_allclose(ablation.min_ablation_logit_diff_change(POST, FC2, ANTI_GROUP), [2, 0.05, 3, 0, 5])
     # n1's minimum is 0 too: removes +n1
-    np.testing.assert_allclose(ablation.min_ablation_logit_diff_change(POST, W, B, ONE_GROUP), [0, 0, -1, 0, 0])
+    np.testing.assert_allclose(ablation.min_ablation_logit_diff_change(POST, FC2, ONE_GROUP), [0, 0, -1, 0, 0])
     # n2's minimum over the five images is 0; with a raised floor it is 1 and the change is n2 - 1
     raised = POST + np.array([0.0, 0.0, 1.0])
-    np.testing.assert_allclose(ablation.min_ablation_logit_diff_change(raised, W, B, np.array([False, False, True])),
+    np.testing.assert_allclose(ablation.min_ablation_logit_diff_change(raised, FC2, np.array([False, False, True])),
                                [0, 0, 0, 1, 0])
+
+
+def test_readout_by_hand():
+    # the three-neuron readout above: logit 0 = 0.5 n0 − 0.5 n1 + 0.5 n2, logit 1 = 0.1 − 0.5 n0 + 0.5 n1 − 0.5 n2
+    post = np.array([[2.0, 1.0, 1.0],
+                     [0.0, 3.0, 2.0]])
+    pair = np.array([True, False, True])  # n0 and n2
+    np.testing.assert_allclose(FC2.logits(post), [[1.0, -0.9], [-0.5, 0.6]])
+    # n0 and n2 contribute (0.5·2 + 0.5·1, −0.5·2 − 0.5·1) = (1.5, −1.5) and (1, −1); to the logit diff −3 and −2
+    np.testing.assert_allclose(FC2.contribution(post, pair), [[1.5, -1.5], [1.0, -1.0]])
+    np.testing.assert_allclose(FC2.logit_diff_contribution(post, pair), [-3.0, -2.0])
+    # above their minima over the two rows (n0: 0, n2: 1): −(2 − 0) − (1 − 1) = −2 and −(0 − 0) − (2 − 1) = −1
+    np.testing.assert_allclose(FC2.excitation(post, pair), [-2.0, -1.0])
+
+
+def test_readout_ablations_by_hand():
+    post = np.array([[2.0, 1.0, 1.0],
+                     [0.0, 3.0, 2.0]])
+    pair = np.array([True, False, True])
+    # to zero: rows (0, 1, 0) and (0, 3, 0) -> logits (−0.5, 0.6) and (−1.5, 1.6)
+    np.testing.assert_allclose(FC2.zero_ablate(post, pair), [[-0.5, 0.6], [-1.5, 1.6]])
+    # to the minimum over the rows (n0 -> 0, n2 -> 1): rows (0, 1, 1) and (0, 3, 1) -> (0, 0.1) and (−1, 1.1)
+    np.testing.assert_allclose(FC2.min_ablate(post, pair), [[0.0, 0.1], [-1.0, 1.1]])
+    # to given values (n0 = 4, n2 = −2): rows (4, 1, −2) and (4, 3, −2) -> (0.5, −0.4) and (−0.5, 0.6)
+    np.testing.assert_allclose(FC2.replace(post, pair, np.array([4.0, -2.0])), [[0.5, -0.4], [-0.5, 0.6]])
+    # a scalar sets every neuron of the group: n0 = n2 = 1 -> rows (1, 1, 1), (1, 3, 1) -> (0.5, −0.4), (−0.5, 0.6)
+    np.testing.assert_allclose(FC2.replace(post, pair, 1.0), [[0.5, -0.4], [-0.5, 0.6]])
+    # resampling: group {n0, n2} of row 1 into row 0 and the rest kept: row (0, 1, 2) -> (0.5, −0.4)
+    parts = [FC2.contribution(post, pair), FC2.contribution(post, ~pair)]
+    np.testing.assert_allclose(FC2.resample(parts, [np.array([1, 1]), np.array([0, 1])]), [[0.5, -0.4], [-0.5, 0.6]])
 
 
 # --------------------------------------------------------------------------------------- halves of s
@@ -98,7 +131,7 @@ def test_min_ablation_outcomes_by_hand():
                      [1.0, 0.0]])  # s      0 (1 half):    ld -0.9 -> 0
     s = np.array([-20000.0, -15000.0, -5000.0, 0.0])
     groups = Groups(one=np.array([False, True]), anti_one=np.array([True, False]), dead=np.array([False, False]))
-    out = ablation.min_ablation_outcomes(post, W[:, :2], B, groups, s)
+    out = ablation.min_ablation_outcomes(post, Readout(W[:, :2], B), groups, s)
     # ablating n0 (to 0): ld = 0.1, 0.1, 2.1, 0.1 -> labels 1, 1, 1, 1
     assert out["anti_one_group"]["kept"] == {"anti_one_half": 0.5, "one_half": 0.5}
     assert out["anti_one_group"]["class_0_after"] == {"anti_one_half": 0.0, "one_half": 0.0}
@@ -107,7 +140,7 @@ def test_min_ablation_outcomes_by_hand():
     # both: ld = 0.1 everywhere -> all class 1
     assert out["both"]["class_0_after"] == {"anti_one_half": 0.0, "one_half": 0.0}
     assert out["both"]["class_0_before"] == {"anti_one_half": 0.5, "one_half": 0.5}
-    assert ablation.min_ablation_table(post, W[:, :2], B, groups, s)["one_group"] == out["one_group"]["kept"]
+    assert ablation.min_ablation_table(post, Readout(W[:, :2], B), groups, s)["one_group"] == out["one_group"]["kept"]
 
 
 # ------------------------------------------------------------------------------ excitation and "strongly"
@@ -124,6 +157,7 @@ def test_strong_excitation_threshold_by_hand():
 # below 1 (its no-detection baseline), n1's minimum is 0. Excitation = (activation - minimum) × weight.
 GROUPS2 = Groups(one=np.array([True, False]), anti_one=np.array([False, True]), dead=np.array([False, False]))
 DIR2 = np.array([2.0, 1.0])
+FC2_2 = Readout(np.array([[0.0, 0.0], [2.0, 1.0]]), np.zeros(2))  # its logit-diff direction is DIR2
 POST2 = np.array([[1.0, 0.0],  # one 0, anti 0 -> neither
                   [2.0, 0.0],  # one 2, anti 0 -> one only (>= 1.5)
                   [1.0, 3.0],  # one 0, anti 3 -> anti only
@@ -133,39 +167,39 @@ POST2 = np.array([[1.0, 0.0],  # one 0, anti 0 -> neither
 
 
 def test_both_groups_strong_by_hand():
-    shares = ablation.both_groups_strong(POST2, DIR2, GROUPS2, 1.5)
+    shares = ablation.both_groups_strong(POST2, FC2_2, GROUPS2, 1.5)
     assert shares == {"both": pytest.approx(1 / 6), "one_only": pytest.approx(1 / 6),
                       "anti_one_only": pytest.approx(2 / 6), "neither": pytest.approx(2 / 6)}
 
 
 def test_regions_excite_groups_by_hand():
     region = np.array([MIDDLE, ONE, ANTI, MIDDLE, MIDDLE, ANTI])
-    shares = ablation.regions_excite_groups(POST2, DIR2, GROUPS2, region, 1.5)
+    shares = ablation.regions_excite_groups(POST2, FC2_2, GROUPS2, region, 1.5)
     # anti-1-like images 2, 5: anti ahead on both; 1-like image 1: one ahead; middle 0, 3, 4: 3 is strong -> 2/3
     assert shares == {"anti_one_like": 1.0, "middle": pytest.approx(2 / 3), "one_like": 1.0}
     swapped = np.array([MIDDLE, ANTI, ONE, MIDDLE, MIDDLE, ONE])
-    assert ablation.regions_excite_groups(POST2, DIR2, GROUPS2, swapped, 1.5)["one_like"] == 0.0
+    assert ablation.regions_excite_groups(POST2, FC2_2, GROUPS2, swapped, 1.5)["one_like"] == 0.0
 
 
 def test_either_group_rule_by_hand():
     # stronger group's excitation per image: 0, 2, 3, 4, 0.4, 4; model labels 0, 1, 1, 1, 0, 1
-    rule = ablation.either_group_rule(POST2, DIR2, GROUPS2, np.array([0, 1, 1, 1, 0, 1]))
+    rule = ablation.either_group_rule(POST2, FC2_2, GROUPS2, np.array([0, 1, 1, 1, 0, 1]))
     assert rule == {"theta": 2.0, "agreement": 1.0}
     # image 2 (score 3) class 0 between class-1 scores 2 and 4: no threshold gets all; θ = 2 or 4 miss one
-    rule = ablation.either_group_rule(POST2, DIR2, GROUPS2, np.array([0, 1, 0, 1, 0, 1]))
+    rule = ablation.either_group_rule(POST2, FC2_2, GROUPS2, np.array([0, 1, 0, 1, 0, 1]))
     assert rule == {"theta": 2.0, "agreement": pytest.approx(5 / 6)}
 
 
 def test_either_group_rule_per_group_by_hand():
     # "1" excitation 0, 2, 0, 2, 0.4, 0; anti 0, 0, 3, 3, 0.2, 4; labels: class 1 iff one >= 2 or anti >= 4
     labels = np.array([0, 1, 0, 1, 0, 1])
-    rule = ablation.either_group_rule_per_group(POST2, DIR2, GROUPS2, labels)
+    rule = ablation.either_group_rule_per_group(POST2, FC2_2, GROUPS2, labels)
     assert rule["agreement"] == 1.0 and rule["theta_anti_one"] == 4.0 and 0.4 < rule["theta_one"] <= 2.0
     # one threshold on the stronger group cannot: image 2 (max 3, class 0) lies between image 1 (2) and 5 (4)
-    assert ablation.either_group_rule(POST2, DIR2, GROUPS2, labels)["agreement"] == pytest.approx(5 / 6)
+    assert ablation.either_group_rule(POST2, FC2_2, GROUPS2, labels)["agreement"] == pytest.approx(5 / 6)
     # sums 0, 2, 3, 5, 0.6, 4: one threshold on the sum misses image 2 too
     assert rule["sum_agreement"] == pytest.approx(5 / 6)
-    swapped = ablation.either_group_rule_per_group(POST2, DIR2, Groups(GROUPS2.anti_one, GROUPS2.one, GROUPS2.dead), labels)
+    swapped = ablation.either_group_rule_per_group(POST2, FC2_2, Groups(GROUPS2.anti_one, GROUPS2.one, GROUPS2.dead), labels)
     assert 3.0 < swapped["theta_one"] <= 4.0 and swapped["theta_anti_one"] == 2.0  # thresholds follow the groups
 
 
@@ -221,7 +255,7 @@ def test_negative_share_by_hand():
 def test_breaks_sign_pattern_by_hand():
     w = np.array([[-1.0, 1.0, -1.0, 0.0, 0.0], [1.0, 1.0, -1.0, 0.0, 2.0]])
     # follows iff weight to logit 0 <= 0 and to logit 1 >= 0, not both zero
-    assert neurons.breaks_sign_pattern(w).tolist() == [False, True, True, True, False]
+    assert neurons.breaks_sign_pattern(Readout(w, np.zeros(2))).tolist() == [False, True, True, True, False]
 
 
 def test_no_detection_offset_by_hand():
@@ -247,7 +281,9 @@ def test_groups_by_arms_by_hand():
 
 def test_logit_diff_direction_by_hand():
     w = np.array([[1.0, 2.0, 3.0], [4.0, 0.0, -1.0]])
-    np.testing.assert_array_equal(neurons.logit_diff_direction(w), [3.0, -2.0, -4.0])
+    np.testing.assert_array_equal(Readout(w, np.zeros(2)).direction, [3.0, -2.0, -4.0])
+    np.testing.assert_array_equal(FC2.direction, DIRECTION)
+    np.testing.assert_array_equal(FC2_2.direction, DIR2)
 
 
 def test_logit_diff_direction_predicts_logit_1_minus_logit_0_of_a_hand_computed_forward():
@@ -256,7 +292,7 @@ def test_logit_diff_direction_predicts_logit_1_minus_logit_0_of_a_hand_computed_
     for row in post:  # logits written out as sums, independently of any project function
         logit0 = b[0] + sum(w[0, j] * row[j] for j in range(5))
         logit1 = b[1] + sum(w[1, j] * row[j] for j in range(5))
-        assert row @ neurons.logit_diff_direction(w) == pytest.approx(logit1 - logit0 - (b[1] - b[0]))
+        assert row @ Readout(w, b).direction == pytest.approx(logit1 - logit0 - (b[1] - b[0]))
 
 
 def test_corrected_template_by_hand():
@@ -325,7 +361,7 @@ def test_per_neuron_scrubbing_keeps_everything_when_each_neuron_is_a_function_of
     groups = Groups(one=np.array([True, True, False, False]), anti_one=np.array([False, False, True, False]),
                     dead=np.array([False, False, False, True]))
     labels = np.argmax(post @ w.T + b, axis=1)
-    scrubber = Scrubber.build(post, w, b, groups, s, region, labels)
+    scrubber = Scrubber.build(post, Readout(w, b), groups, s, region, labels)
     for scheme in ("group", "neuron"):
         assert scrubber.kept(0.01, 0, scheme) == 1.0
     with pytest.raises(ValueError, match="scheme"):
@@ -345,7 +381,7 @@ def test_the_two_scrubbing_schemes_by_hand():
     b = np.array([1.5, 0.0])
     groups = Groups(one=np.array([True, True]), anti_one=np.array([False, False]), dead=np.array([False, False]))
     labels = np.argmax(post @ w.T + b, axis=1)
-    scrubber = Scrubber.build(post, w, b, groups, s, region, labels)
+    scrubber = Scrubber.build(post, Readout(w, b), groups, s, region, labels)
     for scheme in ("group", "neuron"):
         assert np.mean([scrubber.kept("random", seed, scheme) for seed in range(20)]) == pytest.approx(0.5, abs=0.03)
     assert np.mean([scrubber._neuron_logits("random", seed).argmax(axis=1).mean() for seed in range(20)]) == \

@@ -55,8 +55,8 @@ def _check_equal(net: NumpyNet, state: dict, images: np.ndarray) -> None:
 @pytest.mark.needs_data
 @settings(max_examples=25, derandomize=True, deadline=None, database=None)
 @given(images=generated)
-def test_equals_torch_on_generated_images(images, numpy_net, bundle):
-    _check_equal(numpy_net, bundle.state, images)
+def test_equals_torch_on_generated_images(images, numpy_net, acts):
+    _check_equal(numpy_net, acts.params.state, images)
 
 
 @settings(max_examples=10, derandomize=True, deadline=None, database=None)
@@ -69,9 +69,9 @@ def test_equals_torch_for_an_untrained_network(images, seed):
 
 
 @pytest.mark.needs_data
-def test_equals_torch_on_all_70000_images(numpy_net, bundle, mnist):
-    """The bundle's logits are torch's (computed by the activation child process)."""
-    for images, ref in ((mnist.train_images, bundle["train_logits"]), (mnist.test_images, bundle["test_logits"])):
+def test_equals_torch_on_all_70000_images(numpy_net, acts, mnist):
+    """The cached logits are torch's (computed by the activation child process)."""
+    for images, ref in ((mnist.train_images, acts.train.logits), (mnist.test_images, acts.test.logits)):
         ours = numpy_net.logits(images)
         assert np.array_equal(np.argmax(ours, 1), np.argmax(ref, 1))
         assert np.max(np.abs(ours - ref)) <= LOGIT_TOLERANCE
