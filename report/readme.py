@@ -61,22 +61,32 @@ def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
     return "\n".join(lines)
 
 
-def table_block(readme_text: str) -> str:
-    """The text between the markers (raises ValueError if they are missing)."""
+def between_markers(readme_text: str, start: str = START, end: str = END) -> str:
+    """The text between the ``start`` and ``end`` markers (raises ValueError if they are missing)."""
     try:
-        start = readme_text.index(START) + len(START)
-        end = readme_text.index(END, start)
+        begin = readme_text.index(start) + len(start)
+        stop = readme_text.index(end, begin)
     except ValueError:
-        raise ValueError(f"README.md lacks the {START} … {END} markers") from None
-    return readme_text[start:end].strip("\n")
+        raise ValueError(f"README.md lacks the {start} … {end} markers") from None
+    return readme_text[begin:stop].strip("\n")
+
+
+def replace_between_markers(readme_text: str, body: str, start: str = START, end: str = END) -> str:
+    """``readme_text`` with the text between the markers replaced by ``body`` (the markers must exist)."""
+    between_markers(readme_text, start, end)
+    head, rest = readme_text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body.rstrip()}\n{end}{tail}"
+
+
+def table_block(readme_text: str) -> str:
+    """The verdict table's text between its markers."""
+    return between_markers(readme_text)
 
 
 def with_table(readme_text: str, table: str) -> str:
-    """``readme_text`` with the text between the markers replaced by ``table``."""
-    table_block(readme_text)  # the markers must exist
-    head, rest = readme_text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+    """``readme_text`` with the verdict table replaced by ``table``."""
+    return replace_between_markers(readme_text, table)
 
 
 class NotPublishable(Exception):

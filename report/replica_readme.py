@@ -21,6 +21,7 @@ from typing import Any
 from fixtures.locate import PROJECT_ROOT
 from fixtures.files import atomic_write_text
 from report.markdown import md_row
+from report.readme import between_markers, replace_between_markers
 from report.replica_study import CATEGORY_WORDS, headline_text, paragraph, recurrence_text
 
 README = PROJECT_ROOT / "README.md"
@@ -45,20 +46,12 @@ def readme_section(study: dict[str, Any]) -> str:
 
 
 def block(readme_text: str) -> str:
-    """The text between the markers (ValueError if they are missing)."""
-    try:
-        start = readme_text.index(START) + len(START)
-        end = readme_text.index(END, start)
-    except ValueError:
-        raise ValueError(f"README.md lacks the {START} … {END} markers") from None
-    return readme_text[start:end].strip("\n")
+    """The replica-study section's text between its markers (ValueError if they are missing)."""
+    return between_markers(readme_text, START, END)
 
 
 def with_block(readme_text: str, text: str) -> str:
-    block(readme_text)
-    head, rest = readme_text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{text.rstrip()}\n{END}{tail}"
+    return replace_between_markers(readme_text, text, START, END)
 
 
 def update(matrix_json: Path, readme: Path = README, study_json: Path = STUDY_JSON, study_md: Path = STUDY_MD) -> None:
