@@ -37,3 +37,21 @@ def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
 def md_row(cells: Iterable[Any]) -> str:
     """One row of a GitHub table, each cell escaped by :func:`md_cell`."""
     return "| " + " | ".join(md_cell(c) for c in cells) + " |"
+
+
+def between_markers(readme_text: str, start: str, end: str) -> str:
+    """The text between the ``start`` and ``end`` markers (raises ValueError if they are missing)."""
+    try:
+        begin = readme_text.index(start) + len(start)
+        stop = readme_text.index(end, begin)
+    except ValueError:
+        raise ValueError(f"README.md lacks the {start} … {end} markers") from None
+    return readme_text[begin:stop].strip("\n")
+
+
+def replace_between_markers(readme_text: str, body: str, start: str, end: str) -> str:
+    """``readme_text`` with the text between the markers replaced by ``body`` (the markers must exist)."""
+    between_markers(readme_text, start, end)
+    head, rest = readme_text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body.rstrip()}\n{end}{tail}"

@@ -22,7 +22,7 @@ from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
 from fixtures.files import atomic_write_text
-from report.markdown import md_row
+from report.markdown import between_markers, md_row, replace_between_markers
 from report.records import format_value, ordered, verdict_text
 
 README = PROJECT_ROOT / "README.md"
@@ -61,32 +61,14 @@ def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
     return "\n".join(lines)
 
 
-def between_markers(readme_text: str, start: str = START, end: str = END) -> str:
-    """The text between the ``start`` and ``end`` markers (raises ValueError if they are missing)."""
-    try:
-        begin = readme_text.index(start) + len(start)
-        stop = readme_text.index(end, begin)
-    except ValueError:
-        raise ValueError(f"README.md lacks the {start} … {end} markers") from None
-    return readme_text[begin:stop].strip("\n")
-
-
-def replace_between_markers(readme_text: str, body: str, start: str = START, end: str = END) -> str:
-    """``readme_text`` with the text between the markers replaced by ``body`` (the markers must exist)."""
-    between_markers(readme_text, start, end)
-    head, rest = readme_text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{body.rstrip()}\n{end}{tail}"
-
-
 def table_block(readme_text: str) -> str:
     """The verdict table's text between its markers."""
-    return between_markers(readme_text)
+    return between_markers(readme_text, START, END)
 
 
 def with_table(readme_text: str, table: str) -> str:
     """``readme_text`` with the verdict table replaced by ``table``."""
-    return replace_between_markers(readme_text, table)
+    return replace_between_markers(readme_text, table, START, END)
 
 
 class NotPublishable(Exception):

@@ -20,8 +20,7 @@ from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
 from fixtures.files import atomic_write_text
-from report.markdown import md_row
-from report.readme import between_markers, replace_between_markers
+from report.markdown import between_markers, md_row, replace_between_markers
 from report.replica_study import CATEGORY_WORDS, headline_text, paragraph, recurrence_text
 
 README = PROJECT_ROOT / "README.md"
