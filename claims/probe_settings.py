@@ -116,7 +116,7 @@ def independent_of_imports() -> Iterator[None]:
     tests, ``pytest claims/`` does not — so the probes drew other examples, and recorded other numbers, depending
     on what else was collected (0.54 pp vs 0.58 pp for the robustness probe). With the pool empty the examples
     depend only on the probe, its settings and the seed. (Private API of the pinned hypothesis; where it is absent
-    there is nothing to pin. ``tests/test_probe_invocations.py`` fails if records differ between invocations.)
+    there is nothing to pin. ``tests/test_invocations.py`` fails if records differ between invocations.)
     """
     try:
         from hypothesis.internal.conjecture import providers

@@ -222,7 +222,7 @@ def best_band_agreement(scorer: BandScorer, candidates: int = 400) -> float:
     O(candidates) instead of O(candidates²). With ``lo``/``hi`` the indices of the band's edges in the sorted ``s``,
     the agreement is ``(g(hi) − g(lo) + n_ones) / N`` with ``g(k) = 2·zeros_before[k] − k``, so the best pair is
     a prefix minimum of ``g(lo)`` against each ``g(hi)``; the integers are those best_band divides, so the value is
-    identical (tests/test_probe_helpers.py compares both)."""
+    identical (tests/claims/test_probe_helpers.py compares both)."""
     sorted_s, zeros = scorer.sorted_s, scorer.zeros_before
     q = np.quantile(sorted_s, np.linspace(0, 1, candidates))
     lo = np.searchsorted(sorted_s, q, side="right")

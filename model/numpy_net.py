@@ -13,7 +13,7 @@ single-threaded BLAS (threaded BLAS on these small matmuls is slower), each bloc
 thread that computed it.
 
 float64 throughout: the logits differ from torch's float32 ones by rounding only (~1e-5); labels match torch's on
-all 70,000 MNIST images (tests/test_numpy_net.py).
+all 70,000 MNIST images (tests/model/test_numpy_net.py).
 """
 
 from __future__ import annotations

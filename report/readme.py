@@ -4,7 +4,7 @@ from a report folder.
     python -m report.readme                 # from report/out (after `pytest claims/`)
     python -m report.readme --report-dir DIR
 
-``tests/test_readme.py`` fails when the README's table no longer matches what the suite measures.
+``tests/report/test_readme.py`` fails when the README's table no longer matches what the suite measures.
 
 It copies only a complete report of the challenge checkpoint: a partial report (``summary.complete`` false), a
 report of another checkpoint, or no report at all stop it with one message (exit status 1), the README and badge

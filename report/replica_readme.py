@@ -6,7 +6,7 @@
 
 Writes ``docs/replica-study.json`` (the ``replica_study`` section, the measurement of record) and
 ``docs/replica-study.md`` (the text generated from it; the run itself writes the same text to
-``<report-dir>/replica-study.md``), and copies that text into README.md between the ``replicas`` markers. ``tests/test_replica_study.py`` checks, without any training, that the README's section
+``<report-dir>/replica-study.md``), and copies that text into README.md between the ``replicas`` markers. ``tests/report/test_replica_study.py`` checks, without any training, that the README's section
 and ``docs/replica-study.md`` are exactly what :func:`readme_section` makes of ``docs/replica-study.json``.
 """
 

@@ -1,7 +1,7 @@
 """The same records whatever the invocation: what ``pytest claims/`` records is recorded identically by a run
 that also collects the suite's own tests (as ``pytest`` does: it imports modules ``pytest claims/`` never
 imports, whose constants hypothesis would otherwise mix into the probes' examples) and selects only the probes
-(``-m probe``). ``pytest -n 2`` is compared in tests/test_distributed.py, partial runs in tests/test_partial.py."""
+(``-m probe``). ``pytest -n 2`` is compared in tests/test_distributed.py, partial runs in tests/report/test_partial.py."""
 
 from __future__ import annotations
 
