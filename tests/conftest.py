@@ -36,17 +36,22 @@ class ClaimsRun:
         return json.loads((self.report_dir / "claims.json").read_text())
 
 
-def run_claims(config: pytest.Config, report_dir: Path, *extra: str, env: dict[str, str] | None = None,
-               timeout: float = 900) -> ClaimsRun:
-    """Run ``python -m pytest claims/`` in a child process writing its report to ``report_dir``."""
-    args = [sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", "--report-dir", str(report_dir)]
+def claims_command(config: pytest.Config, *extra: str) -> list[str]:
+    """``python -m pytest claims/`` with this session's input options (weights, data, cache, --no-download)."""
+    args = [sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider"]
     for option in ("weights", "data_dir", "cache_dir"):
         value = config.getoption(option)
         if value:
             args += [f"--{option.replace('_', '-')}", str(value)]
     if config.getoption("no_download"):
         args.append("--no-download")
-    args += list(extra)
+    return args + list(extra)
+
+
+def run_claims(config: pytest.Config, report_dir: Path, *extra: str, env: dict[str, str] | None = None,
+               timeout: float = 900) -> ClaimsRun:
+    """Run ``python -m pytest claims/`` in a child process writing its report to ``report_dir``."""
+    args = claims_command(config, "--report-dir", str(report_dir), *extra)
     child_env = {**os.environ, **(env or {})}
     child_env.pop("EIS_REPORT_DIR", None)
     proc = subprocess.run(args, cwd=PROJECT_ROOT, env=child_env, capture_output=True, text=True, timeout=timeout)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -15,6 +14,7 @@ from fixtures.locate import PROJECT_ROOT
 from model.counterfactuals import by_name, replica
 from report.matrix import ModelRun, build_matrix, model_run, selected
 from report.replica_readme import README, STUDY_JSON, STUDY_MD, block, readme_section, with_block
+from tests.conftest import claims_command
 from report.replica_study import (
     classify, headline_paths, numbers, paragraph, rank_among, replica_study, sections, wilson_interval,
 )
@@ -259,17 +259,6 @@ def test_readme_block_replacement_keeps_the_rest():
 # ----------------------------------------------------------------------------------------------- end to end
 
 
-def _claims_command(config, *extra):
-    args = [sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider"]
-    for option in ("weights", "data_dir", "cache_dir"):
-        value = config.getoption(option)
-        if value:
-            args += [f"--{option.replace('_', '-')}", str(value)]
-    if config.getoption("no_download"):
-        args.append("--no-download")
-    return args + list(extra)
-
-
 @pytest.mark.needs_data
 @pytest.mark.slow
 def test_two_tx_workers_give_the_same_replica_study_as_a_serial_run(pytestconfig, tmp_path):
@@ -280,11 +269,11 @@ def test_two_tx_workers_give_the_same_replica_study_as_a_serial_run(pytestconfig
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
     env.pop("EIS_REPORT_DIR", None)
     serial_dir, tx_dir, w1, w2 = (tmp_path / n for n in ("serial", "tx", "machine1", "machine2"))
-    serial = subprocess.run(_claims_command(pytestconfig, "--models", "replicas:2", "--report-dir", str(serial_dir)),
+    serial = subprocess.run(claims_command(pytestconfig, "--models", "replicas:2", "--report-dir", str(serial_dir)),
                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
     assert (serial_dir / "matrix.json").exists(), serial.stdout[-3000:] + serial.stderr[-2000:]
     distributed = subprocess.run(
-        _claims_command(pytestconfig, "--models", "replicas:2", "--dist", "loadgroup",
+        claims_command(pytestconfig, "--models", "replicas:2", "--dist", "loadgroup",
                         "--tx", f"popen//env:EIS_REPORT_DIR={w1}", "--tx", f"popen//env:EIS_REPORT_DIR={w2}"),
         cwd=PROJECT_ROOT, env={**env, "EIS_REPORT_DIR": str(tx_dir)}, capture_output=True, text=True, timeout=1800,
     )
