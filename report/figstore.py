@@ -15,6 +15,33 @@ from fixtures.files import atomic_copy
 FIGURES_SOURCE = Path(__file__).with_name("figures.py")
 
 
+def portable(obj: Any) -> Any:
+    """A figure input as it is the same on every machine: float64 arrays and floats rounded to the significant
+    digits a record keeps (:data:`report.records.SIGNIFICANT_DIGITS`), through arrays, containers and dataclasses.
+    Inputs that differ only by another CPU's rounding (a PCA through other BLAS kernels) then draw the same figure,
+    so ``index.html`` is the same byte for byte."""
+    from report.records import SIGNIFICANT_DIGITS
+
+    if isinstance(obj, np.ndarray):
+        if obj.dtype != np.float64:
+            return obj
+        out = obj.copy()
+        finite = np.isfinite(out) & (out != 0)
+        magnitude = np.floor(np.log10(np.abs(out[finite])))
+        scale = 10.0 ** (SIGNIFICANT_DIGITS - 1 - magnitude)
+        out[finite] = np.round(out[finite] * scale) / scale
+        return out
+    if isinstance(obj, (float, np.floating)) and not isinstance(obj, bool):
+        return float(f"{float(obj):.{SIGNIFICANT_DIGITS}g}")
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: portable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init})
+    if isinstance(obj, dict):
+        return {k: portable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(portable(v) for v in obj) if isinstance(obj, list) or type(obj) is tuple else obj
+    return obj
+
+
 def _feed(h: Any, obj: Any) -> None:
     """Feed any figure input (arrays, numbers, strings, containers, dataclasses) into a hash."""
     if isinstance(obj, np.ndarray):
@@ -99,6 +126,7 @@ class FigureStore:
         """Write ``figures/<name>.png`` drawn by ``report.figures.<draw>(*args, **kwargs)``; return its
         path relative to the report folder (the file exists once :meth:`finish` returns)."""
         target = self.report_dir / "figures" / f"{name}.png"
+        args, kwargs = portable(list(args)), portable(kwargs)
         cached = None
         if self.cache_dir is not None:
             h = hashlib.blake2b(digest_size=16)

@@ -387,3 +387,28 @@ def test_a_damaged_cached_figure_is_drawn_again_not_copied(tmp_path):
     assert _is_png(cached) and _is_png(tmp_path / "report" / "figures" / "min-ablation.png")
     assert np.array_equal(np.frombuffer(cached.read_bytes(), np.uint8),
                           np.frombuffer((tmp_path / "report" / "figures" / "min-ablation.png").read_bytes(), np.uint8))
+
+
+def test_figure_inputs_that_differ_only_by_rounding_draw_the_same_figure():
+    """Another CPU's BLAS kernels move a PCA's coordinates in the last bits; the figure's inputs are rounded to the
+    digits a record keeps, so the same figure (and index.html) results. Integer and float32 inputs pass through."""
+    import dataclasses
+
+    import numpy as np
+
+    from report.figstore import portable
+
+    @dataclasses.dataclass(frozen=True)
+    class Fit:
+        corner: np.ndarray
+        split: float
+
+    x = np.array([[1.2345678912345, -3.3e-7], [0.0, 250.0]])
+    noisy = x * (1 + 1e-15)
+    assert np.array_equal(portable(x), portable(noisy))
+    assert np.array_equal(portable(Fit(x, 0.1 + 0.2)).corner, portable(x))
+    assert portable(Fit(x, 0.1 + 0.2)).split == 0.3
+    assert portable({"a": [noisy, 2]})["a"][1] == 2
+    ints, f32 = np.arange(4), np.array([0.1], dtype=np.float32)
+    assert portable(ints) is ints and portable(f32) is f32
+    assert not np.array_equal(portable(x), portable(x * 1.001))  # real differences survive
