@@ -185,11 +185,17 @@ class Scrubber:
         return float(np.mean(self.kept_images(p, seed, scheme)))
 
     def sweep(self, levels=NOISE_LEVELS, seeds=SEEDS, scheme: str = "group") -> dict[str, dict[str, float | list[float]]]:
-        out: dict[str, dict[str, float | list[float]]] = {}
-        for p in levels:
-            values = [self.kept(p, seed, scheme) for seed in seeds]
-            out[noise_key(p)] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
-        return out
+        return summarise_sweep({noise_key(p): np.array([self.kept_images(p, seed, scheme) for seed in seeds])
+                                for p in levels})
+
+
+def summarise_sweep(kept: dict[str, np.ndarray]) -> dict[str, dict[str, float | list[float]]]:
+    """Per noise level, from (seeds, images) kept labels: the fraction kept per seed, their mean and spread."""
+    out: dict[str, dict[str, float | list[float]]] = {}
+    for key, per_seed in kept.items():
+        values = [float(v) for v in np.asarray(per_seed).mean(axis=1)]
+        out[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
+    return out
 
 
 def noise_key(p: float | str) -> str:

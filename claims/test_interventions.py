@@ -38,15 +38,6 @@ DLA_SAMPLES = 25  # images per region in the attribution figure
 NEURON_SEEDS = SEEDS[:3]  # the per-neuron scrubbing scheme (reported only): 15 passes instead of 25
 
 
-def summarise(kept: dict[str, np.ndarray]) -> dict[str, dict[str, float | list[float]]]:
-    """Per noise level, from (seeds, images) kept labels: mean, spread and per-seed scores (as Scrubber.sweep)."""
-    out: dict[str, dict[str, float | list[float]]] = {}
-    for key, per_seed in kept.items():
-        values = [float(v) for v in per_seed.mean(axis=1)]
-        out[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
-    return out
-
-
 def rank_window(index: scrubbing.SimilarityIndex, p: float) -> tuple[np.ndarray, np.ndarray]:
     """"Similar" by rank (the other reading of the similarity threshold): the p·N images nearest in s, half on
     each side, instead of |s' − s| ≤ p·range(s)."""
@@ -97,14 +88,14 @@ def scrubbing_sample(scrubber, prepared, acts, train) -> Sample:
 
 @pytest.fixture(scope="module")
 def sweep(scrubbing_sample) -> dict:
-    return summarise(scrubbing_sample.fixed["kept"]("group", "s-range"))
+    return scrubbing.summarise_sweep(scrubbing_sample.fixed["kept"]("group", "s-range"))
 
 
 @pytest.fixture(scope="module")
 def neuron_sweep(scrubbing_sample) -> dict:
     """The same sweep with every detector neuron drawing its own replacement image (reported beside the
     verdict; 3 seeds: its spread is a fraction of the group scheme's)."""
-    return summarise(scrubbing_sample.fixed["kept"]("neuron", "s-range"))
+    return scrubbing.summarise_sweep(scrubbing_sample.fixed["kept"]("neuron", "s-range"))
 
 
 @pytest.fixture(scope="module")
