@@ -322,13 +322,17 @@ def anti_one_baseline(d: Sample, groups: str, dead_fraction: float, images: str)
     return Judgement(head["mean"] < 0 and head["fraction_negative"] >= ALMOST_ALL, head)
 
 
+STRONG = dict(why="\"contributes strongly\": enough to carry the median class-0 image to class 1 (1×); half or twice "
+              "that margin are as defensible")
+BASELINE = dict(why="excitation above the no-detection baseline: each neuron's dataset minimum (the write-up's "
+                "baseline) or zero activation")
+
+
 @external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
 @declare(
     "dla-exclusive",
-    Choice.span("strong_scale", 1.0, 0.5, 2.0, why="\"contributes strongly\": enough to carry the median class-0 "
-                "image to class 1 (1×); half or twice that margin are as defensible"),
-    Choice.among("baseline", "minimum", ("minimum", "zero"), why="excitation above the no-detection baseline: each "
-                 "neuron's dataset minimum (the write-up's baseline) or zero activation"),
+    Choice.span("strong_scale", 1.0, 0.5, 2.0, **STRONG),
+    Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
@@ -358,12 +362,6 @@ def group_excitations(d: Sample, g: neurons.Groups) -> dict[str, np.ndarray]:
                 for base, key in (("minimum", "excitation"), ("zero", "contribution"))}
 
     return per_image(d, "dla", g, compute)
-
-
-STRONG = dict(why="\"contributes strongly\": enough to carry the median class-0 image to class 1 (1×); half or twice "
-              "that margin are as defensible")
-BASELINE = dict(why="excitation above the no-detection baseline: each neuron's dataset minimum (the write-up's "
-                "baseline) or zero activation")
 
 
 @external("train_post", "train", "fc2", "pca", "arms", build=neuron_sample)
