@@ -765,7 +765,11 @@ def label(record: Mapping[str, Any]) -> dict[str, Any]:
         marks.append(NOISE)
         where = [noise_words(record)] if record["sampling"] == NOISE else []
         if h["state"] == NOISE:
-            where.append(f"held-out {h['headline_text']}: {noise_words(h)}")
+            said, held = noise_words(record) if record["sampling"] == NOISE else "", noise_words(h)
+            same = said.split(" is stated")[0] == held.split(" is stated")[0] and "stated more precisely" in said
+            images = next((s["images"] for s in h["statistics"].values() if s.get("images")), None)
+            likewise = f"likewise on {images:,} images" if images else "likewise"
+            where.append(f"held-out {h['headline_text']}: " + (likewise if same else held))
         words.append(f"{NOISE}: " + "; ".join(where))
     if h["state"] == NOT_REPLICATED:
         marks.append(NOT_REPLICATED)
@@ -793,7 +797,7 @@ def noise_words(sampling: Mapping[str, Any]) -> str:
     n, s = crossed[0]
     if s["tolerance_narrower_than_interval"]:
         who = f"{s['images']:,} images" if s.get("images") else "the sample"
-        return f"{n} {s['bound']} is stated more precisely than {who} can confirm"
+        return f"{n} within {s['bound']} is stated more precisely than {who} can confirm"
     e = min((e for e in s["edges"] if e["crossed"]), key=lambda e: e["distance_se"])
     return f"{n} {_interval_text(s)} crosses {_num(e['bound'])}"
 
