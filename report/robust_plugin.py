@@ -9,7 +9,7 @@ Two ways a claim is covered:
   record says ``"consistent": false`` (the declaration is stale).
 
 A claim with neither gets ``{"declared": false}``: every view says "not measured". Without the flag nothing
-here runs (no import of hypothesis, no fixture requested).
+here runs (no fixture requested).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("eis")
     group.addoption(
         "--robustness", action="store_true", default=False,
-        help="also measure each claim's robustness: a seeded bootstrap of its images and a hypothesis search over "
-        "its declared analysis choices; recorded in claims.json and every view",
+        help="also measure each claim's robustness: its allowed readings enumerated, a seeded bootstrap of its "
+        "images against its acceptance bounds, and a held-out replication; recorded in claims.json and every view",
     )
     group.addoption(
         "--robustness-resamples", type=int, default=None, metavar="N",
@@ -106,7 +106,8 @@ def pytest_runtest_call(item: pytest.Item):
             rob = measure_claim(item.config, declaration, data, judgement)
             rob["consistent"] = judgement.verdict == rec["verdict"]
             if not rob["consistent"]:
-                rob["fragile"] = True
+                rob["fragile"], rob["settled"] = True, False
+                rob["cell"] = f"inconsistent declaration · {rob.get('cell', '')}"
                 rob["fragile_because"] = rob.get("fragile_because", []) + [
                     f"its declaration judges {judgement.verdict}, the test {rec['verdict']}: stale declaration"]
         else:
