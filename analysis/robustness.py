@@ -446,10 +446,11 @@ def readings(decl: Declaration, data: Sample, base: Judgement) -> dict[str, Any]
             }
         )
     flips = [combo for combo, v in zip(grid, verdicts) if v != base.verdict]
+    by_name = {c.name: c for c in choices}
     single = [
         {"choice": t["choice"], "value": r["value"], "verdict": r["verdict"]}
         for t in table
-        for r in t["values"]
+        for r in sorted(t["values"], key=lambda r: _nearness(by_name[t["choice"]], r["value"]))
         if r["flips"]
     ]
     flip = (
@@ -471,6 +472,13 @@ def readings(decl: Declaration, data: Sample, base: Judgement) -> dict[str, Any]
         "flip": flip,
         "flip_text": flip_text(choices, flip) if flip else "no allowed reading flips it",
     }
+
+
+def _nearness(choice: Choice, value: Any) -> float:
+    """Order of a choice's values when naming a flip: a numeric one's nearest the default first, else as declared."""
+    if choice.numeric:
+        return abs(float(value) - float(choice.default))
+    return float(choice.options.index(value))
 
 
 def _boundary(choice: Choice, rows: list[dict[str, Any]]) -> str | None:

@@ -414,3 +414,18 @@ def test_group_sums_updated_by_the_differing_neurons_equal_the_direct_sums():
     first = rng.random(12) < 0.5
     for mask in (first, ~first, rng.random(12) < 0.3, first):
         assert np.allclose(column_sum(d, "x", mask), x[:, mask].sum(axis=1, dtype=np.float64), atol=1e-5)
+
+
+def test_a_numeric_flip_is_named_at_the_value_nearest_the_default():
+    @declare(
+        "synthetic-nearest",
+        Choice.span("split", 0.5, 0.0, 1.0, why="synthetic: any split inside the band"),
+        no_heldout="synthetic",
+    )
+    def judge(d: Sample, split: float) -> Judgement:
+        return Judgement(split > 0.3, {"split": split})
+
+    r = readings(judge, Sample({"images": {"x": np.ones(3)}}), judge(Sample({"images": {"x": np.ones(3)}})))
+    assert r["flip_table"][0]["flipping_values"] == [0.0, 0.25]  # the table keeps the declared order
+    assert r["flip"] == {"readings": {"split": 0.25}, "verdict": "fails"}
+    assert r["flip_table"][0]["boundary"] == "fails between split = 0.5 and 0.25"
