@@ -429,3 +429,24 @@ def test_a_numeric_flip_is_named_at_the_value_nearest_the_default():
     assert r["flip_table"][0]["flipping_values"] == [0.0, 0.25]  # the table keeps the declared order
     assert r["flip"] == {"readings": {"split": 0.25}, "verdict": "fails"}
     assert r["flip_table"][0]["boundary"] == "fails between split = 0.5 and 0.25"
+
+
+def test_an_erratum_is_judged_on_its_correction_s_bound_and_a_literal_reading_that_fails_far_away_is_clear():
+    @declare("synthetic-erratum", no_open_choice="synthetic", no_heldout="synthetic")
+    def judge(d: Sample) -> Judgement:
+        a = float(d.mean("images", d.table("images")["hit"]))
+        literal = {"as_printed": 0.36, "as_printed_0_1": 0.52}
+        rule = Bound(low=0.962)
+        return Judgement(
+            False,
+            {**literal, "corrected": a},
+            erratum=a >= 0.962,
+            combine="any",
+            bounds={k: rule for k in literal},
+            erratum_bounds={"corrected": rule},
+        )
+
+    on_edge = measure(judge, agreement_sample(60_000, 57_720))
+    assert on_edge["verdict"] == "erratum" and on_edge["sampling"] == NOISE and on_edge["in_doubt"] == ["corrected"]
+    far = measure(judge, agreement_sample(60_000, 59_000))
+    assert far["verdict"] == "erratum" and far["sampling"] == "clear" and far["settled"]
