@@ -789,15 +789,15 @@ def label(record: Mapping[str, Any]) -> dict[str, Any]:
     settled = not marks and h["state"] != "not declared"
     label_text = SETTLED if settled else " · ".join(marks) or HELDOUT_UNDECLARED
     cell_text = SETTLED if settled else " · ".join(words) or HELDOUT_UNDECLARED
-    # the views' earlier keys (until they read ``settled``/``label``/``cell``): not settled is what they mark
-    legacy = {
+    # the keys report/'s views and schema read (``fragile`` is "not settled")
+    views = {
         "fragile": not settled,
         "fragile_because": marks or ([] if settled else [HELDOUT_UNDECLARED]),
         "minimal_flip_text": r["flip_text"],
         "choices": r["choices"],
         "not_explored": r["not_explored"],
     }
-    return {"settled": settled, "label": label_text, "marks": marks, "cell": cell_text, **legacy}
+    return {"settled": settled, "label": label_text, "marks": marks, "cell": cell_text, **views}
 
 
 def noise_words(sampling: Mapping[str, Any]) -> str:
@@ -828,7 +828,7 @@ def undeclared(why: str, short: str = "no declaration") -> dict[str, Any]:
 
 
 def is_fragile(robustness: Mapping[str, Any] | None) -> bool:
-    """Not settled (the views' earlier name for it)."""
+    """Measured and not settled (what report/'s views call fragile)."""
     return bool(robustness and robustness.get("declared") and not robustness.get("settled"))
 
 
