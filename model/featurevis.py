@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     with np.load(args.inputs, allow_pickle=False) as npz:
         state = {k: npz[f"state/{k}"] for k in STATE_SHAPES}
         directions = npz["directions"]
+    import torch
+
+    torch.set_num_threads(1)  # a few images: threads only add overhead (the result does not depend on their number)
     images, reached = maximise_preactivations(state, directions=directions)
     np.savez(Path(args.out), images=images, reached=reached)
     return 0
