@@ -129,6 +129,17 @@ def _kind(groups: neurons.Groups) -> np.ndarray:
     return kind.astype(str)
 
 
+def random_partition(groups: neurons.Groups, seed: int) -> neurons.Groups:
+    """The active neurons of ``groups`` split at random (seeded) into a "1" group and an "anti-1" group of the
+    sizes ``groups`` has; the dead neurons stay dead."""
+    order = np.random.default_rng(seed).permutation(np.flatnonzero(~groups.dead))
+    n_one = int(groups.one.sum())
+    one, anti = np.zeros_like(groups.one), np.zeros_like(groups.anti_one)
+    one[order[:n_one]] = True
+    anti[order[n_one:]] = True
+    return neurons.Groups(one=one, anti_one=anti, dead=groups.dead)
+
+
 def wrong_hypothesis_scores(post: np.ndarray, readout: Any, groups: neurons.Groups, train: Any,
                             p: float = WRONG_HYPOTHESES_P, partitions: int = RANDOM_PARTITIONS) -> dict[str, Any]:
     """The causal-scrubbing score (group scheme, mean over :data:`SEEDS`) at noise ``p`` of the hypothesis and of
@@ -141,16 +152,7 @@ def wrong_hypothesis_scores(post: np.ndarray, readout: Any, groups: neurons.Grou
         scrubber = Scrubber.build(post, readout, g, train.s, train.region, train.labels)
         return float(np.mean([scrubber.kept(level, seed) for seed in SEEDS]))
 
-    active = np.flatnonzero(~groups.dead)
-    n_one = int(groups.one.sum())
-    random_scores = []
-    for seed in range(partitions):
-        order = np.random.default_rng(seed).permutation(active)
-        one = np.zeros_like(groups.one)
-        anti = np.zeros_like(groups.anti_one)
-        one[order[:n_one]] = True
-        anti[order[n_one:]] = True
-        random_scores.append(scrub(neurons.Groups(one=one, anti_one=anti, dead=groups.dead)))
+    random_scores = [scrub(random_partition(groups, seed)) for seed in range(partitions)]
     hypothesis = scrub(groups)
     fully_random = scrub(groups, "random")
     return {
