@@ -9,7 +9,11 @@ import pytest
 
 from analysis.labelling import ANTI, MIDDLE, ONE
 from analysis.neurons import Groups
-from claims.figures_fixtures import CLAIM_FIGURES, random_partition, wrong_hypothesis_scores
+from claims.figures_fixtures import (
+    CLAIM_FIGURES,
+    random_partition,
+    wrong_hypothesis_scores,
+)
 from model.interventions import Readout, labels_from_logits
 
 
