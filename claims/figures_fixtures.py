@@ -27,8 +27,8 @@ from model import featurevis
 
 __all__ = [  # the fixtures claims/conftest.py imports
     "attach_figures", "clue_oriented_pca", "contribution_figure", "direction_fv", "directions",
-    "feature_directions_figure", "hint_figure", "loadings_figure", "min_ablation_panel", "wrong_hypotheses",
-    "zero_ablation_figure",
+    "feature_directions_figure", "hint_figure", "loadings_figure", "min_ablation_panel", "regions_figure",
+    "wrong_hypotheses", "zero_ablation_figure",
 ]
 
 #: Images in the zero-ablation figure (drawn at random, seeded, from the training set).
@@ -45,6 +45,7 @@ CLAIM_FIGURES = {
     "loadings_figure": ("pca-uses-few-neurons", "quadrants-are-groups"),
     "zero_ablation_figure": ("anti-one-baseline", "zero-ablation-baseline"),
     "contribution_figure": ("fc2-sign-pattern",),
+    "regions_figure": ("regions-excite-groups", "each-detector-tracks-its-region", "causal-scrubbing"),
 }
 
 
@@ -196,6 +197,14 @@ def min_ablation_panel(train_post, fc2, groups, train) -> tuple:
 
 
 # ----------------------------------------------------------------------------------------------- the figures
+
+
+@pytest.fixture(scope="session")
+def regions_figure(figure_store, train, pca_coords) -> str:
+    """The labelling figure (the same inputs as the labelling claims', so it is drawn once): its histogram over
+    the three regions of s is the one the write-up shows for the regions each detector group covers."""
+    return figure_store.render("labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD,
+                               pca_coords[:, 0])
 
 
 @pytest.fixture(scope="session")
