@@ -15,19 +15,20 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import os
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fixtures.files import atomic_write_text
-from fixtures.locate import PROJECT_ROOT
 from report.catalogue import CLAIMS_PACKAGE, catalogue, specs_in
 from report.markdown import md_text
 from report.records import ClaimSpec, format_value
 
+PROJECT_ROOT = CLAIMS_PACKAGE.parent
 PAGE = PROJECT_ROOT / "docs" / "catalogue.md"
 WRITE_UP_TITLE = "Solving the Mechanistic Interpretability challenges: EIS VII Challenge 1"
 WRITE_UP_URL = "https://www.lesswrong.com/posts/sTe78dNJDGywu9Dz6/solving-the-mechanistic-interpretability-challenges-eis-vii"
@@ -161,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write docs/catalogue.md from the claims' markers.")
     parser.add_argument("--out", type=Path, default=PAGE)
     args = parser.parse_args(argv)
-    atomic_write_text(args.out, render(entries()))
+    text = render(entries())
+    fd, tmp = tempfile.mkstemp(dir=args.out.parent, prefix=f".{args.out.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:  # a reader sees the old page or the new one, never half
+        fh.write(text)
+    os.replace(tmp, args.out)
     print(f"wrote {args.out}")
     return 0
 
