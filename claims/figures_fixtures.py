@@ -190,7 +190,7 @@ def min_ablation_panel(train_post, fc2, groups, train) -> tuple:
     """What the min-ablation figure draws beside the claim's outcomes: s, the logit diff of every training image
     before and after each group's minimum-ablation, and the two thresholds."""
     before = neurons.logit_diff(fc2.logits(train_post))
-    after = {name: before + ablation.min_ablation_logit_diff_change(train_post, fc2, mask)
+    after = {name: neurons.logit_diff(fc2.min_ablate(train_post, mask))  # the readout's min-ablation, as the claims'
              for name, mask in (("anti_one_group", groups.anti_one), ("one_group", groups.one),
                                 ("both", groups.one | groups.anti_one))}
     return train.s, before, after, L_THRESHOLD, R_THRESHOLD
