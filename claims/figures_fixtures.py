@@ -26,9 +26,18 @@ from fixtures.locate import PROJECT_ROOT
 from model import featurevis
 
 __all__ = [  # the fixtures claims/conftest.py imports
-    "attach_figures", "clue_oriented_pca", "contribution_figure", "direction_fv", "directions",
-    "feature_directions_figure", "hint_figure", "loadings_figure", "min_ablation_panel", "regions_figure",
-    "wrong_hypotheses", "zero_ablation_figure",
+    "attach_figures",
+    "clue_oriented_pca",
+    "contribution_figure",
+    "direction_fv",
+    "directions",
+    "feature_directions_figure",
+    "hint_figure",
+    "loadings_figure",
+    "min_ablation_panel",
+    "regions_figure",
+    "wrong_hypotheses",
+    "zero_ablation_figure",
 ]
 
 #: Images in the zero-ablation figure (drawn at random, seeded, from the training set).
@@ -79,8 +88,11 @@ def clue_oriented_pca(pca: geometry.PCA, pca_coords: np.ndarray) -> np.ndarray:
 def directions(logit_diff_dir, clue_oriented_pca, pca, arms) -> dict[str, np.ndarray]:
     """The directions of neuron space the write-up visualises, as unit vectors: the logit diff, PC1, PC2 and the
     two arm directions (each arm's outward unit vector in the PCA plane, mapped back to neuron space)."""
-    out = {"logit diff (1 − 0)": logit_diff_dir / (np.linalg.norm(logit_diff_dir) or 1.0),
-           "PC1": clue_oriented_pca[0], "PC2": clue_oriented_pca[1]}
+    out = {
+        "logit diff (1 − 0)": logit_diff_dir / (np.linalg.norm(logit_diff_dir) or 1.0),
+        "PC1": clue_oriented_pca[0],
+        "PC2": clue_oriented_pca[1],
+    }
     if arms is not None:
         out['"1" arm'] = arms[0].outward @ pca.components
         out['"anti-1" arm'] = arms[1].outward @ pca.components
@@ -103,12 +115,20 @@ def direction_feature_visualisations(prepared: Any, acts: Any, directions: np.nd
             np.savez(inputs, directions=directions, **{f"state/{k}": v for k, v in acts.params.state.items()})
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-            done = subprocess.run([sys.executable, "-m", "model.featurevis", "--inputs", str(inputs), "--out", str(out)],
-                                  cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=FEATUREVIS_TIMEOUT_S,
-                                  check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "model.featurevis", "--inputs", str(inputs), "--out", str(out)],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=FEATUREVIS_TIMEOUT_S,
+                check=False,
+            )
             if done.returncode != 0:
-                raise RuntimeError(f"feature visualisation of the directions failed (exit {done.returncode}):\n"
-                                   f"{done.stderr.strip()[-2000:]}")
+                raise RuntimeError(
+                    f"feature visualisation of the directions failed (exit {done.returncode}):\n"
+                    f"{done.stderr.strip()[-2000:]}"
+                )
             with np.load(out, allow_pickle=False) as npz:
                 return {"images": npz["images"], "reached": npz["reached"]}
 
@@ -141,8 +161,14 @@ def random_partition(groups: neurons.Groups, seed: int) -> neurons.Groups:
     return neurons.Groups(one=one, anti_one=anti, dead=groups.dead)
 
 
-def wrong_hypothesis_scores(post: np.ndarray, readout: Any, groups: neurons.Groups, train: Any,
-                            p: float = WRONG_HYPOTHESES_P, partitions: int = RANDOM_PARTITIONS) -> dict[str, Any]:
+def wrong_hypothesis_scores(
+    post: np.ndarray,
+    readout: Any,
+    groups: neurons.Groups,
+    train: Any,
+    p: float = WRONG_HYPOTHESES_P,
+    partitions: int = RANDOM_PARTITIONS,
+) -> dict[str, Any]:
     """The causal-scrubbing score (group scheme, mean over :data:`SEEDS`) at noise ``p`` of the hypothesis and of
     wrong hypotheses of the same group sizes: its two detector groups swapped, and ``partitions`` partitions of
     the active neurons (seeds 0 … partitions − 1) into a "1" group and an "anti-1" group of the hypothesis's
@@ -157,9 +183,11 @@ def wrong_hypothesis_scores(post: np.ndarray, readout: Any, groups: neurons.Grou
     hypothesis = scrub(groups)
     fully_random = scrub(groups, "random")
     return {
-        "p": p, "hypothesis": hypothesis,
+        "p": p,
+        "hypothesis": hypothesis,
         "swapped": scrub(neurons.Groups(one=groups.anti_one, anti_one=groups.one, dead=groups.dead)),
-        "random_partitions": random_scores, "fully_random": fully_random,
+        "random_partitions": random_scores,
+        "fully_random": fully_random,
         "loss_recovered": (hypothesis - fully_random) / (1 - fully_random) if fully_random < 1 else float("nan"),
     }
 
@@ -179,9 +207,15 @@ def wrong_hypotheses(prepared, acts, train_post, fc2, groups, train) -> dict[str
     code.update(inspect.getsource(wrong_hypothesis_scores).encode())
     code.update(repr((WRONG_HYPOTHESES_P, RANDOM_PARTITIONS, SEEDS)).encode())
     names = ("hypothesis", "swapped", "random_partitions", "fully_random", "loss_recovered")
-    stored = memoised(prepared.inputs.cache_dir / f"scrub-wrong-hypotheses-{acts.source.stem}-{code.hexdigest()}.npz",
-                      lambda: {k: np.asarray(v, dtype=np.float64) for k, v in
-                               wrong_hypothesis_scores(train_post, fc2, groups, train).items() if k in names}, names)
+    stored = memoised(
+        prepared.inputs.cache_dir / f"scrub-wrong-hypotheses-{acts.source.stem}-{code.hexdigest()}.npz",
+        lambda: {
+            k: np.asarray(v, dtype=np.float64)
+            for k, v in wrong_hypothesis_scores(train_post, fc2, groups, train).items()
+            if k in names
+        },
+        names,
+    )
     return {"p": WRONG_HYPOTHESES_P, **{k: stored[k].tolist() for k in names}}
 
 
@@ -190,9 +224,14 @@ def min_ablation_panel(train_post, fc2, groups, train) -> tuple:
     """What the min-ablation figure draws beside the claim's outcomes: s, the logit diff of every training image
     before and after each group's minimum-ablation, and the two thresholds."""
     before = neurons.logit_diff(fc2.logits(train_post))
-    after = {name: neurons.logit_diff(fc2.min_ablate(train_post, mask))  # the readout's min-ablation, as the claims'
-             for name, mask in (("anti_one_group", groups.anti_one), ("one_group", groups.one),
-                                ("both", groups.one | groups.anti_one))}
+    after = {
+        name: neurons.logit_diff(fc2.min_ablate(train_post, mask))  # the readout's min-ablation, as the claims'
+        for name, mask in (
+            ("anti_one_group", groups.anti_one),
+            ("one_group", groups.one),
+            ("both", groups.one | groups.anti_one),
+        )
+    }
     return train.s, before, after, L_THRESHOLD, R_THRESHOLD
 
 
@@ -203,8 +242,9 @@ def min_ablation_panel(train_post, fc2, groups, train) -> tuple:
 def regions_figure(figure_store, train, pca_coords) -> str:
     """The labelling figure (the same inputs as the labelling claims', so it is drawn once): its histogram over
     the three regions of s is the one the write-up shows for the regions each detector group covers."""
-    return figure_store.render("labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD,
-                               pca_coords[:, 0])
+    return figure_store.render(
+        "labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD, pca_coords[:, 0]
+    )
 
 
 @pytest.fixture(scope="session")
@@ -215,8 +255,13 @@ def hint_figure(figure_store, clue) -> str:
 @pytest.fixture(scope="session")
 def feature_directions_figure(figure_store, direction_fv) -> str:
     names, fv = direction_fv
-    return figure_store.render("feature-directions", "feature_directions", fv["images"].astype(np.float64), names,
-                               fv["reached"].astype(np.float64))
+    return figure_store.render(
+        "feature-directions",
+        "feature_directions",
+        fv["images"].astype(np.float64),
+        names,
+        fv["reached"].astype(np.float64),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -235,14 +280,25 @@ def zero_ablation_figure(figure_store, train, train_post, groups, fc2) -> str:
     one = fc2.logit_diff_contribution(train_post, groups.one)[ids]
     anti = fc2.logit_diff_contribution(train_post, groups.anti_one)[ids]
     shares = ablation.zero_ablation_effect(train_post, fc2, groups.anti_one, train.region)
-    return figure_store.render("zero-ablation", "zero_ablation", train.s[ids], one, anti,
-                               {k: shares[k] for k in ("fraction_class_1_before", "fraction_class_1_after")})
+    return figure_store.render(
+        "zero-ablation",
+        "zero_ablation",
+        train.s[ids],
+        one,
+        anti,
+        {k: shares[k] for k in ("fraction_class_1_before", "fraction_class_1_after")},
+    )
 
 
 @pytest.fixture(scope="session")
 def contribution_figure(figure_store, train_post, logit_diff_dir, groups, fc2) -> str:
     """The write-up's two rows (fc2 weight to each logit × activation std) above the sorted logit-diff
     contributions (one-way-neurons' measure, :func:`analysis.neurons.typical_contribution`)."""
-    return figure_store.render("contributions", "contributions",
-                               neurons.typical_contribution(train_post, logit_diff_dir), groups.dead, fc2.weight,
-                               train_post.std(axis=0, dtype=np.float64))
+    return figure_store.render(
+        "contributions",
+        "contributions",
+        neurons.typical_contribution(train_post, logit_diff_dir),
+        groups.dead,
+        fc2.weight,
+        train_post.std(axis=0, dtype=np.float64),
+    )

@@ -31,7 +31,9 @@ from report.records import ClaimSpec, format_value
 PROJECT_ROOT = CLAIMS_PACKAGE.parent
 PAGE = PROJECT_ROOT / "docs" / "catalogue.md"
 WRITE_UP_TITLE = "Solving the Mechanistic Interpretability challenges: EIS VII Challenge 1"
-WRITE_UP_URL = "https://www.lesswrong.com/posts/sTe78dNJDGywu9Dz6/solving-the-mechanistic-interpretability-challenges-eis-vii"
+WRITE_UP_URL = (
+    "https://www.lesswrong.com/posts/sTe78dNJDGywu9Dz6/solving-the-mechanistic-interpretability-challenges-eis-vii"
+)
 CHALLENGE_URL = "https://github.com/thestephencasper/mechanistic_interpretability_challenge"
 STALE = "docs/catalogue.md is stale: run `python -m report.catalogue_page` and commit the result"
 
@@ -48,14 +50,17 @@ class Entry:
 
 def _modules(package: Path) -> list[ModuleType]:
     """Every module of the claims package but its conftest, test modules first (imported as pytest names them)."""
-    paths = sorted(package.glob("test_*.py")) + sorted(p for p in package.glob("*.py")
-                                                      if not p.name.startswith("test_") and p.name != "conftest.py")
+    paths = sorted(package.glob("test_*.py")) + sorted(
+        p for p in package.glob("*.py") if not p.name.startswith("test_") and p.name != "conftest.py"
+    )
     return [importlib.import_module(f"{package.name}.{p.stem}") for p in paths]
 
 
 def _is_declaration(obj: Any) -> bool:
     """A robustness declaration (``@declare``), recognised by what it holds rather than by importing its class."""
-    return type(obj).__name__ == "Declaration" and isinstance(getattr(obj, "claim", None), str) and hasattr(obj, "choices")
+    return (
+        type(obj).__name__ == "Declaration" and isinstance(getattr(obj, "claim", None), str) and hasattr(obj, "choices")
+    )
 
 
 def entries(package: Path = CLAIMS_PACKAGE) -> list[Entry]:
@@ -71,8 +76,9 @@ def entries(package: Path = CLAIMS_PACKAGE) -> list[Entry]:
             for spec in specs_in(obj):
                 tests.setdefault(spec.id, (f"{rel}::{name}", inspect.getdoc(obj) or ""))
     cat = catalogue(package)
-    return [Entry(spec, *tests[spec.id], declarations.get(spec.id))
-            for spec in [*cat.claims.values(), *cat.probes.values()]]
+    return [
+        Entry(spec, *tests[spec.id], declarations.get(spec.id)) for spec in [*cat.claims.values(), *cat.probes.values()]
+    ]
 
 
 #: The markers cite the catalogue by its file name outside the repository; on this page it is the catalogue itself.

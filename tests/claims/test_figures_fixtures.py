@@ -26,8 +26,11 @@ def _world(n: int = 900, seed: int = 0):
     post = np.column_stack([up, 2 * up, down, 2 * down, np.zeros(n), np.zeros(n)])
     readout = Readout(np.array([[0.0] * 6, [1, 1, 1, 1, 0, 0]]), np.array([0.5, 0.0]))
     labels = labels_from_logits(readout.logits(post))
-    groups = Groups(one=np.array([1, 1, 0, 0, 0, 0], bool), anti_one=np.array([0, 0, 1, 1, 0, 0], bool),
-                    dead=np.array([0, 0, 0, 0, 1, 1], bool))
+    groups = Groups(
+        one=np.array([1, 1, 0, 0, 0, 0], bool),
+        anti_one=np.array([0, 0, 1, 1, 0, 0], bool),
+        dead=np.array([0, 0, 0, 0, 1, 1], bool),
+    )
     return post, readout, groups, SimpleNamespace(s=s, region=region, labels=labels)
 
 
