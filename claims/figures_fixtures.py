@@ -50,8 +50,8 @@ FEATUREVIS_TIMEOUT_S = 600
 #: figure fixture -> the claims whose records show it (a claim not in this run is skipped).
 CLAIM_FIGURES = {
     "hint_figure": ("clue-is-a-one",),
-    "feature_directions_figure": ("feature-visualisation", "quadrant-feature-visualisations"),
-    "loadings_figure": ("pca-uses-few-neurons", "quadrants-are-groups"),
+    "feature_directions_figure": ("feature-visualisation",),
+    "loadings_figure": ("pca-uses-few-neurons", "quadrants-are-groups", "quadrant-feature-visualisations"),
     "zero_ablation_figure": ("anti-one-baseline", "zero-ablation-baseline"),
     "contribution_figure": ("fc2-sign-pattern",),
     "regions_figure": ("regions-excite-groups", "each-detector-tracks-its-region", "causal-scrubbing"),
