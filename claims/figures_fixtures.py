@@ -45,6 +45,7 @@ ZERO_ABLATION_IMAGES = 60
 #: The wrong hypotheses scrubbing is compared with: the noise level, and how many random partitions.
 WRONG_HYPOTHESES_P = 1e-3
 RANDOM_PARTITIONS = 20
+PARTITION_SEED = 20261201  # the scrubbing-beats-wrong-hypotheses claim's: the figure shows the partitions it judges
 FEATUREVIS_TIMEOUT_S = 600
 
 #: figure fixture -> the claims whose records show it (a claim not in this run is skipped).
@@ -150,15 +151,18 @@ def _kind(groups: neurons.Groups) -> np.ndarray:
     return kind.astype(str)
 
 
-def random_partition(groups: neurons.Groups, seed: int) -> neurons.Groups:
-    """The active neurons of ``groups`` split at random (seeded) into a "1" group and an "anti-1" group of the
-    sizes ``groups`` has; the dead neurons stay dead."""
-    order = np.random.default_rng(seed).permutation(np.flatnonzero(~groups.dead))
+def random_partitions(groups: neurons.Groups, count: int, seed: int = PARTITION_SEED) -> list[neurons.Groups]:
+    """``count`` partitions of the active neurons of ``groups`` into a "1" group and an "anti-1" group of the sizes
+    ``groups`` has, drawn one after another from one generator seeded ``seed``; the dead neurons stay dead."""
+    rng = np.random.default_rng(seed)
+    active = np.flatnonzero(~groups.dead)
     n_one = int(groups.one.sum())
-    one, anti = np.zeros_like(groups.one), np.zeros_like(groups.anti_one)
-    one[order[:n_one]] = True
-    anti[order[n_one:]] = True
-    return neurons.Groups(one=one, anti_one=anti, dead=groups.dead)
+    out = []
+    for _ in range(count):
+        one = np.zeros_like(groups.one)
+        one[rng.permutation(active)[:n_one]] = True
+        out.append(neurons.Groups(one=one, anti_one=~groups.dead & ~one, dead=groups.dead))
+    return out
 
 
 def wrong_hypothesis_scores(
@@ -170,16 +174,16 @@ def wrong_hypothesis_scores(
     partitions: int = RANDOM_PARTITIONS,
 ) -> dict[str, Any]:
     """The causal-scrubbing score (group scheme, mean over :data:`SEEDS`) at noise ``p`` of the hypothesis and of
-    wrong hypotheses of the same group sizes: its two detector groups swapped, and ``partitions`` partitions of
-    the active neurons (seeds 0 … partitions − 1) into a "1" group and an "anti-1" group of the hypothesis's
-    sizes; the fully random score (every group from a random image); loss recovered = (score − fully random) /
-    (1 − fully random)."""
+    wrong hypotheses of the same group sizes: its two detector groups swapped, and ``partitions`` random
+    partitions of the active neurons into a "1" group and an "anti-1" group of the hypothesis's sizes
+    (:func:`random_partitions`); the fully random score (every group from a random image); loss recovered =
+    (score − fully random) / (1 − fully random)."""
 
     def scrub(g: neurons.Groups, level: float | str = p) -> float:
         scrubber = Scrubber.build(post, readout, g, train.s, train.region, train.labels)
         return float(np.mean([scrubber.kept(level, seed) for seed in SEEDS]))
 
-    random_scores = [scrub(random_partition(groups, seed)) for seed in range(partitions)]
+    random_scores = [scrub(g) for g in random_partitions(groups, partitions)]
     hypothesis = scrub(groups)
     fully_random = scrub(groups, "random")
     return {
@@ -205,7 +209,7 @@ def wrong_hypotheses(prepared, acts, train_post, fc2, groups, train) -> dict[str
     for module in (scrubbing, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())
     code.update(inspect.getsource(wrong_hypothesis_scores).encode())
-    code.update(repr((WRONG_HYPOTHESES_P, RANDOM_PARTITIONS, SEEDS)).encode())
+    code.update(repr((WRONG_HYPOTHESES_P, RANDOM_PARTITIONS, PARTITION_SEED, SEEDS)).encode())
     names = ("hypothesis", "swapped", "random_partitions", "fully_random", "loss_recovered")
     stored = memoised(
         prepared.inputs.cache_dir / f"scrub-wrong-hypotheses-{acts.source.stem}-{code.hexdigest()}.npz",
