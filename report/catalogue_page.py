@@ -16,6 +16,7 @@ import argparse
 import importlib
 import inspect
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -87,6 +88,7 @@ _CATALOGUE_NAMES = (("CLAIMS.md's", "the catalogue's"), ("CLAIMS.md", "the catal
 
 def _paragraph(text: str) -> str:
     text = " ".join(text.split())
+    text = re.sub(r":(?:mod|func|class|meth|attr|data):`~?([^`]+)`", r"`\1`", text)  # docstrings' roles, as code
     for name, here in _CATALOGUE_NAMES:
         text = text.replace(name, here)
     return md_text(text)
