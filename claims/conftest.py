@@ -9,6 +9,7 @@ import pytest
 
 from analysis import geometry, labelling, neurons
 from analysis.scrubbing import Scrubber
+from claims.figures_fixtures import *  # noqa: F401,F403  (the figure fixtures, and attach_figures)
 from fixtures.plugin import Split
 from model.interventions import Readout
 

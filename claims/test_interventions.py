@@ -239,8 +239,8 @@ def min_outcomes(train_post, fc2, groups, train) -> dict[str, dict[str, dict[str
 
 
 @pytest.fixture(scope="module")
-def min_ablation_figure(figure_store, min_outcomes) -> str:
-    return figure_store.render("min-ablation", "min_ablation", min_outcomes)
+def min_ablation_figure(figure_store, min_outcomes, min_ablation_panel) -> str:
+    return figure_store.render("min-ablation", "min_ablation", min_outcomes, *min_ablation_panel)
 
 
 @claim(
@@ -341,8 +341,8 @@ def test_the_dataset_minimum_is_the_no_detection_baseline(verdict, train_post, g
 
 
 @pytest.fixture(scope="module")
-def scrubbing_figure(figure_store, sweep, neuron_sweep) -> str:
-    return figure_store.render("causal-scrubbing", "scrubbing", sweep, neuron_sweep)
+def scrubbing_figure(figure_store, sweep, neuron_sweep, wrong_hypotheses) -> str:
+    return figure_store.render("causal-scrubbing", "scrubbing", sweep, neuron_sweep, wrong_hypotheses)
 
 
 SCHEME = dict(why="\"resample-ablate\" a group from one replacement image (the notebook's scheme, CLAIMS.md) or each "

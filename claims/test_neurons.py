@@ -48,11 +48,6 @@ def feature_figures(figure_store, acts, groups, strongest, fv_correlation, clue)
     ]
 
 
-@pytest.fixture(scope="module")
-def contribution_figure(figure_store, contribution, groups, fc2) -> str:
-    return figure_store.render("contributions", "contributions", contribution, groups.dead, fc2.weight)
-
-
 @claim(
     "feature-visualisation",
     quote="All the “top right” ones (both positive) correspond to a sort of “1” (with some stripes), and all the "

@@ -11,6 +11,9 @@ amplification leaves differences near 1e-11, far below float32, in which the res
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from model.spec import N_NEURONS
@@ -20,9 +23,13 @@ LR = 0.1
 
 
 def maximise_preactivations(
-    state: dict[str, np.ndarray], steps: int = STEPS, lr: float = LR
+    state: dict[str, np.ndarray], steps: int = STEPS, lr: float = LR, directions: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (images (200, 28, 28) float32, reached pre-activation (200,) float32), image i for neuron i."""
+    """Return (images (200, 28, 28) float32, reached pre-activation (200,) float32), image i for neuron i.
+
+    With ``directions`` (k, 200), the same recipe for k directions of neuron space instead: image j maximises
+    ``directions[j] · pre-activation`` (a neuron is the direction of its unit vector; its weights are then
+    fc1's own row, so the neurons' images are the same either way)."""
     if steps <= 0 or lr <= 0:
         raise ValueError(f"steps and lr must be positive, got steps={steps}, lr={lr}")
     import torch
@@ -33,10 +40,15 @@ def maximise_preactivations(
     net = build_network(state, COMPUTE_DTYPE)
     for p in net.parameters():
         p.requires_grad_(False)
-    x = torch.zeros(N_NEURONS, 1, 28, 28, dtype=dtype, requires_grad=True)
-    opt = torch.optim.Adam([x], lr=lr)
     w = net.fc1.weight  # (200, 400): neuron i only needs its own row on image i
     b = net.fc1.bias
+    if directions is not None:
+        d = torch.from_numpy(np.asarray(directions, dtype=np.float64)).to(dtype)
+        if d.ndim != 2 or d.shape[1] != N_NEURONS:
+            raise ValueError(f"directions must have shape (k, {N_NEURONS}), got {tuple(d.shape)}")
+        w, b = d @ w, d @ b  # direction j's weights on the 400 conv features
+    x = torch.zeros(len(w), 1, 28, 28, dtype=dtype, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=lr)
     for _ in range(steps):
         opt.zero_grad(set_to_none=True)
         reached = (net.features(x) * w).sum(dim=1) + b
@@ -45,3 +57,30 @@ def maximise_preactivations(
     with torch.no_grad():
         reached = (net.features(x) * w).sum(dim=1) + b
     return x.detach()[:, 0].numpy().astype(np.float32), reached.numpy().astype(np.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m model.featurevis --inputs IN.npz --out OUT.npz``: the feature visualisations of the directions
+    in IN (``directions`` (k, 200) and the parameters as ``state/<key>``), written to OUT (``images``,
+    ``reached``; the caller caches them), in a child process so that the test process never imports torch."""
+    import argparse
+
+    from model.spec import STATE_SHAPES
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--inputs", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    with np.load(args.inputs, allow_pickle=False) as npz:
+        state = {k: npz[f"state/{k}"] for k in STATE_SHAPES}
+        directions = npz["directions"]
+    import torch
+
+    torch.set_num_threads(1)  # a few images: threads only add overhead (the result does not depend on their number)
+    images, reached = maximise_preactivations(state, directions=directions)
+    np.savez(Path(args.out), images=images, reached=reached)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,6 +19,11 @@ from matplotlib.figure import Figure  # noqa: E402
 from fixtures.files import atomic_write  # noqa: E402
 
 CLASS_COLOURS = {0: "#1f77b4", 1: "#ff7f0e"}  # model label 0 / 1
+#: The three regions of s as background bands: outer regions pale yellow, the band pale grey (clear of the blue and
+#: orange of the model labels drawn over them).
+REGION_COLOURS = {"anti": "#fff2a8", "middle": "#dddddd", "one": "#fff2a8"}
+#: Signed images and weights in the write-up's colours: blue = positive, red = negative (matplotlib's RdBu).
+SIGNED_CMAP = "RdBu"
 GROUP_COLOURS = {"one": "#2ca02c", "anti_one": "#ff7f0e", "both": "#d62728", "dead": "#7f7f7f"}
 DPI = 110
 
@@ -53,7 +58,10 @@ def v_shape(
     for arm, name in ((v.left, "left arm"), (v.right, "right arm")):
         proj = (coords[arm.members] - v.corner) @ arm.outward
         end = v.corner + arm.outward * np.percentile(proj, 99.5)
-        ax.plot([v.corner[0], end[0]], [v.corner[1], end[1]], "-", color="black", lw=1.2)
+        # the arm direction as an arrow from the corner (the write-up's "arm-directions … added as arrows")
+        ax.annotate("", xy=end, xytext=v.corner,
+                    arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.4, "mutation_scale": 16,
+                                "shrinkA": 0, "shrinkB": 0})
         mid = v.corner + 0.6 * (end - v.corner)
         normal = np.array([-arm.outward[1], arm.outward[0]])
         if np.dot(normal, -v.corner_direction) > 0:  # label on the outside of the V, not between the arms
@@ -66,6 +74,7 @@ def v_shape(
     for sign, style in ((1, "-"), (-1, "--")):
         ax.annotate("", xy=tail + sign * unit * 0.18 * span, xytext=tail,
                     arrowprops=dict(arrowstyle="-|>", color="purple", lw=2, ls=style, mutation_scale=16))
+    ax.plot([], [], color="black", lw=1.4, marker=">", markersize=5, label="arm directions (line fits)")
     ax.plot([], [], color="purple", lw=2, label="logit diff (1 − 0) direction")
     ax.plot([], [], color="purple", lw=2, ls="--", label="class 0 − class 1 direction")
     ax.scatter(*clue, s=90, color="red", edgecolor="black", zorder=5, label="clue (train image 6)")
@@ -99,38 +108,54 @@ def _corner_inset(ax: Any, coords: np.ndarray, labels: np.ndarray, v: Any, span:
     ax.indicate_inset_zoom(inset, edgecolor="grey")
 
 
+def _shade_regions(ax: Any, low: float, high: float, with_labels: bool) -> None:
+    """The three regions of s as background bands, named at the top when ``with_labels``."""
+    left, right = ax.get_xlim()
+    for (a, b), key, name in (((left, low), "anti", "anti-1-like"), ((low, high), "middle", "middle (band)"),
+                              ((high, right), "one", "1-like")):
+        ax.axvspan(a, b, color=REGION_COLOURS[key], alpha=0.6, lw=0, zorder=0)
+        if with_labels:
+            ax.text((a + b) / 2, 0.99, name, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=8)
+    ax.set_xlim(left, right)
+
+
 def labelling(s: np.ndarray, labels: np.ndarray, low: float, high: float, pc1: np.ndarray) -> Figure:
-    """Histogram of ``s`` by model label with the two thresholds; ``s`` against the first principal component."""
+    """Histogram of ``s`` by model label over the three regions of s (shaded) with the write-up's two thresholds;
+    beside it, the first principal component against ``s``."""
     fig = Figure(figsize=(11, 4.3))
     ax1, ax2 = fig.subplots(1, 2)
     bins = np.linspace(s.min(), s.max(), 120)
     for lab in (0, 1):
         ax1.hist(s[labels == lab], bins=bins, alpha=0.6, color=CLASS_COLOURS[lab], label=f"model label {lab}")
+    ax1.set_ylim(0, ax1.get_ylim()[1] * 1.12)  # room for the region names
     top = ax1.get_ylim()[1]
     for t, name, ha, dx in ((low, f"L = {low:g}", "right", -3), (high, f"R = {high:g}", "left", 3)):
         ax1.axvline(t, color="black", ls="--", lw=1)
-        ax1.annotate(name, (t, top * 0.95), fontsize=8, xytext=(dx, 0), textcoords="offset points", ha=ha, va="top")
+        ax1.annotate(name, (t, top * 0.84), fontsize=8, xytext=(dx, 0), textcoords="offset points", ha=ha, va="top")
+    _shade_regions(ax1, low, high, with_labels=True)
     ax1.set_xlabel("similarity s = Σ x·(clue − anti-clue)")
     ax1.set_ylabel("training images")
-    ax1.set_title("labeling-function · class-split: s by model label", fontsize=10)
-    ax1.legend(fontsize=8)
+    ax1.set_title("labeling-function · class-split: s by model label, by region", fontsize=10)
+    ax1.legend(fontsize=8, loc="center left", bbox_to_anchor=(0.0, 0.7))
     idx = _subsample(len(s))
     for lab in (0, 1):
         m = idx[labels[idx] == lab]
         ax2.scatter(s[m], pc1[m], s=2, alpha=0.35, color=CLASS_COLOURS[lab], rasterized=True, label=f"model label {lab}")
     for t in (low, high):
         ax2.axvline(t, color="black", ls="--", lw=1)
+    _shade_regions(ax2, low, high, with_labels=False)
     ax2.set_xlabel("similarity s")
     ax2.set_ylabel("PC1 of the 200 neurons")
-    ax2.set_title("labeling-function: s against the first principal component", fontsize=10)
+    ax2.set_title("labeling-function · pc1-tracks-similarity: PC1 against s", fontsize=10)
     ax2.legend(fontsize=8, markerscale=3)
     fig.subplots_adjust(left=0.07, right=0.99, bottom=0.12, top=0.92, wspace=0.22)
     return fig
 
 
 def _tile(img: np.ndarray, frame: str | None, pad: int = 2) -> np.ndarray:
-    """One image as RGB (RdBu_r, symmetric per-image scale: red positive, blue negative) in a coloured frame."""
-    cmap = matplotlib.colormaps["RdBu_r"]
+    """One image as RGB (:data:`SIGNED_CMAP`, symmetric per-image scale: blue positive, red negative) in a coloured
+    frame."""
+    cmap = matplotlib.colormaps[SIGNED_CMAP]
     lim = float(np.abs(img).max()) or 1.0
     rgb = cmap((img / lim + 1) / 2)[..., :3]
     out = np.ones((img.shape[0] + 2 * pad, img.shape[1] + 2 * pad, 3))
@@ -170,8 +195,8 @@ def feature_grid(images: np.ndarray, kind: dict[int, str]) -> Figure:
     ax.set_yticks(np.arange(len(tiles) // cols) * h + h / 2 - 1, [str(r * cols) for r in range(len(tiles) // cols)], fontsize=7)
     ax.set_xlabel("neuron index mod 20")
     ax.set_ylabel("neuron index (row start)")
-    ax.set_title("feature-visualisation: the input maximising each fc1 neuron (red = positive, blue = negative pixels)",
-                 fontsize=10)
+    ax.set_title("feature-visualisation: the input maximising each fc1 neuron (blue = positive, red = negative pixels, "
+                 "as in the write-up)", fontsize=10)
     _group_legend(fig, loc="lower center")
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.94)
     return fig
@@ -193,33 +218,45 @@ def feature_top(images: np.ndarray, one: np.ndarray, anti: np.ndarray, corr: np.
         ax.set_ylabel(name.replace("15 strongest ", ""), fontsize=8)
         ax.tick_params(length=0)
     fig.suptitle("feature-visualisation: the 15 strongest neurons of each group (|logit-diff weight| × activation std);"
-                 " r = correlation with clue − 0.5", fontsize=10)
+                 " r = correlation with clue − 0.5; blue = positive", fontsize=10)
     fig.subplots_adjust(left=0.04, right=0.99, bottom=0.12, top=0.86, hspace=0.7)
     return fig
 
 
-def contributions(contrib: np.ndarray, dead: np.ndarray, fc2_weight: np.ndarray) -> Figure:
-    """Per-neuron logit-diff contribution weighted by typical activation, sorted; and fc2's sign pattern."""
-    fig = Figure(figsize=(11, 4.3))
-    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    active = np.flatnonzero(~dead)
-    order = active[np.argsort(contrib[active])[::-1]]
+def contributions(contrib: np.ndarray, dead: np.ndarray, fc2_weight: np.ndarray, typical: np.ndarray) -> Figure:
+    """The write-up's two rows: each neuron's fc2 weight to logit 0 (top) and to logit 1 (bottom), × its typical
+    activation (std), blue = positive; cells breaking the pattern (top > 0 or bottom < 0, active neurons) ringed.
+    Below, the logit-diff contributions (the two rows' difference) of the active neurons, sorted."""
+    fig = Figure(figsize=(12, 6.4))
+    ax1, ax2 = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1, 1.6]})
+    rows = fc2_weight * typical[None, :]
+    lim = float(np.abs(rows).max()) or 1.0
+    im = ax1.imshow(rows, aspect="auto", cmap=SIGNED_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
+    active = ~dead
+    breaking = active & ((rows[0] > 0) | (rows[1] < 0))
+    for r, bad in ((0, active & (rows[0] > 0)), (1, active & (rows[1] < 0))):
+        xs = np.flatnonzero(bad)
+        ax1.scatter(xs, np.full(len(xs), r), s=7, facecolor="none", edgecolor="black", lw=0.6)
+    ax1.set_yticks([0, 1], ["fc2 weight to logit 0\n× activation std", "fc2 weight to logit 1\n× activation std"],
+                   fontsize=8)
+    ax1.set_xlabel(f"neuron index (all {len(contrib)}; dead neurons have std 0: white)")
+    ax1.set_title(f"fc2-sign-pattern · one-way-neurons: the write-up's two rows (blue = positive; {int(breaking.sum())} "
+                  "active neurons break \"top red, bottom blue\", ringed)", fontsize=10)
+    fig.colorbar(im, ax=ax1, fraction=0.02, pad=0.01).ax.tick_params(labelsize=7)
+    ids = np.flatnonzero(active)
+    order = ids[np.argsort(contrib[ids], kind="stable")[::-1]]
     vals = contrib[order]
-    ax1.bar(np.arange(len(vals)), vals, color=np.where(vals >= 0, "#d62728", "#1f77b4"), width=1.0)
-    ax1.axhline(0, color="black", lw=0.8)
-    ax1.set_xlabel(f"active neurons, sorted ({len(active)} of {len(contrib)}; dead ones omitted)")
-    ax1.set_ylabel("logit-diff weight × activation std")
-    ax1.set_title("one-way-neurons: contribution to logit diff per neuron", fontsize=10)
-    ax1.legend(handles=[
-        matplotlib.patches.Patch(color="#d62728", label=f"towards class 1 ({int((vals > 0).sum())})"),
-        matplotlib.patches.Patch(color="#1f77b4", label=f"towards class 0 ({int((vals < 0).sum())})"),
+    up, down = matplotlib.colormaps[SIGNED_CMAP](0.85), matplotlib.colormaps[SIGNED_CMAP](0.15)
+    ax2.bar(np.arange(len(vals)), vals, color=[up if v >= 0 else down for v in vals], width=1.0)
+    ax2.axhline(0, color="black", lw=0.8)
+    ax2.set_xlabel(f"active neurons, sorted by contribution ({len(ids)} of {len(contrib)}; dead ones omitted)")
+    ax2.set_ylabel("logit-diff weight × activation std")
+    ax2.set_title("one-way-neurons: contribution to the logit diff (1 − 0) per neuron", fontsize=10)
+    ax2.legend(handles=[
+        matplotlib.patches.Patch(color=up, label=f"towards class 1 ({int((vals > 0).sum())})"),
+        matplotlib.patches.Patch(color=down, label=f"towards class 0 ({int((vals < 0).sum())})"),
     ], fontsize=8)
-    ax2.imshow(fc2_weight[:, order], aspect="auto", cmap="RdBu_r",
-               vmin=-np.abs(fc2_weight).max(), vmax=np.abs(fc2_weight).max(), interpolation="nearest")
-    ax2.set_yticks([0, 1], ["fc2 row 0 (class 0)", "fc2 row 1 (class 1)"], fontsize=8)
-    ax2.set_xlabel("active neurons, same order")
-    ax2.set_title("fc2 weights (red = positive, blue = negative)", fontsize=10)
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.12, top=0.92, wspace=0.3)
+    fig.subplots_adjust(left=0.12, right=0.96, bottom=0.08, top=0.95, hspace=0.45)
     return fig
 
 
@@ -259,12 +296,44 @@ def dla(samples: dict[str, np.ndarray], one: np.ndarray, anti: np.ndarray, rest:
     return fig
 
 
-def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]]) -> Figure:
-    """Fraction of model labels kept per ablated group and half, with the 50% chance line; beside each bar the
-    fraction the ablation sends to class 0, and per half the class-0 share before ablation (what an ablation
-    that sends everything to class 0 keeps)."""
-    fig = Figure(figsize=(8, 4.6))
-    ax = fig.subplots()
+def _binned_median(x: np.ndarray, y: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bin centres and the median of ``y`` in each bin of ``x`` (bins with fewer than 20 points left out)."""
+    k = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+    centres, medians = [], []
+    for b in range(len(edges) - 1):
+        in_bin = y[k == b]
+        if len(in_bin) >= 20:
+            centres.append((edges[b] + edges[b + 1]) / 2)
+            medians.append(float(np.median(in_bin)))
+    return np.array(centres), np.array(medians)
+
+
+def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]], s: np.ndarray, before: np.ndarray,
+                 after: dict[str, np.ndarray], low: float, high: float) -> Figure:
+    """Left: the logit diff before and after each group's minimum-ablation, median per bin of s (what the
+    write-up's left panel shows: ablating either lowers it). Right: fraction of model labels kept per ablated
+    group and half, with the 50% chance line; beside each bar the fraction the ablation sends to class 0, and
+    per half the class-0 share before ablation (what an ablation that sends everything to class 0 keeps)."""
+    fig = Figure(figsize=(13, 4.8))
+    left, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.15]})
+    edges = np.linspace(float(s.min()), float(s.max()), 61)
+    lines = [("before", before, "#bbbbbb", "-", "before ablation"),
+             ("anti_one_group", after["anti_one_group"], GROUP_COLOURS["anti_one"], "-", 'ablate "anti-1" detectors'),
+             ("one_group", after["one_group"], GROUP_COLOURS["one"], "-", 'ablate "1" detectors'),
+             ("both", after["both"], GROUP_COLOURS["both"], "--", "ablate both groups")]
+    for key, values, colour, style, label in lines:
+        x, med = _binned_median(s, values, edges)
+        # "before" wide and pale underneath: where an ablation changes nothing its line lies on it
+        left.plot(x, med, style, color=colour, lw=5 if key == "before" else 1.6,
+                  label=label, zorder=1 if key == "before" else 2)
+    left.axhline(0, color="grey", lw=0.8)
+    left.text(float(s.max()), 0, "class 1 above, class 0 below ", fontsize=7, va="bottom", ha="right", color="grey")
+    for t in (low, high):
+        left.axvline(t, color="black", ls=":", lw=1)
+    left.set_xlabel("similarity s (dotted: L, R)")
+    left.set_ylabel("logit diff (1 − 0), median per bin of s")
+    left.set_title("ablation-lowers-logit-diff: the logit diff before and after ablation", fontsize=9)
+    left.legend(fontsize=8, loc="upper center")
     halves = [("anti_one_half", 'anti-1-like half (s < midpoint)'), ("one_half", '1-like half (s ≥ midpoint)')]
     groups = [("anti_one_group", '"anti-1" detectors', GROUP_COLOURS["anti_one"]),
               ("one_group", '"1" detectors', GROUP_COLOURS["one"]), ("both", "both groups", GROUP_COLOURS["both"])]
@@ -274,9 +343,9 @@ def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]]) -> Figure:
         x = np.arange(2) + (k - 1) * width
         bars = ax.bar(x, vals, width, color=colour, label=f"ablate {lab}")
         ax.bar_label(bars, fmt="%.2f", fontsize=8, label_type="center", color="white", fontweight="bold")
-        for xi, (h, _) in zip(x, halves):
-            ax.text(xi, outcomes[g]["kept"][h] + 0.02, f"→0: {outcomes[g]['class_0_after'][h]:.0%}", ha="center",
-                    fontsize=7)
+        for xi, (h, _) in zip(x, halves):  # inside the bar, under its top: clear of the 50% and class-0 lines
+            ax.text(xi, outcomes[g]["kept"][h] - 0.06, f"→0: {outcomes[g]['class_0_after'][h]:.0%}", ha="center",
+                    va="top", fontsize=7, color="white")
     before = next(iter(outcomes.values()))["class_0_before"]
     for i, (h, _) in enumerate(halves):
         ax.hlines(before[h], i - 1.5 * width, i + 1.5 * width, color="black", lw=1.5, ls="-",
@@ -286,18 +355,24 @@ def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]]) -> Figure:
     ax.set_xlim(-0.5, 2.35)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("fraction of model labels kept")
-    ax.set_title("min-ablation: groups set to their dataset minimum (→0: share of the half labelled class 0 after)",
-                 fontsize=9)
-    ax.legend(fontsize=8, loc="center right")
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.92)
+    ax.set_title("min-ablation: labels kept per half (→0: share of the half labelled class 0 after)", fontsize=9)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.suptitle("groups set to their dataset minimum", fontsize=10)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.11, top=0.88, wspace=0.16)
     return fig
 
 
-def scrubbing(sweep: dict[str, dict[str, Any]], per_neuron: dict[str, dict[str, Any]] | None = None) -> Figure:
+def scrubbing(sweep: dict[str, dict[str, Any]], per_neuron: dict[str, dict[str, Any]] | None = None,
+              wrong: dict[str, Any] | None = None) -> Figure:
     """Fraction of labels kept under causal scrubbing against the similarity noise p (log axis): the notebook's
-    scheme (one replacement image per group) and, if given, every neuron drawing its own image."""
-    fig = Figure(figsize=(8, 4.3))
-    ax = fig.subplots()
+    scheme (one replacement image per group) and, if given, every neuron drawing its own image. With ``wrong``,
+    beside it the yardstick at one noise level: the hypothesis, its two groups swapped, random partitions of
+    the active neurons into groups of the same sizes, and fully random replacement, with the loss recovered."""
+    fig = Figure(figsize=(8 if wrong is None else 12.5, 4.5))
+    if wrong is None:
+        ax = fig.subplots()
+    else:
+        ax, side = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1]}, sharey=True)
     keys = [k for k in sweep if k != "random"]
     ps = np.array([float(k) for k in keys])
     for k, p in zip(keys, ps):
@@ -315,10 +390,139 @@ def scrubbing(sweep: dict[str, dict[str, Any]], per_neuron: dict[str, dict[str, 
     ax.set_xscale("log")
     ax.set_xlabel("similarity noise p (fraction of the range of s)")
     ax.set_ylabel("fraction of model labels kept")
-    ax.set_ylim(0.45, 1.0)
+    floor = 0.45
+    if wrong is not None:  # the wrong hypotheses may score below chance: keep every point in view
+        floor = min(floor, wrong["swapped"] - 0.05, min(wrong["random_partitions"], default=1.0) - 0.05)
+    ax.set_ylim(floor, 1.0)
     ax.set_title("causal-scrubbing: resample-ablating all 200 neurons", fontsize=10)
     ax.legend(fontsize=8, loc="center left")
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)
+    if wrong is not None:
+        _wrong_hypotheses(side, wrong)
+        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.89, wspace=0.05)
+    else:
+        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)
+    return fig
+
+
+def _wrong_hypotheses(ax: Any, wrong: dict[str, Any]) -> None:
+    """The scrubbing score of the hypothesis beside wrong hypotheses of the same group sizes (one panel)."""
+    partitions = np.asarray(wrong["random_partitions"], dtype=float)
+    jitter = np.linspace(-0.15, 0.15, len(partitions)) if len(partitions) > 1 else np.zeros(len(partitions))
+    ax.scatter(np.full(len(partitions), 2.0) + jitter, partitions, s=14, color="#7f7f7f",
+               label=f"{len(partitions)} random partitions (same sizes)")
+    ax.scatter([0], [wrong["hypothesis"]], s=60, color="#1f77b4", zorder=5, label="the hypothesis")
+    ax.scatter([1], [wrong["swapped"]], s=60, marker="D", color="#ff7f0e", zorder=5, label="its two groups swapped")
+    ax.axhline(wrong["fully_random"], color="#d62728", ls=":", label=f"fully random ({wrong['fully_random']:.3f})")
+    best = float(np.max(partitions)) if len(partitions) else None
+    for x, v, what in ((0, wrong["hypothesis"], ""), (1, wrong["swapped"], ""), (2, best, "best ")):
+        if v is not None:
+            ax.annotate(f"{what}{v:.3f}", (x, v), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xticks([0, 1, 2], ["hypothesis", "groups\nswapped", "random\npartitions"], fontsize=8)
+    ax.set_xlim(-0.5, 2.5)
+    ax.tick_params(labelleft=False)
+    ax.set_title(f"scrubbing-beats-wrong-hypotheses (p = {wrong['p']:g}):\nthe hypothesis recovers "
+                 f"{wrong['loss_recovered']:.0%} of the loss", fontsize=9)
+    ax.legend(fontsize=7, loc="upper right")
+
+
+def hint(clue: np.ndarray) -> Figure:
+    """The challenge's hint 4, the image it gave: training image 6, a "1" (pixels in [0, 1], black = 0)."""
+    fig = Figure(figsize=(3.2, 3.5))
+    ax = fig.subplots()
+    ax.imshow(clue, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("clue-is-a-one: the hint image\n(training image 6)", fontsize=9)
+    fig.subplots_adjust(left=0.04, right=0.96, bottom=0.03, top=0.86)
+    return fig
+
+
+def feature_directions(images: np.ndarray, names: list[str], reached: np.ndarray) -> Figure:
+    """The feature visualisations of directions of neuron space (the neurons' recipe, on d · pre-activation), one
+    panel each in the write-up's colours (blue = positive), symmetric scale per image."""
+    fig = Figure(figsize=(2.3 * len(images) + 0.4, 3.1))
+    axes = fig.subplots(1, len(images), squeeze=False)[0]
+    for ax, img, name, r in zip(axes, images, names, reached):
+        lim = float(np.abs(img).max()) or 1.0
+        ax.imshow(img, cmap=SIGNED_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{name}\nreached {r:.3g}", fontsize=8)
+    fig.suptitle("feature-visualisation of directions (shown, not judged): input maximising d · fc1 pre-activation; "
+                 "blue = positive", fontsize=9)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.72, wspace=0.12)
+    return fig
+
+
+def _group_strip(ax: Any, kind: np.ndarray) -> None:
+    """Colour the background of each neuron's column by its group (dead neurons left white)."""
+    for i, k in enumerate(kind):
+        if k != "dead":
+            ax.axvspan(i - 0.5, i + 0.5, color=GROUP_COLOURS[k], alpha=0.18, lw=0, zorder=0)
+
+
+def loadings(vectors: np.ndarray, names: list[str], kind: np.ndarray) -> Figure:
+    """Each neuron's loading on PC1 and PC2 (top) and on the two arm directions (bottom), by neuron index, with
+    the detector groups shaded; beside each, one loading against the other (the write-up's "top right" and "top
+    left" neurons are the quadrants)."""
+    fig = Figure(figsize=(13, 6.6))
+    axes = fig.subplots(2, 2, gridspec_kw={"width_ratios": [3.2, 1]})
+    x = np.arange(vectors.shape[1])
+    pair_colours = ("#1f3a93", "#9467bd")
+    for row, (a, b) in enumerate(((0, 1), (2, 3))):
+        bars, scatter = axes[row]
+        _group_strip(bars, kind)
+        for j, (v, off) in enumerate(((a, -0.2), (b, 0.2))):
+            bars.bar(x + off, vectors[v], width=0.4, color=pair_colours[j], label=names[v])
+        bars.axhline(0, color="black", lw=0.6)
+        bars.set_xlim(-1, len(x))
+        bars.set_ylabel("loading")
+        bars.legend(fontsize=8, loc="upper right")
+        for k in ("one", "anti_one"):
+            m = kind == k
+            scatter.scatter(vectors[a][m], vectors[b][m], s=14, color=GROUP_COLOURS[k])
+        m = kind == "dead"
+        scatter.scatter(vectors[a][m], vectors[b][m], s=6, color=GROUP_COLOURS["dead"])
+        scatter.axhline(0, color="black", lw=0.6)
+        scatter.axvline(0, color="black", lw=0.6)
+        scatter.set_xlabel(names[a], fontsize=8)
+        scatter.set_ylabel(names[b], fontsize=8)
+        scatter.tick_params(labelsize=7)
+    axes[0, 0].set_title("pca-uses-few-neurons · quadrants-are-groups: loadings on PC1 and PC2 (oriented so the clue "
+                         "is positive)", fontsize=10)
+    axes[1, 0].set_title("pca-uses-few-neurons: loadings on the two arm directions", fontsize=10)
+    axes[1, 0].set_xlabel("neuron index (background: the neuron's detector group)")
+    _group_legend(fig, loc="lower center")
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.14, top=0.95, hspace=0.35, wspace=0.18)
+    return fig
+
+
+def zero_ablation(s: np.ndarray, one: np.ndarray, anti: np.ndarray, shares: dict[str, float]) -> Figure:
+    """Left: for random training images (sorted by s; ``s`` and the two groups' logit-diff contributions), the change of the logit diff when each detector group is
+    zero-ablated (minus its contribution: a linear readout). Right: the share of the images outside the
+    anti-1-like region labelled class 1, before and after zero-ablating the anti-1 group."""
+    fig = Figure(figsize=(12, 4.3))
+    ax, side = fig.subplots(1, 2, gridspec_kw={"width_ratios": [4, 1]})
+    x = np.arange(len(s))
+    ax.bar(x - 0.2, -one, width=0.4, color=GROUP_COLOURS["one"], label='zero-ablate the "1" detectors')
+    ax.bar(x + 0.2, -anti, width=0.4, color=GROUP_COLOURS["anti_one"], label='zero-ablate the "anti-1" detectors')
+    ax.axhline(0, color="black", lw=0.8)
+    ticks = np.linspace(0, len(s) - 1, 6).astype(int)
+    ax.set_xticks(ticks, [f"s = {s[t]:.0f}" for t in ticks], fontsize=7)
+    ax.set_xlabel(f"{len(s)} random training images, sorted by s")
+    ax.set_ylabel("change of the logit diff (1 − 0)")
+    ax.set_title("anti-one-baseline · zero-ablation-baseline: effect of zero-ablating a group", fontsize=10)
+    ax.legend(fontsize=8)
+    vals = [shares["fraction_class_1_before"], shares["fraction_class_1_after"]]
+    bars = side.bar([0, 1], vals, color=["#7f7f7f", GROUP_COLOURS["anti_one"]], width=0.6)
+    side.bar_label(bars, fmt="%.3f", fontsize=8)
+    side.axhline(0.9, color="black", ls="--", lw=1)
+    side.text(-0.45, 0.91, '"almost all" (≥ 90%)', fontsize=7, va="bottom", ha="left")
+    side.set_xticks([0, 1], ["before", 'anti-1 group\nzeroed'], fontsize=8)
+    side.set_ylim(0, 1.08)
+    side.set_ylabel("labelled class 1", fontsize=8)
+    side.set_title("images outside the\nanti-1-like region", fontsize=9)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.88, wspace=0.25)
     return fig
 
 
