@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from filelock import FileLock, Timeout
 
-from analysis.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
+from model.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
 from fixtures.errors import SetupError
 from fixtures.files import atomic_write_text, save_checkpoint, sha256_file
 from fixtures.mnist import MNIST
@@ -72,7 +72,7 @@ Labelling = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def band_labelling(images: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """The recovered labelling function: class 0 iff ``-17305 < s < -7762`` (see :mod:`analysis.labelling`)."""
+    """The recovered labelling function: class 0 iff ``-17305 < s < -7762`` (see :mod:`model.labelling`)."""
     return band_labels(similarity(images, template)).astype(np.int64)
 
 
