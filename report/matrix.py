@@ -242,7 +242,7 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
         if cf.name not in runs:
             continue
         observed = sorted(k for k, v in runs[cf.name].verdicts.items() if v == "fails")
-        predicted = sorted(cf.predicted())
+        predicted = sorted(cf.predicted(catalogue()))
         predictions[cf.name] = {
             "kind": cf.kind,
             "rationale": cf.rationale,
