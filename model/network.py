@@ -64,7 +64,7 @@ def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
 @dataclass(frozen=True)
 class Activations:
     """Taps of the network over a set of images: fc1 pre-activations (N, 200) and logits (N, 2), float32.
-    (``post`` is derived once, in the activation cache's named view: :class:`fixtures.activations.Taps`.)"""
+    Its field names are the tap names the activation cache stores (``post`` is derived there, once)."""
 
     pre: np.ndarray
     logits: np.ndarray

@@ -97,17 +97,17 @@ def checkpoint_for(cf: Counterfactual, prepared: Any, groups: Any) -> Path:
     if cf.kind == "silenced-anti-one":
         return _reuse_or_save(
             folder / f"silenced-anti-one-{basis.sha256[:12]}.pt",
-            lambda: silenced_state(prepared.bundle.acts.params.state, groups.anti_one),
+            lambda: silenced_state(prepared.acts.params.state, groups.anti_one),
         )
     if cf.kind == "entangled":
         return _reuse_or_save(
             folder / f"entangled-{basis.sha256[:12]}.pt",
-            lambda: entangled_state(prepared.bundle.acts.params.state, groups.one, groups.anti_one),
+            lambda: entangled_state(prepared.acts.params.state, groups.one, groups.anti_one),
         )
     if cf.kind == "anti-one-also-on-ones":
         return _reuse_or_save(
             folder / f"anti-one-also-on-ones-{basis.sha256[:12]}.pt",
-            lambda: anti_one_also_on_ones_state(prepared.bundle.acts.params.state, groups.one, groups.anti_one),
+            lambda: anti_one_also_on_ones_state(prepared.acts.params.state, groups.one, groups.anti_one),
         )
     if cf.kind == "trained":
         from fixtures.checkpoint import ensure_checkpoint
