@@ -53,12 +53,14 @@ TRAIN_VERSION = 1
 SCHEDULES = ("linear", "constant")
 
 
-
 class Images(Protocol):
     """The images a recipe trains and is tested on (:class:`fixtures.mnist.MNIST` is one)."""
 
-    train_images: np.ndarray
-    test_images: np.ndarray
+    @property
+    def train_images(self) -> np.ndarray: ...
+
+    @property
+    def test_images(self) -> np.ndarray: ...
 
 
 # ------------------------------------------------------------------------------------------ labellings
