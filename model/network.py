@@ -44,7 +44,8 @@ def build_network(state: dict[str, np.ndarray], dtype: str = "float32") -> "torc
     no_tf32()
     check_state_shapes(state, "state")
     net = ChallengeNet()
-    net.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()})  # a copy: cached arrays are read-only
+    # np.array copies: the cached arrays are read-only
+    net.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()})
     return net.to(getattr(torch, dtype)).eval()
 
 
