@@ -10,75 +10,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: The write-up's thresholds (its printed band ``-17305 < ... < -7762``).
-L_THRESHOLD = -17305.0
-R_THRESHOLD = -7762.0
-#: Training image 6 is the challenge's hint image, a "1".
-CLUE_INDEX = 6
-
-ANTI, MIDDLE, ONE = 0, 1, 2
-REGION_NAMES = {ANTI: "anti_one_like", MIDDLE: "middle", ONE: "one_like"}
-
-_CHUNK = 8192
-
-
-def clue_image(train_images: np.ndarray) -> np.ndarray:
-    """The clue, training image 6, as float64 in [0, 1], shape (28, 28)."""
-    return as_pixels(train_images[CLUE_INDEX], "clue image").astype(np.float64) / 255.0
-
-
-def corrected_template(clue: np.ndarray) -> np.ndarray:
-    """``clue - anti_clue = 2 * (clue - 0.5)``: the template the write-up's numbers use."""
-    return clue - (1.0 - clue)
-
-
-def as_pixels(images: np.ndarray, name: str = "images") -> np.ndarray:
-    """Check pixel input: a real array of shape (28, 28) or (N, 28, 28) (or (N, 1, 28, 28)), finite, in 0..255.
-
-    Any integer or float dtype with those values is accepted and gives the same result; anything else is a
-    :class:`ValueError` that says what is wrong.
-    """
-    a = np.asarray(images)
-    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
-        raise ValueError(f"{name}: pixels must be integers or floats in 0..255, got dtype {a.dtype}")
-    if a.ndim == 4 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.shape[-2:] != (28, 28) or a.ndim not in (2, 3):
-        raise ValueError(f"{name}: expected shape (28, 28), (N, 28, 28) or (N, 1, 28, 28), got {a.shape}")
-    if a.size and np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
-        raise ValueError(f"{name}: pixels contain NaN or infinity")
-    if a.size and (a.min() < 0 or a.max() > 255):
-        raise ValueError(f"{name}: pixels must lie in 0..255, found {a.min()}..{a.max()}")
-    return a
-
-
-def similarity(images: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """``s(x) = sum(x * template)`` for pixels in 0..255, in float64 (chunked to bound memory).
-
-    Returns shape (N,) for a stack of images, a 0-d array for one image.
-    """
-    x = as_pixels(images)
-    t = np.asarray(template, dtype=np.float64)
-    if t.shape != (28, 28):
-        raise ValueError(f"template: expected shape (28, 28), got {t.shape}")
-    if x.ndim == 2:
-        return np.asarray(float(np.sum(x.astype(np.float64) * t)))
-    flat = x.reshape(len(x), 784)
-    tv = t.reshape(784)
-    out = np.empty(len(x), dtype=np.float64)
-    for start in range(0, len(x), _CHUNK):
-        out[start : start + _CHUNK] = flat[start : start + _CHUNK].astype(np.float64) @ tv
-    return out
-
-
-def band_labels(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> np.ndarray:
-    """The recovered labelling function: class 0 iff ``low < s < high``, else class 1."""
-    return np.where((s > low) & (s < high), 0, 1)
-
-
-def regions(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> np.ndarray:
-    """Region of each image: ANTI (``s <= low``), MIDDLE (inside the band), ONE (``s >= high``)."""
-    return np.where(s <= low, ANTI, np.where(s >= high, ONE, MIDDLE)).astype(np.int8)
+from model.labelling import (  # re-exported: the claims read the labelling from here
+    ANTI,
+    CHUNK_IMAGES,
+    CLUE_INDEX,
+    L_THRESHOLD,
+    MIDDLE,
+    ONE,
+    R_THRESHOLD,
+    REGION_NAMES,
+    as_pixels,
+    band_labels,
+    clue_image,
+    corrected_template,
+    regions,
+    similarity,
+)
 
 
 def region_counts(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> dict[str, int]:
@@ -147,6 +94,6 @@ def similarity_to_templates(images: np.ndarray, template_images: np.ndarray) -> 
     weights = (2.0 * t.reshape(len(t), 784).astype(np.float64) - 255.0).T  # (784, k), integers
     flat = x.reshape(len(x), 784)
     out = np.empty((len(x), len(t)), dtype=np.float64)
-    for start in range(0, len(x), _CHUNK):
-        out[start : start + _CHUNK] = flat[start : start + _CHUNK].astype(np.float64) @ weights
+    for start in range(0, len(x), CHUNK_IMAGES):
+        out[start : start + CHUNK_IMAGES] = flat[start : start + CHUNK_IMAGES].astype(np.float64) @ weights
     return out / 255.0

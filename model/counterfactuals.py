@@ -9,9 +9,21 @@ history); the matrix report shows predicted against observed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Catalogue(Protocol):
+    """What :meth:`Counterfactual.predicted` reads of the claims catalogue."""
+
+    @property
+    def claim_ids(self) -> tuple[str, ...]: ...
+
+    @property
+    def model_dependent(self) -> tuple[str, ...]: ...
+
 
 #: ``predicted_to_break`` of a model predicted to break every claim that involves the network (the claims'
-#: ``depends_on="model"``, read from their markers by :mod:`report.catalogue`).
+#: ``depends_on="model"``, read from their markers by the catalogue).
 EVERY_MODEL_DEPENDENT_CLAIM = ("*",)
 
 
@@ -25,11 +37,9 @@ class Counterfactual:
     seed: int = 0
     slow: bool = False  # needs training: only in the full matrix
 
-    def predicted(self) -> tuple[str, ...]:
-        """The claim ids this model is predicted to break (checked against the catalogue's marked claims)."""
-        from report.catalogue import catalogue
-
-        known = catalogue()
+    def predicted(self, known: Catalogue) -> tuple[str, ...]:
+        """The claim ids this model is predicted to break, checked against ``known``, the catalogue of marked
+        claims (:func:`report.catalogue.catalogue`; passed in, as the model layer imports nothing above it)."""
         if self.predicted_to_break == EVERY_MODEL_DEPENDENT_CLAIM:
             return known.model_dependent
         unknown = set(self.predicted_to_break) - set(known.claim_ids)

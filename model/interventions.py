@@ -61,7 +61,9 @@ class Readout:
     # ------------------------------------------------------------------------------------------ checks
     def _check_mask(self, mask: np.ndarray) -> None:
         if mask.dtype != bool or mask.shape != (self.neurons,):
-            raise ValueError(f"a neuron group must be a boolean mask of shape ({self.neurons},), got {mask.dtype} {mask.shape}")
+            raise ValueError(
+                f"a neuron group must be a boolean mask of shape ({self.neurons},), got {mask.dtype} {mask.shape}"
+            )
 
     def _check(self, post: np.ndarray, mask: np.ndarray | None = None) -> None:
         if post.ndim != 2 or post.shape[1] != self.neurons:
@@ -101,7 +103,9 @@ class Readout:
         self._check(post, mask)
         values = np.asarray(values, dtype=np.float64)
         if values.ndim != 0 and values.shape != (int(mask.sum()),):
-            raise ValueError(f"expected a scalar or {int(mask.sum())} values (one per masked neuron), got shape {values.shape}")
+            raise ValueError(
+                f"expected a scalar or {int(mask.sum())} values (one per masked neuron), got shape {values.shape}"
+            )
         values = np.broadcast_to(values, (int(mask.sum()),))
         return self.logits(post) - self.contribution(post, mask) + self.weight[:, mask] @ values
 

@@ -1,4 +1,4 @@
-"""The challenge CNN in torch, checkpoint loading, and batched activation taps.
+"""The challenge CNN in torch and its batched activation taps (checkpoint files: fixtures/checkpoint.py).
 
 torch is imported inside functions: a warm claims run reads everything from the activation cache and
 never imports it.
@@ -6,17 +6,14 @@ never imports it.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.spec import CheckpointError, STATE_SHAPES, N_LOGITS, N_NEURONS, check_finite, check_state_shapes
+from model.spec import N_LOGITS, N_NEURONS, CheckpointError, check_state_shapes
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -26,92 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 BATCH_SIZE = 512
 #: The precision the network is evaluated in by :func:`activations` and the feature visualisation.
 COMPUTE_DTYPE = "float64"
-
-def load_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Load and validate a challenge checkpoint; return its parameters as float32 numpy arrays.
-
-    Uses ``torch.load(..., weights_only=True, map_location="cpu")``: a checkpoint is data, never code.
-    Raises :class:`CheckpointError` with the file's name and what to do for every way a file can be wrong.
-    """
-    import pickle
-    import zipfile
-
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file. Pass --weights PATH or set EIS_WEIGHTS.")
-    advice = "download it again, or point --weights at a state_dict saved with torch.save(model.state_dict(), path)"
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"{path}: the file is empty; {advice}.")
-    if zipfile.is_zipfile(path):
-        damaged = _damaged_zip_member(path)
-        if damaged:
-            raise CheckpointError(f"{path}: damaged ({damaged}); {advice}.")
-    else:
-        with open(path, "rb") as fh:
-            legacy = fh.read(2)[:1] == b"\x80"  # a pickle stream: torch.save's pre-1.6 format
-        if not legacy:
-            raise CheckpointError(
-                f"{path}: not a torch checkpoint (neither torch.save's zip format nor its legacy pickle format); "
-                f"it is truncated, corrupted or another kind of file; {advice}."
-            )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        objects = _pickled_classes(path)
-        if objects:
-            raise CheckpointError(
-                f"{path}: holds pickled Python objects beyond tensors ({', '.join(objects[:5])}), e.g. a whole "
-                "model object, which the suite never unpickles. Save only the weights: "
-                "torch.save(model.state_dict(), path)."
-            ) from None
-        raise CheckpointError(f"{path}: its pickle stream is damaged or truncated; {advice}.") from None
-    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
-        raise CheckpointError(f"{path}: cannot be read as a torch checkpoint ({_first_line(exc)}); {advice}.") from None
-    check_state_shapes(state, str(path))
-    arrays: dict[str, np.ndarray] = {}
-    for key in STATE_SHAPES:
-        value = state[key]
-        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
-            kind = f"a {value.dtype} tensor" if isinstance(value, torch.Tensor) else f"a {type(value).__name__}"
-            raise CheckpointError(
-                f"{path}: parameter {key} is {kind}, not floating-point; save the float weights with "
-                "torch.save(model.state_dict(), path)."
-            )
-        arrays[key] = value.detach().to(torch.float32).cpu().numpy().copy()
-    check_finite(arrays, str(path))
-    return arrays
-
-
-def _damaged_zip_member(path: Path) -> str | None:
-    """torch.load does not check the zip's CRCs, so flipped weight bytes would load silently: check them."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        return f"its zip archive cannot be read: {_first_line(exc)}"
-    return f"CRC mismatch in {bad}" if bad else None
-
-
-def _pickled_classes(path: Path) -> list[str]:
-    """Names of the non-tensor classes a checkpoint would need to unpickle (empty if it is merely damaged)."""
-    from torch.serialization import get_unsafe_globals_in_checkpoint
-
-    try:
-        return list(get_unsafe_globals_in_checkpoint(path))
-    except Exception:  # a damaged stream cannot even be scanned
-        return []
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = _ANSI.sub("", str(exc)).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 def no_tf32() -> None:
@@ -133,7 +44,8 @@ def build_network(state: dict[str, np.ndarray], dtype: str = "float32") -> "torc
     no_tf32()
     check_state_shapes(state, "state")
     net = ChallengeNet()
-    net.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()})  # a copy: cached arrays are read-only
+    # np.array copies: the cached arrays are read-only
+    net.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()})
     return net.to(getattr(torch, dtype)).eval()
 
 
@@ -153,7 +65,7 @@ def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
 @dataclass(frozen=True)
 class Activations:
     """Taps of the network over a set of images: fc1 pre-activations (N, 200) and logits (N, 2), float32.
-    (``post`` is derived once, in the activation cache's named view: :class:`fixtures.activations.Taps`.)"""
+    Its field names are the tap names the activation cache stores (``post`` is derived there, once)."""
 
     pre: np.ndarray
     logits: np.ndarray
@@ -206,10 +118,3 @@ def activations(
             "its weights are damaged or out of range. Use another checkpoint."
         )
     return Activations(pre=pre, logits=logits)
-
-
-def save_state(state: dict[str, np.ndarray], path: str | os.PathLike[str]) -> str:
-    """Save a challenge state_dict (numpy arrays) with ``torch.save``, atomically; return its sha256."""
-    from fixtures.files import save_checkpoint
-
-    return save_checkpoint(state, Path(path))

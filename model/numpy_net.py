@@ -106,7 +106,8 @@ class NumpyNet:
         cols = sliding_window_view(x, (4, 4), axis=(1, 2))[:, ::2, ::2].transpose(3, 4, 0, 1, 2).reshape(16, n * 169)
         h = _pool4(self.w1 @ cols, 8)
         h = np.maximum(h + self.b1, 0.0).reshape(8, n, 13, 13)
-        cols = sliding_window_view(h, (4, 4), axis=(2, 3))[:, :, ::2, ::2].transpose(0, 4, 5, 1, 2, 3).reshape(128, n * 25)
+        windows = sliding_window_view(h, (4, 4), axis=(2, 3))[:, :, ::2, ::2]
+        cols = windows.transpose(0, 4, 5, 1, 2, 3).reshape(128, n * 25)
         h = _pool4(self.w2 @ cols, 16)
         h = np.maximum(h + self.b2, 0.0).reshape(16, n, 25).transpose(1, 0, 2).reshape(n, 400)
         return h @ self.fc1_w + self.fc1_b

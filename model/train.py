@@ -1,4 +1,4 @@
-"""Train the challenge architecture on any binary labelling of MNIST: counterfactual checkpoints and replicas.
+"""Train the challenge architecture on any binary labelling of MNIST: counterfactual models and replicas.
 
 The claims suite tests one checkpoint. To see which claims are about *this* network and which would hold
 for any network trained on the same labels (or fail for a network trained on other labels), later work
@@ -21,36 +21,25 @@ bitwise-identical parameters. The result depends on torch's intra-op thread coun
 by side on two cores). Bits may still differ across CPU types and torch releases (different kernels); the
 sidecar records the torch version.
 
-Checkpoints: ``<cache_dir>/models/<recipe.name>.pt`` is a plain ``torch.save`` of the state_dict's
-tensors (loadable with ``torch.load(..., weights_only=True)`` and :func:`model.network.load_state`).
-Beside it, ``<recipe.name>.pt.sha256`` holds the file's sha256 on its first line, then ``key=value``
-lines: the data's content identity, :data:`TRAIN_VERSION`, the recipe, the torch version, training time
-and test agreement. A checkpoint is reused only if its sha256, data identity, recipe and training version
-all match; otherwise it is retrained. Writes are atomic and a file lock makes concurrent processes train
-once, as in :mod:`fixtures.cache`.
+Checkpoints: :func:`fixtures.checkpoint.ensure_trained` saves a recipe's result as
+``<cache_dir>/models/<recipe.name>.pt`` with its sidecar (the data's identity, :data:`TRAIN_VERSION`, the recipe,
+the torch version, training time and test agreement) and reuses it while they match.
 
 torch is imported inside functions only (see :mod:`model`).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from filelock import FileLock, Timeout
 
-from analysis.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
-from fixtures.errors import SetupError
-from fixtures.files import atomic_write_text, save_checkpoint, sha256_file
-from fixtures.mnist import MNIST
+from model.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
 from model.network import check_images
 from model.spec import STATE_SHAPES
 
@@ -61,9 +50,18 @@ if TYPE_CHECKING:  # pragma: no cover
 TRAIN_THREADS = 1
 #: Bump when a change here changes what a recipe trains; older checkpoints are then retrained.
 TRAIN_VERSION = 1
-#: How long a process waits for another one training the same checkpoint (a default recipe takes ~1 min).
-LOCK_TIMEOUT_S = 1800
 SCHEDULES = ("linear", "constant")
+
+
+class Images(Protocol):
+    """The images a recipe trains and is tested on (:class:`fixtures.mnist.MNIST` is one)."""
+
+    @property
+    def train_images(self) -> np.ndarray: ...
+
+    @property
+    def test_images(self) -> np.ndarray: ...
+
 
 # ------------------------------------------------------------------------------------------ labellings
 
@@ -72,7 +70,7 @@ Labelling = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def band_labelling(images: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """The recovered labelling function: class 0 iff ``-17305 < s < -7762`` (see :mod:`analysis.labelling`)."""
+    """The recovered labelling function: class 0 iff ``-17305 < s < -7762`` (see :mod:`model.labelling`)."""
     return band_labels(similarity(images, template)).astype(np.int64)
 
 
@@ -100,7 +98,7 @@ def get_labelling(name: str) -> Labelling:
         ) from None
 
 
-def labels_for(name: str, data: MNIST) -> tuple[np.ndarray, np.ndarray]:
+def labels_for(name: str, data: Images) -> tuple[np.ndarray, np.ndarray]:
     """(train labels, test labels) of labelling ``name``, with the template taken from training image 6."""
     fn = get_labelling(name)
     template = corrected_template(clue_image(data.train_images))
@@ -315,7 +313,7 @@ def _optimise(
     return state, step, last_epoch_loss
 
 
-def train_recipe(recipe: Recipe, data: MNIST) -> tuple[dict[str, np.ndarray], TrainResult]:
+def train_recipe(recipe: Recipe, data: Images) -> tuple[dict[str, np.ndarray], TrainResult]:
     """Train ``recipe`` on ``data``'s training images; agreement is measured on its test images against
     the recipe's own labelling (for "band", the recovered labelling function)."""
     train_labels, test_labels = labels_for(recipe.labelling, data)
@@ -326,140 +324,3 @@ def train_recipe(recipe: Recipe, data: MNIST) -> tuple[dict[str, np.ndarray], Tr
         test_labels=test_labels,
         **recipe.hyperparameters(),  # type: ignore[arg-type]
     )
-
-
-# ---------------------------------------------------------------------------------------- checkpoints
-
-
-def checkpoint_path(recipe: Recipe, cache_dir: Path) -> Path:
-    """``<cache_dir>/models/<recipe.name>.pt``."""
-    return Path(cache_dir) / "models" / f"{recipe.name}.pt"
-
-
-def sidecar_path(checkpoint: Path) -> Path:
-    """``<checkpoint>.sha256``: the sha256 on line 1, then ``key=value`` provenance lines."""
-    return checkpoint.with_name(checkpoint.name + ".sha256")
-
-
-def read_sidecar(checkpoint: Path) -> dict[str, str]:
-    """The sidecar's fields (``sha256`` plus the ``key=value`` lines); empty if absent or unreadable."""
-    try:
-        lines = sidecar_path(checkpoint).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return {}
-    if not lines or not re.fullmatch(r"[0-9a-f]{64}", lines[0].strip()):
-        return {}
-    fields = {"sha256": lines[0].strip()}
-    for line in lines[1:]:
-        key, sep, value = line.partition("=")
-        if sep:
-            fields[key.strip()] = value.strip()
-    return fields
-
-
-def _expected_fields(recipe: Recipe, data: MNIST) -> dict[str, str]:
-    """The sidecar fields that must match for a checkpoint to be reused."""
-    return {"data": data.identity, "recipe": recipe.name, "train_version": str(TRAIN_VERSION)}
-
-
-def is_current(checkpoint: Path, recipe: Recipe, data: MNIST) -> bool:
-    """True when ``checkpoint`` exists, its bytes match its sidecar's sha256, and the sidecar says it was
-    trained from this recipe on this data by this version of the training code."""
-    fields = read_sidecar(checkpoint)
-    if not fields or not checkpoint.is_file():
-        return False
-    if any(fields.get(k) != v for k, v in _expected_fields(recipe, data).items()):
-        return False
-    try:
-        return sha256_file(checkpoint) == fields["sha256"]
-    except OSError:
-        return False
-
-
-def _write_sidecar(checkpoint: Path, sha256: str, fields: dict[str, str]) -> None:
-    text = sha256 + "\n" + "".join(f"{k}={v}\n" for k, v in fields.items())
-    atomic_write_text(sidecar_path(checkpoint), text, fsync=True)
-
-
-def ensure_checkpoint(recipe: Recipe, cache_dir: Path, data: MNIST) -> Path:
-    """The path of ``recipe``'s checkpoint trained on ``data``, training it first unless a current one exists.
-
-    Concurrent callers (``pytest -n 2``, two terminals) train once: the second waits for the lock and then
-    finds the first one's checkpoint.
-    """
-    return _ensure(recipe, Path(cache_dir), data)[0]
-
-
-def _ensure(recipe: Recipe, cache_dir: Path, data: MNIST) -> tuple[Path, bool]:
-    """:func:`ensure_checkpoint`, also saying whether this call trained (True) or reused (False)."""
-    path = checkpoint_path(recipe, cache_dir)
-    if is_current(path, recipe, data):
-        return path, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
-            if is_current(path, recipe, data):  # another process trained it while we waited
-                return path, False
-            import torch
-
-            state, result = train_recipe(recipe, data)
-            sha256 = save_checkpoint(state, path)
-            agreement = "" if result.test_agreement is None else f"{result.test_agreement:.6f}"
-            _write_sidecar(
-                path,
-                sha256,
-                {
-                    **_expected_fields(recipe, data),
-                    "torch": torch.__version__,
-                    "threads": str(result.threads),
-                    "train_seconds": f"{result.seconds:.1f}",
-                    "test_agreement": agreement,
-                },
-            )
-            return path, True
-    except Timeout:
-        raise SetupError(
-            f"waited {LOCK_TIMEOUT_S} s for another process to finish training {path}; if no other run is "
-            f"active, delete {path}.lock"
-        ) from None
-
-
-# ------------------------------------------------------------------------------------------------ CLI
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m model.train --labelling band --seed 1 --epochs 5 --cache-dir DIR [--data-dir DIR]``."""
-    from fixtures.locate import downloads_allowed, resolve_cache_dir, resolve_data_dir
-    from fixtures.mnist import load_mnist
-
-    d = DEFAULT_RECIPE
-    parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--labelling", default=d.labelling, choices=sorted(LABELLINGS))
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--epochs", type=int, default=d.epochs)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--lr", type=float, default=d.lr)
-    parser.add_argument("--schedule", default=d.schedule, choices=SCHEDULES)
-    parser.add_argument("--cache-dir", help="checkpoints go to DIR/models/ [default: the suite's cache folder]")
-    parser.add_argument("--data-dir", help="folder holding MNIST/raw/ [default: as the suite finds it]")
-    args = parser.parse_args(argv)
-    try:
-        recipe = Recipe(args.labelling, args.seed, args.epochs, args.batch_size, args.lr, args.schedule)
-    except ValueError as exc:
-        parser.error(str(exc))
-    try:
-        data = load_mnist(resolve_data_dir(args.data_dir, downloads_allowed()))
-        path, trained = _ensure(recipe, resolve_cache_dir(args.cache_dir), data)
-    except SetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    info = read_sidecar(path)
-    print(f"checkpoint: {path}")
-    print(f"sha256: {info.get('sha256', '?')}")
-    print(f"train time: {info.get('train_seconds', '?')} s ({'trained now' if trained else 'cached, not retrained'})")
-    print(f"test agreement: {info.get('test_agreement', '?')} (labelling {recipe.labelling!r}, {len(data.test_images)} test images)")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -79,17 +79,10 @@ def judges_sensitivity(models: tuple[Counterfactual, ...]) -> bool:
 
 
 def _reuse_or_save(path: Path, make_state) -> Path:
-    """``path`` if it exists with a matching ``.sha256`` sidecar; else build, save atomically, write the sidecar."""
-    from fixtures.files import atomic_write_text, sha256_file
-    from model.network import save_state
+    """``path`` if it exists with a matching sidecar; else build it and save it with its sidecar."""
+    from fixtures.checkpoint import ensure_saved
 
-    sidecar = path.with_name(path.name + ".sha256")
-    with FileLock(str(path) + ".lock"):
-        if path.is_file() and sidecar.is_file() and sidecar.read_text().strip() == sha256_file(path):
-            return path
-        digest = save_state(make_state(), path)
-        atomic_write_text(sidecar, digest + "\n")
-    return path
+    return ensure_saved(path, lambda: (make_state(), {}))[0]
 
 
 def checkpoint_for(cf: Counterfactual, prepared: Any, groups: Any) -> Path:
@@ -104,20 +97,21 @@ def checkpoint_for(cf: Counterfactual, prepared: Any, groups: Any) -> Path:
     if cf.kind == "silenced-anti-one":
         return _reuse_or_save(
             folder / f"silenced-anti-one-{basis.sha256[:12]}.pt",
-            lambda: silenced_state(prepared.bundle.acts.params.state, groups.anti_one),
+            lambda: silenced_state(prepared.acts.params.state, groups.anti_one),
         )
     if cf.kind == "entangled":
         return _reuse_or_save(
             folder / f"entangled-{basis.sha256[:12]}.pt",
-            lambda: entangled_state(prepared.bundle.acts.params.state, groups.one, groups.anti_one),
+            lambda: entangled_state(prepared.acts.params.state, groups.one, groups.anti_one),
         )
     if cf.kind == "anti-one-also-on-ones":
         return _reuse_or_save(
             folder / f"anti-one-also-on-ones-{basis.sha256[:12]}.pt",
-            lambda: anti_one_also_on_ones_state(prepared.bundle.acts.params.state, groups.one, groups.anti_one),
+            lambda: anti_one_also_on_ones_state(prepared.acts.params.state, groups.one, groups.anti_one),
         )
     if cf.kind == "trained":
-        from model.train import Recipe, ensure_checkpoint
+        from fixtures.checkpoint import ensure_checkpoint
+        from model.train import Recipe
 
         return ensure_checkpoint(Recipe(labelling=cf.labelling, seed=cf.seed), Path(prepared.inputs.cache_dir), prepared.mnist)
     raise ValueError(f"unknown counterfactual kind {cf.kind!r}")
@@ -248,7 +242,7 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
         if cf.name not in runs:
             continue
         observed = sorted(k for k, v in runs[cf.name].verdicts.items() if v == "fails")
-        predicted = sorted(cf.predicted())
+        predicted = sorted(cf.predicted(catalogue()))
         predictions[cf.name] = {
             "kind": cf.kind,
             "rationale": cf.rationale,

@@ -14,7 +14,7 @@ import pytest
 from analysis.ablation import min_ablation_table
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD, agreement, band_labels
 from claims.conftest import groups, scrubber  # noqa: F401  (the claims' analysis fixtures, for their timings)
-from fixtures.activations import ARRAYS
+from fixtures.activations import NAMES
 from fixtures.cache import read_cache
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.needs_data]
@@ -26,8 +26,8 @@ def test_forward_pass_over_60000_images(benchmark, acts, mnist):
     benchmark.pedantic(activations, args=(acts.params.state, mnist.train_images), rounds=3, iterations=1)
 
 
-def test_loading_the_warm_activation_cache(benchmark, bundle):
-    benchmark.pedantic(read_cache, args=(bundle.path, ARRAYS), rounds=5, iterations=1)
+def test_loading_the_warm_activation_cache(benchmark, acts):
+    benchmark.pedantic(read_cache, args=(acts.source, NAMES), rounds=5, iterations=1)
 
 
 def test_one_agreement_evaluation_full_pass(benchmark, train):
@@ -45,8 +45,8 @@ def test_one_causal_scrubbing_pass(benchmark, scrubber):
     benchmark(scrubber.kept, 1e-3, 0)
 
 
-def test_one_min_ablation(benchmark, train_post, fc2, groups, train):
-    benchmark(min_ablation_table, train_post, fc2, groups, train.s)
+def test_one_min_ablation(benchmark, fc2, groups, train):
+    benchmark(min_ablation_table, train.post, fc2, groups, train.s)
 
 
 def test_feature_visualisation_batch(benchmark, acts):

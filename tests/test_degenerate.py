@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from fixtures.checkpoint import load_state, save_state
 from fixtures.locate import resolve_checkpoint
-from model.network import load_state, save_state
 from report.catalogue import catalogue
 
 CLAIM_IDS = catalogue().claim_ids

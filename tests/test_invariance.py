@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fixtures.checkpoint import load_state
 from fixtures.locate import resolve_checkpoint
-from model.network import load_state
 from tests.conftest import run_claims
 
 pytestmark = [pytest.mark.needs_data, pytest.mark.slow]

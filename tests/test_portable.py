@@ -42,7 +42,8 @@ def test_records_are_identical_whatever_the_cpu_kernels_and_thread_count(name, p
 
 
 def test_activations_do_not_depend_on_the_forward_batch_size(mnist, prepared):
-    from model.network import activations, load_state
+    from fixtures.checkpoint import load_state
+    from model.network import activations
 
     challenge_state = load_state(prepared.inputs.checkpoint.path)
     images = mnist.train_images[:1500]

@@ -76,8 +76,8 @@ def test_contribution_of_a_partition_sum_to_the_logits_minus_bias():
 def test_zero_ablate_equals_brute_force(mask):
     post, weight, bias = tiny_layer()
     m = mask(post.shape[1])
-    np.testing.assert_allclose(Readout(weight, bias).zero_ablate(post, m), brute_force_logits(post, weight, bias, m, 0.0),
-                               atol=1e-12)
+    expected = brute_force_logits(post, weight, bias, m, 0.0)
+    np.testing.assert_allclose(Readout(weight, bias).zero_ablate(post, m), expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("mask", MASKS.values(), ids=MASKS.keys())

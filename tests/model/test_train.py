@@ -1,4 +1,4 @@
-"""model.train: deterministic training, recipes and their names, cached checkpoints, the CLI.
+"""model.train: deterministic training, labellings, recipes and their names (saved checkpoints: tests/fixtures).
 
 Unit tests train on 256 random images for one epoch (milliseconds); one slow test trains the default
 recipe on MNIST for real and checks the write-up's bar of >= 95 % agreement with the recovered function.
@@ -7,17 +7,13 @@ recipe on MNIST for real and checks the write-up's bar of >= 95 % agreement with
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from analysis.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
-from fixtures.mnist import MNIST
 from model import train
-from model.network import activations, load_state
+from model.labelling import R_THRESHOLD, band_labels, clue_image, corrected_template, similarity
+from model.network import activations
 from model.spec import STATE_SHAPES
 from model.train import DEFAULT_RECIPE, Recipe, TrainResult
 
@@ -42,19 +38,6 @@ def dimmed_images(n: int, seed: int) -> np.ndarray:
     return (random_images(n, seed) * scale).astype(np.uint8)
 
 
-def fake_mnist(root: Path, n_train: int = 256, n_test: int = 64, tag: str = "a") -> MNIST:
-    """A tiny stand-in for MNIST; ``tag`` changes its content identity."""
-    rng = np.random.default_rng(0)
-    return MNIST(
-        root=root,
-        train_images=random_images(n_train, 1),
-        train_labels=rng.integers(0, 10, n_train).astype(np.uint8),
-        test_images=random_images(n_test, 2),
-        test_labels=rng.integers(0, 10, n_test).astype(np.uint8),
-        md5={k: tag * 32 for k in ("train_images", "train_labels", "test_images", "test_labels")},
-    )
-
-
 @pytest.fixture(scope="module")
 def images() -> np.ndarray:
     return random_images(256, 7)
@@ -63,25 +46,6 @@ def images() -> np.ndarray:
 @pytest.fixture(scope="module")
 def labels(images: np.ndarray) -> np.ndarray:
     return brightness_labels(images)
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> MNIST:
-    return fake_mnist(tmp_path)
-
-
-@pytest.fixture
-def counted(monkeypatch: pytest.MonkeyPatch) -> list[Recipe]:
-    """Replace the trainer by a wrapper recording every recipe it trains."""
-    calls: list[Recipe] = []
-    real = train.train_recipe
-
-    def counting(recipe: Recipe, data: MNIST):
-        calls.append(recipe)
-        return real(recipe, data)
-
-    monkeypatch.setattr(train, "train_recipe", counting)
-    return calls
 
 
 # ------------------------------------------------------------------------------------------ training
@@ -201,13 +165,6 @@ def test_unknown_labelling_is_a_clear_value_error():
         train.get_labelling("nope")
 
 
-def test_registered_labellings_can_be_trained(monkeypatch, data, tmp_path):
-    monkeypatch.setitem(train.LABELLINGS, "all-ones", lambda imgs, template: np.ones(len(imgs), dtype=np.int64))
-    recipe = Recipe(labelling="all-ones", **FAST)
-    path = train.ensure_checkpoint(recipe, tmp_path, data)
-    assert path.name == "all-ones-seed1-e1-b64-lr0.003-linear.pt"
-
-
 def test_recipe_names_encode_every_field():
     assert DEFAULT_RECIPE.name == "band-seed1-e5-b128-lr0.003-linear"
     custom = Recipe(labelling="one-threshold", seed=2, epochs=3, batch_size=64, lr=1e-3, schedule="constant")
@@ -237,152 +194,16 @@ def test_invalid_recipes_are_rejected(field, value):
         dataclasses.replace(DEFAULT_RECIPE, **{field: value})
 
 
-# ----------------------------------------------------------------------------------------- checkpoints
-
-
-def test_checkpoint_is_a_plain_state_dict_with_its_sha256_beside_it(data, tmp_path):
-    import torch
-
-    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
-    assert path == tmp_path / "models" / f"{FAST_RECIPE.name}.pt"
-    tensors = torch.load(path, map_location="cpu", weights_only=True)
-    assert set(tensors) == set(STATE_SHAPES)
-    sidecar = path.with_name(path.name + ".sha256")
-    assert sidecar.read_text().splitlines()[0] == train.sha256_file(path)
-    info = train.read_sidecar(path)
-    assert info["data"] == data.identity and info["recipe"] == FAST_RECIPE.name
-    assert float(info["train_seconds"]) >= 0 and 0 <= float(info["test_agreement"]) <= 1  # tiny runs round to 0.0 s
-    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")], "temporary file left behind"
-
-
-def test_checkpoint_loads_with_the_suites_loader_and_matches_training(data, tmp_path):
-    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
-    expected, _ = train.train_recipe(FAST_RECIPE, data)
-    loaded = load_state(path)
-    assert all(np.array_equal(loaded[k], expected[k]) for k in STATE_SHAPES)
-
-
-def test_identical_states_save_to_identical_bytes(images, labels, tmp_path):
-    state, _ = train.train_state(images, labels, **FAST)
-    assert train.save_checkpoint(state, tmp_path / "a.pt") == train.save_checkpoint(state, tmp_path / "b.pt")
-
-
-def test_second_call_reuses_the_checkpoint(counted, data, tmp_path):
-    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
-    stamp = path.stat().st_mtime_ns
-    assert train.ensure_checkpoint(FAST_RECIPE, tmp_path, data) == path
-    assert counted == [FAST_RECIPE]
-    assert path.stat().st_mtime_ns == stamp
-
-
-def test_each_recipe_gets_its_own_checkpoint(counted, data, tmp_path):
-    other = dataclasses.replace(FAST_RECIPE, seed=4)
-    assert train.ensure_checkpoint(FAST_RECIPE, tmp_path, data) != train.ensure_checkpoint(other, tmp_path, data)
-    assert counted == [FAST_RECIPE, other]
-
-
-@pytest.mark.parametrize("damage", ["sidecar hash", "sidecar missing", "sidecar garbage", "checkpoint bytes",
-                                    "checkpoint missing", "old train version"])
-def test_retrains_when_the_checkpoint_and_its_sidecar_disagree(counted, data, tmp_path, damage):
-    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
-    sidecar = path.with_name(path.name + ".sha256")
-    lines = sidecar.read_text().splitlines()
-    if damage == "sidecar hash":
-        sidecar.write_text("\n".join(["0" * 64, *lines[1:]]) + "\n")
-    elif damage == "sidecar missing":
-        sidecar.unlink()
-    elif damage == "sidecar garbage":
-        sidecar.write_text("not a hash\n")
-    elif damage == "checkpoint bytes":
-        path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
-    elif damage == "checkpoint missing":
-        path.unlink()
-    else:
-        sidecar.write_text(sidecar.read_text().replace(f"train_version={train.TRAIN_VERSION}", "train_version=0"))
-    assert train.ensure_checkpoint(FAST_RECIPE, tmp_path, data) == path
-    assert len(counted) == 2
-    assert train.is_current(path, FAST_RECIPE, data)
-    load_state(path)
-
-
-def test_other_data_does_not_reuse_the_checkpoint(counted, tmp_path):
-    first = fake_mnist(tmp_path, tag="a")
-    second = fake_mnist(tmp_path, tag="b")  # same arrays, other identity: stands for another dataset
-    train.ensure_checkpoint(FAST_RECIPE, tmp_path, first)
-    path = train.ensure_checkpoint(FAST_RECIPE, tmp_path, second)
-    assert len(counted) == 2
-    assert train.read_sidecar(path)["data"] == second.identity
-
-
-def test_failed_training_leaves_no_checkpoint(monkeypatch, data, tmp_path):
-    def broken(recipe, data):
-        raise RuntimeError("training diverged")
-
-    monkeypatch.setattr(train, "train_recipe", broken)
-    with pytest.raises(RuntimeError, match="diverged"):
-        train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)
-    assert not [p for p in (tmp_path / "models").iterdir() if not p.name.endswith(".lock")]
-
-
-def test_concurrent_callers_train_once(monkeypatch, data, tmp_path):
-    """Two threads hold separate lock files handles, exactly like two processes would."""
-    calls: list[Recipe] = []
-    real = train.train_recipe
-
-    def slow(recipe, data):
-        calls.append(recipe)
-        time.sleep(0.5)  # keep the lock long enough for the other caller to arrive
-        return real(recipe, data)
-
-    monkeypatch.setattr(train, "train_recipe", slow)
-    paths: list[Path] = []
-    workers = [threading.Thread(target=lambda: paths.append(train.ensure_checkpoint(FAST_RECIPE, tmp_path, data)))
-               for _ in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=60)
-    assert len(paths) == 2 and paths[0] == paths[1]
-    assert len(calls) == 1
-
-
-# ------------------------------------------------------------------------------------------------ CLI
-
-
-def test_cli_trains_then_reuses(monkeypatch, data, tmp_path, capsys):
-    import fixtures.locate
-    import fixtures.mnist
-
-    monkeypatch.setattr(fixtures.locate, "resolve_data_dir", lambda option, allow: tmp_path)
-    monkeypatch.setattr(fixtures.mnist, "load_mnist", lambda root: data)
-    argv = ["--labelling", "one-threshold", "--seed", "2", "--epochs", "1", "--batch-size", "64",
-            "--cache-dir", str(tmp_path / "cache")]
-    assert train.main(argv) == 0
-    out = capsys.readouterr().out
-    path = tmp_path / "cache" / "models" / "one-threshold-seed2-e1-b64-lr0.003-linear.pt"
-    assert f"checkpoint: {path}" in out and f"sha256: {train.sha256_file(path)}" in out
-    assert "trained now" in out and "test agreement: " in out
-    assert train.main(argv) == 0
-    assert "cached" in capsys.readouterr().out
-
-
-def test_cli_rejects_unknown_labelling(capsys):
-    with pytest.raises(SystemExit):
-        train.main(["--labelling", "nope"])
-    assert "invalid choice" in capsys.readouterr().err
-
-
 # ------------------------------------------------------------------------------------------- real data
 
 
 @pytest.mark.slow
 @pytest.mark.needs_data
-def test_default_recipe_learns_the_recovered_function(mnist, tmp_path):
+def test_default_recipe_learns_the_recovered_function(mnist):
     """The default recipe reaches >= 95 % test agreement with the recovered labelling function (~1 min)."""
-    path = train.ensure_checkpoint(DEFAULT_RECIPE, tmp_path, mnist)
-    state = load_state(path)
+    state, result = train.train_recipe(DEFAULT_RECIPE, mnist)
     template = corrected_template(clue_image(mnist.train_images))
     expected = band_labels(similarity(mnist.test_images, template))
     agreement = float(np.mean(activations(state, mnist.test_images).labels == expected))
     assert agreement >= 0.95
-    assert float(train.read_sidecar(path)["test_agreement"]) == pytest.approx(agreement, abs=1e-6)
+    assert result.test_agreement == pytest.approx(agreement, abs=1e-12)

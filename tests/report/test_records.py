@@ -305,7 +305,7 @@ def test_every_counterfactual_predicts_claims_of_the_catalogue():
     from report.catalogue import catalogue
 
     for cf in (*COUNTERFACTUALS, replica(1)):
-        assert set(cf.predicted()) <= set(catalogue().claim_ids), cf.name
-    assert COUNTERFACTUALS[0].predicted() == catalogue().model_dependent
+        assert set(cf.predicted(catalogue())) <= set(catalogue().claim_ids), cf.name
+    assert COUNTERFACTUALS[0].predicted(catalogue()) == catalogue().model_dependent
     with pytest.raises(ValueError, match="unknown claim ids"):
-        Counterfactual("typo", "untrained", "r", ("v-shap",)).predicted()
+        Counterfactual("typo", "untrained", "r", ("v-shap",)).predicted(catalogue())
