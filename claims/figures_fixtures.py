@@ -197,7 +197,7 @@ def wrong_hypothesis_scores(
 
 
 @pytest.fixture(scope="session")
-def wrong_hypotheses(prepared, acts, train_post, fc2, groups, train) -> dict[str, Any]:
+def wrong_hypotheses(prepared, acts, fc2, groups, train) -> dict[str, Any]:
     """:func:`wrong_hypothesis_scores` (~10 s: 23 hypotheses × 5 seeds), kept in the cache folder, keyed by the
     activation bundle and the code it runs."""
     import inspect
@@ -215,7 +215,7 @@ def wrong_hypotheses(prepared, acts, train_post, fc2, groups, train) -> dict[str
         prepared.inputs.cache_dir / f"scrub-wrong-hypotheses-{acts.source.stem}-{code.hexdigest()}.npz",
         lambda: {
             k: np.asarray(v, dtype=np.float64)
-            for k, v in wrong_hypothesis_scores(train_post, fc2, groups, train).items()
+            for k, v in wrong_hypothesis_scores(train.post, fc2, groups, train).items()
             if k in names
         },
         names,
@@ -224,12 +224,12 @@ def wrong_hypotheses(prepared, acts, train_post, fc2, groups, train) -> dict[str
 
 
 @pytest.fixture(scope="session")
-def min_ablation_panel(train_post, fc2, groups, train) -> tuple:
+def min_ablation_panel(fc2, groups, train) -> tuple:
     """What the min-ablation figure draws beside the claim's outcomes: s, the logit diff of every training image
     before and after each group's minimum-ablation, and the two thresholds."""
-    before = neurons.logit_diff(fc2.logits(train_post))
+    before = neurons.logit_diff(fc2.logits(train.post))
     after = {
-        name: neurons.logit_diff(fc2.min_ablate(train_post, mask))  # the readout's min-ablation, as the claims'
+        name: neurons.logit_diff(fc2.min_ablate(train.post, mask))  # the readout's min-ablation, as the claims'
         for name, mask in (
             ("anti_one_group", groups.anti_one),
             ("one_group", groups.one),
@@ -278,12 +278,12 @@ def loadings_figure(figure_store, clue_oriented_pca, pca, arms, groups) -> str |
 
 
 @pytest.fixture(scope="session")
-def zero_ablation_figure(figure_store, train, train_post, groups, fc2) -> str:
+def zero_ablation_figure(figure_store, train, groups, fc2) -> str:
     ids = np.random.default_rng(0).choice(len(train), ZERO_ABLATION_IMAGES, replace=False)
     ids = ids[np.argsort(train.s[ids], kind="stable")]
-    one = fc2.logit_diff_contribution(train_post, groups.one)[ids]
-    anti = fc2.logit_diff_contribution(train_post, groups.anti_one)[ids]
-    shares = ablation.zero_ablation_effect(train_post, fc2, groups.anti_one, train.region)
+    one = fc2.logit_diff_contribution(train.post, groups.one)[ids]
+    anti = fc2.logit_diff_contribution(train.post, groups.anti_one)[ids]
+    shares = ablation.zero_ablation_effect(train.post, fc2, groups.anti_one, train.region)
     return figure_store.render(
         "zero-ablation",
         "zero_ablation",
@@ -295,14 +295,14 @@ def zero_ablation_figure(figure_store, train, train_post, groups, fc2) -> str:
 
 
 @pytest.fixture(scope="session")
-def contribution_figure(figure_store, train_post, logit_diff_dir, groups, fc2) -> str:
+def contribution_figure(figure_store, train, groups, fc2) -> str:
     """The write-up's two rows (fc2 weight to each logit × activation std) above the sorted logit-diff
     contributions (one-way-neurons' measure, :func:`analysis.neurons.typical_contribution`)."""
     return figure_store.render(
         "contributions",
         "contributions",
-        neurons.typical_contribution(train_post, logit_diff_dir),
+        neurons.typical_contribution(train.post, fc2.direction),
         groups.dead,
         fc2.weight,
-        train_post.std(axis=0, dtype=np.float64),
+        train.post.std(axis=0, dtype=np.float64),
     )
