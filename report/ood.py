@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from report.markdown import md_row, md_text
+from report.markdown import between_markers, md_row, md_text, replace_between_markers
 
 OOD_PROPERTY = "eis_ood"
 VERDICT_CLASS = {"generalises": "holds", "breaks": "fails", "undetermined": "neutral", "uninformative": "neutral"}
@@ -213,13 +213,12 @@ def readme_block(section: Mapping[str, Any]) -> str:
             f"{k} (a one-answer network scores {_pct(families[k].get('constant_answer_far_agreement'))}"
             + (", and the network still breaks it" if families[k].get("verdict") == "breaks" else "") + ")"
             for k in blind) if blind else "none") + "."), ""]
-    lines.append("Minimal counterexamples, each regenerated and proved minimal from its stored parameters "
-                 "(`analysis.ood.prove_minimal`; figure `ood-counterexamples.png`):")
-    lines.append("")
-    for name, r in families.items():
-        ce = r.get("counterexample")
-        if ce:
-            lines.append(md_text(f"- **{name}** ({verdict_word(r)}): {counterexample_text(ce)}."))
+    found = [(name, r) for name, r in families.items() if r.get("counterexample")]
+    if found:
+        lines += [("Minimal counterexamples, each regenerated and proved minimal from its stored parameters "
+                   "(`analysis.ood.prove_minimal`; figure `ood-counterexamples.png`):"), ""]
+    for name, r in found:
+        lines.append(md_text(f"- **{name}** ({verdict_word(r)}): {counterexample_text(r['counterexample'])}."))
     switches = [(name, r["switch_points"]) for name, r in families.items() if r.get("switch_points")]
     if switches:
         lines += ["", ("The network's switch points on generated inputs (best single threshold per side, bootstrap "
@@ -228,7 +227,17 @@ def readme_block(section: Mapping[str, Any]) -> str:
             inside = [side for side, rec in sp.items() if rec.get("write_up_inside_interval")]
             lines.append(md_text(f"- **{name}**: {_switch_text(sp)}; the write-up's threshold lies inside the "
                                  f"interval on {', '.join(inside) if inside else 'neither side'}."))
-    return "\n".join(lines)
+    return "\n".join(lines).strip("\n")
+
+
+def readme_text_block(readme_text: str) -> str:
+    """The README's beyond-the-data results as they stand (between the markers)."""
+    return between_markers(readme_text, README_START, README_END)
+
+
+def with_readme_block(readme_text: str, section: Mapping[str, Any]) -> str:
+    """``readme_text`` with its beyond-the-data results regenerated from ``section``."""
+    return replace_between_markers(readme_text, readme_block(section), README_START, README_END)
 
 
 def page_view(section: Mapping[str, Any]) -> dict[str, Any]:
