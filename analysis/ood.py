@@ -60,7 +60,8 @@ PATCH = (4, 12)  # occluding square patches, side in pixels
 BOOTSTRAP = 200  # resamples for the switch points' intervals
 SAME = 1e-9  # relative difference of two logit diffs below which they are the same value up to float64 rounding
 GRID = 256  # steps of the grid over a continuous parameter's range (its disagreement interval)
-REFINE, REFINE_STEPS = 2, 64  # each end of a disagreement interval: twice narrowed to 1/64 of its bracket
+REFINE, REFINE_STEPS = 4, 8  # each end of a disagreement interval: four times narrowed to 1/8 of its bracket
+WALK = 8  # grid values per batch when walking out from a counterexample along its continuous parameter
 
 
 @dataclass(frozen=True)
@@ -647,22 +648,29 @@ def _edge(oracle: Oracle, params: Mapping[str, Any], name: str, inside: float, o
 
 def disagreement_interval(oracle: Oracle, params: Mapping[str, Any]) -> dict[str, Any]:
     """The interval of the family's continuous parameter around ``params``' value (the others fixed) on which it
-    is a counterexample: contiguous on the grid of :data:`GRID` steps over the range, each end narrowed to
-    1/64² of a step (:func:`_edge`; ``outside``: the nearest agreeing values found; None at the range's end)."""
+    is a counterexample: contiguous on the grid of :data:`GRID` steps over the range (walked outwards from the
+    value, :data:`WALK` grid values per batch), each end narrowed to 1/8⁴ of a step (:func:`_edge`; ``outside``:
+    the nearest agreeing values found; None at the range's end)."""
     name, low, high = CONTINUOUS_RANGE[oracle.family]
     x0 = float(params[name])
-    values = np.union1d(_grid(oracle.family), [x0])
-    fails = oracle.disagrees([{**params, name: float(v)} for v in values])
-    i = j = int(np.searchsorted(values, x0))
-    while i > 0 and fails[i - 1]:
-        i -= 1
-    while j < len(values) - 1 and fails[j + 1]:
-        j += 1
-    lo, lo_out = (float(values[i]), None) if i == 0 else _edge(oracle, params, name, float(values[i]), float(values[i - 1]))
-    hi, hi_out = (float(values[j]), None) if j == len(values) - 1 else _edge(oracle, params, name, float(values[j]),
-                                                                             float(values[j + 1]))
+    grid = _grid(oracle.family)
+    ends: list[tuple[float, float | None]] = []
+    for side in (-1, 1):
+        ahead = grid[grid < x0][::-1] if side < 0 else grid[grid > x0]
+        inside, outside = x0, None
+        for start in range(0, len(ahead), WALK):
+            batch = ahead[start : start + WALK]
+            fails = oracle.disagrees([{**params, name: float(v)} for v in batch])
+            if not fails.all():
+                k = int(np.argmin(fails))
+                inside, outside = (float(batch[k - 1]) if k else inside), float(batch[k])
+                break
+            inside = float(batch[-1])
+        ends.append((inside, None) if outside is None else _edge(oracle, params, name, inside, outside))
+    (lo, lo_out), (hi, hi_out) = ends
     return {"parameter": name, "interval": [lo, hi], "outside": [lo_out, hi_out],
-            "grid": {"range": [low, high], "steps": GRID}, "edge_resolution": (high - low) / GRID / REFINE_STEPS**REFINE}
+            "grid": {"range": [low, high], "steps": GRID},
+            "edge_resolution": (high - low) / GRID / REFINE_STEPS**REFINE}
 
 
 def minimise(oracle: Oracle, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -118,19 +118,29 @@ def oracles(numpy_net, mnist, template, margin) -> dict[str, ood.Oracle]:
 def findings(samples, oracles, numpy_net, mnist, template, margin, quota, yardstick, search_settings) -> dict[str, dict]:
     """Each family's record: the sample's agreements, looks and verdict, the yardstick and base rate, the search's
     worst far disagreement reduced to a minimal counterexample (with the proof from its stored parameters), and
-    (scale, blend) the fitted switch points."""
+    (scale, blend) the fitted switch points. BLAS runs on one thread here: the forward passes are of a few dozen
+    images, where a multi-threaded BLAS spends more CPU waiting than computing (the numbers are the same)."""
+    from threadpoolctl import threadpool_limits
+
     out = {}
-    for name, sample in samples.items():
-        with independent_of_imports():  # the same examples whatever else this invocation imported
-            found = ood.search_counterexample(name, mnist.train_images, template, numpy_net.logit_diff, margin,
-                                              search_settings, sample.far_disagreements(KNOWN))
-        rec = ood.family_record(sample, found, quota, yardstick, oracles[name])
-        rec["search"].update(examples=search_settings.max_examples, examples_per_profile=_budget())
-        ce = rec["counterexample"]
-        if ce is not None:
-            ce["proof"] = ood.prove_minimal(oracles[name], ce["params"], ce["minimality"])
-        out[name] = rec
+    with threadpool_limits(1, user_api="blas"):
+        for name, sample in samples.items():
+            out[name] = _family_finding(name, sample, oracles[name], numpy_net, mnist, template, margin, quota,
+                                        yardstick, search_settings)
     return out
+
+
+def _family_finding(name, sample, oracle, numpy_net, mnist, template, margin, quota, yardstick, search_settings):
+    """One family's record (see :func:`findings`)."""
+    with independent_of_imports():  # the same examples whatever else this invocation imported
+        found = ood.search_counterexample(name, mnist.train_images, template, numpy_net.logit_diff, margin,
+                                          search_settings, sample.far_disagreements(KNOWN))
+    rec = ood.family_record(sample, found, quota, yardstick, oracle)
+    rec["search"].update(examples=search_settings.max_examples, examples_per_profile=_budget())
+    ce = rec["counterexample"]
+    if ce is not None:
+        ce["proof"] = ood.prove_minimal(oracle, ce["params"], ce["minimality"])
+    return rec
 
 
 def _budget() -> dict[str, int]:
