@@ -85,6 +85,9 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            "s changes by Σ (v − x_p)·t_p over the patch"),
     Family("constant", "constant images c, c uniform in [0, 255]", "s(c) = c·Σt"),
 )}
+#: Each verdict's level corrected for all families as well as the looks (Bonferroni): a check that the summary
+#: over the families holds jointly, recorded beside each verdict.
+FAMILYWISE_CONFIDENCE = 1 - (1 - CONFIDENCE) / (LOOKS * len(FAMILIES))
 
 
 # ----------------------------------------------------------------------------------------------- generators
@@ -338,6 +341,8 @@ class FamilySample:
             "constant_answer_far_agreement": base,
             "informative": None if base is None else bool(base < UNINFORMATIVE_AT),
             "verdict": looks[-1]["verdict"] if looks else "undetermined",
+            "verdict_familywise": verdict_for(looks[-1]["far_agree"], looks[-1]["n_far"], FAMILYWISE_CONFIDENCE)
+            if looks else "undetermined",
             "s_range_generated": [float(self.s.min()), float(self.s.max())],
             "worst_in_sample": None if not np.isfinite(conf[worst]) or conf[worst] <= 0 else {
                 "params": params_of(self.params, worst), "s": float(self.s[worst]),
@@ -743,7 +748,7 @@ def family_record(sample: FamilySample, found: Search, quota: int, yardstick: Ma
     if found.worst is not None and (worst is None or abs(found.worst.logit_diff) > abs(worst["logit_diff"]) * (1 + SAME)):
         worst = {**found.worst.to_json(), "found_by": "hypothesis search"}
     elif worst is not None:
-        worst = {**worst, "network_label": int(worst["logit_diff"] > 0), "found_by": "fixed sample"}
+        worst = {**worst, "network_label": int(worst["logit_diff"] > 0), "found_by": "sample"}
     counterexample = None
     if worst is not None:
         params, minimality = minimise(oracle, worst["params"])

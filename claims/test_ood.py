@@ -211,6 +211,7 @@ def test_the_ood_rule_and_figures(findings, samples, margin, quota, yardstick, f
         "seed": ood.SEED, "margin_fraction_of_range": ood.MARGIN, "margin_s": margin,
         "thresholds": [L_THRESHOLD, R_THRESHOLD],
         "bar": ood.BAR, "confidence": ood.CONFIDENCE, "looks": ood.LOOKS, "look_confidence": ood.LOOK_CONFIDENCE,
+        "familywise_confidence": ood.FAMILYWISE_CONFIDENCE,
         "sequential_correction": "Bonferroni over the looks: each look's Wilson interval at 1 - (1 - confidence) / looks",
         "chunk": ood.CHUNK, "far_per_look": quota, "far_per_look_per_profile": ood.FAR_PER_LOOK,
         "far_cap": ood.LOOKS * quota, "fewest_far_to_generalise": ood.fewest_far_to_generalise(),

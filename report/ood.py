@@ -162,10 +162,23 @@ def rule_text(section: Mapping[str, Any]) -> str:
             f"inputs), and stays undetermined there. Every look's interval is at the Bonferroni-adjusted "
             f"{100 * rule['look_confidence']:.2f}%, so each verdict is wrong with probability ≤ "
             f"{100 * (1 - rule['confidence']):.0f}%; with no disagreement at all a family needs "
-            f"{rule['fewest_far_to_generalise']:,} far inputs to generalise. A family on which a network giving one "
+            f"{rule['fewest_far_to_generalise']:,} far inputs to generalise. {_familywise(section)} "
+            f"A family on which a network giving one "
             f"answer everywhere reaches ≥ {100 * rule['uninformative_at']:.0f}% far agreement is *uninformative*: "
             f"shown, never counted as evidence (a break there is still a break). The counterexample search draws "
             f"{_per_profile(rule['search_examples_per_profile'])} examples per family.")
+
+
+def _familywise(section: Mapping[str, Any]) -> str:
+    """Whether the verdicts survive a correction for all families as well as the looks."""
+    rule, families = section.get("rule", {}), section.get("families", {})
+    if "familywise_confidence" not in rule:
+        return ""
+    moved = [f"{k} ({r['verdict_familywise']})" for k, r in families.items()
+             if r.get("verdict_familywise", r.get("verdict")) != r.get("verdict")]
+    return (f"Corrected for all {len(families)} families as well (Bonferroni, "
+            f"{100 * rule['familywise_confidence']:.2f}%), " + (f"the verdicts change on {', '.join(moved)}."
+                                                             if moved else "every verdict stays the same."))
 
 
 def _per_profile(values: Mapping[str, Any]) -> str:
