@@ -757,9 +757,12 @@ def family_record(sample: FamilySample, found: Search, quota: int, yardstick: Ma
                           "network_label": int(d > 0), "logit_diff": float(d), "minimality": minimality,
                           "reduced_from": "worst"}
     rate, base_rate = summary["far_disagreement_rate"], yardstick.get("far_disagreement_rate")
+    # the ratio's conservative end: the family's lowest plausible disagreement rate over the yardstick's highest
+    least = (1 - summary["far_interval"][1]) / (1 - yardstick["interval"][0]) if "interval" in yardstick else None
     record = {"description": family.description, "prediction": family.prediction, **summary,
               "in_distribution_far_agreement": yardstick.get("far_agreement"),
               "disagreement_ratio_to_in_distribution": None if rate is None or not base_rate else rate / base_rate,
+              "disagreement_ratio_at_least": least,
               "worst": worst, "counterexample": counterexample, "search": {"evaluated": found.evaluated}}
     if family.continuous:
         record["switch_points"] = {side: switch_point(sample.s, sample.network_labels, side).to_json()

@@ -72,8 +72,17 @@ def _interval(r: Mapping[str, Any]) -> str:
     return "—" if lo is None else f"[{100 * lo:.2f}, {100 * hi:.2f}]"
 
 
-def _ratio(v: Any) -> str:
-    return "—" if v is None else f"{v:,.0f}×"
+def _ratio(v: Any, least: Any = None) -> str:
+    """``"1,166× (≥ 201×)"``: the point ratio and its conservative end."""
+    def times(x: float) -> str:
+        return f"{x:,.0f}×" if x >= 10 else f"{x:.1f}×"
+
+    text = "—" if v is None else times(v)
+    return text if least is None else f"{text} (≥ {times(least)})"
+
+
+def _ratios(r: Mapping[str, Any]) -> str:
+    return _ratio(r.get("disagreement_ratio_to_in_distribution"), r.get("disagreement_ratio_at_least"))
 
 
 def _params(p: Mapping[str, Any] | None) -> str:
@@ -136,7 +145,7 @@ def rows(section: Mapping[str, Any]) -> list[tuple[str, ...]]:
     for name, r in section.get("families", {}).items():
         out.append((name, str(r.get("n", "")), f"{_pct(r.get('far_agreement'), 2)} of {r.get('n_far')}", _interval(r),
                     _looks(r), _pct(r.get("in_distribution_far_agreement"), 3),
-                    _ratio(r.get("disagreement_ratio_to_in_distribution")),
+                    _ratios(r),
                     _pct(r.get("constant_answer_far_agreement")), verdict_word(r),
                     counterexample_text(r.get("counterexample")), _switch_text(r.get("switch_points"))))
     return out
@@ -191,8 +200,9 @@ def markdown(section: Mapping[str, Any]) -> str:
     for row in rows(section):
         lines.append(md_row(row))
     lines += ["", ("*In-distribution*: the yardstick; *disagreement ratio*: the family's far disagreement rate over "
-                   "the yardstick's. *One answer everywhere*: the far agreement of a network that gives every input the "
-                   "family's majority label (the base rate).")]
+                   "the yardstick's (in brackets, the family's lower bound over the yardstick's upper bound). *One "
+                   "answer everywhere*: the far agreement of a network that gives every input the family's majority "
+                   "label (the base rate).")]
     worst = [(name, r) for name, r in section.get("families", {}).items()
              if r.get("verdict") == "breaks" and r.get("worst")]
     if worst:
@@ -210,13 +220,13 @@ def readme_block(section: Mapping[str, Any]) -> str:
     profiles = sorted({str(r.get("profile")) for r in families.values() if r.get("profile")})
     lines = [md_text(f"**{section.get('summary', '')}** ({', '.join(profiles)} profile).") + " "
              + md_text(rule_text(section)), "",
-             ("| family | what s predicts | far agreement | interval | in-distribution | ratio | one answer everywhere "
-              "| verdict |"), "|---|---|---|---|---|---|---|---|"]
+             ("| family | what s predicts | far agreement | interval | in-distribution | disagreement ratio (at least) "
+              "| one answer everywhere | verdict |"), "|---|---|---|---|---|---|---|---|"]
     for name, r in families.items():
         lines.append(md_row((f"{name}: {r.get('description', '')}", r.get("prediction", ""),
                              f"{_pct(r.get('far_agreement'), 2)} of {r.get('n_far', 0):,}", _interval(r),
                              _pct(r.get("in_distribution_far_agreement"), 3),
-                             _ratio(r.get("disagreement_ratio_to_in_distribution")),
+                             _ratios(r),
                              _pct(r.get("constant_answer_far_agreement")), f"**{verdict_word(r)}**")))
     evidence = [k for k, r in families.items() if is_evidence(r)]
     blind = [k for k, r in families.items() if r.get("informative") is False]
@@ -272,7 +282,7 @@ def terminal_lines(section: Mapping[str, Any]) -> list[tuple[str, dict[str, bool
     for name, r in section.get("families", {}).items():
         v = verdict_word(r)
         text = (f"  {name:<9} far {_pct(r.get('far_agreement'), 2):>7} of {r.get('n_far')} {_interval(r)}, "
-                f"{_ratio(r.get('disagreement_ratio_to_in_distribution'))} in-distribution, one answer "
+                f"{_ratios(r)} in-distribution, one answer "
                 f"{_pct(r.get('constant_answer_far_agreement'))}: {v}; counterexample "
                 f"{counterexample_text(r.get('counterexample'))}")
         out.append((text, {"green": v == "generalises", "yellow": v == "breaks"}))
