@@ -575,7 +575,7 @@ def search_counterexample(family: str, sources: np.ndarray, template: np.ndarray
     return Search(seen["worst"], seen["evaluated"])
 
 
-# ----------------------------------------------------------------------------------------------- minimal counterexamples
+# ----------------------------------------------------------------------------------- minimal counterexamples
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ def samples(numpy_net, mnist, template, margin, quota, prepared) -> dict[str, oo
         write_cache(path, {**{f"{f}/{k}": getattr(m, k) for f, m in measured.items() for k in ("s", "logit_diff")},
                            **{f"{f}/params/{k}": v for f, m in measured.items() for k, v in m.params.items()}})
 
-    names = [f"{f}/{k}" for f in ood.FAMILIES for k in ("s", "logit_diff", *(f"params/{p}" for p in ood.sample_params(f, 1, 1)))]
+    names = [f"{f}/{k}" for f in ood.FAMILIES
+             for k in ("s", "logit_diff", *(f"params/{p}" for p in ood.sample_params(f, 1, 1)))]
     arrays = load_or_build(_sample_cache_path(prepared, quota), build, names).arrays
     return {f: ood.FamilySample(f, {k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{f}/params/")},
                                 arrays[f"{f}/s"], arrays[f"{f}/logit_diff"], margin) for f in ood.FAMILIES}
@@ -115,7 +116,8 @@ def oracles(numpy_net, mnist, template, margin) -> dict[str, ood.Oracle]:
 
 
 @pytest.fixture(scope="module")
-def findings(samples, oracles, numpy_net, mnist, template, margin, quota, yardstick, search_settings) -> dict[str, dict]:
+def findings(samples, oracles, numpy_net, mnist, template, margin, quota, yardstick,
+             search_settings) -> dict[str, dict]:
     """Each family's record: the sample's agreements, looks and verdict, the yardstick and base rate, the search's
     worst far disagreement reduced to a minimal counterexample (with the proof from its stored parameters), and
     (scale, blend) the fitted switch points. BLAS runs on one thread here: the forward passes are of a few dozen
@@ -178,7 +180,8 @@ def test_the_explanation_generalises_to(family, findings, quota, profile, reques
     assert ce is None or ce["proof"]["proved"], f"{family}: the counterexample is not minimal: {ce}"
     lo, hi = rec["far_interval"]
     agreement = f"far agreement {rec['far_agreement']:.2%} of {rec['n_far']} [{lo:.2%}, {hi:.2%}]"
-    base = "" if rec["informative"] else f"; uninformative: a one-answer network scores {rec['constant_answer_far_agreement']:.1%}"
+    base = "" if rec["informative"] else (
+        f"; uninformative: a one-answer network scores {rec['constant_answer_far_agreement']:.1%}")
     if rec["verdict"] == "breaks":
         pytest.xfail(f"the explanation breaks on {family}: {agreement}, upper bound < {ood.BAR:.0%}{base} "
                      f"(e.g. {ce['params']}: s = {ce['s']:.0f}, function says {ce['function_label']}, network logit "
@@ -212,7 +215,8 @@ def test_the_ood_rule_and_figures(findings, samples, margin, quota, yardstick, f
         "thresholds": [L_THRESHOLD, R_THRESHOLD],
         "bar": ood.BAR, "confidence": ood.CONFIDENCE, "looks": ood.LOOKS, "look_confidence": ood.LOOK_CONFIDENCE,
         "familywise_confidence": ood.FAMILYWISE_CONFIDENCE,
-        "sequential_correction": "Bonferroni over the looks: each look's Wilson interval at 1 - (1 - confidence) / looks",
+        "sequential_correction": "Bonferroni over the looks: each look's Wilson interval at "
+                                 "1 - (1 - confidence) / looks",
         "chunk": ood.CHUNK, "far_per_look": quota, "far_per_look_per_profile": ood.FAR_PER_LOOK,
         "far_cap": ood.LOOKS * quota, "fewest_far_to_generalise": ood.fewest_far_to_generalise(),
         "uninformative_at": ood.UNINFORMATIVE_AT, "search_examples_per_profile": _budget(),

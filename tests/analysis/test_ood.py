@@ -338,7 +338,8 @@ def test_the_report_section_merges_orders_and_renders():
     assert done["summary"] == ("the explanation generalises to 1 of 2 informative input families (scale); breaks on "
                                "salt, constant; uninformative (not counted): invert, constant")
     md = rep.markdown(done)
-    assert "| salt | 2000 | 90.00% of 10 | [60.00, 98.00] | 0 | 99.997% | 3,344× | 60.0% | breaks | source 3, pixels: 2 (1, 2)" in md
+    assert ("| salt | 2000 | 90.00% of 10 | [60.00, 98.00] | 0 | 99.997% | 3,344× | 60.0% | breaks "
+            "| source 3, pixels: 2 (1, 2)") in md
     assert "| invert | 1000 | 100.00% of 1000 |" in md and "| uninformative |" in md
     view = rep.page_view(done)
     classes = {row["cells"][0]: row["verdict_class"] for row in view["rows"]}
