@@ -1,16 +1,21 @@
-"""Falsification beyond the data (issue 11): the write-up's mechanism — the network computes a linear similarity s
-to the clue template and labels by the band L < s < R — predicts the network's label on inputs nobody trained on.
-Seven families of generated inputs test that prediction (analysis/ood.py states each family and the rule).
+"""Falsification beyond the data: the write-up's mechanism — the network computes a linear similarity s to the
+clue template and labels by the band L < s < R — predicts the network's label on inputs nobody trained on. Seven
+families of generated inputs test that prediction (analysis/ood.py states each family and the rule).
 
 Per family: agreement between the network (numpy forward pass of the checkpoint, model/numpy_net.py) and the
-function on a fixed seeded sample of 2,000 inputs, overall and far (> 5% of the range of s) from both thresholds;
-the verdict, fixed before measuring: *generalises* when the far agreement is ≥ 95%, *breaks* otherwise; and a
-hypothesis search (targeting the network's confidence against the function) for the worst far-from-threshold
-disagreement, shrunk to a minimal counterexample. Recorded under ``"ood"`` in claims.json.
+function far (> 5% of the range of s) from both thresholds, on seeded chunks drawn until each look's quota of far
+inputs; beside it the yardstick (the same agreement on the MNIST images), the ratio of the disagreement rates, and
+the base rate of a one-answer network. The verdict, fixed before measuring: *generalises* when the Wilson lower
+bound of the far agreement is ≥ 99% (the project's bar; the write-up claims nothing beyond its data), *breaks* when
+the upper bound is < 99%, *undetermined* otherwise (more looks, up to a cap; intervals Bonferroni-adjusted for the
+looks). A family whose base rate is ≥ 95% is *uninformative*: never counted as evidence. A targeted hypothesis
+search looks for the worst far disagreement; it is reduced to a minimal counterexample, proved minimal from its
+stored parameters. Recorded under ``"ood"`` in claims.json.
 
 Exit status: a verdict is a scientific result, not a suite failure. A family where the explanation *generalises*
-passes; one where it *breaks* xfails with the finding (shown by ``-rx``, recorded and reported like an erratum);
-the test fails only when the measurement itself is broken (e.g. a generator that does not do what it says).
+passes; one where it *breaks* xfails with the finding (shown by ``-rx``, recorded and reported like an erratum); an
+*undetermined* one skips with its interval; the test fails only when the measurement itself is broken (e.g. a
+generator that does not do what it says, or a counterexample that is not minimal).
 """
 
 from __future__ import annotations
@@ -21,23 +26,36 @@ import pytest
 
 from analysis import ood
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD
-from claims.probe_settings import current_profile, independent_of_imports, probe_settings
+from claims.probe_settings import (
+    SCALE,
+    current_profile,
+    independent_of_imports,
+    probe_settings,
+)
 from report.ood import OOD_PROPERTY
-from report.records import jsonable
 from report.plugin import CONTEXT_PROPERTY
+from report.records import jsonable
 
 pytestmark = [pytest.mark.ood, pytest.mark.needs_data]
 
-#: Hypothesis examples per family and search phase in the ``dev`` profile (``ci`` draws five times as many).
-SEARCH_EXAMPLES = 10
-#: The search may start from (and shrink) up to this many of the fixed sample's far disagreements, most confident first.
+#: Hypothesis examples per family in the ``dev`` profile (other profiles scale it, see claims/probe_settings.py).
+SEARCH_EXAMPLES = 20
+#: The search may start from (and shrink) up to this many of the sample's far disagreements, most confident first.
 KNOWN = 50
+#: Record keys kept exactly as computed (a counterexample's inputs must regenerate it exactly).
+EXACT = ("params", "minimality")
 
 
 @pytest.fixture(scope="module")
 def profile() -> str:
     """The loaded hypothesis profile (``--hypothesis-profile``; ``ci`` when $CI is set, else ``dev``)."""
     return current_profile()
+
+
+@pytest.fixture(scope="module")
+def quota(profile) -> int:
+    """Far inputs each look adds under this profile."""
+    return ood.FAR_PER_LOOK.get(profile, ood.FAR_PER_LOOK["ci"])
 
 
 @pytest.fixture(scope="module")
@@ -53,60 +71,96 @@ def margin(train) -> float:
 
 
 @pytest.fixture(scope="module")
-def samples(numpy_net, mnist, template, margin, prepared) -> dict[str, ood.FamilySample]:
-    """The fixed sample of every family through the function and the network. Like the activations, the network's
-    outputs are computed once per checkpoint, data and code version (generators and forward pass) and cached: a warm
-    run reads 7 × 2,000 values instead of running 14,000 images (~0.6 CPU-s)."""
+def yardstick(train, test_split, margin) -> dict:
+    """The network's far agreement with the function on the MNIST images themselves (training and test)."""
+    return ood.in_distribution({"train": (train.s, train.labels), "test": (test_split.s, test_split.labels)}, margin)
+
+
+@pytest.fixture(scope="module")
+def samples(numpy_net, mnist, template, margin, quota, prepared) -> dict[str, ood.FamilySample]:
+    """Every family's sequential sample through the function and the network. Like the activations, the network's
+    outputs are computed once per checkpoint, data, quota and code version (generators and forward pass) and
+    cached: a warm run reads the values instead of running the images."""
     from fixtures.cache import load_or_build, write_cache
 
     def build(path) -> None:
-        measured = {f: ood.measure(f, numpy_net.logit_diff, mnist.train_images, template, margin) for f in ood.FAMILIES}
-        write_cache(path, {f"{f}/{k}": getattr(m, k) for f, m in measured.items() for k in ("s", "logit_diff")})
+        measured = {f: ood.measure_sequentially(f, numpy_net.logit_diff, mnist.train_images, template, margin, quota)
+                    for f in ood.FAMILIES}
+        write_cache(path, {**{f"{f}/{k}": getattr(m, k) for f, m in measured.items() for k in ("s", "logit_diff")},
+                           **{f"{f}/params/{k}": v for f, m in measured.items() for k, v in m.params.items()}})
 
-    names = [f"{f}/{k}" for f in ood.FAMILIES for k in ("s", "logit_diff")]
-    arrays = load_or_build(_sample_cache_path(prepared), build, names).arrays
-    return {f: ood.FamilySample(f, ood.sample_params(f, ood.SAMPLE, len(mnist.train_images)), arrays[f"{f}/s"],
-                                arrays[f"{f}/logit_diff"], margin) for f in ood.FAMILIES}
+    names = [f"{f}/{k}" for f in ood.FAMILIES
+             for k in ("s", "logit_diff", *(f"params/{p}" for p in ood.sample_params(f, 1, 1)))]
+    arrays = load_or_build(_sample_cache_path(prepared, quota), build, names).arrays
+    return {f: ood.FamilySample(f, {k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{f}/params/")},
+                                arrays[f"{f}/s"], arrays[f"{f}/logit_diff"], margin) for f in ood.FAMILIES}
 
 
-def _sample_cache_path(prepared):
-    """Keyed by the checkpoint's sha256, the data's digest, and the code that generates and runs the inputs."""
+def _sample_cache_path(prepared, quota: int):
+    """Keyed by the checkpoint's sha256, the data's digest, the quota, and the code that generates and runs the
+    inputs."""
     import hashlib
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256(f"{prepared.inputs.checkpoint.sha256}|{prepared.mnist.identity}|{ood.SEED}|{ood.SAMPLE}".encode())
+    rule = f"{ood.SEED}|{ood.CHUNK}|{quota}|{ood.LOOKS}|{ood.MAX_CHUNKS}"
+    h = hashlib.sha256(f"{prepared.inputs.checkpoint.sha256}|{prepared.mnist.identity}|{rule}".encode())
     for source in ("analysis/ood.py", "analysis/labelling.py", "model/numpy_net.py"):
         h.update((root / source).read_bytes())
     return Path(prepared.inputs.cache_dir) / f"ood-sample-{h.hexdigest()[:24]}.npz"
 
 
 @pytest.fixture(scope="module")
-def findings(samples, numpy_net, mnist, template, margin, search_settings) -> dict[str, dict]:
-    """Each family's record: the fixed sample's agreements and verdict, the search's worst and minimal
-    counterexamples, and (scale, blend) the fitted switch points."""
+def oracles(numpy_net, mnist, template, margin) -> dict[str, ood.Oracle]:
+    return {f: ood.Oracle(f, mnist.train_images, template, numpy_net.logit_diff, margin) for f in ood.FAMILIES}
+
+
+@pytest.fixture(scope="module")
+def findings(samples, oracles, numpy_net, mnist, template, margin, quota, yardstick,
+             search_settings) -> dict[str, dict]:
+    """Each family's record: the sample's agreements, looks and verdict, the yardstick and base rate, the search's
+    worst far disagreement reduced to a minimal counterexample (with the proof from its stored parameters), and
+    (scale, blend) the fitted switch points. BLAS runs on one thread here: the forward passes are of a few dozen
+    images, where a multi-threaded BLAS spends more CPU waiting than computing (the numbers are the same)."""
+    from threadpoolctl import threadpool_limits
+
     out = {}
-    for name, sample in samples.items():
-        with independent_of_imports():  # the same examples whatever else this invocation imported
-            found = ood.search_counterexample(name, mnist.train_images, template, numpy_net.logit_diff, margin,
-                                              search_settings, sample.far_disagreements(KNOWN))
-        out[name] = ood.family_record(sample, found)
+    with threadpool_limits(1, user_api="blas"):
+        for name, sample in samples.items():
+            out[name] = _family_finding(name, sample, oracles[name], numpy_net, mnist, template, margin, quota,
+                                        yardstick, search_settings)
     return out
 
 
-def _portable(value):
+def _family_finding(name, sample, oracle, numpy_net, mnist, template, margin, quota, yardstick, search_settings):
+    """One family's record (see :func:`findings`)."""
+    with independent_of_imports():  # the same examples whatever else this invocation imported
+        found = ood.search_counterexample(name, mnist.train_images, template, numpy_net.logit_diff, margin,
+                                          search_settings, sample.far_disagreements(KNOWN))
+    rec = ood.family_record(sample, found, quota, yardstick, oracle)
+    rec["search"].update(examples=search_settings.max_examples, examples_per_profile=_budget())
+    ce = rec["counterexample"]
+    if ce is not None:
+        ce["proof"] = ood.prove_minimal(oracle, ce["params"], ce["minimality"])
+    return rec
+
+
+def _budget() -> dict[str, int]:
+    """The search's examples per family under each profile."""
+    return {p: max(1, round(SEARCH_EXAMPLES * scale)) for p, scale in SCALE.items()}
+
+
+def _portable(value, exact: bool = False):
     """The record as every other record is stored: measurements rounded by the one rule for records
-    (report.records.portable_float, what a number keeps across CPUs), except a counterexample's ``params``, which
-    are its inputs (seeded draws, shrunk by hypothesis) and must regenerate it exactly."""
+    (report.records.portable_float, what a number keeps across CPUs), except a counterexample's parameters and
+    minimality (its inputs: seeded draws, reduced by the minimiser), which must regenerate it exactly."""
+    if exact:
+        return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
     if isinstance(value, dict):
-        return {k: (jsonable_exact(v) if k == "params" else _portable(v)) for k, v in value.items()}
+        return {k: _portable(v, k in EXACT) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_portable(v) for v in value]
     return jsonable(value)
-
-
-def jsonable_exact(value):
-    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
 
 
 def _record(request, payload: dict) -> None:
@@ -115,32 +169,40 @@ def _record(request, payload: dict) -> None:
 
 
 @pytest.mark.parametrize("family", list(ood.FAMILIES))
-def test_the_explanation_generalises_to(family, findings, margin, profile, request):
-    """Far from the thresholds, the network labels the generated inputs as the band on s says (≥ 95%)."""
+def test_the_explanation_generalises_to(family, findings, quota, profile, request):
+    """Far from the thresholds, the network labels the generated inputs as the band on s says (the Wilson lower
+    bound of the agreement ≥ 99%)."""
     rec = findings[family]
     _record(request, {"family": family, **rec, "profile": profile})
-    far = rec["far_agreement"]
-    assert rec["n"] >= ood.SAMPLE and rec["n_far"] > 0, f"{family}: no generated input lies far from the thresholds"
+    assert rec["n_far"] > 0, f"{family}: no generated input lies far from the thresholds"
+    assert rec["verdict"] == "undetermined" or rec["n_far"] >= quota, f"{family}: concluded before its first look"
+    ce = rec["counterexample"]
+    assert ce is None or ce["proof"]["proved"], f"{family}: the counterexample is not minimal: {ce}"
+    lo, hi = rec["far_interval"]
+    agreement = f"far agreement {rec['far_agreement']:.2%} of {rec['n_far']} [{lo:.2%}, {hi:.2%}]"
+    base = "" if rec["informative"] else (
+        f"; uninformative: a one-answer network scores {rec['constant_answer_far_agreement']:.1%}")
     if rec["verdict"] == "breaks":
-        ce = rec["counterexample"] or rec["worst"]
-        pytest.xfail(f"the explanation breaks on {family}: far-from-threshold agreement {far:.1%} < 95% "
+        pytest.xfail(f"the explanation breaks on {family}: {agreement}, upper bound < {ood.BAR:.0%}{base} "
                      f"(e.g. {ce['params']}: s = {ce['s']:.0f}, function says {ce['function_label']}, network logit "
                      f"diff {ce['logit_diff']:+.2f})")
+    if rec["verdict"] == "undetermined":
+        pytest.skip(f"undetermined on {family}: {agreement} straddles {ood.BAR:.0%}{base}")
 
 
-def test_the_ood_rule_and_figures(findings, samples, margin, figure_store, mnist, request):
+def test_the_ood_rule_and_figures(findings, samples, margin, quota, yardstick, figure_store, mnist, request):
     """The rule as applied, and the figures: the counterexample gallery and the network's switch points."""
     gallery = []
     for name, rec in findings.items():
-        ce = rec["counterexample"] or rec["worst"]
+        ce = rec["counterexample"]
         if ce is None:
             continue
-        params = ood.one(ce["params"])
-        generated = ood.generate(name, params, mnist.train_images)[0]
+        generated = ood.generate(name, ood.one(ce["params"]), mnist.train_images)[0]
         source = mnist.train_images[ce["params"]["source"]] if "source" in ce["params"] else None
-        gallery.append({"family": name, "verdict": rec["verdict"], "source": source, "generated": generated,
+        label = rec["verdict"] if rec["informative"] else f"{rec['verdict']} (uninformative)"
+        gallery.append({"family": name, "verdict": label, "source": source, "generated": generated,
                         "s": ce["s"], "function_label": ce["function_label"], "logit_diff": ce["logit_diff"],
-                        "minimal": rec["counterexample"] is not None})
+                        "minimal": True})
     switch = {name: {"s": samples[name].s, "logit_diff": samples[name].logit_diff,
                      "fitted": findings[name]["switch_points"]}
               for name in ood.FAMILIES if ood.FAMILIES[name].continuous}
@@ -148,8 +210,16 @@ def test_the_ood_rule_and_figures(findings, samples, margin, figure_store, mnist
         figure_store.render("ood-counterexamples", "ood_gallery", gallery),
         figure_store.render("ood-switch-points", "ood_switch_points", switch, L_THRESHOLD, R_THRESHOLD, margin),
     ]
-    _record(request, {"rule": {"sample_per_family": ood.SAMPLE, "seed": ood.SEED, "margin_fraction_of_range": ood.MARGIN,
-                               "margin_s": margin, "generalises_at": ood.GENERALISES,
-                               "thresholds": [L_THRESHOLD, R_THRESHOLD]},
-                      "figures": figures})
-    assert all(rec["n"] >= ood.SAMPLE for rec in findings.values())
+    _record(request, {"rule": {
+        "seed": ood.SEED, "margin_fraction_of_range": ood.MARGIN, "margin_s": margin,
+        "thresholds": [L_THRESHOLD, R_THRESHOLD],
+        "bar": ood.BAR, "confidence": ood.CONFIDENCE, "looks": ood.LOOKS, "look_confidence": ood.LOOK_CONFIDENCE,
+        "familywise_confidence": ood.FAMILYWISE_CONFIDENCE,
+        "sequential_correction": "Bonferroni over the looks: each look's Wilson interval at "
+                                 "1 - (1 - confidence) / looks",
+        "chunk": ood.CHUNK, "far_per_look": quota, "far_per_look_per_profile": ood.FAR_PER_LOOK,
+        "far_cap": ood.LOOKS * quota, "fewest_far_to_generalise": ood.fewest_far_to_generalise(),
+        "uninformative_at": ood.UNINFORMATIVE_AT, "search_examples_per_profile": _budget(),
+        "in_distribution": yardstick,
+    }, "figures": figures})
+    assert yardstick["n_far"] > 0, "no MNIST image lies far from the thresholds"

@@ -1,10 +1,11 @@
-"""Keep the README true: rewrite its verdict table (between the ``verdicts`` markers) and ``docs/badge.svg``
-from a report folder.
+"""Keep the README true: rewrite its verdict table (between the ``verdicts`` markers), its beyond-the-data
+results (between the ``ood`` markers, report/ood.py) and ``docs/badge.svg`` from a report folder.
 
     python -m report.readme                 # from report/out (after `pytest claims/`)
     python -m report.readme --report-dir DIR
 
-``tests/report/test_readme.py`` fails when the README's table no longer matches what the suite measures.
+``tests/report/test_readme.py`` fails when the README's table no longer matches what the suite measures (and
+``tests/report/test_ood_readme.py`` when its beyond-the-data results do not).
 
 It copies only a complete report of the challenge checkpoint: a partial report (``summary.complete`` false), a
 report of another checkpoint, or no report at all stop it with one message (exit status 1), the README and badge
@@ -105,7 +106,12 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
 
 def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
     doc = publishable_document(report_dir)
-    atomic_write_text(readme, with_table(readme.read_text(), verdict_table(doc, committed)))
+    text = with_table(readme.read_text(), verdict_table(doc, committed))
+    if doc.get("ood"):  # the beyond-the-data results, between their own markers
+        from report.ood import with_readme_block
+
+        text = with_readme_block(text, doc["ood"])
+    atomic_write_text(readme, text)
     badge.parent.mkdir(parents=True, exist_ok=True)
     robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
     if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's

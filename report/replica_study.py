@@ -171,6 +171,19 @@ def _family(record: Mapping[str, Any]) -> dict[str, Any]:
             "measured": {k: record[k] for k in FAMILY_HEADLINES if k in record}}
 
 
+def _uninformative(record: Mapping[str, Any]) -> bool:
+    """A family a one-answer network passes (its record says so): its pass is no evidence, so the study leaves it
+    out (and lists it); a break there is still a break and counts."""
+    return record.get("informative") is False and record.get("verdict") != "breaks"
+
+
+def uninformative(doc: Mapping[str, Any]) -> list[str]:
+    """The ``section/family`` records of ``doc`` left out of the study as uninformative."""
+    return [f"{name}/{k}" for name, value in doc.items() if isinstance(value, Mapping)
+            and (families := _records(value.get("families"))) is not None
+            for k, r in families.items() if _uninformative(r)]
+
+
 def sections(doc: Mapping[str, Any]) -> dict[str, dict[str, Mapping[str, Any]]]:
     """Every record section of a ``claims.json`` document: top-level mappings whose values are all records
     (mappings with a ``verdict``), or whose ``families`` are (the beyond-the-data section ``ood``, its verdicts
@@ -182,7 +195,7 @@ def sections(doc: Mapping[str, Any]) -> dict[str, dict[str, Mapping[str, Any]]]:
         if records is not None:
             out[name] = records
         elif isinstance(value, Mapping) and (families := _records(value.get("families"))) is not None:
-            out[name] = {k: _family(r) for k, r in families.items()}
+            out[name] = {k: _family(r) for k, r in families.items() if not _uninformative(r)}
     return out
 
 
@@ -249,10 +262,15 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
         records[section] = out
     by_category = {c: [f"{s}/{r}" if s != "claims" else r for s, rs in records.items() for r, v in rs.items()
                        if v["category"] == c] for c in CATEGORIES}
+    left_out: dict[str, list[str]] = {}
+    for model, doc in {"original": original, **{name: replicas[name] for name in names}}.items():
+        for rid in uninformative(doc):
+            left_out.setdefault(rid, []).append(model)
     return {
         "replicas": names,
         "missing": missing,
         "n": n,
+        "uninformative": left_out,
         "confidence": CONFIDENCE,
         "interval": "Wilson score (scipy.stats.binomtest(...).proportion_ci(method='wilson'))",
         "rule": {
@@ -390,6 +408,10 @@ def paragraph(study: Mapping[str, Any]) -> str:
         if lowest_n_task is None:
             parts.append(f"With {n} replicas no record can be called a property of the task (even {n}/{n} "
                          f"has a lower bound of {_pct(wilson_interval(n, n)[0])}); the study size is {STUDY_SIZE}.")
+    if study.get("uninformative"):
+        parts.append("Not counted, uninformative (a network giving one answer everywhere would pass): "
+                     + "; ".join(f"`{r}` on {len(models)} network{'s' if len(models) > 1 else ''}"
+                                 for r, models in study["uninformative"].items()) + ".")
     if study.get("missing"):
         parts.append(f"Runs that produced no records: {', '.join(study['missing'])}.")
     return " ".join(parts)

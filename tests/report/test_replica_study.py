@@ -290,3 +290,21 @@ def test_two_tx_workers_give_the_same_replica_study_as_a_serial_run(pytestconfig
     assert "Replica study" in (tx_dir / "claims.md").read_text()
     assert (tx_dir / "replica-study.md").read_text() == readme_section(tx_study)
     assert 'id="figure-replica-recurrence"><img src="data:image/png' in (tx_dir / "index.html").read_text()
+
+
+def test_an_uninformative_family_is_left_out_of_the_recurrence_and_listed():
+    """A family a one-answer network passes is no evidence: its passes are not counted (and are listed); a break
+    on it still counts as a break."""
+    def doc(verdict: str, informative: bool) -> dict:
+        return {"claims": {"labeling-function": _claim("holds", agreement=0.96)},
+                "ood": {"families": {"invert": {"verdict": verdict, "informative": informative, "far_agreement": 1.0},
+                                     "salt": {"verdict": "breaks", "informative": True, "far_agreement": 0.9}}}}
+
+    replicas = {"replica-seed1": doc("generalises", False), "replica-seed2": doc("breaks", False),
+                "replica-seed3": doc("generalises", True)}
+    study = replica_study(doc("generalises", False), replicas)
+    invert = study["records"]["ood"]["invert"]
+    assert invert["n"] == 2 and invert["counts"] == {"holds": 1, "erratum": 0, "fails": 1}
+    assert invert["challenge_verdict"] is None
+    assert study["uninformative"] == {"ood/invert": ["original", "replica-seed1"]}
+    assert "Not counted, uninformative" in paragraph(study) and "`ood/invert` on 2 networks" in paragraph(study)
