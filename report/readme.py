@@ -7,8 +7,9 @@ from a report folder.
 ``tests/report/test_readme.py`` fails when the README's table no longer matches what the suite measures.
 
 It copies only a complete report of the challenge checkpoint: a partial report (``summary.complete`` false), a
-report of another checkpoint, or no report at all stop it with one message (exit status 1), the README and badge
-untouched.
+report of another checkpoint, or no report at all stop it with one message (exit status 1); a file that is not what
+it should be (a ``claims.json`` this suite did not write, a README without its markers) stops it with one message and
+exit status 4. Everything is checked before anything is written: the README and badge stay untouched.
 """
 
 from __future__ import annotations
@@ -74,6 +75,44 @@ def with_table(readme_text: str, table: str) -> str:
 class NotPublishable(Exception):
     """The report folder holds nothing the README may show (the message says why and what to do)."""
 
+    exit_status = 1
+
+
+class BadDocument(NotPublishable):
+    """A file the publisher reads is not what this suite writes (bad input; the message says which and what to do)."""
+
+    exit_status = 4
+
+
+def document_problem(doc: Any) -> str | None:
+    """What :func:`update` needs of a ``claims.json`` and ``doc`` lacks (None if nothing): a mapping with a
+    ``summary`` saying whether it is ``complete``, a ``checkpoint`` and ``claims`` records with a verdict and
+    the claimed value."""
+    if not isinstance(doc, dict):
+        return f"a JSON {type(doc).__name__}, not an object"
+    for key, kind in (("summary", dict), ("checkpoint", dict), ("claims", dict)):
+        if not isinstance(doc.get(key), kind):
+            return f"no {key!r} object"
+    if not isinstance(doc["summary"].get("complete"), bool):
+        return "no summary.complete"
+    for cid, rec in doc["claims"].items():
+        if not (isinstance(rec, dict) and "verdict" in rec and "claimed" in rec):
+            return f"claims/{cid} lacks its verdict or claimed value"
+    return None
+
+
+def spliced(readme: Path, body: str, start: str, end: str) -> str:
+    """``readme``'s text with ``body`` between the markers; :class:`BadDocument` if it cannot be read or lacks them."""
+    try:
+        text = Path(readme).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadDocument(f"cannot read {readme} ({exc}).") from None
+    try:
+        return replace_between_markers(text, body, start, end)
+    except ValueError:
+        raise BadDocument(f"{readme} lacks the {start} … {end} markers; restore them (e.g. `git checkout "
+                          f"{Path(readme).name}`) and run again.") from None
+
 
 def publishable_document(report_dir: Path) -> dict[str, Any]:
     """The report's ``claims.json`` if it is a complete report of the challenge checkpoint; else
@@ -86,8 +125,11 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise NotPublishable(f"{path} cannot be read ({exc}); run `pytest claims/` again.") from None
-    summary = doc.get("summary", {})
+        raise BadDocument(f"{path} cannot be read ({exc}); run `pytest claims/` again.") from None
+    problem = document_problem(doc)
+    if problem:
+        raise BadDocument(f"{path} is not a claims.json of this suite ({problem}); run `pytest claims/` to write one.")
+    summary = doc["summary"]
     if not summary.get("complete", False):
         missing = summary.get("missing", {})
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in missing.items() if v) or "unknown"
@@ -105,7 +147,7 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
 
 def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
     doc = publishable_document(report_dir)
-    atomic_write_text(readme, with_table(readme.read_text(), verdict_table(doc, committed)))
+    atomic_write_text(readme, spliced(readme, verdict_table(doc, committed), START, END))
     badge.parent.mkdir(parents=True, exist_ok=True)
     robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
     if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's
@@ -128,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         update(resolve_report_dir(args.report_dir))
     except NotPublishable as exc:
         print(f"report.readme: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_status
     return 0
 
 
