@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
-from fixtures.files import atomic_write_text
+from fixtures.files import atomic_write, atomic_write_text
 from report.markdown import between_markers, md_row, replace_between_markers
 from report.records import format_value, ordered, verdict_text
 
@@ -141,23 +140,30 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
                              f"{CHALLENGE_SHA256[:12]}…); the README shows the challenge checkpoint: run `pytest claims/` "
                              "without --weights.")
     if not (Path(report_dir) / "badge.svg").is_file():
-        raise NotPublishable(f"{report_dir} has no badge.svg; run `pytest claims/` again.")
+        raise NotPublishable(f"{report_dir} has no badge.svg; run `pytest claims/` again.") from None
     return doc
 
 
 def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
+    """Publish the report in ``report_dir``: every file is made, and every input checked, before any is written."""
     doc = publishable_document(report_dir)
-    atomic_write_text(readme, spliced(readme, verdict_table(doc, committed), START, END))
-    badge.parent.mkdir(parents=True, exist_ok=True)
+    readme_text = spliced(readme, verdict_table(doc, committed), START, END)
     robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
     if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's
         from report.render import badge_svg
 
-        atomic_write_text(committed, json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
         plain = {k: v for k, v in doc["summary"].items() if k not in ("robust_holds", "fragile", "robustness_measured")}
-        atomic_write_text(badge, badge_svg(plain))
+        badge_bytes = badge_svg(plain).encode("utf-8")
     else:
-        shutil.copyfile(report_dir / "badge.svg", badge)
+        try:
+            badge_bytes = (Path(report_dir) / "badge.svg").read_bytes()
+        except OSError as exc:
+            raise NotPublishable(f"cannot read {Path(report_dir) / 'badge.svg'} ({exc}); run `pytest claims/` "
+                                 "again.") from None
+    atomic_write_text(readme, readme_text)
+    if robustness:
+        atomic_write_text(committed, json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    atomic_write(badge, lambda fh: fh.write(badge_bytes), fsync=False)
 
 
 def main(argv: list[str] | None = None) -> int:

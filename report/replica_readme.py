@@ -80,7 +80,8 @@ def publishable_study(matrix_json: Path) -> dict[str, Any]:
     try:
         degraded = _degraded(study)
     except (KeyError, TypeError, AttributeError) as exc:
-        raise BadDocument(f"{path}: its replica_study is not one this suite writes ({type(exc).__name__}: {exc}); {rerun}.") from None
+        raise BadDocument(f"{path}: its replica_study is not one this suite writes ({type(exc).__name__}: {exc}); "
+                          f"{rerun}.") from None
     if degraded:
         raise NotPublishable(f"{path} holds a degraded replica study ({degraded}); the README shows only a study of "
                              f"every replica: {rerun}, then publish again.")
