@@ -7,6 +7,7 @@ the few end-to-end cases stop before the first test."""
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import shutil
@@ -100,7 +101,7 @@ def test_a_models_run_stopped_by_bad_input_deletes_nothing(tmp_path):
     before = _snapshot(out)
     proc = subprocess.run([sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", "--models",
                            "replicas:2", "--weights", str(tmp_path), "--report-dir", str(out), "--no-download"],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "is a folder, not a file" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
     assert _snapshot(out) == before
@@ -114,7 +115,8 @@ def test_a_partial_models_run_deletes_nothing(pytestconfig, tmp_path):
     (out / "models" / "replica-seed1" / "claims.json").write_text("{}")
     before = _snapshot(out / "models")
     proc = subprocess.run(claims_command(pytestconfig, "--models", "replicas:2", "-k", "v-shape", "--report-dir",
-                                         str(out)), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+                                         str(out)), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+                          check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert _snapshot(out / "models") == before
 
@@ -252,6 +254,16 @@ def test_a_user_input_problem_is_not_taken_for_a_damaged_cache_entry(tmp_path, m
 # ----------------------------------------------------------------------------- disk errors: one message
 
 
+@functools.cache
+def _unprivileged_mounts() -> bool:
+    """Can this user mount a small tmpfs in a namespace of its own (``unshare -rm``, no privileges needed)?"""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /tmp"],
+                           capture_output=True, timeout=30, check=False)
+    return probe.returncode == 0
+
+
 def test_an_unwritable_checkpoint_folder_fails_the_model_test_with_one_message(tmp_path, monkeypatch):
     def read_only(*args):
         raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "cache" / "models" / "a.pt.lock"))
@@ -269,10 +281,24 @@ def test_a_models_run_with_an_unusable_checkpoint_folder_stops_before_any_test(t
     (cache / "models").write_text("not a folder")
     proc = subprocess.run([sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", "--models",
                            "untrained", "--cache-dir", str(cache), "--report-dir", str(tmp_path / "out")],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "model checkpoint folder" in proc.stderr and "--cache-dir" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not _unprivileged_mounts(), reason="needs unprivileged mounts (unshare -rm) for a read-only folder")
+def test_a_read_only_checkpoint_folder_stops_a_models_run_before_any_test(tmp_path):
+    """A read-only bind mount, which (unlike chmod) also binds root."""
+    models = tmp_path / "cache" / "models"
+    models.mkdir(parents=True)
+    run = (f"{sys.executable} -m pytest claims/ -q -p no:cacheprovider --models replicas:1 --cache-dir {models.parent} "
+           f"--report-dir {tmp_path / 'out'}")
+    script = f"mount --bind {models} {models} && mount -o remount,bind,ro {models} && exec {run}"
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"{models} is not writable" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
 
 
 def _activations_main(out: Path, monkeypatch, capsys, fail_with: OSError | None) -> tuple[int, str]:
@@ -296,15 +322,7 @@ def test_a_full_disk_under_the_activation_cache_is_one_line(tmp_path, monkeypatc
     assert str(out) in err and "--cache-dir" in err and "free space" in err
 
 
-def _tmpfs_available() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /tmp"],
-                           capture_output=True, timeout=30)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _tmpfs_available(), reason="needs unprivileged mounts (unshare -rm) for a small tmpfs")
+@pytest.mark.skipif(not _unprivileged_mounts(), reason="needs unprivileged mounts (unshare -rm) for a small tmpfs")
 def test_a_really_full_disk_under_the_activation_cache_is_one_line(tmp_path):
     """A 256 kB tmpfs (mounted in a user namespace, no privileges) and a 1 MB bundle: the real ENOSPC."""
     folder = tmp_path / "small"
@@ -313,9 +331,9 @@ def test_a_really_full_disk_under_the_activation_cache_is_one_line(tmp_path):
             "a.compute_bundle = lambda *x: {'x': np.random.default_rng(0).random(131072)}; "
             "a.load_mnist = lambda root: None; "
             f"sys.exit(a.main(['--weights', 'w.pt', '--data-dir', 'd', '--out', '{folder}/bundle.npz']))")
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=256k tmpfs {folder} && "
-                           f"exec {sys.executable} -c \"{stub}\""], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=120)
+    script = f"mount -t tmpfs -o size=256k tmpfs {folder} && exec {sys.executable} -c \"{stub}\""
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
     assert proc.returncode == activations.EXIT_BAD_CHECKPOINT, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "No space left on device" in proc.stderr
 
