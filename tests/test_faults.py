@@ -176,14 +176,16 @@ def _collector(report_dir, runs, models="replicas:2"):
 
 def test_a_degraded_matrix_never_replaces_the_complete_report_matrix_or_study(tmp_path):
     root = tmp_path / "out"
-    _collector(root, {"replica-seed1": _document(), "replica-seed2": _document()}).pytest_sessionfinish(None, 0)
+    _collector(root, {"replica-seed1": _document(), "replica-seed2": _document()}).pytest_sessionfinish(
+        SimpleNamespace(exitstatus=0), 0)
     complete = _snapshot(root)
     assert {"matrix.json", "replica-study.md", "claims.json"} <= set(complete)
 
     # replica-seed2's run produced no records (a checkpoint it could not load, a killed run)
-    collector = _collector(root, {"replica-seed1": _document()})
-    collector.pytest_sessionfinish(None, 0)
+    collector, session = _collector(root, {"replica-seed1": _document()}), SimpleNamespace(exitstatus=0)
+    collector.pytest_sessionfinish(session, 0)
     assert collector.incomplete_models == ["replica-seed2"]
+    assert session.exitstatus == 1  # a degraded result refused
     assert {k: v for k, v in _snapshot(root).items() if not k.startswith("partial/")} == complete
     degraded = json.loads((root / "partial" / "matrix.json").read_text())
     assert degraded["replica_study"]["missing"] == ["replica-seed2"]
@@ -191,8 +193,9 @@ def test_a_degraded_matrix_never_replaces_the_complete_report_matrix_or_study(tm
 
     # a run whose every model completed replaces both and removes the partial folder
     collector = _collector(root, {"replica-seed1": _document(), "replica-seed2": _document()})
-    collector.pytest_sessionfinish(None, 0)
-    assert not collector.incomplete_models and not (root / "partial").exists()
+    session = SimpleNamespace(exitstatus=0)
+    collector.pytest_sessionfinish(session, 0)
+    assert not collector.incomplete_models and not (root / "partial").exists() and session.exitstatus == 0
 
 
 def test_the_matrix_never_reads_a_run_of_an_earlier_session_from_disk(tmp_path):
@@ -203,7 +206,7 @@ def test_the_matrix_never_reads_a_run_of_an_earlier_session_from_disk(tmp_path):
     (stale / "run.json").write_text(json.dumps({"returncode": 0, "session": "earlier", "output": ""}))
     (stale / "claims.json").write_text(json.dumps(_document()))
     collector = _collector(root, {"replica-seed1": _document()})
-    collector.pytest_sessionfinish(None, 0)
+    collector.pytest_sessionfinish(SimpleNamespace(exitstatus=1), 1)
     assert collector.incomplete_models == ["replica-seed2"]
 
 
