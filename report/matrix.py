@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
+from fixtures.errors import SetupError
 from fixtures.locate import PROJECT_ROOT
 from model.counterfactuals import COUNTERFACTUALS, SMALL, Counterfactual, by_name, is_replica, replica
 from report.catalogue import catalogue
@@ -156,27 +158,135 @@ def claims_command(weights: Path, out: Path, inputs: Any, data_dir: Path, probes
 def model_run(cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path, session: str = "") -> ModelRun:
     """The claims run of one model: computed once per session (file lock; ``session`` is the session's token,
     so a run left by an earlier session, e.g. on a remote worker's disk, is never reused), read back by
-    later callers. A replica runs every claim and every probe; the other models the claims."""
+    later callers. A replica runs every claim and every probe; the other models the claims.
+
+    The run is written beside the model's last complete run and replaces it only when it is complete itself
+    (:func:`is_complete`); an incomplete one is kept apart, in ``<name>.incomplete/``, for this session's callers."""
     out = run_dir(report_dir, cf.name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out) + ".lock"):
-        done = out / "run.json"
-        if done.exists() and json.loads(done.read_text()).get("session", "") != session:
-            done.unlink()
-        if not done.exists():
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(out) + ".lock"):
+            run = session_run(report_dir, cf.name, session)
+            if run is None:
+                _run_beside(cf, prepared, groups, out, session)
+                run = session_run(report_dir, cf.name, session)
+    except OSError as exc:  # a full disk, a read-only folder: the user's to fix, said once, without a traceback
+        where = exc.filename or out
+        pytest.fail(f"the claims run on {cf.name} could not write {where}: {exc.strerror or exc}. Free space there "
+                    "or make it writable (checkpoints go to <cache>/models, runs to <report-dir>/models), or pass "
+                    "--cache-dir / --report-dir DIR.", pytrace=False)
+    except SetupError as exc:
+        pytest.fail(f"the claims run on {cf.name} cannot start: {exc}", pytrace=False)
+    assert run is not None
+    return run
+
+
+def incomplete_dir(out: Path) -> Path:
+    """Where a model's incomplete run of this session goes: beside its last complete run, never over it."""
+    return out.with_name(out.name + ".incomplete")
+
+
+def session_run(report_dir: Path, name: str, session: str) -> ModelRun | None:
+    """The run of model ``name`` this session made (complete, or else incomplete), or None."""
+    out = run_dir(report_dir, name)
+    old = out.with_name(f".{name}.old")
+    if not out.exists() and old.is_dir():  # a swap that was interrupted: the last complete run is still here
+        os.replace(old, out)
+    for folder in (out, incomplete_dir(out)):
+        try:
+            meta = json.loads((folder / "run.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("session", "") == session:
+            claims_json = run_document(folder)
+            doc = json.loads(claims_json.read_text()) if claims_json.exists() else {}
+            return ModelRun(name, meta.get("returncode", -1), doc, meta.get("output", ""))
+    return None
+
+
+def is_complete(document: dict[str, Any], cf: Counterfactual) -> bool:
+    """Does a model's ``claims.json`` hold a record of every claim (and, for a replica, every probe)?"""
+    from report.write import missing_records
+
+    if not isinstance(document, dict):
+        return False
+    missing = missing_records(document.get("claims") or {}, document.get("probes") or {})
+    return not missing["claims"] and not (is_replica(cf) and missing["probes"])
+
+
+def _run_beside(cf: Counterfactual, prepared: Any, groups: Any, out: Path, session: str) -> None:
+    """Run the model's claims into a fresh folder beside ``out``; swap it in when complete, else keep it as
+    :func:`incomplete_dir`. A cached checkpoint the run cannot load is rebuilt once (it is the cache's fault)."""
+    import shutil
+
+    fresh = out.with_name(f".{out.name}.new")
+    weights = checkpoint_for(cf, prepared, groups)
+    proc = _claims_child(cf, weights, fresh, prepared)
+    document = _document(fresh)
+    if not is_complete(document, cf) and proc.returncode == pytest.ExitCode.USAGE_ERROR:
+        problem = unloadable(weights)
+        if problem:
+            warnings.warn(f"the cached checkpoint of {cf.name}, {weights}, cannot be loaded ({problem}); "
+                          "rebuilding it", stacklevel=2)
+            discard_checkpoint(weights)
             weights = checkpoint_for(cf, prepared, groups)
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
-            env.pop("EIS_REPORT_DIR", None)
-            proc = subprocess.run(
-                claims_command(weights, out, prepared.inputs, prepared.mnist.root, probes=is_replica(cf)),
-                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-            )
-            done.write_text(json.dumps({"returncode": proc.returncode, "session": session,
-                                        "output": proc.stdout[-6000:] + proc.stderr[-3000:]}))
-    meta = json.loads(done.read_text())
-    claims_json = run_document(out)
-    doc = json.loads(claims_json.read_text()) if claims_json.exists() else {}
-    return ModelRun(cf.name, meta["returncode"], doc, meta["output"])
+            proc = _claims_child(cf, weights, fresh, prepared)
+            document = _document(fresh)
+    from fixtures.files import atomic_write_text
+
+    atomic_write_text(fresh / "run.json", json.dumps({"returncode": proc.returncode, "session": session,
+                                                      "output": proc.stdout[-6000:] + proc.stderr[-3000:]}))
+    if is_complete(document, cf):
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            os.replace(out, old)
+        os.replace(fresh, out)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(incomplete_dir(out), ignore_errors=True)
+    else:
+        shutil.rmtree(incomplete_dir(out), ignore_errors=True)
+        os.replace(fresh, incomplete_dir(out))
+
+
+def _claims_child(cf: Counterfactual, weights: Path, out: Path, prepared: Any) -> subprocess.CompletedProcess[str]:
+    """The child ``pytest claims/`` of one model, into a new, empty ``out``."""
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+    env.pop("EIS_REPORT_DIR", None)
+    return subprocess.run(
+        claims_command(weights, out, prepared.inputs, prepared.mnist.root, probes=is_replica(cf)),
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+    )
+
+
+def _document(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads(run_document(out).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def unloadable(checkpoint: Path) -> str | None:
+    """Why ``checkpoint`` cannot be loaded as the challenge architecture's state_dict, or None if it can."""
+    from model.network import load_state
+    from model.spec import CheckpointError
+
+    try:
+        load_state(checkpoint)
+    except CheckpointError as exc:
+        return str(exc).split(": ", 1)[-1].split(";")[0]
+    return None
+
+
+def discard_checkpoint(checkpoint: Path) -> None:
+    """Remove a cached checkpoint and its sidecar (under its lock), so that the next request rebuilds it."""
+    with FileLock(str(checkpoint) + ".lock"):
+        checkpoint.with_name(checkpoint.name + ".sha256").unlink(missing_ok=True)
+        checkpoint.unlink(missing_ok=True)
 
 
 def transport(run: ModelRun) -> str:

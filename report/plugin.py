@@ -67,6 +67,7 @@ class ClaimCollector:
         self.model_runs: dict[str, str] = {}  # claims × models: each model's run, as shipped by its test
         self.written: Path | None = None
         self.missing: dict[str, list[str]] = {"claims": [], "probes": []}
+        self.incomplete_models: list[str] = []  # --models: models whose run this session left incomplete
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -85,13 +86,11 @@ class ClaimCollector:
             elif name == MODEL_RUN_PROPERTY:
                 self.model_runs[json.loads(value)["name"]] = value
 
-    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # A matrix run starts from scratch: the per-model runs of an earlier session must not be reused.
-        if self.config.getoption("models"):
-            import shutil
-
-            shutil.rmtree(resolve_report_dir(self.config.getoption("report_dir")) / "models", ignore_errors=True)
+        """With ``--models``, a checkpoint folder the models cannot be written to is a usage error before any test.
+        (Nothing is deleted here: each model's run replaces its last one only once complete, report/matrix.py.)"""
+        if self.config.getoption("models") and not self.config.option.collectonly:
+            check_model_folder(self.config)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not (self.claims or self.probes or self.ood):
@@ -101,38 +100,48 @@ class ClaimCollector:
         root = resolve_report_dir(self.config.getoption("report_dir"))
         doc = build_document(self.context or {}, self.claims, self.probes, ood=self.ood or None)  # once
         self.missing = doc["summary"].get("missing", {"claims": [], "probes": []})
+        records = [*self.claims.values(), *self.probes.values()]
         if not doc["summary"]["complete"]:
             out = root / PARTIAL
-            _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
+            _gather_figures(root, out, records)
             self.written = write_report(out, doc)
             return
-        self.written = write_report(root, doc, matrix=self._matrix(root, doc))
-        import shutil
+        matrix = self._matrix(root, doc)
+        # A matrix without a complete run of every model is degraded: it never replaces the complete report and
+        # matrix.json (nor replica-study.md); like a partial run it goes to partial/.
+        out = root / PARTIAL if self.incomplete_models else root
+        if self.incomplete_models:
+            _gather_figures(root, out, records)
+            if session.exitstatus == pytest.ExitCode.OK:  # e.g. a replica whose claims all ran but a probe did not
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if matrix is not None and matrix.get("replica_study"):
+            from report.matrix import write_study_files
 
-        shutil.rmtree(root / PARTIAL, ignore_errors=True)
+            write_study_files(matrix, out)
+        self.written = write_report(out, doc, matrix=matrix)
+        if not self.incomplete_models:
+            import shutil
+
+            shutil.rmtree(root / PARTIAL, ignore_errors=True)
 
     def _matrix(self, out: Path, original: dict[str, Any]) -> dict[str, Any] | None:
         """The claims × models matrix from the per-model runs this session made (None without --models);
-        ``original`` is this run's document."""
-        from report.matrix import ModelRun, build_matrix, received, run_dir, run_document, selected
+        ``original`` is this run's document. Models without a complete run go to ``incomplete_models``."""
+        from report.matrix import build_matrix, is_complete, received, selected, session_run
 
         models = selected(self.config.getoption("models"))
         if not models:
             return None
+        token = self.config.pluginmanager.get_plugin("eis-matrix-session").token
         runs = {}
         for cf in models:  # as shipped by the model's test (from any worker, on any machine); else on disk
-            path = run_document(run_dir(out, cf.name))
-            if cf.name in self.model_runs:
-                runs[cf.name] = received(self.model_runs[cf.name])
-            elif path.exists():
-                runs[cf.name] = ModelRun(cf.name, 0, json.loads(path.read_text()), "")
-        matrix = build_matrix(self.claims, self.context or {}, runs, models, original_doc=original,
-                              ood=self.ood or None)
-        if matrix.get("replica_study"):
-            from report.matrix import write_study_files
-
-            write_study_files(matrix, out)
-        return matrix
+            run = received(self.model_runs[cf.name]) if cf.name in self.model_runs else session_run(out, cf.name, token)
+            if run is not None:
+                runs[cf.name] = run
+        self.incomplete_models = [cf.name for cf in models
+                                  if cf.name not in runs or not is_complete(runs[cf.name].document, cf)]
+        return build_matrix(self.claims, self.context or {}, runs, models, original_doc=original,
+                            ood=self.ood or None)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         tr = terminalreporter
@@ -172,6 +181,13 @@ class ClaimCollector:
             root = resolve_report_dir(config.getoption("report_dir"))
             tr.write_line(f"partial report: {self.written} (a complete report in {root} is never touched by a partial run; "
                           "run `pytest claims/` for it)", yellow=True)
+        elif self.incomplete_models:
+            root = resolve_report_dir(config.getoption("report_dir"))
+            tr.write_line(f"MATRIX NOT REPLACED: no complete claims run of {', '.join(self.incomplete_models)} (see "
+                          "the failed tests above)", yellow=True, bold=True)
+            tr.write_line(f"partial report: {self.written} (the complete report and matrix.json in {root} are "
+                          "replaced only when every model's run is complete; fix the cause and run the same command "
+                          "again)", yellow=True)
         elif self.written:
             tr.write_line(f"report: {self.written}")
 
@@ -186,6 +202,24 @@ def check_options(config: pytest.Config) -> None:
         load_known_nonreproductions()
     except (KeyError, ValueError) as exc:
         raise pytest.UsageError(str(exc).strip('"')) from None
+
+
+def check_model_folder(config: pytest.Config) -> None:
+    """``<cache>/models``, where ``--models`` builds and trains checkpoints, must be a writable folder (an
+    unusable cache folder itself is left to the inputs' check, which names every problem at once)."""
+    import os
+
+    from fixtures.errors import SetupError
+    from fixtures.locate import default_cache_dir, writable_dir
+
+    cache = default_cache_dir(config.getoption("cache_dir"))
+    if not (cache.is_dir() and os.access(cache, os.W_OK)):
+        return
+    try:
+        writable_dir(cache / "models", "model checkpoint folder (--models builds its checkpoints there)",
+                     "--cache-dir", ENV["cache_dir"])
+    except SetupError as exc:
+        raise pytest.UsageError(f"the claims suite cannot start:\n- {exc}") from None
 
 
 def plural(n: int, noun: str) -> str:

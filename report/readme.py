@@ -8,21 +8,21 @@ results (between the ``ood`` markers, report/ood.py) and ``docs/badge.svg`` from
 ``tests/report/test_ood_readme.py`` when its beyond-the-data results do not).
 
 It copies only a complete report of the challenge checkpoint: a partial report (``summary.complete`` false), a
-report of another checkpoint, or no report at all stop it with one message (exit status 1), the README and badge
-untouched.
+report of another checkpoint, or no report at all stop it with one message (exit status 1); a file that is not what
+it should be (a ``claims.json`` this suite did not write, a README without its markers) stops it with one message and
+exit status 4. Everything is checked before anything is written: the README and badge stay untouched.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from fixtures.locate import PROJECT_ROOT
-from fixtures.files import atomic_write_text
+from fixtures.files import atomic_write, atomic_write_text
 from report.markdown import between_markers, md_row, replace_between_markers
 from report.records import format_value, ordered, verdict_text
 
@@ -75,6 +75,44 @@ def with_table(readme_text: str, table: str) -> str:
 class NotPublishable(Exception):
     """The report folder holds nothing the README may show (the message says why and what to do)."""
 
+    exit_status = 1
+
+
+class BadDocument(NotPublishable):
+    """A file the publisher reads is not what this suite writes (bad input; the message says which and what to do)."""
+
+    exit_status = 4
+
+
+def document_problem(doc: Any) -> str | None:
+    """What :func:`update` needs of a ``claims.json`` and ``doc`` lacks (None if nothing): a mapping with a
+    ``summary`` saying whether it is ``complete``, a ``checkpoint`` and ``claims`` records with a verdict and
+    the claimed value."""
+    if not isinstance(doc, dict):
+        return f"a JSON {type(doc).__name__}, not an object"
+    for key, kind in (("summary", dict), ("checkpoint", dict), ("claims", dict)):
+        if not isinstance(doc.get(key), kind):
+            return f"no {key!r} object"
+    if not isinstance(doc["summary"].get("complete"), bool):
+        return "no summary.complete"
+    for cid, rec in doc["claims"].items():
+        if not (isinstance(rec, dict) and "verdict" in rec and "claimed" in rec):
+            return f"claims/{cid} lacks its verdict or claimed value"
+    return None
+
+
+def spliced(readme: Path, body: str, start: str, end: str) -> str:
+    """``readme``'s text with ``body`` between the markers; :class:`BadDocument` if it cannot be read or lacks them."""
+    try:
+        text = Path(readme).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadDocument(f"cannot read {readme} ({exc}).") from None
+    try:
+        return replace_between_markers(text, body, start, end)
+    except ValueError:
+        raise BadDocument(f"{readme} lacks the {start} … {end} markers; restore them (e.g. `git checkout "
+                          f"{Path(readme).name}`) and run again.") from None
+
 
 def publishable_document(report_dir: Path) -> dict[str, Any]:
     """The report's ``claims.json`` if it is a complete report of the challenge checkpoint; else
@@ -87,8 +125,11 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise NotPublishable(f"{path} cannot be read ({exc}); run `pytest claims/` again.") from None
-    summary = doc.get("summary", {})
+        raise BadDocument(f"{path} cannot be read ({exc}); run `pytest claims/` again.") from None
+    problem = document_problem(doc)
+    if problem:
+        raise BadDocument(f"{path} is not a claims.json of this suite ({problem}); run `pytest claims/` to write one.")
+    summary = doc["summary"]
     if not summary.get("complete", False):
         missing = summary.get("missing", {})
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in missing.items() if v) or "unknown"
@@ -100,28 +141,38 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
                              f"{CHALLENGE_SHA256[:12]}…); the README shows the challenge checkpoint: run `pytest claims/` "
                              "without --weights.")
     if not (Path(report_dir) / "badge.svg").is_file():
-        raise NotPublishable(f"{report_dir} has no badge.svg; run `pytest claims/` again.")
+        raise NotPublishable(f"{report_dir} has no badge.svg; run `pytest claims/` again.") from None
     return doc
 
 
 def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
+    """Publish the report in ``report_dir``: every file is made, and every input checked, before any is written."""
     doc = publishable_document(report_dir)
-    text = with_table(readme.read_text(), verdict_table(doc, committed))
+    readme_text = spliced(readme, verdict_table(doc, committed), START, END)
     if doc.get("ood"):  # the beyond-the-data results, between their own markers
-        from report.ood import with_readme_block
+        from report.ood import README_END, README_START, with_readme_block
 
-        text = with_readme_block(text, doc["ood"])
-    atomic_write_text(readme, text)
-    badge.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            readme_text = with_readme_block(readme_text, doc["ood"])
+        except ValueError:
+            raise BadDocument(f"{readme} lacks the {README_START} … {README_END} markers; restore them (e.g. "
+                              f"`git checkout {Path(readme).name}`) and run again.") from None
     robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
     if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's
         from report.render import badge_svg
 
-        atomic_write_text(committed, json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
         plain = {k: v for k, v in doc["summary"].items() if k not in ("robust_holds", "fragile", "robustness_measured")}
-        atomic_write_text(badge, badge_svg(plain))
+        badge_bytes = badge_svg(plain).encode("utf-8")
     else:
-        shutil.copyfile(report_dir / "badge.svg", badge)
+        try:
+            badge_bytes = (Path(report_dir) / "badge.svg").read_bytes()
+        except OSError as exc:
+            raise NotPublishable(f"cannot read {Path(report_dir) / 'badge.svg'} ({exc}); run `pytest claims/` "
+                                 "again.") from None
+    atomic_write_text(readme, readme_text)
+    if robustness:
+        atomic_write_text(committed, json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    atomic_write(badge, lambda fh: fh.write(badge_bytes), fsync=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         update(resolve_report_dir(args.report_dir))
     except NotPublishable as exc:
         print(f"report.readme: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_status
     return 0
 
 

@@ -6,8 +6,13 @@
 
 Writes ``docs/replica-study.json`` (the ``replica_study`` section, the measurement of record) and
 ``docs/replica-study.md`` (the text generated from it; the run itself writes the same text to
-``<report-dir>/replica-study.md``), and copies that text into README.md between the ``replicas`` markers. ``tests/report/test_replica_study.py`` checks, without any training, that the README's section
-and ``docs/replica-study.md`` are exactly what :func:`readme_section` makes of ``docs/replica-study.json``.
+``<report-dir>/replica-study.md``), and copies that text into README.md between the ``replicas`` markers.
+``tests/report/test_replica_study.py`` checks, without any training, that the README's section and
+``docs/replica-study.md`` are exactly what :func:`readme_section` makes of ``docs/replica-study.json``.
+
+It publishes only a study of every replica it lists: a degraded study (a replica whose run produced no records, or
+none at all) or no study stops it with one message and exit status 1; a file this suite did not write, or a README
+without the markers, with exit status 4. Nothing is written until everything has been checked.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from fixtures.locate import PROJECT_ROOT
 from fixtures.files import atomic_write_text
 from report.markdown import between_markers, md_row, replace_between_markers
+from report.readme import BadDocument, NotPublishable, spliced
 from report.replica_study import CATEGORY_WORDS, headline_text, paragraph, recurrence_text
 
 README = PROJECT_ROOT / "README.md"
@@ -53,17 +59,62 @@ def with_block(readme_text: str, text: str) -> str:
     return replace_between_markers(readme_text, text, START, END)
 
 
-def update(matrix_json: Path, readme: Path = README, study_json: Path = STUDY_JSON, study_md: Path = STUDY_MD) -> None:
-    matrix = json.loads(Path(matrix_json).read_text())
+def publishable_study(matrix_json: Path) -> dict[str, Any]:
+    """The ``replica_study`` of ``matrix_json`` (its figures left out: they live in that run's report folder) if it
+    is a study of every replica it names; else :class:`NotPublishable` (a degraded or absent study, exit status 1)
+    or :class:`BadDocument` (a file this suite did not write, exit status 4), saying what to run."""
+    path = Path(matrix_json)
+    rerun = "run `pytest claims/ --models replicas:N` (replicas already trained are reused from the cache)"
+    if not path.is_file():
+        raise NotPublishable(f"no matrix.json at {path}: {rerun} first.")
+    try:
+        matrix = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadDocument(f"{path} cannot be read ({exc}); {rerun} again.") from None
+    if not isinstance(matrix, dict):
+        raise BadDocument(f"{path} is not a matrix.json of this suite (a JSON {type(matrix).__name__}, not an "
+                          f"object); {rerun} to write one.")
     study = matrix.get("replica_study")
     if not study:
-        raise ValueError(f"{matrix_json} has no replica_study: run `pytest claims/ --models replicas:N` first")
-    study = {k: v for k, v in study.items() if k != "figures"}  # figures live in that run's report folder
-    text = readme_section(study)
+        raise NotPublishable(f"{path} has no replica_study: {rerun} first.")
+    try:
+        degraded = _degraded(study)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise BadDocument(f"{path}: its replica_study is not one this suite writes ({type(exc).__name__}: {exc}); "
+                          f"{rerun}.") from None
+    if degraded:
+        raise NotPublishable(f"{path} holds a degraded replica study ({degraded}); the README shows only a study of "
+                             f"every replica: {rerun}, then publish again.")
+    return {k: v for k, v in study.items() if k != "figures"}
+
+
+def _degraded(study: dict[str, Any]) -> str:
+    """What makes ``study`` less than a study of every replica it lists ("" if nothing)."""
+    if study["missing"]:
+        return (f"the runs of {', '.join(study['missing'])} produced no records, so it covers {study['n']} of "
+                f"{study['n'] + len(study['missing'])} replicas")
+    if not study["n"] or not study["replicas"]:
+        return "no replica run produced records"
+    short = [f"{s}/{r} ({v['n']} of {study['n']})" for s, recs in study["records"].items() for r, v in recs.items()
+             if v["n"] != study["n"]]
+    if short:
+        return f"some records were measured on fewer replicas than the study lists: {', '.join(short[:5])}"
+    return ""
+
+
+def update(matrix_json: Path, readme: Path = README, study_json: Path = STUDY_JSON, study_md: Path = STUDY_MD) -> None:
+    """Publish the study of ``matrix_json``: every file is made, and every input checked, before any is written."""
+    study = publishable_study(matrix_json)
+    try:
+        text = readme_section(study)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise BadDocument(f"{matrix_json}: its replica_study is not one this suite writes ({type(exc).__name__}: "
+                          f"{exc}); run `pytest claims/ --models replicas:N` again.") from None
+    readme_text = spliced(readme, text, START, END)
     study_json.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(study_json, json.dumps(study, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(study_md, text)
-    atomic_write_text(readme, with_block(readme.read_text(), text))
+    atomic_write_text(readme, readme_text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         path = path / "matrix.json"
     try:
         update(path)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except NotPublishable as exc:
+        print(f"report.replica_readme: {exc}", file=sys.stderr)
+        return exc.exit_status
     return 0
 
 
