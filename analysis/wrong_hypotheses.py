@@ -1,0 +1,49 @@
+"""The yardstick of a causal-scrubbing score: the same scrubbing under wrong hypotheses with the same group
+sizes (the two detector groups swapped; seeded random partitions of the active neurons), against fully random
+replacement, and the share of the loss a hypothesis recovers, ``(score − random) / (1 − random)`` (the causal
+scrubbing literature's "loss recovered", with the loss = 1 − fraction of model labels kept)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from analysis.neurons import Groups
+from analysis.scrubbing import Scrubber
+
+
+def swapped(groups: Groups) -> Groups:
+    """The hypothesis with its two detector groups exchanged ("1" detectors called "anti-1" and back)."""
+    return Groups(one=groups.anti_one, anti_one=groups.one, dead=groups.dead)
+
+
+def random_partitions(groups: Groups, count: int, seed: int) -> list[Groups]:
+    """``count`` seeded partitions of the active neurons into a "1" and an "anti-1" group of the hypothesis's
+    sizes (the dead neurons stay dead): hypotheses as specific as the real one, but wrong."""
+    rng = np.random.default_rng(seed)
+    active = np.flatnonzero(~groups.dead)
+    n_one = int(groups.one.sum())
+    out = []
+    for _ in range(count):
+        one = np.zeros_like(groups.one)
+        one[rng.permutation(active)[:n_one]] = True
+        out.append(Groups(one=one, anti_one=~groups.dead & ~one, dead=groups.dead))
+    return out
+
+
+def regrouped(scrubber: Scrubber, post: np.ndarray, groups: Groups) -> Scrubber:
+    """``scrubber`` under another split of the same active neurons into "1" and "anti-1" detectors: the same
+    images, similarity index (and its cached windows), regions, labels, readout and dead neurons' part; the two
+    detector groups' logit parts recomputed. Only the group scheme (a group from one replacement image)."""
+    active = ~groups.dead
+    readout, cols = scrubber.readout.restricted(active), np.asarray(post)[:, active]
+    parts = (readout.contribution(cols, groups.one[active]), readout.contribution(cols, groups.anti_one[active]),
+             scrubber.parts[2])
+    return dataclasses.replace(scrubber, parts=parts, neurons=None, windows=scrubber.windows)
+
+
+def loss_recovered(score: float, random: float) -> float:
+    """``(score − random) / (1 − random)``: 1 when every label is kept, 0 at the fully random score, negative
+    below it (NaN when fully random replacement already keeps every label)."""
+    return (float(score) - random) / (1.0 - random) if random < 1 else float("nan")
