@@ -183,18 +183,19 @@ def similarity_metrics(images: np.ndarray, clue: np.ndarray) -> dict[str, np.nda
     c = np.asarray(clue, dtype=np.float64).reshape(784)
     t = c - (1.0 - c)
     tc = t - t.mean()
+    templates = np.stack([t, c, tc], axis=1)  # (784, 3)
     flat = x.reshape(len(x), 784)
     out = {name: np.empty(len(x), dtype=np.float64) for name in METRICS}
     for start in range(0, len(x), _CHUNK):
         xf = flat[start : start + _CHUNK].astype(np.float64)
-        dot_t, norm = xf @ t, np.sqrt(np.einsum("ij,ij->i", xf, xf))
-        centred = xf - xf.mean(axis=1, keepdims=True)
-        spread = np.sqrt(np.einsum("ij,ij->i", centred, centred))
+        dot_t, dot_c, dot_tc = (xf @ templates).T  # x · tc is the centred x's product with the centred t
+        square = np.einsum("ij,ij->i", xf, xf)
+        norm = np.sqrt(square)
+        spread = np.sqrt(np.maximum(square - xf.sum(axis=1) ** 2 / 784, 0.0))
         chunk = slice(start, start + len(xf))
         out["dot_clue_minus_anticlue"][chunk] = dot_t
-        out["dot_clue"][chunk] = xf @ c
+        out["dot_clue"][chunk] = dot_c
         with np.errstate(invalid="ignore", divide="ignore"):
             out["cosine_clue_minus_anticlue"][chunk] = np.where(norm > 0, dot_t / (norm * np.linalg.norm(t)), 0.0)
-            out["pearson_clue_minus_anticlue"][chunk] = np.where(
-                spread > 0, (centred @ tc) / (spread * np.linalg.norm(tc)), 0.0)
+            out["pearson_clue_minus_anticlue"][chunk] = np.where(spread > 0, dot_tc / (spread * np.linalg.norm(tc)), 0.0)
     return out
