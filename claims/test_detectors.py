@@ -188,7 +188,7 @@ def test_each_detector_fires_on_its_own_region(verdict, region_sample):
     tracking, median = judged.headline["fraction_tracking"], judged.headline["median_auc"]
     verdict.measured(fraction_tracking=tracking, median_auc=median, detectors=int(sum(len(v) for v in aucs.values())),
                      median_auc_by_group={k: float(np.median(v)) if len(v) else None for k, v in aucs.items()},
-                     below=below, auc=by_neuron)
+                     below=below, auc_by_neuron=by_neuron)
     verdict.conclude(
         judged.holds,
         summary=f"{tracking:.0%} of {sum(len(v) for v in aucs.values())} detectors separate their own region with "
