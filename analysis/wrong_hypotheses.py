@@ -38,8 +38,11 @@ def regrouped(scrubber: Scrubber, post: np.ndarray, groups: Groups) -> Scrubber:
     detector groups' logit parts recomputed. Only the group scheme (a group from one replacement image)."""
     active = ~groups.dead
     readout, cols = scrubber.readout.restricted(active), np.asarray(post)[:, active]
-    parts = (readout.contribution(cols, groups.one[active]), readout.contribution(cols, groups.anti_one[active]),
-             scrubber.parts[2])
+    parts = (
+        readout.contribution(cols, groups.one[active]),
+        readout.contribution(cols, groups.anti_one[active]),
+        scrubber.parts[2],
+    )
     return dataclasses.replace(scrubber, parts=parts, neurons=None, windows=scrubber.windows)
 
 

@@ -22,9 +22,14 @@ TRACKING_SHARE = 0.90  # … for ≥ 90% of the detectors
 
 @declare(
     "fc2-sign-pattern",
-    Choice.among("typical", "std", ("std", "mean"), why="\"weighted by their typical activation\": CLAIMS.md "
-                 "takes the std over the training set (how much a neuron moves the logits); the mean (what it adds on "
-                 "average) is the other reading of \"typical\""),
+    Choice.among(
+        "typical",
+        "std",
+        ("std", "mean"),
+        why='"weighted by their typical activation": CLAIMS.md '
+        "takes the std over the training set (how much a neuron moves the logits); the mean (what it adds on "
+        'average) is the other reading of "typical"',
+    ),
     resampled="the 60,000 training images (the typical activations; which neurons are active is fixed on all of them)",
 )
 def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
@@ -32,8 +37,12 @@ def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
     cells = detectors.weighted_readout(d.fixed["weight"], scale)
     breaking = int(detectors.pattern_breaks(cells).any(axis=0).sum())
     share = detectors.breaking_share(cells)
-    return Judgement(breaking == 0, {"breaking_neurons": breaking, "breaking_share": share},
-                     erratum=share <= FAINT, measured={"cells": cells})
+    return Judgement(
+        breaking == 0,
+        {"breaking_neurons": breaking, "breaking_share": share},
+        erratum=share <= FAINT,
+        measured={"cells": cells},
+    )
 
 
 @claim(
@@ -80,8 +89,8 @@ def test_fc2_rows_have_one_sign_each(verdict, train_post, fc2, groups):
 
 @declare(
     "dead-neurons-stay-dead",
-    no_open_choice="\"never active\" is literal: a neuron is dead when its activation is 0 on every one of the "
-    "60,000 training images (CLAIMS.md's \"dead\"), and active on a test image when its activation there is > 0; "
+    no_open_choice='"never active" is literal: a neuron is dead when its activation is 0 on every one of the '
+    '60,000 training images (CLAIMS.md\'s "dead"), and active on a test image when its activation there is > 0; '
     "nothing is estimated",
     resampled="the 10,000 test images (which neurons are dead is fixed on the training set)",
 )
@@ -102,15 +111,23 @@ def dead_on_test_images(d: Sample) -> Judgement:
     family="features",
 )
 def test_dead_neurons_never_fire_on_test_images(verdict, groups, test_split):
-    """"Never active" on images the neurons were never found dead on: the test set, unseen when the dead
+    """ "Never active" on images the neurons were never found dead on: the test set, unseen when the dead
     neurons were counted."""
     dead = np.flatnonzero(groups.dead)
     judged = verdict.judge(dead_on_test_images, Sample({"test": {"post": test_split.post[:, groups.dead]}}))
     counts = detectors.firing_counts(test_split.post, groups.dead)
     revived, images = int(judged.headline["revived_neurons"]), int(judged.headline["images"])
-    verdict.measured(dead_on_training_set=len(dead), revived_neurons=revived, images=images,
-                     test_images=len(test_split),
-                     revived={str(int(i)): int(c) for i, c in zip(dead, counts) if c > 0})
+    verdict.measured(
+        dead_on_training_set=len(dead),
+        revived_neurons=revived,
+        images=images,
+        test_images=len(test_split),
+        revived={
+            str(int(i)): {"test_images": int(c), "largest_activation": float(test_split.post[:, i].max())}
+            for i, c in zip(dead, counts)
+            if c > 0
+        },
+    )
     verdict.conclude(
         judged.holds,
         summary=f"{revived} of the {len(dead)} neurons dead on the training set fire on the test set "
@@ -128,8 +145,10 @@ def region_sample(train_post, train, groups, pca, arms) -> Sample:
         by_arms = neurons.groups_by_arms(pca.components, arms[0].outward, arms[1].outward, groups.dead)
     definitions = {"firing": groups, "arms": by_arms}
     masks = {k: None if g is None else (g.one[active], g.anti_one[active]) for k, g in definitions.items()}
-    return Sample({"train": {"rank": detectors.tie_ranks(train_post[:, active]), "region": train.region}},
-                  {"groups": masks, "ids": np.flatnonzero(active)})
+    return Sample(
+        {"train": {"rank": detectors.tie_ranks(train_post[:, active]), "region": train.region}},
+        {"groups": masks, "ids": np.flatnonzero(active)},
+    )
 
 
 def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
@@ -138,18 +157,31 @@ def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
     if masks is None:
         return None
     rank, region, w = d.table("train")["rank"], d.table("train")["region"], d.weights("train")
-    return {name: detectors.auc_from_ranks(rank[:, mask], region == own, w)
-            for name, mask, own in (("one", masks[0], ONE), ("anti_one", masks[1], ANTI))}
+    return {
+        name: detectors.auc_from_ranks(rank[:, mask], region == own, w)
+        for name, mask, own in (("one", masks[0], ONE), ("anti_one", masks[1], ANTI))
+    }
 
 
 @declare(
     "each-detector-tracks-its-region",
-    Choice.among("groups", "firing", ("firing", "arms"), why="CLAIMS.md: the groups by where a neuron fires (1-like "
-                 "vs anti-1-like images), or by the PCA plot's arm directions (the write-up's route); either is "
-                 "acceptable"),
-    Choice.span("share", TRACKING_SHARE, TRACKING_SHARE, 1.0, why="the write-up says it of every detector (\"1 "
-                "detector neurons are active for … and inactive otherwise\"): CLAIMS.md accepts ≥ 90% of them, the "
-                "literal reading all"),
+    Choice.among(
+        "groups",
+        "firing",
+        ("firing", "arms"),
+        why="CLAIMS.md: the groups by where a neuron fires (1-like "
+        "vs anti-1-like images), or by the PCA plot's arm directions (the write-up's route); either is "
+        "acceptable",
+    ),
+    Choice.span(
+        "share",
+        TRACKING_SHARE,
+        TRACKING_SHARE,
+        1.0,
+        why='the write-up says it of every detector ("1 '
+        'detector neurons are active for … and inactive otherwise"): CLAIMS.md accepts ≥ 90% of them, the '
+        "literal reading all",
+    ),
     resampled="the 60,000 training images (the groups are fixed on all of them)",
 )
 def detectors_track_their_regions(d: Sample, groups: str, share: float) -> Judgement:
@@ -160,8 +192,11 @@ def detectors_track_their_regions(d: Sample, groups: str, share: float) -> Judge
     if not len(every):
         return Judgement(False, {"fraction_tracking": float("nan"), "median_auc": float("nan")})
     tracking = float(np.mean(every >= TRACKS_AUC))
-    return Judgement(tracking >= share, {"fraction_tracking": tracking, "median_auc": float(np.median(every))},
-                     measured={"aucs": aucs})
+    return Judgement(
+        tracking >= share,
+        {"fraction_tracking": tracking, "median_auc": float(np.median(every))},
+        measured={"aucs": aucs},
+    )
 
 
 @claim(
@@ -169,12 +204,12 @@ def detectors_track_their_regions(d: Sample, groups: str, share: float) -> Judge
     quote="“1” detector neurons are active for images similar to “1” (right region) and inactive for otherwise … "
     "“anti 1” detector neurons … equivalently",
     claimed={"fraction_tracking": TRACKING_SHARE, "auc": TRACKS_AUC},
-    accept="per detector, the AUC of its activation separating its own region (1-like for the \"1\" group, "
-    "anti-1-like for the \"anti-1\" group) from the other two regions; AUC ≥ 0.90 for ≥ 90% of the detectors (the "
+    accept='per detector, the AUC of its activation separating its own region (1-like for the "1" group, '
+    'anti-1-like for the "anti-1" group) from the other two regions; AUC ≥ 0.90 for ≥ 90% of the detectors (the '
     "median AUC and the detectors below are reported)",
     family="features",
 )
-def test_each_detector_fires_on_its_own_region(verdict, region_sample):
+def test_each_detector_fires_on_its_own_region(verdict, region_sample, train_post):
     """The AUC asks whether a detector fires more on its own region than elsewhere, at any threshold: "active
     … and inactive otherwise" without a scale for "active"."""
     judged = verdict.judge(detectors_track_their_regions, region_sample)
@@ -182,15 +217,24 @@ def test_each_detector_fires_on_its_own_region(verdict, region_sample):
         verdict.conclude(False, summary="no detectors to judge")
     aucs, ids = judged.measured["aucs"], region_sample.fixed["ids"]
     masks = region_sample.fixed["groups"]["firing"]
-    by_neuron = {name: {str(int(i)): float(a) for i, a in zip(ids[mask], aucs[name])}
-                 for name, mask in zip(("one", "anti_one"), masks)}
+    by_neuron = {
+        name: {str(int(i)): float(a) for i, a in zip(ids[mask], aucs[name])}
+        for name, mask in zip(("one", "anti_one"), masks)
+    }
     below = {name: sorted((k for k, a in v.items() if not a >= TRACKS_AUC), key=int) for name, v in by_neuron.items()}
     tracking, median = judged.headline["fraction_tracking"], judged.headline["median_auc"]
-    verdict.measured(fraction_tracking=tracking, median_auc=median, detectors=int(sum(len(v) for v in aucs.values())),
-                     median_auc_by_group={k: float(np.median(v)) if len(v) else None for k, v in aucs.items()},
-                     below=below, auc_by_neuron=by_neuron)
+    firing = {str(int(i)): float(np.mean(train_post[:, i] > 0)) for i in ids}
+    verdict.measured(
+        fraction_tracking=tracking,
+        median_auc=median,
+        detectors=int(sum(len(v) for v in aucs.values())),
+        median_auc_by_group={k: float(np.median(v)) if len(v) else None for k, v in aucs.items()},
+        below=below,
+        auc_by_neuron=by_neuron,
+        below_firing_fraction={k: {n: firing[n] for n in v} for k, v in below.items()},
+    )
     verdict.conclude(
         judged.holds,
         summary=f"{tracking:.0%} of {sum(len(v) for v in aucs.values())} detectors separate their own region with "
-        f"AUC ≥ 0.90 (median {median:.3f}); below: {len(below['one'])} \"1\", {len(below['anti_one'])} \"anti-1\"",
+        f'AUC ≥ 0.90 (median {median:.3f}); below: {len(below["one"])} "1", {len(below["anti_one"])} "anti-1"',
     )

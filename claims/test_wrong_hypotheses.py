@@ -35,9 +35,11 @@ def wrong_sample(scrubber, train_post, groups, train, prepared, acts) -> Sample:
     """Per noise level (computed on first use, memoised in the cache folder: 22 hypotheses × 5 seeds): per
     hypothesis, seed and training image, is the model's label kept? ``"random"`` holds the fully random
     replacement (every group from a random image) under the hypothesis's groups."""
-    hypotheses = {"hypothesis": groups, "swapped": wrong_hypotheses.swapped(groups),
-                  **dict(zip(hypothesis_names()[2:], wrong_hypotheses.random_partitions(groups, PARTITIONS,
-                                                                                        PARTITION_SEED)))}
+    hypotheses = {
+        "hypothesis": groups,
+        "swapped": wrong_hypotheses.swapped(groups),
+        **dict(zip(hypothesis_names()[2:], wrong_hypotheses.random_partitions(groups, PARTITIONS, PARTITION_SEED))),
+    }
     code = hashlib.blake2b(digest_size=8)
     for module in (scrubbing, wrong_hypotheses, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())
@@ -47,10 +49,15 @@ def wrong_sample(scrubber, train_post, groups, train, prepared, acts) -> Sample:
     def kept(p: float | str) -> dict[str, np.ndarray]:
         key = noise_key(p)
         if key not in levels:
+
             def compute() -> dict[str, np.ndarray]:
                 names = ["hypothesis"] if p == "random" else hypothesis_names()
-                scrubbers = {n: scrubber if n == "hypothesis" else
-                             wrong_hypotheses.regrouped(scrubber, train_post, hypotheses[n]) for n in names}
+                scrubbers = {
+                    n: scrubber
+                    if n == "hypothesis"
+                    else wrong_hypotheses.regrouped(scrubber, train_post, hypotheses[n])
+                    for n in names
+                }
                 return {n: np.array([s.kept_images(p, seed) for seed in SEEDS]) for n, s in scrubbers.items()}
 
             path = prepared.inputs.cache_dir / f"scrub-wrong-{key}-{acts.source.stem}-{code.hexdigest()}.npz"
@@ -69,9 +76,14 @@ def scores_at(d: Sample, p: float | str) -> dict[str, float]:
 
 @declare(
     "scrubbing-beats-wrong-hypotheses",
-    Choice.among("noise", NOISE, (NOISE, 1e-4, 1e-2), why="CLAIMS.md judges at p = 0.1%, the level causal-scrubbing "
-                 "judges; the write-up finds \"93% - 94% preserved performance for all reasonable similarity "
-                 "thresholds\", which makes 0.01% and 1% as reasonable"),
+    Choice.among(
+        "noise",
+        NOISE,
+        (NOISE, 1e-4, 1e-2),
+        why="CLAIMS.md judges at p = 0.1%, the level causal-scrubbing "
+        'judges; the write-up finds "93% - 94% preserved performance for all reasonable similarity '
+        'thresholds", which makes 0.01% and 1% as reasonable',
+    ),
     resampled="the 60,000 training images (each image's kept label averaged over the seeds; the replacement draws and "
     "the random partitions are the test's, held fixed)",
     max_examples=10,
@@ -81,10 +93,16 @@ def beats_wrong_hypotheses(d: Sample, noise: float) -> Judgement:
     random = scores_at(d, "random")["hypothesis"]
     partitions = [scores[n] for n in hypothesis_names()[2:]]
     recovered = loss_recovered(scores["hypothesis"], random)
-    holds = (recovered >= RECOVERED and scores["hypothesis"] > scores["swapped"]
-             and scores["hypothesis"] > max(partitions))
-    headline = {"loss_recovered": recovered, "hypothesis": scores["hypothesis"], "swapped": scores["swapped"],
-                "best_random_partition": max(partitions), "fully_random": random}
+    holds = (
+        recovered >= RECOVERED and scores["hypothesis"] > scores["swapped"] and scores["hypothesis"] > max(partitions)
+    )
+    headline = {
+        "loss_recovered": recovered,
+        "hypothesis": scores["hypothesis"],
+        "swapped": scores["swapped"],
+        "best_random_partition": max(partitions),
+        "fully_random": random,
+    }
     return Judgement(holds, headline, measured={"random_partitions": partitions})
 
 
@@ -106,17 +124,29 @@ def test_the_hypothesis_scrubs_better_than_wrong_ones(verdict, wrong_sample):
     h = dict(judged.headline)
     partitions = judged.measured["random_partitions"]
     random = h["fully_random"]
-    per_seed = {n: [float(v) for v in wrong_sample.fixed["kept"](p)[n].mean(axis=1)]
-                for n, p in (("hypothesis", NOISE), ("swapped", NOISE))}
+    per_seed = {
+        n: [float(v) for v in wrong_sample.fixed["kept"](p)[n].mean(axis=1)]
+        for n, p in (("hypothesis", NOISE), ("swapped", NOISE))
+    }
     per_seed["fully_random"] = [float(v) for v in wrong_sample.fixed["kept"]("random")["hypothesis"].mean(axis=1)]
     verdict.measured(
-        loss_recovered={"hypothesis": h["loss_recovered"], "swapped": loss_recovered(h["swapped"], random),
-                        "random_partitions": [loss_recovered(v, random) for v in partitions]},
-        scores={"hypothesis": h["hypothesis"], "swapped": h["swapped"], "random_partitions": partitions,
-                "fully_random": random},
+        loss_recovered={
+            "hypothesis": h["loss_recovered"],
+            "swapped": loss_recovered(h["swapped"], random),
+            "random_partitions": [loss_recovered(v, random) for v in partitions],
+        },
+        scores={
+            "hypothesis": h["hypothesis"],
+            "swapped": h["swapped"],
+            "random_partitions": partitions,
+            "fully_random": random,
+        },
         best_random_partition=h["best_random_partition"],
         per_seed=per_seed,
-        noise=NOISE, seeds=list(SEEDS), partitions=PARTITIONS, partition_seed=PARTITION_SEED,
+        noise=NOISE,
+        seeds=list(SEEDS),
+        partitions=PARTITIONS,
+        partition_seed=PARTITION_SEED,
         group_sizes=wrong_sample.fixed["sizes"],
         scheme="group: all neurons of a group from one replacement image (the causal-scrubbing verdict's)",
     )
