@@ -92,3 +92,11 @@ def quadrants(loadings: np.ndarray) -> np.ndarray:
 def in_own_quadrant(quadrant: np.ndarray, one: np.ndarray, anti_one: np.ndarray) -> np.ndarray:
     """Per neuron: a "1" detector in the top-right quadrant, or an "anti-1" detector in the top-left one."""
     return ((quadrant == TOP_RIGHT) & one) | ((quadrant == TOP_LEFT) & anti_one)
+
+
+def oriented_loadings(components: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each component's loadings (k, d) with its sign chosen so that ``reference`` (a point's k coordinates, e.g.
+    the clue's) is positive on it: a principal component's sign is a convention, the write-up's plot has the clue
+    top right."""
+    signs = np.where(np.asarray(reference) < 0, -1.0, 1.0)
+    return np.asarray(components) * signs[:, None]

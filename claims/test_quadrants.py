@@ -13,6 +13,7 @@ import pytest
 
 from analysis import detectors, geometry, neurons
 from analysis.detectors import TOP_LEFT, TOP_RIGHT
+from analysis.labelling import CLUE_INDEX
 from analysis.robustness import Choice, Judgement, Sample, declare
 from report.claim import claim
 
@@ -37,14 +38,13 @@ def quadrant_sample(pca, pca_coords, groups, arms, acts, clue) -> Sample:
     """Fitted once on the 60,000 training images: PC1 and PC2's loadings, both oriented so the clue is positive
     on each (the write-up's plot); the two definitions of the groups; each neuron's feature visualisation's
     correlation with clue − 0.5."""
-    signs = np.array([geometry.orientation(pca_coords[6, k]) for k in range(2)])
     by_arms = None
     if arms is not None:
         by_arms = neurons.groups_by_arms(pca.components, arms[0].outward, arms[1].outward, groups.dead)
     return Sample(
         {},
         {
-            "loadings": pca.components * signs[:, None],
+            "loadings": detectors.oriented_loadings(pca.components, pca_coords[CLUE_INDEX]),
             "groups": {"firing": groups, "arms": by_arms},
             "fv_correlation": neurons.correlation_with(acts.fv.images, clue - 0.5),
         },

@@ -105,3 +105,10 @@ def test_a_neuron_is_in_its_own_quadrant_only_if_its_group_matches():
     anti_one = ~one
     # n0 "1" top right ✓; n1 "anti-1" top left ✓; n2 "anti-1" top right ✗; n3 "1" top left ✗; n4 elsewhere ✗
     assert detectors.in_own_quadrant(quadrant, one, anti_one).tolist() == [True, True, False, False, False]
+
+
+def test_loadings_are_oriented_so_the_reference_point_is_positive():
+    # the reference sits at (−2, 3): PC1 flips, PC2 keeps its sign; a reference at 0 keeps it too
+    components = np.array([[1.0, -0.5], [0.25, 1.0]])
+    assert detectors.oriented_loadings(components, np.array([-2.0, 3.0])).tolist() == [[-1.0, 0.5], [0.25, 1.0]]
+    assert detectors.oriented_loadings(components, np.array([0.0, -1.0])).tolist() == [[1.0, -0.5], [-0.25, -1.0]]

@@ -112,8 +112,11 @@ def test_a_top_left_neuron_that_looks_like_a_1_fails():
 
 
 # ----------------------------------------------------------------------------- scrubbing-beats-wrong-hypotheses
-def wrong_sample(hypothesis: float, swapped: float, partitions: float, random: float) -> Sample:
-    """Every seed and image keeps its label with the given probability, as a 0/1 pattern over 20 images."""
+def wrong_sample(
+    hypothesis: float, swapped: float, partitions: float, random: float, first: float | None = None
+) -> Sample:
+    """Every seed and image keeps its label with the given probability, as a 0/1 pattern over 20 images (the first
+    random partition with ``first`` if given)."""
 
     def kept(rate: float) -> np.ndarray:
         row = np.arange(20) < round(rate * 20)
@@ -122,6 +125,8 @@ def wrong_sample(hypothesis: float, swapped: float, partitions: float, random: f
     levels = {"random": {"hypothesis": kept(random)}}
     names = test_wrong_hypotheses.hypothesis_names()
     level = {"hypothesis": kept(hypothesis), "swapped": kept(swapped), **{n: kept(partitions) for n in names[2:]}}
+    if first is not None:
+        level[names[2]] = kept(first)
     for p in (1e-3, 1e-4, 1e-2):
         levels[p] = level
     return Sample({"train": {"region": np.zeros(20)}}, {"kept": lambda p: levels[p], "sizes": {}})
@@ -138,6 +143,9 @@ def test_a_hypothesis_below_a_wrong_one_or_recovering_little_fails():
     assert test_wrong_hypotheses.beats_wrong_hypotheses(wrong_sample(0.95, 1.0, 0.7, 0.5)).verdict == "fails"
     # a random partition scores as high
     assert test_wrong_hypotheses.beats_wrong_hypotheses(wrong_sample(0.95, 0.4, 0.95, 0.5)).verdict == "fails"
+    # one of the 20 partitions scores higher, the other 19 lower: "above every random partition" fails
+    judged = test_wrong_hypotheses.beats_wrong_hypotheses(wrong_sample(0.95, 0.4, 0.7, 0.5, first=1.0))
+    assert judged.verdict == "fails" and judged.headline["best_random_partition"] == 1.0
     # (0.85 − 0.5) / 0.5 = 70% recovered < 75%, though above every wrong hypothesis
     judged = test_wrong_hypotheses.beats_wrong_hypotheses(wrong_sample(0.85, 0.4, 0.7, 0.5))
     assert judged.verdict == "fails" and judged.headline["loss_recovered"] == pytest.approx(0.7)
