@@ -55,30 +55,36 @@ def firing_counts(post: np.ndarray, neurons: np.ndarray, weights: np.ndarray | N
 
 def tie_ranks(scores: np.ndarray) -> np.ndarray:
     """Per column, each row's dense rank among the column's distinct values (0 = smallest; equal values share
-    one rank). Computed once; :func:`auc_from_ranks` then weighs images without sorting again."""
+    one rank). Computed once; :func:`auc_from_ranks` then weighs images without sorting again. Column-major, so
+    that each column is contiguous (what :func:`auc_from_ranks` reads)."""
     x = np.asarray(scores)
-    out = np.empty(x.shape, dtype=np.int64)
+    out = np.empty(x.shape, dtype=np.int64, order="F")
     for j in range(x.shape[1]):
         out[:, j] = np.unique(x[:, j], return_inverse=True)[1].reshape(-1)
     return out
 
 
-def auc_from_ranks(ranks: np.ndarray, positive: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Per column: the probability that a random positive image scores higher than a random negative one (ties
-    count ½), images counted ``weights`` times: the Mann–Whitney AUC. NaN where a class is empty."""
+def auc_from_ranks(
+    ranks: np.ndarray, positive: np.ndarray, weights: np.ndarray | None = None, columns: np.ndarray | None = None
+) -> np.ndarray:
+    """Per column (of ``columns``; None: all): the probability that a random positive image scores higher than a
+    random negative one (ties count ½), images counted ``weights`` times: the Mann–Whitney AUC. NaN where a class
+    is empty."""
     positive = np.asarray(positive, dtype=bool)
     w = np.ones(len(positive)) if weights is None else np.asarray(weights, dtype=np.float64)
     w_pos, w_neg = w * positive, w * ~positive
     n_pos, n_neg = float(w_pos.sum()), float(w_neg.sum())
-    out = np.full(ranks.shape[1], np.nan)
+    columns = np.arange(ranks.shape[1]) if columns is None else np.asarray(columns)
+    out = np.full(len(columns), np.nan)
     if n_pos == 0 or n_neg == 0:
         return out
-    for j in range(ranks.shape[1]):
-        size = int(ranks[:, j].max()) + 1
-        pos = np.bincount(ranks[:, j], weights=w_pos, minlength=size)
-        neg = np.bincount(ranks[:, j], weights=w_neg, minlength=size)
+    for j, c in enumerate(columns):
+        column = ranks[:, c]  # contiguous in tie_ranks' column-major layout: bincount is then ~10× faster
+        size = int(column.max()) + 1
+        pos = np.bincount(column, weights=w_pos, minlength=size)
+        neg = np.bincount(column, weights=w_neg, minlength=size)
         below = np.cumsum(neg) - neg  # negatives strictly below each distinct value
-        out[j] = float(pos @ (below + 0.5 * neg)) / (n_pos * n_neg)
+        out[j] = float(np.sum(pos * (below + 0.5 * neg))) / (n_pos * n_neg)  # no BLAS call: ~10× faster here
     return out
 
 

@@ -158,7 +158,7 @@ def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
         return None
     rank, region, w = d.table("train")["rank"], d.table("train")["region"], d.weights("train")
     return {
-        name: detectors.auc_from_ranks(rank[:, mask], region == own, w)
+        name: detectors.auc_from_ranks(rank, region == own, w, np.flatnonzero(mask))
         for name, mask, own in (("one", masks[0], ONE), ("anti_one", masks[1], ANTI))
     }
 
@@ -185,7 +185,7 @@ def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
     resampled="the 60,000 training images (the groups are fixed on all of them)",
 )
 def detectors_track_their_regions(d: Sample, groups: str, share: float) -> Judgement:
-    aucs = detector_aucs(d, groups)
+    aucs = d.memo(("aucs", groups), lambda: detector_aucs(d, groups))
     if aucs is None:
         return Judgement(False, {"fraction_tracking": float("nan"), "median_auc": float("nan")})
     every = np.concatenate(list(aucs.values()))

@@ -64,14 +64,31 @@ def wrong_sample(scrubber, train_post, groups, train, prepared, acts) -> Sample:
             levels[key] = memoised(path, compute)
         return levels[key]
 
-    sizes = groups.sizes()
-    return Sample({"train": {"region": train.region}}, {"kept": kept, "sizes": sizes})
+    return Sample(
+        {"train": {"region": train.region}}, {"kept": kept, "rates": kept_rates(kept), "sizes": groups.sizes()}
+    )
+
+
+def kept_rates(kept):
+    """``rates(p)``: per training image and hypothesis, the share of seeds that keep its label, (N, hypotheses) in
+    the order of ``kept(p)``; computed once per level (every bootstrap resample weighs the same matrix)."""
+    cache: dict[str, tuple[list[str], np.ndarray]] = {}
+
+    def rates(p: float | str) -> tuple[list[str], np.ndarray]:
+        key = noise_key(p)
+        if key not in cache:
+            per_seed = kept(p)
+            cache[key] = list(per_seed), np.stack([v.mean(axis=0) for v in per_seed.values()], axis=1)
+        return cache[key]
+
+    return rates
 
 
 def scores_at(d: Sample, p: float | str) -> dict[str, float]:
     """Per hypothesis, the fraction of labels kept at noise level ``p``: the mean over the seeds and the
     (resampled) training images."""
-    return {n: float(d.mean("train", v.mean(axis=0))) for n, v in d.fixed["kept"](p).items()}
+    names, rates = d.fixed["rates"](p)
+    return dict(zip(names, (float(v) for v in d.mean("train", rates))))
 
 
 @declare(

@@ -129,7 +129,10 @@ def wrong_sample(
         level[names[2]] = kept(first)
     for p in (1e-3, 1e-4, 1e-2):
         levels[p] = level
-    return Sample({"train": {"region": np.zeros(20)}}, {"kept": lambda p: levels[p], "sizes": {}})
+    lookup = levels.__getitem__
+    return Sample(
+        {"train": {"region": np.zeros(20)}}, {"kept": lookup, "rates": test_wrong_hypotheses.kept_rates(lookup)}
+    )
 
 
 def test_a_hypothesis_far_above_the_wrong_ones_holds():
