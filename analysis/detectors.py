@@ -46,11 +46,9 @@ def active_images(post: np.ndarray, neurons: np.ndarray) -> np.ndarray:
     return np.any(np.asarray(post)[:, neurons] > 0, axis=1)
 
 
-def firing_counts(post: np.ndarray, neurons: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Per neuron of ``neurons`` (in column order): on how many images it is active (activation > 0), each image
-    counted ``weights`` times (None: once)."""
-    on = np.asarray(post)[:, neurons] > 0
-    return on.sum(axis=0) if weights is None else np.asarray(weights) @ on
+def firing_counts(post: np.ndarray, neurons: np.ndarray) -> np.ndarray:
+    """Per neuron of ``neurons`` (in column order): on how many images it is active (activation > 0)."""
+    return np.sum(np.asarray(post)[:, neurons] > 0, axis=0)
 
 
 def tie_ranks(scores: np.ndarray) -> np.ndarray:

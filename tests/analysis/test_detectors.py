@@ -61,8 +61,6 @@ def test_firing_counts_and_active_images():
     dead = np.array([True, True, False])  # the third neuron is not asked about
     assert detectors.firing_counts(post, dead).tolist() == [1, 1]
     assert detectors.active_images(post, dead).tolist() == [True, False, True]
-    # image weights 1, 3, 2: n0 fires on image 2 (weight 2), n1 on image 0 (weight 1)
-    assert detectors.firing_counts(post, dead, np.array([1, 3, 2])).tolist() == [2, 1]
 
 
 def test_the_auc_counts_pairs_with_ties_as_half():

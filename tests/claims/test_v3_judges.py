@@ -36,10 +36,10 @@ def test_a_faint_breaking_cell_is_an_erratum_and_a_strong_one_fails():
 # ------------------------------------------------------------------------------------- dead-neurons-stay-dead
 def test_dead_neurons_that_stay_at_zero_hold_and_one_that_fires_fails():
     quiet = np.zeros((4, 3))
-    assert test_detectors.dead_on_test_images(Sample({"test": {"post": quiet}})).verdict == "holds"
+    assert test_detectors.dead_on_test_images(Sample({}, {"test_post": quiet})).verdict == "holds"
     woke = quiet.copy()
     woke[2, 1] = 0.01
-    judged = test_detectors.dead_on_test_images(Sample({"test": {"post": woke}}))
+    judged = test_detectors.dead_on_test_images(Sample({}, {"test_post": woke}))
     assert judged.verdict == "fails"
     assert (judged.headline["revived_neurons"], judged.headline["images"]) == (1, 1)
 
