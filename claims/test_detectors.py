@@ -132,8 +132,8 @@ def test_dead_neurons_never_fire_on_test_images(verdict, groups, test_split):
     )
     verdict.conclude(
         judged.holds,
-        summary=f"{revived} of the {len(dead)} neurons dead on the training set fire on the test set "
-        f"({images} of {len(test_split)} test images)",
+        summary=f"{revived} of the {len(dead)} neurons dead on the training set {'fires' if revived == 1 else 'fire'} on "
+        f"the test set ({images:,} of {len(test_split):,} test images)",
     )
 
 
