@@ -50,3 +50,20 @@ def loss_recovered(score: float, random: float) -> float:
     """``(score − random) / (1 − random)``: 1 when every label is kept, 0 at the fully random score, negative
     below it (NaN when fully random replacement already keeps every label)."""
     return (float(score) - random) / (1.0 - random) if random < 1 else float("nan")
+
+
+def hypotheses(groups: Groups, partitions: int, seed: int) -> dict[str, Groups]:
+    """The hypothesis and its wrong variants by name: ``hypothesis``, ``swapped``, ``partition00`` … (seeded)."""
+    wrong = random_partitions(groups, partitions, seed)
+    return {"hypothesis": groups, "swapped": swapped(groups), **{f"partition{k:02d}": g for k, g in enumerate(wrong)}}
+
+
+def kept_under(
+    scrubber: Scrubber, post: np.ndarray, named: dict[str, Groups], p: float | str, seeds: tuple[int, ...]
+) -> dict[str, np.ndarray]:
+    """Per hypothesis of ``named`` (the first is ``scrubber``'s own), per seed and image (seeds, N): is the model's
+    label kept when every group is scrubbed at noise level ``p`` (group scheme)? The replacement images depend on
+    the seed and the regions only, so every hypothesis is scrubbed with the same draws."""
+    first = next(iter(named))
+    scrubbers = {n: scrubber if n == first else regrouped(scrubber, post, g) for n, g in named.items()}
+    return {n: np.array([s.kept_images(p, seed) for seed in seeds]) for n, s in scrubbers.items()}

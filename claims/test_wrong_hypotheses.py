@@ -26,20 +26,12 @@ PARTITION_SEED = 20261201  # fixed: every run scrubs the same 20 wrong hypothese
 RECOVERED = 0.75  # CLAIMS.md: "a strong result" = the hypothesis recovers ≥ 75% of the loss
 
 
-def hypothesis_names() -> list[str]:
-    return ["hypothesis", "swapped", *(f"partition{k:02d}" for k in range(PARTITIONS))]
-
-
 @pytest.fixture(scope="module")
 def wrong_sample(scrubber, train_post, groups, train, prepared, acts) -> Sample:
     """Per noise level (computed on first use, memoised in the cache folder: 22 hypotheses × 5 seeds): per
     hypothesis, seed and training image, is the model's label kept? ``"random"`` holds the fully random
     replacement (every group from a random image) under the hypothesis's groups."""
-    hypotheses = {
-        "hypothesis": groups,
-        "swapped": wrong_hypotheses.swapped(groups),
-        **dict(zip(hypothesis_names()[2:], wrong_hypotheses.random_partitions(groups, PARTITIONS, PARTITION_SEED))),
-    }
+    named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED)
     code = hashlib.blake2b(digest_size=8)
     for module in (scrubbing, wrong_hypotheses, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())
@@ -51,14 +43,8 @@ def wrong_sample(scrubber, train_post, groups, train, prepared, acts) -> Sample:
         if key not in levels:
 
             def compute() -> dict[str, np.ndarray]:
-                names = ["hypothesis"] if p == "random" else hypothesis_names()
-                scrubbers = {
-                    n: scrubber
-                    if n == "hypothesis"
-                    else wrong_hypotheses.regrouped(scrubber, train_post, hypotheses[n])
-                    for n in names
-                }
-                return {n: np.array([s.kept_images(p, seed) for seed in SEEDS]) for n, s in scrubbers.items()}
+                chosen = {"hypothesis": groups} if p == "random" else named
+                return wrong_hypotheses.kept_under(scrubber, train_post, chosen, p, SEEDS)
 
             path = prepared.inputs.cache_dir / f"scrub-wrong-{key}-{acts.source.stem}-{code.hexdigest()}.npz"
             levels[key] = memoised(path, compute)
@@ -108,7 +94,7 @@ def scores_at(d: Sample, p: float | str) -> dict[str, float]:
 def beats_wrong_hypotheses(d: Sample, noise: float) -> Judgement:
     scores = scores_at(d, noise)
     random = scores_at(d, "random")["hypothesis"]
-    partitions = [scores[n] for n in hypothesis_names()[2:]]
+    partitions = [v for n, v in scores.items() if n.startswith("partition")]
     recovered = loss_recovered(scores["hypothesis"], random)
     holds = (
         recovered >= RECOVERED and scores["hypothesis"] > scores["swapped"] and scores["hypothesis"] > max(partitions)

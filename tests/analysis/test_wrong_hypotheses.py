@@ -92,3 +92,18 @@ def test_loss_recovered_is_zero_at_random_and_one_at_perfect():
     assert wrong_hypotheses.loss_recovered(1.0, 0.5) == 1.0
     assert wrong_hypotheses.loss_recovered(0.3, 0.5) == pytest.approx(-0.4)  # worse than random
     assert np.isnan(wrong_hypotheses.loss_recovered(1.0, 1.0))
+
+
+def test_the_named_hypotheses_are_the_right_one_first_then_the_wrong_ones():
+    named = wrong_hypotheses.hypotheses(RIGHT, 3, seed=0)
+    assert list(named) == ["hypothesis", "swapped", "partition00", "partition01", "partition02"]
+    assert named["swapped"].one.tolist() == RIGHT.anti_one.tolist()
+
+
+def test_every_hypothesis_is_scrubbed_with_the_same_draws():
+    # under the right hypothesis every label is kept (see above); swapped, image 1 keeps its label only when
+    # both detector groups draw image 1 (¼), so it is kept on some seeds and not on others
+    kept = wrong_hypotheses.kept_under(scrubber(), POST, wrong_hypotheses.hypotheses(RIGHT, 2, 0), 1e-3, tuple(SEEDS))
+    assert kept["hypothesis"].all()
+    assert kept["hypothesis"].shape == kept["swapped"].shape == (len(SEEDS), 3)
+    assert 0 < kept["swapped"][:, 1].mean() < 0.5

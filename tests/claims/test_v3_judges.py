@@ -123,7 +123,7 @@ def wrong_sample(
         return np.tile(row, (5, 1))
 
     levels = {"random": {"hypothesis": kept(random)}}
-    names = test_wrong_hypotheses.hypothesis_names()
+    names = ["hypothesis", "swapped", *(f"partition{k:02d}" for k in range(20))]
     level = {"hypothesis": kept(hypothesis), "swapped": kept(swapped), **{n: kept(partitions) for n in names[2:]}}
     if first is not None:
         level[names[2]] = kept(first)
