@@ -18,11 +18,15 @@ def swapped(groups: Groups) -> Groups:
     return Groups(one=groups.anti_one, anti_one=groups.one, dead=groups.dead)
 
 
-def random_partitions(groups: Groups, count: int, seed: int) -> list[Groups]:
+def random_partitions(groups: Groups, count: int, seed: int, key: np.ndarray | None = None) -> list[Groups]:
     """``count`` seeded partitions of the active neurons into a "1" and an "anti-1" group of the hypothesis's
-    sizes (the dead neurons stay dead): hypotheses as specific as the real one, but wrong."""
+    sizes (the dead neurons stay dead): hypotheses as specific as the real one, but wrong. With ``key`` (one value
+    per neuron, e.g. its activation std) the neurons are drawn in the order of their key, not of their index, so a
+    network with its neurons permuted gets the same partitions of the same neurons."""
     rng = np.random.default_rng(seed)
     active = np.flatnonzero(~groups.dead)
+    if key is not None:
+        active = active[np.argsort(np.asarray(key)[active], kind="stable")]
     n_one = int(groups.one.sum())
     out = []
     for _ in range(count):
@@ -52,9 +56,10 @@ def loss_recovered(score: float, random: float) -> float:
     return (float(score) - random) / (1.0 - random) if random < 1 else float("nan")
 
 
-def hypotheses(groups: Groups, partitions: int, seed: int) -> dict[str, Groups]:
-    """The hypothesis and its wrong variants by name: ``hypothesis``, ``swapped``, ``partition00`` … (seeded)."""
-    wrong = random_partitions(groups, partitions, seed)
+def hypotheses(groups: Groups, partitions: int, seed: int, key: np.ndarray | None = None) -> dict[str, Groups]:
+    """The hypothesis and its wrong variants by name: ``hypothesis``, ``swapped``, ``partition00`` … (seeded; ``key``
+    as for :func:`random_partitions`)."""
+    wrong = random_partitions(groups, partitions, seed, key)
     return {"hypothesis": groups, "swapped": swapped(groups), **{f"partition{k:02d}": g for k, g in enumerate(wrong)}}
 
 

@@ -31,7 +31,8 @@ def wrong_sample(scrubber, train_post, groups, train, prepared, acts) -> Sample:
     """Per noise level (computed on first use, memoised in the cache folder: 22 hypotheses × 5 seeds): per
     hypothesis, seed and training image, is the model's label kept? ``"random"`` holds the fully random
     replacement (every group from a random image) under the hypothesis's groups."""
-    named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED)
+    # neurons drawn in the order of their activation std: the same partitions whatever the neurons' indices or scale
+    named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED, train_post.std(axis=0))
     code = hashlib.blake2b(digest_size=8)
     for module in (scrubbing, wrong_hypotheses, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())

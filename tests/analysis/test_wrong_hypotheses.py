@@ -107,3 +107,20 @@ def test_every_hypothesis_is_scrubbed_with_the_same_draws():
     assert kept["hypothesis"].all()
     assert kept["hypothesis"].shape == kept["swapped"].shape == (len(SEEDS), 3)
     assert 0 < kept["swapped"][:, 1].mean() < 0.5
+
+
+def test_keyed_partitions_follow_the_neurons_not_their_indices():
+    # six active neurons with distinct keys; permuting the neurons permutes the partitions with them
+    groups = Groups(
+        one=np.array([True, True, True, False, False, False]),
+        anti_one=np.array([False] * 3 + [True] * 3),
+        dead=np.zeros(6, bool),
+    )
+    key = np.array([0.3, 0.1, 0.6, 0.2, 0.5, 0.4])
+    order = np.array([4, 0, 5, 2, 1, 3])
+    permuted = Groups(one=groups.one[order], anti_one=groups.anti_one[order], dead=groups.dead[order])
+    for a, b in zip(
+        wrong_hypotheses.random_partitions(groups, 5, 3, key),
+        wrong_hypotheses.random_partitions(permuted, 5, 3, key[order]),
+    ):
+        assert b.one.tolist() == a.one[order].tolist()
