@@ -401,7 +401,7 @@ def test_the_dot_product_is_the_best_similarity(verdict, train, clue, mnist, pre
     best = max(agreements, key=agreements.get)
     verdict.measured(agreements=agreements, best_metric=best, write_up=judged.headline["write_up"],
                      best=judged.headline["best"], gap_pp=judged.headline["gap_pp"], grid=METRIC_GRID,
-                     write_up_thresholds=float(scorer_agreement(metrics[WRITE_UPS_METRIC], train.labels)))
+                     write_up_printed_band=printed_band_agreement(metrics[WRITE_UPS_METRIC], train.labels))
     verdict.conclude(
         judged.holds,
         summary=", ".join(f"{METRIC_WORDS[m]} {a:.2%}" for m, a in agreements.items())
@@ -409,6 +409,6 @@ def test_the_dot_product_is_the_best_similarity(verdict, train, clue, mnist, pre
     )
 
 
-def scorer_agreement(s, labels) -> float:
+def printed_band_agreement(s: np.ndarray, labels: np.ndarray) -> float:
     """The printed band's agreement (L, R as the write-up gives them), beside the re-fitted ones."""
     return float(BandScorer.fit(s, labels).agreement(L_THRESHOLD, R_THRESHOLD))
