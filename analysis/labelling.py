@@ -97,3 +97,52 @@ def similarity_to_templates(images: np.ndarray, template_images: np.ndarray) -> 
     for start in range(0, len(x), CHUNK_IMAGES):
         out[start : start + CHUNK_IMAGES] = flat[start : start + CHUNK_IMAGES].astype(np.float64) @ weights
     return out / 255.0
+
+
+def hinted_counts(accuracy: float, decimals: int, images: int) -> tuple[int, int]:
+    """The numbers of correct images, out of ``images``, that an accuracy printed as ``accuracy`` with ``decimals``
+    decimals of a percentage stands for: ``(lowest, highest)``, the counts whose share rounds to it
+    (``[accuracy − ½ unit, accuracy + ½ unit)``; 95.58% of 10,000 is exactly 9558)."""
+    half = 0.5 * 10.0 ** -(decimals + 2)
+    lowest = int(np.ceil(round((accuracy - half) * images, 9)))
+    highest = int(np.ceil(round((accuracy + half) * images, 9))) - 1
+    return lowest, highest
+
+
+def disagreement_bound(agreeing: int, hinted: tuple[int, int]) -> int:
+    """A lower bound on the images where the recovered labelling and the secret one differ: the model agrees with
+    the recovered one on ``agreeing`` images and with the secret one on a count in ``hinted`` (lowest, highest).
+    Every image where the two labellings are equal counts alike for both agreements, so the two counts can differ
+    only by images where they differ."""
+    lowest, highest = hinted
+    return max(lowest - agreeing, agreeing - highest, 0)
+
+
+#: The similarity metrics a reader could have tried (the write-up's: the dot product with clue − anti-clue).
+METRICS = ("dot_clue_minus_anticlue", "dot_clue", "cosine_clue_minus_anticlue", "pearson_clue_minus_anticlue")
+
+
+def similarity_metrics(images: np.ndarray, clue: np.ndarray) -> dict[str, np.ndarray]:
+    """Per image (pixels 0..255, flattened), each of :data:`METRICS`: the dot product with ``t = clue − anti_clue``,
+    the dot product with the clue alone, the cosine similarity with ``t`` (0 for a blank image) and the Pearson
+    correlation with ``t`` over the 784 pixels (0 for a constant image). Chunked: no float64 copy of all images."""
+    x = as_pixels(images)
+    c = np.asarray(clue, dtype=np.float64).reshape(784)
+    t = c - (1.0 - c)
+    tc = t - t.mean()
+    templates = np.stack([t, c, tc], axis=1)  # (784, 3)
+    flat = x.reshape(len(x), 784)
+    out = {name: np.empty(len(x), dtype=np.float64) for name in METRICS}
+    for start in range(0, len(x), _CHUNK):
+        xf = flat[start : start + _CHUNK].astype(np.float64)
+        dot_t, dot_c, dot_tc = (xf @ templates).T  # x · tc is the centred x's product with the centred t
+        square = np.einsum("ij,ij->i", xf, xf)
+        norm = np.sqrt(square)
+        spread = np.sqrt(np.maximum(square - xf.sum(axis=1) ** 2 / 784, 0.0))
+        chunk = slice(start, start + len(xf))
+        out["dot_clue_minus_anticlue"][chunk] = dot_t
+        out["dot_clue"][chunk] = dot_c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["cosine_clue_minus_anticlue"][chunk] = np.where(norm > 0, dot_t / (norm * np.linalg.norm(t)), 0.0)
+            out["pearson_clue_minus_anticlue"][chunk] = np.where(spread > 0, dot_tc / (spread * np.linalg.norm(tc)), 0.0)
+    return out

@@ -56,6 +56,7 @@ REPLICA_RATIONALE = (
 REPLICA_PREDICTED_TO_BREAK = (
     "labeling-function", "formula-as-written", "test-set-hint", "detector-groups", "clue-furthest-out",
     "causal-scrubbing", "corner-near-minus-2", "unexplained-share",
+    "recovered-equals-secret",
 )
 REPLICA_PREFIX = "replica-seed"
 
@@ -94,6 +95,9 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
             "zero-ablation-baseline", "min-ablation", "causal-scrubbing",
             # v2 claims (predicted 2026-11-26, before measuring):
             "anti-one-baseline", "regions-excite-groups", "ablation-lowers-logit-diff", "unexplained-share",
+            # v3 claims (predicted 2026-12-01, before measuring; the last two fail on the challenge network's fc1,
+            # which this model keeps):
+            "recovered-equals-secret", "dead-neurons-stay-dead", "each-detector-tracks-its-region",
         ),
     ),
     Counterfactual(
@@ -103,7 +107,10 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         "'1' detector: the two groups now fire together on anti-1-like images, so exclusivity and the "
         "group-specific ablations should fail.",
         predicted_to_break=("dla-exclusive", "min-ablation", "feature-visualisation", "detector-groups",
-                            "regions-excite-groups"),
+                            "regions-excite-groups",
+                            # v3 claims (predicted 2026-12-01, before measuring):
+                            "quadrants-are-groups", "recovered-equals-secret", "dead-neurons-stay-dead",
+                            "each-detector-tracks-its-region"),
     ),
     Counterfactual(
         name="anti-one-also-on-ones",
@@ -112,7 +119,9 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         "anti-1-like images, were re-sorted into the anti-1 group): half the mean incoming fc1 weights of the "
         "'1' detectors added to every anti-1 detector, so they keep preferring anti-1-like images but also fire "
         "on 1-like ones, together with the '1' detectors.",
-        predicted_to_break=("dla-exclusive", "min-ablation", "causal-scrubbing", "regions-excite-groups"),
+        predicted_to_break=("dla-exclusive", "min-ablation", "causal-scrubbing", "regions-excite-groups",
+                            # v3 claims (predicted 2026-12-01, before measuring):
+                            "recovered-equals-secret", "dead-neurons-stay-dead", "each-detector-tracks-its-region"),
     ),
     Counterfactual(
         name="one-threshold",
@@ -127,6 +136,8 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
             "detector-groups", "zero-ablation-baseline", "min-ablation",
             "anti-one-baseline", "regions-excite-groups", "ablation-lowers-logit-diff", "unexplained-share",
             "corner-near-minus-2",
+            # v3 claims (predicted 2026-12-01, before measuring): no "anti-1" group, so no top-left neurons
+            "quadrants-are-groups", "quadrant-feature-visualisations", "recovered-equals-secret",
         ),
     ),
     *(replica(seed) for seed in (1, 2, 3)),

@@ -194,6 +194,13 @@ CATALOGUE_ORDER = (
     "ablation-lowers-logit-diff",
     "minimum-is-no-detection",
     "unexplained-share",
+    "fc2-sign-pattern",
+    "quadrants-are-groups",
+    "quadrant-feature-visualisations",
+    "scrubbing-beats-wrong-hypotheses",
+    "recovered-equals-secret",
+    "dead-neurons-stay-dead",
+    "each-detector-tracks-its-region",
 )
 
 

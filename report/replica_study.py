@@ -70,6 +70,10 @@ HEADLINES: dict[str, tuple[str, ...]] = {
     "local-optimum": ("gain_pp",),
     "robustness": ("largest_step_change_pp",),
     "template-specificity": ("clue_agreement", "fraction_beaten_by_clue"),
+    "fc2-sign-pattern": ("breaking_neurons", "breaking_share"),
+    "scrubbing-beats-wrong-hypotheses": ("loss_recovered.hypothesis", "scores.swapped", "best_random_partition"),
+    "each-detector-tracks-its-region": ("fraction_tracking", "median_auc"),
+    "similarity-metric": ("gap_pp", "write_up"),
     # Its numbers are floating-point rounding errors (~1e-11) that differ between a serial and an xdist run
     # of the same checkpoint: nothing to compare across networks. An empty entry means "no headline".
     "algebra": (),
