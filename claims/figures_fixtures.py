@@ -86,11 +86,11 @@ def clue_oriented_pca(pca: geometry.PCA, pca_coords: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def directions(logit_diff_dir, clue_oriented_pca, pca, arms) -> dict[str, np.ndarray]:
+def directions(fc2, clue_oriented_pca, pca, arms) -> dict[str, np.ndarray]:
     """The directions of neuron space the write-up visualises, as unit vectors: the logit diff, PC1, PC2 and the
     two arm directions (each arm's outward unit vector in the PCA plane, mapped back to neuron space)."""
     out = {
-        "logit diff (1 − 0)": logit_diff_dir / (np.linalg.norm(logit_diff_dir) or 1.0),
+        "logit diff (1 − 0)": fc2.direction / (np.linalg.norm(fc2.direction) or 1.0),
         "PC1": clue_oriented_pca[0],
         "PC2": clue_oriented_pca[1],
     }

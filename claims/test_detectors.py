@@ -56,14 +56,14 @@ def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
     "|cell| of both rows (too faint to see in the figure) → erratum; else fails",
     family="contributions",
 )
-def test_fc2_rows_have_one_sign_each(verdict, train_post, fc2, groups):
+def test_fc2_rows_have_one_sign_each(verdict, train, fc2, groups):
     """Both rows are judged as drawn (fc2's weights, not the logit-diff direction): a neuron can push the logit
     diff towards class 1 and still break the pattern, with both weights positive."""
     active = ~groups.dead
     if not active.any():
         verdict.conclude(False, summary="no active neuron: there are no rows to draw")
     ids = np.flatnonzero(active)
-    sample = Sample({"train": {"post": train_post[:, active]}}, {"weight": fc2.weight[:, active]})
+    sample = Sample({"train": {"post": train.post[:, active]}}, {"weight": fc2.weight[:, active]})
     judged = verdict.judge(rows_keep_their_sign, sample)
     breaks = detectors.pattern_breaks(judged.measured["cells"])
     n, share = int(judged.headline["breaking_neurons"]), judged.headline["breaking_share"]
@@ -138,7 +138,7 @@ def test_dead_neurons_never_fire_on_test_images(verdict, groups, test_split):
 
 
 @pytest.fixture(scope="module")
-def region_sample(train_post, train, groups, pca, arms) -> Sample:
+def region_sample(train, groups, pca, arms) -> Sample:
     """Per training image: the active neurons' activations as tie ranks (the AUC needs only their order) and its
     region; the two definitions of the groups over the active neurons."""
     active = ~groups.dead
@@ -148,7 +148,7 @@ def region_sample(train_post, train, groups, pca, arms) -> Sample:
     definitions = {"firing": groups, "arms": by_arms}
     masks = {k: None if g is None else (g.one[active], g.anti_one[active]) for k, g in definitions.items()}
     return Sample(
-        {"train": {"rank": detectors.tie_ranks(train_post[:, active]), "region": train.region}},
+        {"train": {"rank": detectors.tie_ranks(train.post[:, active]), "region": train.region}},
         {"groups": masks, "ids": np.flatnonzero(active)},
     )
 
@@ -211,7 +211,7 @@ def detectors_track_their_regions(d: Sample, groups: str, share: float) -> Judge
     "median AUC and the detectors below are reported)",
     family="features",
 )
-def test_each_detector_fires_on_its_own_region(verdict, region_sample, train_post):
+def test_each_detector_fires_on_its_own_region(verdict, region_sample, train):
     """The AUC asks whether a detector fires more on its own region than elsewhere, at any threshold: "active
     … and inactive otherwise" without a scale for "active"."""
     judged = verdict.judge(detectors_track_their_regions, region_sample)
@@ -225,7 +225,7 @@ def test_each_detector_fires_on_its_own_region(verdict, region_sample, train_pos
     }
     below = {name: sorted((k for k, a in v.items() if not a >= TRACKS_AUC), key=int) for name, v in by_neuron.items()}
     tracking, median = judged.headline["fraction_tracking"], judged.headline["median_auc"]
-    firing = {str(int(i)): float(np.mean(train_post[:, i] > 0)) for i in ids}
+    firing = {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in ids}
     verdict.measured(
         fraction_tracking=tracking,
         median_auc=median,

@@ -27,12 +27,12 @@ RECOVERED = 0.75  # CLAIMS.md: "a strong result" = the hypothesis recovers ≥ 7
 
 
 @pytest.fixture(scope="module")
-def wrong_sample(scrubber, train_post, groups, train, prepared, acts) -> Sample:
+def wrong_sample(scrubber, groups, train, prepared, acts) -> Sample:
     """Per noise level (computed on first use, memoised in the cache folder: 22 hypotheses × 5 seeds): per
     hypothesis, seed and training image, is the model's label kept? ``"random"`` holds the fully random
     replacement (every group from a random image) under the hypothesis's groups."""
     # neurons drawn in the order of their activation std: the same partitions whatever the neurons' indices or scale
-    named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED, train_post.std(axis=0))
+    named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED, train.post.std(axis=0))
     code = hashlib.blake2b(digest_size=8)
     for module in (scrubbing, wrong_hypotheses, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())
@@ -45,7 +45,7 @@ def wrong_sample(scrubber, train_post, groups, train, prepared, acts) -> Sample:
 
             def compute() -> dict[str, np.ndarray]:
                 chosen = {"hypothesis": groups} if p == "random" else named
-                return wrong_hypotheses.kept_under(scrubber, train_post, chosen, p, SEEDS)
+                return wrong_hypotheses.kept_under(scrubber, train.post, chosen, p, SEEDS)
 
             path = prepared.inputs.cache_dir / f"scrub-wrong-{key}-{acts.source.stem}-{code.hexdigest()}.npz"
             levels[key] = memoised(path, compute)
