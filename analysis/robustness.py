@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from verdicts import decide
+
 RESAMPLES = 200
 STABLE = 0.95  # below this fraction of resamples or of choices a verdict is fragile
 MAX_EXAMPLES = 60  # hypothesis examples per claim (distinct combinations are what is counted)
@@ -106,7 +108,7 @@ class Judgement:
 
     @property
     def verdict(self) -> str:
-        return "holds" if self.holds else "erratum" if self.erratum else "fails"  # as report.records.decide
+        return decide(self.holds, self.erratum)
 
 
 @dataclass

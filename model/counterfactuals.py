@@ -9,6 +9,7 @@ history); the matrix report shows predicted against observed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 #: ``predicted_to_break`` of a model predicted to break every claim that involves the network (the claims'
 #: ``depends_on="model"``, read from their markers by :mod:`report.catalogue`).
@@ -25,11 +26,9 @@ class Counterfactual:
     seed: int = 0
     slow: bool = False  # needs training: only in the full matrix
 
-    def predicted(self) -> tuple[str, ...]:
-        """The claim ids this model is predicted to break (checked against the catalogue's marked claims)."""
-        from report.catalogue import catalogue
-
-        known = catalogue()
+    def predicted(self, known: Any) -> tuple[str, ...]:
+        """The claim ids this model is predicted to break (checked against ``known``, the catalogue of marked
+        claims: its ``claim_ids`` and ``model_dependent``)."""
         if self.predicted_to_break == EVERY_MODEL_DEPENDENT_CLAIM:
             return known.model_dependent
         unknown = set(self.predicted_to_break) - set(known.claim_ids)

@@ -19,10 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis.robustness import cell as robustness_cell
-from fixtures.files import atomic_write_text
+from report.files import atomic_write_text
 from report.markdown import md_cell, md_table, md_text  # noqa: F401  (md_cell: the one Markdown escaper)
-from report.records import format_value, ordered, verdict_text
+from report.records import format_value, robustness_cell, verdict_text
 
 #: Badge label, and the words for each verdict count (``verdict -> (singular, plural)``).
 BADGE_LABEL = "claims"
@@ -201,7 +200,7 @@ def anchor(prefix: str, ident: str) -> str:
 def render_markdown(doc: Mapping[str, Any], extra: str = "") -> str:
     """``claims.md``: the verdict table in catalogue order, then what each erratum and failure means, then
     where the checkpoint and data came from. ``extra`` (Markdown) goes before the footer."""
-    claims = ordered(doc.get("claims", {}))
+    claims = list(doc.get("claims", {}).items())  # in catalogue order
     summary = doc.get("summary", {})
     lines = ["# EIS VII challenge 1: the write-up's claims, measured", "", md_summary_line(summary), ""]
     robust = has_robustness(claims)
@@ -458,7 +457,7 @@ def render_html(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | N
 def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything the page template shows, from the document (and the matrix) alone, and the figure files they
     name."""
-    claims = ordered(doc.get("claims", {}))
+    claims = list(doc.get("claims", {}).items())  # in catalogue order
     summary = doc.get("summary", {})
     cache = FigureCache(Path(out))
     figures: dict[str, dict[str, Any]] = {}  # each figure once, in the family of the first claim that uses it
@@ -496,7 +495,7 @@ def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | 
         ood_view = ood_page_view(doc["ood"])
         ood_view["figures"] = [_figure_view(rel, cache) for rel in ood_view["figures"]]
     if matrix:
-        from report.matrix import page_view as matrix_page_view
+        from report.matrix_view import page_view as matrix_page_view
 
         matrix_view = matrix_page_view(dict(matrix))
         if matrix_view["replica_study"]:
