@@ -102,14 +102,8 @@ def _robustness_record(config: pytest.Config, declaration: Any, data: Any, judge
         return undeclared(f"robustness measurement failed: {type(exc).__name__}: {exc}", "measurement failed")
 
 
-def _with_cell(record: dict[str, Any]) -> dict[str, Any]:
-    from analysis.robustness import cell
-
-    return {**record, "cell": cell(record)}
-
-
 def pytest_eis_robustness(config: pytest.Config, declaration: Any, data: Any, judgement: Any) -> Mapping[str, Any]:
-    return _with_cell(_robustness_record(config, declaration, data, judgement))
+    return _robustness_record(config, declaration, data, judgement)
 
 
 _EXTERNAL_SAMPLE = pytest.StashKey[tuple]()
@@ -135,10 +129,10 @@ def _robustness_sample(request: pytest.FixtureRequest) -> None:
 def pytest_eis_robustness_unjudged(item: pytest.Item, record: Any) -> Mapping[str, Any]:
     """A claim whose test did not call verdict.judge: its declaration in claims/robustness_external.py, run at
     the default choices, must give the test's verdict (else the record says the declaration is stale)."""
-    from analysis.robustness import undeclared
+    from analysis.robustness import undeclared, with_cell
 
     if _EXTERNAL_SAMPLE not in item.stash:
-        return _with_cell(undeclared("no robustness declaration yet (README: Robustness, how to declare one)"))
+        return undeclared("no robustness declaration yet (README: Robustness, how to declare one)")
     declaration, data = item.stash[_EXTERNAL_SAMPLE]
     del item.stash[_EXTERNAL_SAMPLE]  # its per-resample caches die with the test, not with the session
     judgement = declaration(data)
@@ -148,4 +142,4 @@ def pytest_eis_robustness_unjudged(item: pytest.Item, record: Any) -> Mapping[st
         rob["fragile"] = True
         rob["fragile_because"] = rob.get("fragile_because", []) + [
             f"its declaration judges {judgement.verdict}, the test {record.verdict}: stale declaration"]
-    return _with_cell(rob)
+    return with_cell(rob)

@@ -381,12 +381,17 @@ def measure(decl: Declaration, data: Sample, base: Judgement | None = None, resa
         why.append(f"{record['kept_fraction']:.0%} of choices")
     record["fragile"] = bool(why)
     record["fragile_because"] = why
-    return record
+    return with_cell(record)
 
 
 def undeclared(why: str, short: str = "no declaration") -> dict[str, Any]:
     """The record of a claim whose robustness was not measured (``short`` goes into the tables)."""
-    return {"declared": False, "why": why, "short": short, "fragile": False}
+    return with_cell({"declared": False, "why": why, "short": short, "fragile": False})
+
+
+def with_cell(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its one line for every table (``cell``: the report shows this text, never recomputes it)."""
+    return {**{k: v for k, v in record.items() if k != "cell"}, "cell": cell(record)}
 
 
 def is_fragile(robustness: Mapping[str, Any] | None) -> bool:

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
+from claims import catalogue
 from report import render
-from report.catalogue import catalogue
+from report.write import write_report
+from tests.report.documents import document
 
 CLAIM_IDS = catalogue().claim_ids
-from report.write import build_document, write_report
 
 CONTEXT = {
     "checkpoint": {"path": "data/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
@@ -62,8 +63,11 @@ def record(verdict: str = "holds", **overrides: Any) -> dict[str, Any]:
 
 
 def make_doc(claims: dict[str, dict[str, Any]], probes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A document built by the real ``build_document``, so the schema is the public one."""
-    return build_document(CONTEXT, claims, probes or {})
+    """A document built by the real ``build_document``, so the schema is the public one; free-form probe records
+    (what the page must survive) go into it as given."""
+    doc = document(CONTEXT, claims)
+    doc["probes"] = dict(sorted((probes or {}).items()))
+    return doc
 
 
 def write(out: Path, doc: dict[str, Any], **kwargs: Any) -> Path:
@@ -355,7 +359,7 @@ def test_the_matrix_section_comes_before_the_footer_and_every_class_has_a_rule(t
 
 def test_write_report_writes_every_file(tmp_path: Path) -> None:
     """The real entry point: claims.json first, then the rendered files from the same document."""
-    out = write_report(tmp_path, build_document(CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {}))
+    out = write_report(tmp_path, document(CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {}))
     names = {p.name for p in out.iterdir()}
     assert {"claims.json", "claims.md", "index.html", "badge.svg", "shields.json"} <= names
     doc = json.loads((out / "claims.json").read_text(encoding="utf-8"))
@@ -376,7 +380,7 @@ def test_a_damaged_cached_figure_is_drawn_again_not_copied(tmp_path):
 
     half = {"anti_one_half": 0.5, "one_half": 0.9}
     table = {g: {"kept": half, "class_0_after": half, "class_0_before": half} for g in ("anti_one_group", "one_group", "both")}
-    store = FigureStore(tmp_path / "report", tmp_path / "cache", background=False)
+    store = FigureStore(tmp_path / "report", tmp_path / "cache", "claims.figures", background=False)
     store.render("min-ablation", "min_ablation", table)
     (cached,) = (tmp_path / "cache" / "figures").glob("min-ablation-*.png")
     data = bytearray(cached.read_bytes())
