@@ -121,6 +121,11 @@ class ClaimCollector:
     def _empty(self) -> bool:
         return not (self.claims or self.probes or self.sections.get("ood"))
 
+    def presentation(self) -> Any:
+        from report.render import PLAIN
+
+        return self.config.hook.pytest_eis_presentation(config=self.config) or PLAIN
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self._empty():
             return
@@ -136,11 +141,11 @@ class ClaimCollector:
         if not doc["summary"]["complete"]:
             out = root / PARTIAL
             _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
-            self.written = write_report(out, doc)
+            self.written = write_report(out, doc, presentation=self.presentation())
             return
         matrix = self.config.hook.pytest_eis_matrix(config=self.config, out=root, document=doc,
                                                     sections=self.sections)
-        self.written = write_report(root, doc, matrix=matrix)
+        self.written = write_report(root, doc, matrix=matrix, presentation=self.presentation())
         import shutil
 
         shutil.rmtree(root / PARTIAL, ignore_errors=True)
@@ -151,7 +156,7 @@ class ClaimCollector:
             return
         from report.write import plural_counts, verdict_table_rows
 
-        tr.section("EIS VII claims: what the write-up said, what we measured")
+        tr.section(self.presentation().terminal)
         if self.claims:
             order = configured_catalogue(config).order
             rows = verdict_table_rows(self.claims, order, clip=config.get_verbosity() < 1)

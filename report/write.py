@@ -66,9 +66,11 @@ def build_document(context: RunContext | None, claims: Mapping[str, ClaimRecord]
     return doc
 
 
-def write_report(out: Path, doc: dict[str, Any], matrix: dict[str, Any] | None = None) -> Path:
+def write_report(out: Path, doc: dict[str, Any], matrix: Mapping[str, Any] | None = None,
+                 presentation: Any = None) -> Path:
     """Write every report file of the document ``doc`` (:func:`build_document`) into ``out``, and ``matrix.json``
-    with its sections when given; return ``out``."""
+    with its sections when given; return ``out``. ``presentation``: the project's words
+    (:class:`report.render.Presentation`)."""
     from report import render
 
     extra_markdown = ""
@@ -86,7 +88,7 @@ def write_report(out: Path, doc: dict[str, Any], matrix: dict[str, Any] | None =
             schema.validate(matrix, "matrix")
         atomic_write_text(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
         extra_markdown += matrix_markdown(matrix)
-    render.write_all(out, doc, matrix=matrix, extra_markdown=extra_markdown)
+    render.write_all(out, doc, matrix=matrix, extra_markdown=extra_markdown, presentation=presentation)
     return out
 
 
