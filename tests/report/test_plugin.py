@@ -152,8 +152,9 @@ def test_the_collector_is_registered_only_where_records_are_collected(verdicts):
     verdicts.makeconftest(CONFTEST + '''
 
 def pytest_sessionfinish(session):
-    import json, os
-    name = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+    import json
+    workerinput = getattr(session.config, "workerinput", None)  # not the environment: the outer run may be xdist's
+    name = workerinput["workerid"] if workerinput else "controller"
     has = session.config.pluginmanager.has_plugin("eis-claim-collector")
     with open(f"collector-{name}.json", "w") as fh:
         json.dump(has, fh)

@@ -71,7 +71,9 @@ def make_doc(claims: dict[str, dict[str, Any]], probes: dict[str, Any] | None = 
 
 
 def write(out: Path, doc: dict[str, Any], **kwargs: Any) -> Path:
-    render.write_all(out, doc, **kwargs)
+    from claims.presentation import PRESENTATION
+
+    render.write_all(out, doc, **{"presentation": PRESENTATION, **kwargs})
     return out
 
 
