@@ -12,7 +12,8 @@ import pytest
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_eis_robustness(config: pytest.Config, declaration: Any, data: Any, judgement: Any) -> Mapping[str, Any] | None:
+def pytest_eis_robustness(config: pytest.Config, declaration: Any, data: Any,
+                          judgement: Any) -> Mapping[str, Any] | None:
     """With ``--robustness``: the robustness record of ``judgement``, which ``declaration(data)`` returned in
     ``verdict.judge``. JSON-able; its ``cell`` is the one-line text every table shows, ``declared`` and
     ``fragile`` are counted in the summary."""

@@ -29,7 +29,14 @@ from report.catalogue import configured as configured_catalogue
 from report.claim import Verdict
 from report.files import REPORT_DIR_ENV, resolve_report_dir
 from report.records import (
-    RECORD_PROPERTY, ClaimRecord, Record, RunContext, SectionRecord, from_wire, load_known_nonreproductions, to_wire,
+    RECORD_PROPERTY,
+    ClaimRecord,
+    Record,
+    RunContext,
+    SectionRecord,
+    from_wire,
+    load_known_nonreproductions,
+    to_wire,
 )
 
 #: Where a partial run's report goes, inside the report folder.

@@ -21,7 +21,6 @@ import numpy as np
 
 from verdicts import VERDICTS, decide  # noqa: F401  (the one verdict rule, re-exported for the engine's users)
 
-
 #: Every float put into a record is rounded to this many significant digits (one rule for every value).
 #: The network side is computed in float64 and is bit-identical across CPUs, but the analysis runs on numpy and
 #: BLAS, whose float64 reductions differ by instruction set and thread count in the last few of their ~16

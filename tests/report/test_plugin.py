@@ -238,7 +238,8 @@ def test_a_complete_run_of_a_claims_package_writes_its_report_in_catalogue_order
     out = package.path / "out"
     doc = json.loads((out / "claims.json").read_text())
     assert list(doc["claims"]) == ["first", "second"] and doc["summary"]["complete"] is True
-    assert doc["claims"]["first"]["known_nonreproduction"] == "reviewed" and doc["claims"]["first"]["verdict"] == "fails"
+    first = doc["claims"]["first"]
+    assert first["known_nonreproduction"] == "reviewed" and first["verdict"] == "fails"
     assert doc["claims"]["second"]["measured"] == {"x": 2.0} and doc["claims"]["second"]["family"] == "fam"
     assert doc["probes"]["a-probe"]["found"] == {"found": 3}
     assert doc["checkpoint"]["path"] == "synthetic.pt"

@@ -317,8 +317,8 @@ def test_the_catalogue_order_names_exactly_the_marked_claims():
 def test_every_counterfactual_predicts_claims_of_the_catalogue():
     """Predictions name marked claims (checked when read, no longer when model/counterfactuals.py is imported);
     'every model-dependent claim' is the markers' depends_on="model"."""
-    from model.counterfactuals import COUNTERFACTUALS, Counterfactual, replica
     from claims import catalogue
+    from model.counterfactuals import COUNTERFACTUALS, Counterfactual, replica
 
     for cf in (*COUNTERFACTUALS, replica(1)):
         assert set(cf.predicted(catalogue())) <= set(catalogue().claim_ids), cf.name
