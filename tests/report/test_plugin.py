@@ -275,3 +275,21 @@ def pytest_eis_robustness_unjudged(item, record):
     doc = json.loads((package.path / "out" / "claims.json").read_text())
     assert doc["claims"]["second"]["robustness"]["cell"] == "not measured (synthetic)"
     assert "not measured (synthetic)" in (package.path / "out" / "claims.md").read_text()
+
+
+def test_each_test_ships_its_records_on_one_channel_and_the_context_once_per_process(package):
+    package.makeconftest(CONFTEST + '''
+
+def pytest_runtest_logreport(report):
+    import json
+    if report.when == "call":
+        names = sorted({name for name, _ in report.user_properties})
+        types = [json.loads(value)["type"] for _, value in report.user_properties]
+        with open("shipped.jsonl", "a") as fh:
+            fh.write(json.dumps({"names": names, "types": types}) + "\\n")
+''')
+    run(package, "synthetic")
+    shipped = [json.loads(line) for line in (package.path / "shipped.jsonl").read_text().splitlines()]
+    assert {name for s in shipped for name in s["names"]} == {"eis_record"}
+    assert sum(s["types"].count("context") for s in shipped) == 1
+    assert sorted(t for s in shipped for t in s["types"] if t != "context") == ["claim", "claim", "probe", "section"]
