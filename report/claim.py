@@ -38,9 +38,11 @@ class Verdict:
     """Collects one claim's measurements and turns them into a verdict and a pytest outcome. Its
     :attr:`record` is the claim's one record; the plugin ships it when the test has run."""
 
-    def __init__(self, item: pytest.Item, spec: ClaimSpec, known: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, item: pytest.Item, spec: ClaimSpec, known: Mapping[str, Any] | None = None,
+                 known_source: str = "the reviewed list") -> None:
         self._item = item
         self._known = known  # this checkpoint's entry of the known non-reproductions, if any
+        self._known_source = known_source  # where that list lives, for the xfail reason
         self.record = ClaimRecord(spec=spec, test=item.nodeid)
         self.concluded = False
 
@@ -82,5 +84,5 @@ class Verdict:
                 f"  accept:   {rec.spec.accept}\n  measured: {summary}"
             )
             if known:
-                pytest.xfail(f"known non-reproduction (claims/known_nonreproductions.toml): {known['why']}")
+                pytest.xfail(f"known non-reproduction ({self._known_source}): {known['why']}")
             pytest.fail(message, pytrace=False)

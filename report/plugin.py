@@ -275,7 +275,8 @@ def verdict(request: pytest.FixtureRequest, run_context: RunContext) -> Verdict:
         raise pytest.UsageError(f"{request.node.nodeid} uses `verdict` without an @claim(...) or @probe(...) decorator")
     spec = marker.args[0]
     known = request.config.stash.get(KNOWN, {}).get((spec.id, run_context.checkpoint.get("sha256")))
-    verdict = Verdict(request.node, spec, known)
+    source = request.config.getini("eis_known_nonreproductions") or "the reviewed list"
+    verdict = Verdict(request.node, spec, known, source)
     request.node.stash[VERDICT] = verdict
     request.node.stash[CONTEXT] = run_context
     return verdict

@@ -2,8 +2,8 @@
 
 Verdicts: ``holds``; ``erratum`` (the claim as literally written fails, a stated faithful correction holds,
 both measured); ``fails``. The pytest outcome mirrors the verdict: holds → passed, erratum → xfailed with
-the correction, fails → failed, unless the failure is listed in ``claims/known_nonreproductions.toml`` for
-this checkpoint (then xfailed, and still ``fails`` in every report).
+the correction, fails → failed, unless the failure is listed in the known non-reproductions (the ini option
+``eis_known_nonreproductions``) for this checkpoint (then xfailed, and still ``fails`` in every report).
 """
 
 from __future__ import annotations
