@@ -1,15 +1,19 @@
-"""Root conftest: the suite's two plugins (inputs and session fixtures; claim records and the report), the
-hypothesis profiles of the property probes, where pytest-benchmark stores runs, and how pytest-xdist distributes
-the claims."""
+"""Root conftest: the suite's plugins (inputs and session fixtures; the claims engine and its robustness options;
+claims × models), what the claims engine needs from this project (the run's context, the figure store, the
+robustness engine), the hypothesis profiles of the property probes, where pytest-benchmark stores runs, and how
+pytest-xdist distributes the claims."""
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
 from claims.probe_settings import PROFILES, default_profile, register_profiles
-from fixtures.locate import PROJECT_ROOT, default_cache_dir
+from fixtures.locate import PROJECT_ROOT, default_cache_dir, shown_path
+from report.records import RunContext, jsonable
 
-pytest_plugins = ("fixtures.plugin", "report.plugin", "report.robust_plugin")
+pytest_plugins = ("fixtures.plugin", "report.plugin", "report.robust_plugin", "claims.matrix")
 
 # hypothesis's convention: register the profiles when the conftest is imported and load the default one
 # (`ci` when $CI is set, else `dev`); `--hypothesis-profile NAME` (hypothesis's own pytest plugin) then overrides it.
@@ -57,3 +61,91 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("matrix") is None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__ if hasattr(item, "module") else item.nodeid))
+
+
+# ----------------------------------------------------------------------------------------- for the claims engine
+@pytest.fixture(scope="session")
+def run_context(prepared) -> RunContext:
+    """What this run tests, as every report shows it (paths as the user gave them, relative to the project)."""
+    ckpt, mnist = prepared.inputs.checkpoint, prepared.mnist
+    return RunContext(
+        checkpoint={"path": shown_path(ckpt.path), "sha256": ckpt.sha256, "challenge": ckpt.is_challenge},
+        data={
+            "train": int(len(mnist.train_images)),
+            "test": int(len(mnist.test_images)),
+            "dir": shown_path(mnist.root),
+            "canonical_mnist": mnist.canonical,
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def figure_store(report_dir, prepared) -> Any:
+    """The claims' figures (claims/figures.py), drawn once and remembered in the cache folder."""
+    from report.figstore import FigureStore
+
+    store = FigureStore(report_dir, prepared.inputs.cache_dir, "claims.figures")
+    yield store
+    store.finish()  # before the report embeds the files
+
+
+def pytest_eis_presentation(config: pytest.Config) -> Any:
+    from claims.presentation import PRESENTATION
+
+    return PRESENTATION
+
+
+def _robustness_record(config: pytest.Config, declaration: Any, data: Any, judgement: Any) -> dict[str, Any]:
+    """A claim's robustness record from the robustness engine, with its table cell. A measurement that breaks (a
+    judge that cannot handle a resample, say) costs the claim its robustness record, which says why, never its
+    verdict."""
+    from analysis.robustness import RESAMPLES, measure, undeclared
+
+    n = config.getoption("robustness_resamples", default=None)
+    try:
+        return jsonable(measure(declaration, data, judgement, resamples=RESAMPLES if n is None else int(n)))
+    except Exception as exc:  # noqa: BLE001 - reported in the record and every view
+        return undeclared(f"robustness measurement failed: {type(exc).__name__}: {exc}", "measurement failed")
+
+
+def pytest_eis_robustness(config: pytest.Config, declaration: Any, data: Any, judgement: Any) -> Mapping[str, Any]:
+    return _robustness_record(config, declaration, data, judgement)
+
+
+_EXTERNAL_SAMPLE = pytest.StashKey[tuple]()
+
+
+@pytest.fixture(autouse=True)
+def _robustness_sample(request: pytest.FixtureRequest) -> None:
+    """With --robustness, build the sample of a claim whose declaration lives in claims/robustness_external.py
+    (from the fixtures it names) during setup, for the check after the test."""
+    if not request.config.getoption("robustness", default=False) or not isinstance(request.node, pytest.Item):
+        return
+    marker = request.node.get_closest_marker("claim")
+    if marker is None or not marker.args:
+        return
+    from claims.robustness_external import EXTERNAL
+
+    ext = EXTERNAL.get(marker.args[0].id)
+    if ext is not None:
+        values = {name: request.getfixturevalue(name) for name in ext.fixtures}
+        request.node.stash[_EXTERNAL_SAMPLE] = (ext.declaration, ext.build(**values))
+
+
+def pytest_eis_robustness_unjudged(item: pytest.Item, record: Any) -> Mapping[str, Any]:
+    """A claim whose test did not call verdict.judge: its declaration in claims/robustness_external.py, run at
+    the default choices, must give the test's verdict (else the record says the declaration is stale)."""
+    from analysis.robustness import undeclared, with_cell
+
+    if _EXTERNAL_SAMPLE not in item.stash:
+        return undeclared("no robustness declaration yet (README: Robustness, how to declare one)")
+    declaration, data = item.stash[_EXTERNAL_SAMPLE]
+    del item.stash[_EXTERNAL_SAMPLE]  # its per-resample caches die with the test, not with the session
+    judgement = declaration(data)
+    rob = _robustness_record(item.config, declaration, data, judgement)
+    rob["consistent"] = judgement.verdict == record.verdict
+    if not rob["consistent"]:
+        rob["fragile"] = True
+        rob["fragile_because"] = rob.get("fragile_because", []) + [
+            f"its declaration judges {judgement.verdict}, the test {record.verdict}: stale declaration"]
+    return with_cell(rob)

@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from verdicts import decide
+
 RESAMPLES = 200
 FULL_GRID = 1000  # up to this many combinations the grid is enumerated whole
 TAIL = 0.025  # a 95% percentile interval leaves 2.5% of resamples on each side
@@ -232,7 +234,7 @@ class Judgement:
 
     @property
     def verdict(self) -> str:
-        return "holds" if self.holds else "erratum" if self.erratum else "fails"  # as report.records.decide
+        return decide(self.holds, self.erratum)
 
 
 @dataclass
@@ -825,6 +827,11 @@ def undeclared(why: str, short: str = "no declaration") -> dict[str, Any]:
         "cell": f"not measured ({short})",
         "fragile": False,
     }
+
+
+def with_cell(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its one line for every table (``cell``: the report shows this text, never recomputes it)."""
+    return {**{k: v for k, v in record.items() if k != "cell"}, "cell": cell(record)}
 
 
 def is_fragile(robustness: Mapping[str, Any] | None) -> bool:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from report.matrix import (
-    ALL_COUNTERFACTUALS, MODEL_RUN_PROPERTY, is_counterfactual, judges_sensitivity, load_explained_insensitivity,
-    model_run, selected, transport,
-)
-from report.catalogue import catalogue
+from claims import catalogue
+from claims.matrix import MODEL_RUNS, load_explained_insensitivity, run_model, transport
+from model.runs import ALL_COUNTERFACTUALS, is_counterfactual, judges_sensitivity, selected
+from report.plugin import record_section
 
 pytestmark = [pytest.mark.matrix, pytest.mark.needs_data]
 
@@ -44,18 +43,19 @@ def test_the_claims_run_on(model, prepared, groups, report_dir, session_token, r
     """Trains the model if needed (replicas: once per recipe and seed, in the shared cache), runs the claims
     on it, and ships its records to the controller with this test's report (xdist carries them from any
     worker, local or remote)."""
-    run = model_run(model, prepared, groups, report_dir, session_token)
+    run = run_model(model, prepared, groups, report_dir, session_token, request.config.rootpath)
     if run.document:
-        request.node.user_properties.append((MODEL_RUN_PROPERTY, transport(run)))
+        record_section(request, MODEL_RUNS, transport(run))
     assert set(run.verdicts) == set(catalogue().claim_ids), f"the claims run on {model.name} did not complete:\n{run.output}"
     for cid in catalogue().data_only:  # the data did not change, so neither can a data-only verdict
         assert run.verdicts[cid] == run.document["claims"][cid]["verdict"]
 
 
-def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_dir, session_token):
+def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_dir, session_token, pytestconfig):
     if not judges_sensitivity(models):
         pytest.skip(f"sensitivity is judged over every counterfactual ({', '.join(ALL_COUNTERFACTUALS)}): --models full")
-    verdicts = {cf.name: model_run(cf, prepared, groups, report_dir, session_token).verdicts.get(claim_id)
+    verdicts = {cf.name: run_model(cf, prepared, groups, report_dir, session_token,
+                                   pytestconfig.rootpath).verdicts.get(claim_id)
                 for cf in models if is_counterfactual(cf)}
     explained = load_explained_insensitivity().get(claim_id)
     if explained and "fails" not in verdicts.values():

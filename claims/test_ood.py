@@ -26,14 +26,9 @@ import pytest
 
 from analysis import ood
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD
-from claims.probe_settings import (
-    SCALE,
-    current_profile,
-    independent_of_imports,
-    probe_settings,
-)
-from report.ood import OOD_PROPERTY
-from report.plugin import CONTEXT_PROPERTY
+from claims.probe_settings import SCALE, current_profile, independent_of_imports, probe_settings
+from report.ood import SECTION
+from report.plugin import record_section
 from report.records import jsonable
 
 pytestmark = [pytest.mark.ood, pytest.mark.needs_data]
@@ -164,8 +159,7 @@ def _portable(value, exact: bool = False):
 
 
 def _record(request, payload: dict) -> None:
-    request.node.user_properties.append((CONTEXT_PROPERTY, json.dumps(request.getfixturevalue("run_context"))))
-    request.node.user_properties.append((OOD_PROPERTY, json.dumps(_portable(payload))))
+    record_section(request, SECTION, _portable(payload))
 
 
 @pytest.mark.parametrize("family", list(ood.FAMILIES))

@@ -1,10 +1,11 @@
-"""The catalogue: every claim and probe of the suite, read from the ``@claim`` / ``@probe`` markers of the claims
-package — the one home of each claim's id, words, acceptance rule, ``depends_on`` and family.
+"""The catalogue: every claim and probe of a claims package, read from the ``@claim`` / ``@probe`` markers of its
+``test_*.py`` modules — the one home of each claim's id, words, acceptance rule, ``depends_on`` and family.
 
 What a *complete* run is (every claim and every probe has a record; see :func:`report.write.missing_records`) is
 decided against this catalogue, whatever the run collected: ``pytest claims/test_geometry.py`` imports the other
-claim modules here to know what it did not run. The catalogue's *order* is CLAIMS.md's, kept in
-:data:`report.records.CATALOGUE_ORDER` (a test checks that it names exactly the marked claims).
+claim modules here to know what it did not run. The catalogue's *order* is the package's ``CATALOGUE_ORDER``
+(claims in it first, in its order; the others after, alphabetically). Which package: the ini option
+``eis_claims_package`` (a folder relative to the rootdir).
 """
 
 from __future__ import annotations
@@ -16,16 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from report.records import ClaimSpec
-
-#: The package whose test modules hold the claims and probes.
-CLAIMS_PACKAGE = Path(__file__).resolve().parents[1] / "claims"
+from report.records import ClaimSpec, ordered
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    claims: dict[str, ClaimSpec]  # id -> spec, in catalogue order (CLAIMS.md's)
+    claims: dict[str, ClaimSpec]  # id -> spec, in catalogue order
     probes: dict[str, ClaimSpec]  # id -> spec, alphabetical
+    order: tuple[str, ...] = ()  # the package's CATALOGUE_ORDER
 
     @property
     def claim_ids(self) -> tuple[str, ...]:
@@ -55,17 +54,25 @@ def specs_in(obj: Any) -> list[ClaimSpec]:
     return found
 
 
-@functools.cache
-def catalogue(package: Path = CLAIMS_PACKAGE) -> Catalogue:
-    """Every marked claim and probe of ``package``'s ``test_*.py`` modules (imported as ``claims.<module>``, the
-    names pytest gives them, so a module pytest already collected is not imported twice)."""
-    from report.records import ordered
+EMPTY = Catalogue(claims={}, probes={})
 
+
+@functools.cache
+def catalogue(package: Path) -> Catalogue:
+    """Every marked claim and probe of ``package``'s ``test_*.py`` modules (imported as ``<package>.<module>``, the
+    names pytest gives them, so a module pytest already collected is not imported twice)."""
     claims: dict[str, ClaimSpec] = {}
     probes: dict[str, ClaimSpec] = {}
+    order = tuple(getattr(importlib.import_module(package.name), "CATALOGUE_ORDER", ()))
     for path in sorted(package.glob("test_*.py")):
         module = importlib.import_module(f"{package.name}.{path.stem}")
         for obj in vars(module).values():
             for spec in specs_in(obj):
                 (probes if spec.kind == "probe" else claims)[spec.id] = spec
-    return Catalogue(claims=dict(ordered(claims)), probes=dict(sorted(probes.items())))
+    return Catalogue(claims=dict(ordered(claims, order)), probes=dict(sorted(probes.items())), order=order)
+
+
+def configured(config: Any) -> Catalogue:
+    """The catalogue of the package the ini option ``eis_claims_package`` names (none: an empty catalogue)."""
+    name = config.getini("eis_claims_package")
+    return catalogue(Path(config.rootpath) / name) if name else EMPTY

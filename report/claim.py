@@ -11,15 +11,12 @@ rule) and the ``verdict`` fixture's :class:`Verdict` (what was measured, and the
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import pytest
 
-from report.records import ClaimRecord, ClaimSpec, decide, load_known_nonreproductions
-
-RECORD_PROPERTY = "eis_claim"
-PROBE_PROPERTY = "eis_probe"
+from report.records import ClaimRecord, ClaimSpec, decide
 
 
 def claim(
@@ -38,23 +35,25 @@ def probe(id: str, *, question: str, accept: str, depends_on: str = "model") -> 
 
 
 class Verdict:
-    """Collects one claim's measurements and turns them into a verdict and a pytest outcome."""
+    """Collects one claim's measurements and turns them into a verdict and a pytest outcome. Its
+    :attr:`record` is the claim's one record; the plugin ships it when the test has run."""
 
-    def __init__(self, item: pytest.Item, spec: ClaimSpec, checkpoint_sha256: str) -> None:
+    def __init__(self, item: pytest.Item, spec: ClaimSpec, known: Mapping[str, Any] | None = None,
+                 known_source: str = "the reviewed list") -> None:
         self._item = item
-        self._sha = checkpoint_sha256
+        self._known = known  # this checkpoint's entry of the known non-reproductions, if any
+        self._known_source = known_source  # where that list lives, for the xfail reason
         self.record = ClaimRecord(spec=spec, test=item.nodeid)
         self.concluded = False
-        self.robustness: dict[str, Any] | None = None
 
     def judge(self, declaration: Any, data: Any) -> Any:
-        """The claim's declared judge at its default choices (see :mod:`analysis.robustness`); with
-        ``--robustness`` also its bootstrap and multiverse, recorded with the verdict."""
+        """The claim's judge (a callable of its sample) at its default choices; with ``--robustness`` the robustness
+        engine (the ``pytest_eis_robustness`` hook) also measures it, into the record."""
         judgement = declaration(data)
-        if self._item.config.getoption("robustness", default=False):
-            # the robustness plugin (report/robust_plugin.py, which imports this module) as pytest registered it
-            robust = self._item.config.pluginmanager.get_plugin("report.robust_plugin")
-            self.robustness = robust.measure_claim(self._item.config, declaration, data, judgement)
+        config = self._item.config
+        if config.getoption("robustness", default=False):
+            self.record.robustness = config.hook.pytest_eis_robustness(
+                config=config, declaration=declaration, data=data, judgement=judgement)
         return judgement
 
     def measured(self, **values: Any) -> None:
@@ -74,12 +73,9 @@ class Verdict:
         rec.summary = summary
         if rec.verdict == "erratum":
             rec.erratum = correction
-        known = load_known_nonreproductions().get((rec.spec.id, self._sha)) if rec.verdict == "fails" else None
+        known = self._known if rec.verdict == "fails" else None
         if known:
             rec.known_nonreproduction = known["why"]
-        prop = PROBE_PROPERTY if rec.spec.kind == "probe" else RECORD_PROPERTY
-        extra = {"robustness": self.robustness} if self.robustness is not None else {}
-        self._item.user_properties.append((prop, json.dumps({"id": rec.spec.id, **rec.to_json(), **extra})))
         if rec.verdict == "erratum":
             pytest.xfail(f"erratum: {correction}")
         if rec.verdict == "fails":
@@ -88,5 +84,5 @@ class Verdict:
                 f"  accept:   {rec.spec.accept}\n  measured: {summary}"
             )
             if known:
-                pytest.xfail(f"known non-reproduction (claims/known_nonreproductions.toml): {known['why']}")
+                pytest.xfail(f"known non-reproduction ({self._known_source}): {known['why']}")
             pytest.fail(message, pytrace=False)

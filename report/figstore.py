@@ -1,18 +1,19 @@
 """Figures drawn once and remembered: :class:`FigureStore` keys every figure by a digest of its inputs, the
-drawing code and matplotlib's version, and copies a cached PNG instead of drawing it again."""
+drawing code (a module of drawing functions, named by the project) and matplotlib's version, and copies a cached
+PNG instead of drawing it again."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fixtures.files import atomic_copy
-
-FIGURES_SOURCE = Path(__file__).with_name("figures.py")
+from report.files import atomic_copy
 
 
 def portable(obj: Any) -> Any:
@@ -70,11 +71,14 @@ def _feed(h: Any, obj: Any) -> None:
         raise TypeError(f"cannot digest a figure input of type {type(obj).__name__}")
 
 
-def _code_version() -> str:
-    """The drawing code (report/figures.py) and matplotlib's version, read without importing matplotlib."""
+def _code_version(module: str) -> str:
+    """The drawing code (the source of ``module``) and matplotlib's version, read without importing either."""
     from importlib.metadata import version
 
-    return hashlib.sha256(FIGURES_SOURCE.read_bytes() + version("matplotlib").encode()).hexdigest()
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"no drawing module {module!r}")
+    return hashlib.sha256(Path(spec.origin).read_bytes() + version("matplotlib").encode()).hexdigest()
 
 
 def _is_png(path: Path) -> bool:
@@ -94,10 +98,10 @@ def _is_png(path: Path) -> bool:
     return True
 
 
-def draw_figure(draw: str, args: tuple, kwargs: dict, target: Path, cached: Path | None) -> str:
-    """Draw ``report.figures.<draw>(*args, **kwargs)`` into ``target`` (and the cache); runs in the drawing process."""
-    from report import figures
-
+def draw_figure(module: str, draw: str, args: tuple, kwargs: dict, target: Path, cached: Path | None) -> str:
+    """Draw ``<module>.<draw>(*args, **kwargs)`` into ``target`` (and the cache) with the module's ``save``; runs
+    in the drawing process."""
+    figures = importlib.import_module(module)
     rel = figures.save(getattr(figures, draw)(*args, **kwargs), target)
     if cached is not None:
         atomic_copy(target, cached)
@@ -114,16 +118,17 @@ class FigureStore:
     session fixture calls it before the report embeds the files. ``background=False`` draws in-process.
     """
 
-    def __init__(self, report_dir: Path, cache_dir: Path | None, background: bool = True) -> None:
+    def __init__(self, report_dir: Path, cache_dir: Path | None, module: str, background: bool = True) -> None:
         self.report_dir = Path(report_dir)
         self.cache_dir = Path(cache_dir) / "figures" if cache_dir is not None else None
-        self._code = _code_version()
+        self.module = module  # the drawing functions, and their ``save(figure, path) -> relative path``
+        self._code = _code_version(module)
         self._background = background
         self._pool: Any = None
         self._pending: dict[str, Any] = {}
 
     def render(self, name: str, draw: str, *args: Any, **kwargs: Any) -> str:
-        """Write ``figures/<name>.png`` drawn by ``report.figures.<draw>(*args, **kwargs)``; return its
+        """Write ``figures/<name>.png`` drawn by ``<module>.<draw>(*args, **kwargs)``; return its
         path relative to the report folder (the file exists once :meth:`finish` returns)."""
         target = self.report_dir / "figures" / f"{name}.png"
         args, kwargs = portable(list(args)), portable(kwargs)
@@ -136,14 +141,14 @@ class FigureStore:
                 atomic_copy(cached, target)
                 return f"figures/{target.name}"
         if not self._background:
-            return draw_figure(draw, args, kwargs, target, cached)
+            return draw_figure(self.module, draw, args, kwargs, target, cached)
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             # spawn, not fork: the test process holds BLAS threads, which a forked child may deadlock on
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        self._pending[name] = self._pool.submit(draw_figure, draw, args, kwargs, target, cached)
+        self._pending[name] = self._pool.submit(draw_figure, self.module, draw, args, kwargs, target, cached)
         return f"figures/{target.name}"
 
     def finish(self) -> None:

@@ -7,12 +7,13 @@ giving one answer everywhere would not pass it): the summary, the tables and the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from report.markdown import between_markers, md_row, md_text, replace_between_markers
 
-OOD_PROPERTY = "eis_ood"
+#: The report section (and the section records' name) of the beyond-the-data families.
+SECTION = "ood"
 VERDICT_CLASS = {"generalises": "holds", "breaks": "fails", "undetermined": "neutral", "uninformative": "neutral"}
 README_START, README_END = "<!-- ood:start -->", "<!-- ood:end -->"
 
@@ -26,12 +27,11 @@ def merge(section: dict[str, Any], record: Mapping[str, Any]) -> None:
         section.update(record)
 
 
-def finish(section: Mapping[str, Any]) -> dict[str, Any]:
-    """The section as written into claims.json: families in a fixed order, with a one-line summary."""
-    from analysis.ood import FAMILIES
-
+def finish(section: Mapping[str, Any], order: Sequence[str] = ()) -> dict[str, Any]:
+    """The section as written into claims.json: families in ``order`` (then the others, alphabetically), with a
+    one-line summary."""
     families = section.get("families", {})
-    ordered = {k: families[k] for k in [*FAMILIES, *sorted(set(families) - set(FAMILIES))] if k in families}
+    ordered = {k: families[k] for k in [*order, *sorted(set(families) - set(order))] if k in families}
     out = {k: v for k, v in section.items() if k != "families"}
     out["families"] = ordered
     out["summary"] = summary_line(ordered)
@@ -290,11 +290,10 @@ def terminal_lines(section: Mapping[str, Any]) -> list[tuple[str, dict[str, bool
     return out
 
 
-def matrix_columns(original: Mapping[str, Any] | None, runs: Mapping[str, Any]) -> dict[str, Any]:
+def matrix_columns(original: Mapping[str, Any] | None, runs: Mapping[str, Any],
+                   order: Sequence[str] = ()) -> dict[str, Any]:
     """OOD verdicts per family and model for matrix.json: ``{family: {model: verdict}}``, from the original run's
-    section and each model run's claims.json (``runs``: name -> document)."""
-    from analysis.ood import FAMILIES
-
+    section and each model run's claims.json (``runs``: name -> document), families in ``order`` first."""
     columns: dict[str, Any] = {}
     docs = {"original": {"ood": original or {}}, **runs}
     for model, doc in docs.items():
@@ -303,8 +302,8 @@ def matrix_columns(original: Mapping[str, Any] | None, runs: Mapping[str, Any]) 
                                                   "far_interval": rec.get("far_interval"),
                                                   "informative": rec.get("informative"),
                                                   "agreement": rec.get("agreement")}
-    order = [*FAMILIES, *sorted(set(columns) - set(FAMILIES))]
-    return {fam: columns[fam] for fam in order if fam in columns}
+    keys = [*order, *sorted(set(columns) - set(order))]
+    return {fam: columns[fam] for fam in keys if fam in columns}
 
 
 def _cell(rec: Mapping[str, Any] | None) -> str:

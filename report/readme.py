@@ -21,10 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fixtures.locate import PROJECT_ROOT
-from fixtures.files import atomic_write, atomic_write_text
+from report.files import PROJECT_ROOT, atomic_write, atomic_write_text, resolve_report_dir
 from report.markdown import between_markers, md_row, replace_between_markers
-from report.records import format_value, ordered, verdict_text
+from report.records import format_value, robustness_cell, verdict_text
 
 README = PROJECT_ROOT / "README.md"
 BADGE = PROJECT_ROOT / "docs" / "badge.svg"
@@ -37,14 +36,12 @@ START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
 def robustness_cells(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> dict[str, str]:
     """The robustness column: from the report when it measured robustness, else from ``docs/robustness.json``;
     a committed cell whose verdict is no longer the claim's says it is stale."""
-    from analysis.robustness import cell
-
     if any("robustness" in rec for rec in doc["claims"].values()):
-        return {cid: cell(rec.get("robustness")) for cid, rec in doc["claims"].items()}
+        return {cid: robustness_cell(rec.get("robustness")) for cid, rec in doc["claims"].items()}
     if not committed.exists():
         return {}
     saved = json.loads(committed.read_text())
-    return {cid: (cell(rob) if rob.get("verdict", rec["verdict"]) == rec["verdict"]
+    return {cid: (robustness_cell(rob) if rob.get("verdict", rec["verdict"]) == rec["verdict"] and "cell" in rob
                   else "stale: re-run `pytest claims/ --robustness`")
             for cid, rec in doc["claims"].items() if (rob := saved.get(cid)) is not None}
 
@@ -54,7 +51,7 @@ def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
     robust = robustness_cells(doc, committed)
     lines = ["| claim | claimed | measured | robustness | verdict |" if robust else "| claim | claimed | measured | verdict |",
              "|---|---|---|---|---|" if robust else "|---|---|---|---|"]
-    for cid, rec in ordered(doc["claims"]):
+    for cid, rec in doc["claims"].items():  # in catalogue order
         verdict = verdict_text(rec["verdict"], known=bool(rec.get("known_nonreproduction")), mark=True)
         cells = [f"`{cid}`", format_value(rec["claimed"]), rec.get("summary", ""),
                  *([robust.get(cid, "not measured")] if robust else []), verdict]
@@ -117,8 +114,6 @@ def spliced(readme: Path, body: str, start: str, end: str) -> str:
 def publishable_document(report_dir: Path) -> dict[str, Any]:
     """The report's ``claims.json`` if it is a complete report of the challenge checkpoint; else
     :class:`NotPublishable` saying what to run."""
-    from fixtures.locate import CHALLENGE_SHA256
-
     path = Path(report_dir) / "claims.json"
     if not path.is_file():
         raise NotPublishable(f"no report in {report_dir}: run `pytest claims/` first (it writes {path}).")
@@ -135,10 +130,10 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in missing.items() if v) or "unknown"
         raise NotPublishable(f"{path} is a partial report (missing {what}); the README shows only a complete run: "
                              "run `pytest claims/` first.")
-    sha = str(doc.get("checkpoint", {}).get("sha256", ""))
-    if sha != CHALLENGE_SHA256:
-        raise NotPublishable(f"{path} is a report of another checkpoint (sha256 {sha[:12]}…, not the challenge's "
-                             f"{CHALLENGE_SHA256[:12]}…); the README shows the challenge checkpoint: run `pytest claims/` "
+    ckpt = doc.get("checkpoint", {})
+    if ckpt.get("challenge") is not True:
+        raise NotPublishable(f"{path} is a report of another checkpoint (sha256 {str(ckpt.get('sha256', ''))[:12]}…, "
+                             "not the challenge's); the README shows the challenge checkpoint: run `pytest claims/` "
                              "without --weights.")
     if not (Path(report_dir) / "badge.svg").is_file():
         raise NotPublishable(f"{report_dir} has no badge.svg; run `pytest claims/` again.") from None
@@ -172,17 +167,15 @@ def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committ
     atomic_write_text(readme, readme_text)
     if robustness:
         atomic_write_text(committed, json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-    atomic_write(badge, lambda fh: fh.write(badge_bytes), fsync=False)
+    atomic_write(badge, lambda fh: fh.write(badge_bytes))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fixtures.locate import resolve_report_dir
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
-        update(resolve_report_dir(args.report_dir))
+        update(resolve_report_dir(args.report_dir, PROJECT_ROOT))
     except NotPublishable as exc:
         print(f"report.readme: {exc}", file=sys.stderr)
         return exc.exit_status

@@ -2,24 +2,24 @@
 
 Verdicts: ``holds``; ``erratum`` (the claim as literally written fails, a stated faithful correction holds,
 both measured); ``fails``. The pytest outcome mirrors the verdict: holds → passed, erratum → xfailed with
-the correction, fails → failed, unless the failure is listed in ``claims/known_nonreproductions.toml`` for
-this checkpoint (then xfailed, and still ``fails`` in every report).
+the correction, fails → failed, unless the failure is listed in the known non-reproductions (the ini option
+``eis_known_nonreproductions``) for this checkpoint (then xfailed, and still ``fails`` in every report).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import shlex
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-VERDICTS = ("holds", "erratum", "fails")
-KNOWN_NONREPRODUCTIONS = Path(__file__).resolve().parents[1] / "claims" / "known_nonreproductions.toml"
-
+from verdicts import VERDICTS, decide  # noqa: F401  (the one verdict rule, re-exported for the engine's users)
 
 #: Every float put into a record is rounded to this many significant digits (one rule for every value).
 #: The network side is computed in float64 and is bit-identical across CPUs, but the analysis runs on numpy and
@@ -70,9 +70,9 @@ def verdict_text(verdict: str | None, *, known: bool = False, mark: bool = False
     return f"{VERDICT_MARKS[verdict]} {text}" if mark and verdict in VERDICT_MARKS else text
 
 
-def decide(holds: bool, erratum: bool = False) -> str:
-    """``holds`` if the claim as written holds; else ``erratum`` if the stated correction holds; else ``fails``."""
-    return "holds" if holds else "erratum" if erratum else "fails"
+def robustness_cell(robustness: Mapping[str, Any] | None) -> str:
+    """A robustness record's one line for a table: the text its engine put into it (``cell``)."""
+    return str((robustness or {}).get("cell", ""))
 
 
 @dataclass
@@ -104,12 +104,21 @@ class ClaimRecord:
     known_nonreproduction: str | None = None
     figures: list[str] = field(default_factory=list)
     test: str = ""  # the pytest node id of the claim's test
+    #: With ``--robustness``: the robustness engine's record (JSON-able, opaque here except ``cell``, its one-line
+    #: text for tables, and ``declared``/``fragile``, which the summary counts).
+    robustness: Mapping[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
 
     def rerun(self) -> str:
         """The command that re-runs this claim alone (from the project folder)."""
         return f"pytest {shlex.quote(self.test)}" if self.test else ""
 
     def to_json(self) -> dict[str, Any]:
+        """The record as claims.json keeps it (every float rounded by :func:`portable_float`)."""
+        extra = {} if self.robustness is None else {"robustness": self.robustness}
         if self.spec.kind == "probe":
             return jsonable(
                 {
@@ -122,6 +131,7 @@ class ClaimRecord:
                     "figures": self.figures,
                     "test": self.test,
                     "rerun": self.rerun(),
+                    **extra,
                 }
             )
         return jsonable(
@@ -139,13 +149,79 @@ class ClaimRecord:
                 "figures": self.figures,
                 "test": self.test,
                 "rerun": self.rerun(),
+                **extra,
             }
         )
 
+    @classmethod
+    def from_json(cls, cid: str, kind: str, data: Mapping[str, Any]) -> "ClaimRecord":
+        """The record :meth:`to_json` wrote (what the collector rebuilds from a worker's wire form)."""
+        if kind == "probe":
+            spec = ClaimSpec(id=cid, quote=data["question"], claimed=None, accept=data["accept"], family="probes",
+                             kind="probe")
+            measured = data["found"]
+        else:
+            spec = ClaimSpec(id=cid, quote=data["quote"], claimed=data["claimed"], accept=data["accept"],
+                             depends_on=data["depends_on"], family=data["family"])
+            measured = data["measured"]
+        return cls(spec=spec, verdict=data["verdict"], measured=dict(measured), summary=data["summary"],
+                   erratum=data.get("erratum"), known_nonreproduction=data["known_nonreproduction"],
+                   figures=list(data["figures"]), test=data["test"], robustness=data.get("robustness"))
 
-def load_known_nonreproductions(path: Path = KNOWN_NONREPRODUCTIONS) -> dict[tuple[str, str], dict[str, str]]:
-    """The reviewed list: ``(claim id, checkpoint sha256) -> {"measured", "why"}``."""
-    if not path.exists():
+
+@dataclass(frozen=True)
+class RunContext:
+    """What the run tested: the checkpoint (``path``, ``sha256``, ...) and the data (sizes, folder, ...), as the
+    project's ``run_context`` fixture describes them. Recorded once per session."""
+
+    checkpoint: Mapping[str, Any]
+    data: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checkpoint": jsonable(self.checkpoint), "data": jsonable(self.data)}
+
+
+@dataclass(frozen=True)
+class SectionRecord:
+    """A record of another section of the report (an input family beyond the data, one model's claims run):
+    JSON-able content the engine carries and hands, in arrival order, to that section's writer."""
+
+    section: str
+    content: Mapping[str, Any]
+
+
+Record = ClaimRecord | RunContext | SectionRecord
+#: The one user property that carries every record of a test (xdist ships it from a worker to the controller).
+RECORD_PROPERTY = "eis_record"
+
+
+def to_wire(record: Record) -> str:
+    """A record serialised once, at the worker, for the test report's ``user_properties``."""
+    if isinstance(record, ClaimRecord):
+        body = {"type": record.spec.kind, "id": record.id, "record": record.to_json()}
+    elif isinstance(record, RunContext):
+        body = {"type": "context", **record.to_json()}
+    else:
+        body = {"type": "section", "section": record.section, "content": record.content}
+    return json.dumps(body, ensure_ascii=False)
+
+
+def from_wire(text: str) -> Record:
+    """The dataclass :func:`to_wire` serialised, rebuilt at the collector."""
+    body = json.loads(text)
+    kind = body["type"]
+    if kind in ("claim", "probe"):
+        return ClaimRecord.from_json(body["id"], kind, body["record"])
+    if kind == "context":
+        return RunContext(checkpoint=body["checkpoint"], data=body["data"])
+    if kind == "section":
+        return SectionRecord(section=body["section"], content=body["content"])
+    raise ValueError(f"unknown record type {kind!r}")
+
+
+def load_known_nonreproductions(path: Path | None) -> dict[tuple[str, str], dict[str, str]]:
+    """The reviewed list at ``path``: ``(claim id, checkpoint sha256) -> {"measured", "why"}``."""
+    if path is None or not path.exists():
         return {}
     try:
         with open(path, "rb") as fh:
@@ -164,49 +240,9 @@ def load_known_nonreproductions(path: Path = KNOWN_NONREPRODUCTIONS) -> dict[tup
     return out
 
 
-#: CLAIMS.md's order of the catalogue: the order of every table and page of the report. Only the order lives here:
-#: which claims exist, their words, rules, ``depends_on`` and families come from their ``@claim`` markers
-#: (:mod:`report.catalogue`; a test checks that this list names exactly the marked claims).
-CATALOGUE_ORDER = (
-    "labeling-function",
-    "class-split",
-    "formula-as-written",
-    "test-set-hint",
-    "pca-variance",
-    "v-shape",
-    "logit-diff-to-corner",
-    "clue-furthest-out",
-    "feature-visualisation",
-    "one-way-neurons",
-    "detector-groups",
-    "anti-one-baseline",
-    "zero-ablation-baseline",
-    "dla-exclusive",
-    "min-ablation",
-    "causal-scrubbing",
-    "clue-is-a-one",
-    "pc1-tracks-similarity",
-    "pc2-separates-class-0",
-    "corner-near-minus-2",
-    "pca-uses-few-neurons",
-    "regions-excite-groups",
-    "either-group-rule",
-    "ablation-lowers-logit-diff",
-    "minimum-is-no-detection",
-    "unexplained-share",
-    "fc2-sign-pattern",
-    "quadrants-are-groups",
-    "quadrant-feature-visualisations",
-    "scrubbing-beats-wrong-hypotheses",
-    "recovered-equals-secret",
-    "dead-neurons-stay-dead",
-    "each-detector-tracks-its-region",
-)
-
-
-def ordered(claims: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Claims in catalogue order, unknown ids last (alphabetically)."""
-    rank = {cid: i for i, cid in enumerate(CATALOGUE_ORDER)}
+def ordered(claims: Mapping[str, Any], order: Sequence[str]) -> list[tuple[str, Any]]:
+    """Claims in ``order`` (the catalogue's), unknown ids last (alphabetically)."""
+    rank = {cid: i for i, cid in enumerate(order)}
     return sorted(claims.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 

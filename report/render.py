@@ -16,13 +16,13 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.robustness import cell as robustness_cell
-from fixtures.files import atomic_write_text
+from report.files import atomic_write_text
 from report.markdown import md_cell, md_table, md_text  # noqa: F401  (md_cell: the one Markdown escaper)
-from report.records import format_value, ordered, verdict_text
+from report.records import format_value, robustness_cell, verdict_text
 
 #: Badge label, and the words for each verdict count (``verdict -> (singular, plural)``).
 BADGE_LABEL = "claims"
@@ -40,6 +40,27 @@ IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg
                ".gif": "image/gif", ".webp": "image/webp"}
 
 
+@dataclass(frozen=True)
+class Presentation:
+    """The project's words on every page: titles, what each figure shows (``figure name -> (title, description)``,
+    the caption and alt text; a figure not listed falls back to its file name) and the section title of each
+    figure family (the ``family=`` of the claims' markers). Supplied by the ``pytest_eis_presentation`` hook."""
+
+    title: str = "Claims, measured"  # claims.md's and the page's heading
+    short_title: str = "claims measured"  # the page's <title>
+    terminal: str = "claims: what was claimed, what we measured"  # the terminal's section above the verdict table
+    figures: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    families: Mapping[str, str] = field(default_factory=dict)
+
+    def figure_text(self, rel: str) -> tuple[str, str]:
+        """(title, description) of a figure of the report folder."""
+        name = Path(rel).name
+        return tuple(self.figures.get(name, (name, f"Figure {name}")))  # type: ignore[return-value]
+
+
+PLAIN = Presentation()
+
+
 # ----------------------------------------------------------------------------------------------- the entry point
 def write_all(
     out: Path,
@@ -47,6 +68,7 @@ def write_all(
     *,
     matrix: Mapping[str, Any] | None = None,
     extra_markdown: str = "",
+    presentation: Presentation | None = None,
 ) -> None:
     """Write ``claims.md``, ``index.html``, ``badge.svg`` and ``shields.json`` into ``out``, each atomically.
 
@@ -55,8 +77,9 @@ def write_all(
     """
     out = Path(out)
     summary = doc.get("summary", {})
-    atomic_write_text(out / "claims.md", render_markdown(doc, extra_markdown))
-    atomic_write_text(out / "index.html", render_html(doc, out, matrix))
+    words = presentation or PLAIN
+    atomic_write_text(out / "claims.md", render_markdown(doc, extra_markdown, words))
+    atomic_write_text(out / "index.html", render_html(doc, out, matrix, words))
     atomic_write_text(out / "badge.svg", badge_svg(summary))
     atomic_write_text(out / "shields.json", json.dumps(shields_endpoint(summary), indent=2, ensure_ascii=False) + "\n")
 
@@ -198,12 +221,12 @@ def anchor(prefix: str, ident: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- Markdown
-def render_markdown(doc: Mapping[str, Any], extra: str = "") -> str:
+def render_markdown(doc: Mapping[str, Any], extra: str = "", presentation: Presentation = PLAIN) -> str:
     """``claims.md``: the verdict table in catalogue order, then what each erratum and failure means, then
     where the checkpoint and data came from. ``extra`` (Markdown) goes before the footer."""
-    claims = ordered(doc.get("claims", {}))
+    claims = list(doc.get("claims", {}).items())  # in catalogue order
     summary = doc.get("summary", {})
-    lines = ["# EIS VII challenge 1: the write-up's claims, measured", "", md_summary_line(summary), ""]
+    lines = [f"# {presentation.title}", "", md_summary_line(summary), ""]
     robust = has_robustness(claims)
     lines += md_table(("id", "quote", "claimed", "measured", *(("robustness",) if robust else ()), "verdict"),
                       ((cid, rec.get("quote", ""), format_value(rec.get("claimed")), rec.get("summary", ""),
@@ -345,75 +368,6 @@ def provenance_items(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------------------------- HTML
 TEMPLATES = Path(__file__).with_name("templates")
 
-#: What each figure shows: (title, description). The page uses them as the figure's caption and alt text (the
-#: file name says nothing to a reader); a figure not listed here falls back to its file name.
-FIGURE_TEXT = {
-    "hint.png": ("The hint image", "The image the challenge gave as its fourth hint: training image 6, a 1 (black = 0, "
-                 "white = 1)."),
-    "labelling.png": ("The labelling function", "Histogram of the similarity s to the clue template by model label, "
-                      "over the three regions of s (pale yellow: anti-1-like and 1-like, grey: the band between the "
-                      "write-up's two thresholds); beside it, the first principal component against s."),
-    "v-shape.png": ("The V", "PCA of the 200 fc1 neurons, points coloured by model label, with the two arm directions "
-                    "as arrows from the corner, the logit-diff direction and its negative, the clue and 1 − clue; an "
-                    "inset zooms on the corner, where class 0 sits."),
-    "feature-directions.png": ("Feature visualisations of directions", "The input maximising each direction's "
-                               "activation (d · fc1 pre-activation, the neurons' recipe): the logit-diff direction, "
-                               "PC1, PC2 and the two arm directions. Shown, not judged (the write-up: \"without a "
-                               "super clear result\"). Blue = positive pixels, red = negative, as in the write-up."),
-    "feature-grid.png": ("Feature visualisations of the 200 neurons", "The 200 feature visualisations in a 10 × 20 "
-                         "grid (neuron i at row i // 20, column i % 20), each framed by its neuron's group. Blue = "
-                         "positive pixels, red = negative, as in the write-up."),
-    "feature-top15.png": ("The strongest detectors of each group", "The 15 strongest neurons of each detector group "
-                          "beside the template clue − 0.5, with each one's correlation r to it. Blue = positive, as "
-                          "in the write-up."),
-    "loadings.png": ("Loadings of the PCA and arm directions", "Each neuron's loading on PC1 and PC2 (top; both "
-                     "oriented so that the clue is positive) and on the two arm directions (bottom), by neuron index "
-                     "with the detector groups shaded; beside each, one loading against the other: the write-up's "
-                     "\"top right\" and \"top left\" neurons are its quadrants."),
-    "contributions.png": ("Per-neuron contributions", "The write-up's two rows: each neuron's fc2 weight to logit 0 "
-                          "(top) and to logit 1 (bottom) times its typical activation (std), blue = positive, the "
-                          "cells that break \"top red, bottom blue\" ringed; below, the active neurons' logit-diff "
-                          "contributions, sorted."),
-    "zero-ablation.png": ("Zero ablation", "For 60 random training images sorted by s, the change of the logit diff "
-                          "when each detector group is set to zero; beside it, the share of the images outside the "
-                          "anti-1-like region labelled class 1 before and after zeroing the anti-1 group."),
-    "dla.png": ("Direct logit attribution", "Stacked logit-diff contributions of the 1 and anti-1 detector groups "
-                "for sampled images of each region."),
-    "min-ablation.png": ("Min-ablation", "Left: the logit diff before and after setting each group to its dataset "
-                         "minimum, median per bin of s. Right: fraction of model labels kept per ablated group and "
-                         "half, with the 50% chance line, the fraction each ablation sends to class 0, and each "
-                         "half's class-0 share before ablation."),
-    "causal-scrubbing.png": ("Causal scrubbing", "Fraction of labels kept under causal scrubbing against the "
-                             "similarity noise p (log axis): one replacement image per group (the notebook's scheme) "
-                             "and every neuron drawing its own image. Beside it, at p = 0.1%, the same scrubbing "
-                             "under wrong hypotheses of the same group sizes (the two groups swapped, 20 random "
-                             "partitions of the active neurons) and fully random replacement, with the loss the "
-                             "hypothesis recovers."),
-    "ood-counterexamples.png": ("Counterexamples beyond the data", "One row per generated input family: the source "
-                                "training image, the generated counterexample, its s, the function's label and the "
-                                "network's logit difference."),
-    "ood-switch-points.png": ("Switch points", "The network's logit difference against s of generated inputs "
-                              "(scaling, blending), with the write-up's thresholds, the far-from-threshold margin and "
-                              "the fitted switch points with their 95% intervals."),
-    "replica-recurrence.png": ("Recurrence across replicas", "For every claim and probe, the fraction of replicas on "
-                               "which it holds or holds as corrected, with its Wilson 95% interval."),
-    "replica-headlines.png": ("Headline numbers across replicas", "Each headline number's distribution across the "
-                              "replicas, with the challenge network's value marked."),
-}
-
-#: Section titles of the claims' figure families (the ``family=`` of their ``@claim`` markers), shown in the order
-#: the families first appear in the catalogue.
-FAMILY_TITLES = {
-    "labelling": "The labelling function", "pca": "PCA: the V", "features": "Detector neurons and their features",
-    "contributions": "Per-neuron contributions", "dla": "Direct logit attribution",
-    "min-ablation": "Ablations", "causal-scrubbing": "Causal scrubbing",
-}
-
-
-def figure_text(rel: str) -> tuple[str, str]:
-    """(title, description) of a figure of the report folder."""
-    name = Path(rel).name
-    return FIGURE_TEXT.get(name, (name, f"Figure {name}"))
 
 
 def _bytecode_cache() -> Any:
@@ -471,26 +425,28 @@ def verdict_css() -> str:
                    f"section.is-{v} {{ border-left-color: {fg}; }}\n" for v, (fg, bg) in VERDICT_COLOURS.items())
 
 
-def render_html(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None) -> str:
+def render_html(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None,
+                presentation: Presentation = PLAIN) -> str:
     """``index.html`` from ``report/templates/index.html.j2``: header with provenance, a table of contents with each
     verdict, the verdict table, one section per figure family (its figures inlined once, with the claims that use
     them; then its claims), the probes, the generated inputs (``doc["ood"]``) and the claims × models ``matrix``."""
-    return _environment().get_template("index.html.j2").render(**page_context(doc, out, matrix))
+    return _environment().get_template("index.html.j2").render(**page_context(doc, out, matrix, presentation))
 
 
-def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None,
+                 presentation: Presentation = PLAIN) -> dict[str, Any]:
     """Everything the page template shows, from the document (and the matrix) alone, and the figure files they
     name."""
-    claims = ordered(doc.get("claims", {}))
+    claims = list(doc.get("claims", {}).items())  # in catalogue order
     summary = doc.get("summary", {})
-    cache = FigureCache(Path(out))
+    cache = FigureCache(Path(out), presentation)
     figures: dict[str, dict[str, Any]] = {}  # each figure once, in the family of the first claim that uses it
     families: dict[str, dict[str, Any]] = {}
     views = []
     for cid, rec in claims:
         fam_id = str(rec.get("family") or "other")
         fam = families.setdefault(fam_id, {"id": fam_id, "anchor": anchor("family", fam_id),
-                                           "title": FAMILY_TITLES.get(fam_id, fam_id), "claims": [], "figures": []})
+                                           "title": presentation.families.get(fam_id, fam_id), "claims": [], "figures": []})
         view = {"id": cid, "anchor": anchor("claim", cid), "rec": rec, "claimed": format_value(rec.get("claimed")),
                 "verdict_class": str(rec.get("verdict", "")), "verdict_text": verdict_label(rec), "figures": []}
         for rel in dict.fromkeys(rec.get("figures", []) or []):
@@ -519,7 +475,7 @@ def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | 
         ood_view = ood_page_view(doc["ood"])
         ood_view["figures"] = [_figure_view(rel, cache) for rel in ood_view["figures"]]
     if matrix:
-        from report.matrix import page_view as matrix_page_view
+        from report.matrix_view import page_view as matrix_page_view
 
         matrix_view = matrix_page_view(dict(matrix))
         if matrix_view["replica_study"]:
@@ -527,6 +483,7 @@ def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | 
             study["figures"] = [_figure_view(rel, cache) for rel in study["figures"]]
     return {
         "ood": ood_view, "matrix": matrix_view,
+        "title": _text(presentation.title), "short_title": _text(presentation.short_title),
         "css": css(), "total": summary.get("total", 0), "complete": summary.get("complete", True),
         "badges": [{"verdict": v, "text": _count(summary, v), "zero": int(summary.get(v, 0)) == 0}
                    for v in ("holds", "erratum", "fails")],
@@ -535,8 +492,17 @@ def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | 
     }
 
 
+def _text(text: str) -> Any:
+    """Text content escaped as an element's text needs it (``&``, ``<``, ``>``; quotes stay as written)."""
+    import html
+
+    from markupsafe import Markup
+
+    return Markup(html.escape(text, quote=False))
+
+
 def _figure_view(rel: str, cache: FigureCache) -> dict[str, Any]:
-    title, description = figure_text(rel)
+    title, description = cache.presentation.figure_text(rel)
     return {"path": rel, "anchor": anchor("figure", Path(rel).stem), "uri": cache.data_uri(rel), "title": title,
             "alt": f"{title}: {description}", "caption": f"{title}. {description}", "used_by": []}
 
@@ -576,8 +542,9 @@ class FigureCache:
     """Figures of the report folder as ``data:`` URIs, each file read and encoded once. A missing or unsafe path
     gives None (the page shows a visible note, never a broken image)."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, presentation: Presentation = PLAIN) -> None:
         self.out = out.resolve()
+        self.presentation = presentation  # the figures' captions
         self._uris: dict[str, str | None] = {}
 
     def data_uri(self, rel: str) -> str | None:

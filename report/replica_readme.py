@@ -23,11 +23,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fixtures.locate import PROJECT_ROOT
-from fixtures.files import atomic_write_text
+from report.files import PROJECT_ROOT, atomic_write_text, resolve_report_dir
 from report.markdown import between_markers, md_row, replace_between_markers
 from report.readme import BadDocument, NotPublishable, spliced
-from report.replica_study import CATEGORY_WORDS, headline_text, paragraph, recurrence_text
+from report.replica_view import labelled
 
 README = PROJECT_ROOT / "README.md"
 STUDY_JSON = PROJECT_ROOT / "docs" / "replica-study.json"
@@ -38,15 +37,12 @@ START, END = "<!-- replicas:start -->", "<!-- replicas:end -->"
 def readme_section(study: dict[str, Any]) -> str:
     """The README's section: the paragraph, then one row per claim and probe (recurrence, category, and where
     the challenge network's first headline number sits among the replicas)."""
-    lines = [paragraph(study), "", "| record | challenge network | recurs on replicas (95% CI) | category | "
+    lines = [study["paragraph"], "", "| record | challenge network | recurs on replicas (95% CI) | category | "
              "challenge vs replicas |", "|---|---|---|---|---|"]
-    for section, recs in study["records"].items():
-        for rid, v in recs.items():
-            name = rid if section == "claims" else f"{section}/{rid}"
-            head = next(iter(v["headlines"].items()), None)
-            cells = [f"`{name}`", v["challenge_verdict"] or "–", recurrence_text(v), CATEGORY_WORDS[v["category"]],
-                     headline_text(*head) if head else "–"]
-            lines.append(md_row(cells))
+    for name, v in labelled(study):
+        head = next(iter(v["words"]["headlines"].values()), None)
+        cells = [f"`{name}`", v["challenge_verdict"] or "–", v["words"]["recurs"], v["words"]["category"], head or "–"]
+        lines.append(md_row(cells))
     return "\n".join(lines) + "\n"
 
 
@@ -118,13 +114,11 @@ def update(matrix_json: Path, readme: Path = README, study_json: Path = STUDY_JS
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fixtures.locate import resolve_report_dir
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--matrix", type=Path, default=None,
                         help="matrix.json of a replica study, or the report folder holding it [report/out]")
     args = parser.parse_args(argv)
-    path = args.matrix or resolve_report_dir(None)
+    path = args.matrix or resolve_report_dir(None, PROJECT_ROOT)
     if path.is_dir():
         path = path / "matrix.json"
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.checkpoint import load_state, save_state
 from fixtures.locate import resolve_checkpoint
-from report.catalogue import catalogue
+from claims import catalogue
 
 CLAIM_IDS = catalogue().claim_ids
 from tests.conftest import run_claims

@@ -20,41 +20,41 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from fixtures import activations
+from claims import catalogue
+from claims import matrix as claims_matrix
+from fixtures import activations, checkpoint
 from fixtures.errors import SetupError
 from fixtures.locate import PROJECT_ROOT, Checkpoint, resolve_checkpoint
+from model import runs
 from model.counterfactuals import by_name, replica
-from report import matrix
-from report.catalogue import catalogue
-from report.matrix import ModelRun, incomplete_dir, model_run, run_dir, transport
-from report.plugin import ClaimCollector
-from report.write import build_document
+from model.runs import Checkpoints, ModelRun, incomplete_dir, run_dir
 from tests.conftest import claims_command
 
 CONTEXT = {"checkpoint": {"path": "data/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
            "data": {"train": 600, "test": 100, "dir": "~/data", "canonical_mnist": False}}
 
 
-def _claim(verdict="holds"):
-    return {"verdict": verdict, "quote": "q", "claimed": {"agreement": 0.96}, "accept": "a",
-            "measured": {"agreement": 0.96}, "summary": "s", "erratum": None, "known_nonreproduction": None,
-            "depends_on": "model", "family": "labelling", "figures": [], "test": "claims/test_x.py::test_it",
-            "rerun": "pytest claims/test_x.py::test_it"}
-
-
-def _probe():
-    return {"verdict": "holds", "question": "q", "accept": "a", "found": {"x": 1.0}, "summary": "s",
-            "known_nonreproduction": None, "figures": [], "test": "claims/test_x.py::test_it",
-            "rerun": "pytest claims/test_x.py::test_it"}
-
-
-def _records(claims=None):
-    claims = catalogue().claim_ids if claims is None else claims
-    return {c: _claim() for c in claims}, {p: _probe() for p in catalogue().probe_ids}
-
-
 def _document(claims=None):
-    return build_document(CONTEXT, *_records(claims))
+    """A model run's claims.json: a record of each of ``claims`` (default: every claim) and of every probe."""
+    claims = catalogue().claim_ids if claims is None else claims
+    return {"checkpoint": CONTEXT["checkpoint"], "data": CONTEXT["data"], "summary": {},
+            "claims": {c: {"verdict": "holds"} for c in claims}, "probes": {p: {"verdict": "holds"}
+                                                                          for p in catalogue().probe_ids}}
+
+
+def _complete(cf):
+    known = catalogue()
+    return lambda doc: runs.is_complete(doc, cf, known.claim_ids, known.probe_ids)
+
+
+def _checkpoints(build):
+    return Checkpoints(build=build, unloadable=checkpoint.unloadable, discard=checkpoint.discard)
+
+
+def _model_run(cf, prepared, build, out, session):
+    return runs.model_run(cf, _checkpoints(build), _complete(cf), out, session, project=PROJECT_ROOT,
+                          inputs=prepared.inputs, data_dir=prepared.mnist.root,
+                          warn=lambda m: warnings.warn(m, stacklevel=2))
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -122,25 +122,25 @@ def test_a_partial_models_run_deletes_nothing(pytestconfig, tmp_path):
 
 
 def test_an_incomplete_model_run_never_replaces_the_last_complete_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(matrix, "checkpoint_for", lambda *a: tmp_path / "w.pt")
     prepared, cf = _prepared(tmp_path), replica(1)
+    build = lambda model: tmp_path / "w.pt"  # noqa: E731
     child = Child(lambda w: _document())
-    monkeypatch.setattr(matrix.subprocess, "run", child)
-    first = model_run(cf, prepared, None, tmp_path / "out", "session-a")
-    assert matrix.is_complete(first.document, cf)
+    monkeypatch.setattr(runs.subprocess, "run", child)
+    first = _model_run(cf, prepared, build, tmp_path / "out", "session-a")
+    assert _complete(cf)(first.document)
     complete = _snapshot(run_dir(tmp_path / "out", cf.name))
 
     child.make, child.status = (lambda w: _document(catalogue().claim_ids[:1])), 1  # killed after one claim
-    second = model_run(cf, prepared, None, tmp_path / "out", "session-b")
-    assert not matrix.is_complete(second.document, cf) and second.returncode == 1
+    second = _model_run(cf, prepared, build, tmp_path / "out", "session-b")
+    assert not _complete(cf)(second.document) and second.returncode == 1
     assert _snapshot(run_dir(tmp_path / "out", cf.name)) == complete
     assert (incomplete_dir(run_dir(tmp_path / "out", cf.name)) / "run.json").exists()
-    model_run(cf, prepared, None, tmp_path / "out", "session-b")
+    _model_run(cf, prepared, build, tmp_path / "out", "session-b")
     assert len(child.calls) == 2  # this session's incomplete run is reused, not run again
 
     child.make, child.status = (lambda w: _document()), 0
-    third = model_run(cf, prepared, None, tmp_path / "out", "session-c")
-    assert matrix.is_complete(third.document, cf)
+    third = _model_run(cf, prepared, build, tmp_path / "out", "session-c")
+    assert _complete(cf)(third.document)
     assert not incomplete_dir(run_dir(tmp_path / "out", cf.name)).exists()
     assert json.loads((run_dir(tmp_path / "out", cf.name) / "run.json").read_text())["session"] == "session-c"
 
@@ -151,51 +151,40 @@ def test_a_swap_interrupted_between_its_two_renames_keeps_the_last_complete_run(
     old.mkdir(parents=True)
     (old / "run.json").write_text(json.dumps({"returncode": 0, "session": "s", "output": ""}))
     (old / "claims.json").write_text(json.dumps(_document()))
-    run = matrix.session_run(tmp_path, "replica-seed1", "s")
-    assert run is not None and matrix.is_complete(run.document, replica(1)) and out.is_dir()
+    run = runs.session_run(tmp_path, "replica-seed1", "s")
+    assert run is not None and _complete(replica(1))(run.document) and out.is_dir()
 
 
 class _Config:
-    """What the collector asks of pytest's config."""
+    """What the matrix hook asks of pytest's config."""
 
-    def __init__(self, report_dir, models, token):
-        self.options = {"report_dir": str(report_dir), "models": models}
+    def __init__(self, models, token):
+        self.options = {"models": models}
         self.pluginmanager = SimpleNamespace(get_plugin=lambda name: SimpleNamespace(token=token))
 
     def getoption(self, name):
         return self.options[name]
 
 
-def _collector(report_dir, runs, models="replicas:2"):
-    collector = ClaimCollector(_Config(report_dir, models, "session"))
-    collector.claims, collector.probes = _records()
-    collector.context = CONTEXT
-    collector.model_runs = {name: transport(ModelRun(name, 0, doc, "")) for name, doc in runs.items()}
-    return collector
+def _matrix(root, shipped, models="replicas:2"):
+    """The matrix hook of a complete run of the challenge network whose model tests shipped ``shipped``."""
+    sections = {claims_matrix.MODEL_RUNS: [claims_matrix.transport(ModelRun(name, 0, doc, ""))
+                                           for name, doc in shipped.items()]}
+    return claims_matrix.pytest_eis_matrix(config=_Config(models, "session"), out=root, document=_document(),
+                                           sections=sections)
 
 
-def test_a_degraded_matrix_never_replaces_the_complete_report_matrix_or_study(tmp_path):
+def test_a_degraded_matrix_says_so_and_writes_its_study_into_partial(tmp_path):
     root = tmp_path / "out"
-    _collector(root, {"replica-seed1": _document(), "replica-seed2": _document()}).pytest_sessionfinish(
-        SimpleNamespace(exitstatus=0), 0)
-    complete = _snapshot(root)
-    assert {"matrix.json", "replica-study.md", "claims.json"} <= set(complete)
+    complete = _matrix(root, {"replica-seed1": _document(), "replica-seed2": _document()})
+    assert "incomplete_models" not in complete and (root / "replica-study.md").exists()
+    study_md = (root / "replica-study.md").read_bytes()
 
     # replica-seed2's run produced no records (a checkpoint it could not load, a killed run)
-    collector, session = _collector(root, {"replica-seed1": _document()}), SimpleNamespace(exitstatus=0)
-    collector.pytest_sessionfinish(session, 0)
-    assert collector.incomplete_models == ["replica-seed2"]
-    assert session.exitstatus == 1  # a degraded result refused
-    assert {k: v for k, v in _snapshot(root).items() if not k.startswith("partial/")} == complete
-    degraded = json.loads((root / "partial" / "matrix.json").read_text())
+    degraded = _matrix(root, {"replica-seed1": _document()})
+    assert degraded["incomplete_models"] == ["replica-seed2"]
     assert degraded["replica_study"]["missing"] == ["replica-seed2"]
-    assert (root / "partial" / "replica-study.md").exists()
-
-    # a run whose every model completed replaces both and removes the partial folder
-    collector = _collector(root, {"replica-seed1": _document(), "replica-seed2": _document()})
-    session = SimpleNamespace(exitstatus=0)
-    collector.pytest_sessionfinish(session, 0)
-    assert not collector.incomplete_models and not (root / "partial").exists() and session.exitstatus == 0
+    assert (root / "replica-study.md").read_bytes() == study_md and (root / "partial" / "replica-study.md").exists()
 
 
 def test_the_matrix_never_reads_a_run_of_an_earlier_session_from_disk(tmp_path):
@@ -205,9 +194,7 @@ def test_the_matrix_never_reads_a_run_of_an_earlier_session_from_disk(tmp_path):
     stale.mkdir(parents=True)
     (stale / "run.json").write_text(json.dumps({"returncode": 0, "session": "earlier", "output": ""}))
     (stale / "claims.json").write_text(json.dumps(_document()))
-    collector = _collector(root, {"replica-seed1": _document()})
-    collector.pytest_sessionfinish(SimpleNamespace(exitstatus=1), 1)
-    assert collector.incomplete_models == ["replica-seed2"]
+    assert _matrix(root, {"replica-seed1": _document()})["incomplete_models"] == ["replica-seed2"]
 
 
 # ----------------------------------------------------------------------------- a cache entry that cannot be loaded
@@ -221,7 +208,12 @@ def _garbage_with_matching_sidecar(path: Path) -> None:
 
 
 def _loads(weights: Path) -> bool:
-    return matrix.unloadable(weights) is None
+    return checkpoint.unloadable(weights) is None
+
+
+def _build(prepared):
+    return lambda cf: checkpoint.checkpoint_for(cf, prepared.inputs.cache_dir, prepared.inputs.checkpoint.sha256,
+                                                {}, None, prepared.mnist)
 
 
 def test_a_cached_checkpoint_that_cannot_be_loaded_is_rebuilt_with_a_warning(tmp_path, monkeypatch):
@@ -229,27 +221,27 @@ def test_a_cached_checkpoint_that_cannot_be_loaded_is_rebuilt_with_a_warning(tmp
     cached = prepared.inputs.cache_dir / "models" / f"untrained-seed{cf.seed}.pt"
     _garbage_with_matching_sidecar(cached)
     child = Child(lambda w: _document() if _loads(w) else None, status=lambda w: 0 if _loads(w) else 4)
-    monkeypatch.setattr(matrix.subprocess, "run", child)
+    monkeypatch.setattr(runs.subprocess, "run", child)
     with pytest.warns(UserWarning, match="cannot be loaded.*rebuilding it"):
-        run = model_run(cf, prepared, None, tmp_path / "out", "s")
-    assert matrix.is_complete(run.document, cf) and len(child.calls) == 2
+        run = _model_run(cf, prepared, _build(prepared), tmp_path / "out", "s")
+    assert _complete(cf)(run.document) and len(child.calls) == 2
     assert _loads(cached)
     sidecar = cached.with_name(cached.name + ".sha256").read_text().split()[0]
     assert sidecar == hashlib.sha256(cached.read_bytes()).hexdigest()
     with warnings.catch_warnings():  # a later session runs on the rebuilt checkpoint, without rebuilding it
         warnings.simplefilter("error")
-        assert matrix.is_complete(model_run(cf, prepared, None, tmp_path / "out", "later").document, cf)
+        assert _complete(cf)(_model_run(cf, prepared, _build(prepared), tmp_path / "out", "later").document)
     assert len(child.calls) == 3
 
 
 def test_a_user_input_problem_is_not_taken_for_a_damaged_cache_entry(tmp_path, monkeypatch):
     """The child stops with a usage error but the checkpoint loads (e.g. the data is wrong): nothing is rebuilt."""
     prepared, cf = _prepared(tmp_path), by_name("untrained")
-    weights = matrix.checkpoint_for(cf, prepared, None)
+    weights = _build(prepared)(cf)
     before = weights.read_bytes()
     child = Child(lambda w: None, status=4)
-    monkeypatch.setattr(matrix.subprocess, "run", child)
-    run = model_run(cf, prepared, None, tmp_path / "out", "s")
+    monkeypatch.setattr(runs.subprocess, "run", child)
+    run = _model_run(cf, prepared, _build(prepared), tmp_path / "out", "s")
     assert run.returncode == 4 and not run.document and len(child.calls) == 1
     assert weights.read_bytes() == before
 
@@ -271,9 +263,11 @@ def test_an_unwritable_checkpoint_folder_fails_the_model_test_with_one_message(t
     def read_only(*args):
         raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "cache" / "models" / "a.pt.lock"))
 
-    monkeypatch.setattr(matrix, "checkpoint_for", read_only)
+    monkeypatch.setattr(checkpoint, "checkpoint_for", read_only)
+    prepared = _prepared(tmp_path)
+    prepared.acts = SimpleNamespace(params=SimpleNamespace(state={}))
     with pytest.raises(pytest.fail.Exception) as info:
-        model_run(replica(1), _prepared(tmp_path), None, tmp_path / "out", "s")
+        claims_matrix.run_model(replica(1), prepared, None, tmp_path / "out", "s", PROJECT_ROOT)
     assert not info.value.pytrace
     assert "Read-only file system" in str(info.value) and "a.pt.lock" in str(info.value)
 
@@ -306,7 +300,7 @@ def test_a_read_only_checkpoint_folder_stops_a_models_run_before_any_test(tmp_pa
 
 def _activations_main(out: Path, monkeypatch, capsys, fail_with: OSError | None) -> tuple[int, str]:
     """``python -m fixtures.activations`` in this process, its bundle a small synthetic one."""
-    monkeypatch.setattr(activations, "compute_bundle", lambda *a: {"x": np.zeros(1000)})
+    monkeypatch.setattr(activations, "compute_arrays", lambda *a: {"x": np.zeros(1000)})
     monkeypatch.setattr(activations, "load_mnist", lambda root: None)
     if fail_with is not None:
         def full(path, arrays):
@@ -331,7 +325,7 @@ def test_a_really_full_disk_under_the_activation_cache_is_one_line(tmp_path):
     folder = tmp_path / "small"
     folder.mkdir()
     stub = ("import sys, numpy as np; import fixtures.activations as a; "
-            "a.compute_bundle = lambda *x: {'x': np.random.default_rng(0).random(131072)}; "
+            "a.compute_arrays = lambda *x: {'x': np.random.default_rng(0).random(131072)}; "
             "a.load_mnist = lambda root: None; "
             f"sys.exit(a.main(['--weights', 'w.pt', '--data-dir', 'd', '--out', '{folder}/bundle.npz']))")
     script = f"mount -t tmpfs -o size=256k tmpfs {folder} && exec {sys.executable} -c \"{stub}\""

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from fixtures.locate import PROJECT_ROOT
-from report.matrix import selected
+from model.runs import selected
 
 
 def run_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

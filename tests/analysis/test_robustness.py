@@ -25,6 +25,7 @@ from analysis.robustness import (
     exclude,
     measure,
     readings,
+    undeclared,
 )
 
 
@@ -280,24 +281,21 @@ def _record(verdict: str, rob: dict | None) -> dict:
 
 
 def _doc():
-    from report.write import build_document
+    from tests.report.documents import document as build_document
 
     data = agreement_sample(2_000, 1_925)  # 96.25%: on the edge of "within 0.1 pp of 96.2%"
     edge = measure(at_least(0.962), data)
     far = measure(threshold_judge, Sample({"images": {"x": np.full(100, 0.3)}}))
-    claims = {
-        "labeling-function": _record("holds", edge),
-        "pca-variance": _record("holds", far),
-        "class-split": _record("erratum", {**far, "verdict": "erratum"}),
-        "v-shape": _record("holds", None),
-    }
-    claims["v-shape"]["robustness"] = {"declared": False, "why": "no declaration", "fragile": False}
+    claims = {"labeling-function": _record("holds", edge), "pca-variance": _record("holds", far),
+              "class-split": _record("erratum", {**far, "verdict": "erratum"}), "v-shape": _record("holds", None)}
+    claims["v-shape"]["robustness"] = undeclared("no declaration", "no declaration")
     return build_document({}, claims, {})
 
 
 def test_every_view_marks_unsettled_verdicts_and_the_badge_counts_settled_holds():
     from report import render
     from report.write import verdict_table_rows
+    from tests.report.documents import claim_records
 
     doc = _doc()
     s = doc["summary"]
@@ -305,7 +303,7 @@ def test_every_view_marks_unsettled_verdicts_and_the_badge_counts_settled_holds(
     assert (s["holds"], s["robust_holds"], s["fragile"]) == (3, 0, 3)
     # four records of the 26 claims: a partial document, and the badge says so before the counts
     assert render.badge_text(s) == "partial: 3 hold (0 robust) · 1 erratum"
-    rows = verdict_table_rows(doc["claims"])
+    rows = verdict_table_rows(claim_records(doc["claims"]))
     assert rows[0] == ("claim", "claimed", "measured", "robustness", "verdict")
     cells = {r[0]: r[3] for r in rows[1:]}
     assert cells["labeling-function"].startswith(NOISE) and "fragile" not in cells["labeling-function"]
@@ -323,12 +321,13 @@ def test_every_view_marks_unsettled_verdicts_and_the_badge_counts_settled_holds(
 
 def test_without_robustness_the_report_is_unchanged():
     from report import render
-    from report.write import build_document, verdict_table_rows
+    from report.write import verdict_table_rows
+    from tests.report.documents import claim_records, document as build_document
 
     doc = build_document({}, {"pca-variance": _record("holds", None)}, {})
     assert "robust_holds" not in doc["summary"]
     assert render.badge_text(doc["summary"]) == "partial: 1 hold · 0 errata"  # one record of 26: a partial document
-    assert verdict_table_rows(doc["claims"])[0] == ("claim", "claimed", "measured", "verdict")
+    assert verdict_table_rows(claim_records(doc["claims"]))[0] == ("claim", "claimed", "measured", "verdict")
     assert "robustness" not in render.render_markdown(doc).lower()
 
 

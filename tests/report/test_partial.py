@@ -13,10 +13,11 @@ import pytest
 
 from fixtures.locate import CHALLENGE_SHA256, PROJECT_ROOT
 from report import readme
-from report.catalogue import catalogue
+from claims import catalogue
 
 CLAIM_IDS, PROBE_IDS = catalogue().claim_ids, catalogue().probe_ids
-from report.write import build_document, missing_records
+from report.write import missing_records
+from tests.report.documents import document as build_document
 from tests.conftest import run_claims
 
 
@@ -49,7 +50,7 @@ def test_a_partial_run_leaves_the_complete_report_and_badge_intact(pytestconfig,
 def _report(folder, complete=True, sha=CHALLENGE_SHA256):
     claims = {cid: {"verdict": "holds", "claimed": 1, "summary": "s"} for cid in (CLAIM_IDS if complete else CLAIM_IDS[:1])}
     probes = {pid: {"verdict": "holds"} for pid in PROBE_IDS}
-    doc = build_document({"checkpoint": {"sha256": sha}}, claims, probes)
+    doc = build_document({"checkpoint": {"sha256": sha, "challenge": sha == CHALLENGE_SHA256}}, claims, probes)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "claims.json").write_text(json.dumps(doc))
     (folder / "badge.svg").write_text("<svg>new</svg>")
@@ -57,8 +58,8 @@ def _report(folder, complete=True, sha=CHALLENGE_SHA256):
 
 
 def test_missing_records_lists_what_a_run_lacks():
-    assert missing_records(dict.fromkeys(CLAIM_IDS), dict.fromkeys(PROBE_IDS)) == {"claims": [], "probes": []}
-    assert missing_records({}, {"robustness": 1})["probes"] == [p for p in PROBE_IDS if p != "robustness"]
+    assert missing_records(dict.fromkeys(CLAIM_IDS), dict.fromkeys(PROBE_IDS), catalogue()) == {"claims": [], "probes": []}
+    assert missing_records({}, {"robustness": 1}, catalogue())["probes"] == [p for p in PROBE_IDS if p != "robustness"]
 
 
 @pytest.mark.parametrize("kind", ["no-report", "partial", "other-checkpoint"])

@@ -10,17 +10,20 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from report import claim as claim_module
-from report.claim import RECORD_PROPERTY, Verdict
+from claims import CATALOGUE_ORDER as CLAIM_IDS
+from report.claim import Verdict
 from report.records import (
-    CATALOGUE_ORDER as CLAIM_IDS,
     ClaimRecord,
     ClaimSpec,
+    RunContext,
+    SectionRecord,
     decide,
     format_value,
+    from_wire,
     jsonable,
     load_known_nonreproductions,
     ordered,
+    to_wire,
 )
 
 SHA = "ab" * 32
@@ -51,14 +54,16 @@ def write_toml(tmp_path: Path, text: str) -> Path:
 
 
 def fake_item() -> SimpleNamespace:
-    """What Verdict needs from a pytest item: its node id and a list of user properties."""
-    return SimpleNamespace(nodeid="claims/test_x.py::test_v_shape", user_properties=[])
+    """What Verdict needs from a pytest item: its node id."""
+    return SimpleNamespace(nodeid="claims/test_x.py::test_v_shape")
 
 
-def recorded(item: SimpleNamespace) -> dict:
-    (name, value), = item.user_properties
-    assert name == RECORD_PROPERTY
-    return json.loads(value)
+def recorded(verdict: Verdict) -> dict:
+    """The verdict's record as it travels: serialised and rebuilt (the same dataclass), in its JSON form."""
+    wired = to_wire(verdict.record)
+    rebuilt = from_wire(wired)
+    assert isinstance(rebuilt, ClaimRecord) and to_wire(rebuilt) == wired
+    return {"id": rebuilt.id, **rebuilt.to_json()}
 
 
 # ---------------------------------------------------------------------------------------------- decide
@@ -164,7 +169,7 @@ def test_claim_record_json_is_strict_json_with_the_spec():
 
 def test_ordered_puts_catalogue_claims_first_then_unknown_ids_alphabetically():
     claims = {"zeta": 1, CLAIM_IDS[3]: 2, "alpha": 3, CLAIM_IDS[0]: 4}
-    assert [k for k, _ in ordered(claims)] == [CLAIM_IDS[0], CLAIM_IDS[3], "alpha", "zeta"]
+    assert [k for k, _ in ordered(claims, CLAIM_IDS)] == [CLAIM_IDS[0], CLAIM_IDS[3], "alpha", "zeta"]
 
 
 def test_format_value_writes_dicts_sequences_and_floats_briefly():
@@ -181,7 +186,9 @@ def test_known_nonreproductions_of_a_missing_file_are_empty(tmp_path):
 
 
 def test_the_shipped_known_nonreproductions_file_loads():
-    assert isinstance(load_known_nonreproductions(), dict)
+    from claims.matrix import KNOWN_NONREPRODUCTIONS
+
+    assert load_known_nonreproductions(KNOWN_NONREPRODUCTIONS)
 
 
 def test_known_nonreproductions_are_keyed_by_claim_and_checkpoint(tmp_path):
@@ -229,12 +236,12 @@ def test_a_table_instead_of_an_array_of_tables_is_refused_naming_the_file(tmp_pa
 
 def test_a_claim_that_holds_passes_and_is_recorded():
     item = fake_item()
-    verdict = Verdict(item, spec(), SHA)
+    verdict = Verdict(item, spec())
     verdict.measured(r2=np.float64(0.995))
     verdict.figure("figures/v.png")
     verdict.figure("figures/v.png")
     verdict.conclude(True, summary="R² 0.995")
-    record = recorded(item)
+    record = recorded(verdict)
     assert record["id"] == "v-shape" and record["verdict"] == "holds"
     assert record["measured"] == {"r2": 0.995} and record["figures"] == ["figures/v.png"]
     assert record["test"] == "claims/test_x.py::test_v_shape"
@@ -242,55 +249,64 @@ def test_a_claim_that_holds_passes_and_is_recorded():
 
 
 def test_an_erratum_xfails_with_the_correction():
-    item = fake_item()
+    verdict = Verdict(fake_item(), spec())
     with pytest.raises(pytest.xfail.Exception, match="erratum: the corrected formula holds"):
-        Verdict(item, spec(), SHA).conclude(False, summary="s", erratum=True, correction="the corrected formula holds")
-    assert recorded(item)["erratum"] == "the corrected formula holds"
+        verdict.conclude(False, summary="s", erratum=True, correction="the corrected formula holds")
+    assert recorded(verdict)["erratum"] == "the corrected formula holds"
 
 
 def test_an_erratum_needs_its_correction():
     with pytest.raises(ValueError, match="needs the correction"):
-        Verdict(fake_item(), spec(), SHA).conclude(False, summary="s", erratum=True)
+        Verdict(fake_item(), spec()).conclude(False, summary="s", erratum=True)
 
 
-def test_a_claim_that_fails_fails_the_test_with_the_quote_and_measurement(monkeypatch):
-    monkeypatch.setattr(claim_module, "load_known_nonreproductions", lambda: {})
-    item = fake_item()
+def test_a_claim_that_fails_fails_the_test_with_the_quote_and_measurement():
+    verdict = Verdict(fake_item(), spec())
     with pytest.raises(pytest.fail.Exception) as info:
-        Verdict(item, spec(), SHA).conclude(False, summary="R² 0.5")
+        verdict.conclude(False, summary="R² 0.5")
     assert "the write-up's words" in str(info.value) and "R² 0.5" in str(info.value)
-    assert recorded(item)["verdict"] == "fails"
+    assert recorded(verdict)["verdict"] == "fails"
 
 
-def test_a_known_nonreproduction_xfails_but_stays_fails_in_the_record(monkeypatch):
-    known = {("v-shape", SHA): {"claim": "v-shape", "checkpoint_sha256": SHA, "measured": "m", "why": "reviewed"}}
-    monkeypatch.setattr(claim_module, "load_known_nonreproductions", lambda: known)
-    item = fake_item()
+def test_a_known_nonreproduction_xfails_but_stays_fails_in_the_record():
+    known = {"claim": "v-shape", "checkpoint_sha256": SHA, "measured": "m", "why": "reviewed"}
+    verdict = Verdict(fake_item(), spec(), known)
     with pytest.raises(pytest.xfail.Exception, match="known non-reproduction"):
-        Verdict(item, spec(), SHA).conclude(False, summary="R² 0.5")
-    record = recorded(item)
+        verdict.conclude(False, summary="R² 0.5")
+    record = recorded(verdict)
     assert record["verdict"] == "fails" and record["known_nonreproduction"] == "reviewed"
 
 
-def test_a_known_nonreproduction_of_another_checkpoint_does_not_apply(monkeypatch):
-    known = {("v-shape", "ff" * 32): {"why": "reviewed"}}
-    monkeypatch.setattr(claim_module, "load_known_nonreproductions", lambda: known)
-    with pytest.raises(pytest.fail.Exception):
-        Verdict(fake_item(), spec(), SHA).conclude(False, summary="R² 0.5")
+def test_a_known_nonreproduction_does_not_apply_to_a_claim_that_holds():
+    known = {"claim": "v-shape", "checkpoint_sha256": SHA, "measured": "m", "why": "reviewed"}
+    verdict = Verdict(fake_item(), spec(), known)
+    verdict.conclude(True, summary="R² 0.995")
+    assert recorded(verdict)["known_nonreproduction"] is None
 
 
 def test_nan_measurements_are_recorded_as_null():
-    item = fake_item()
-    verdict = Verdict(item, spec(), SHA)
+    verdict = Verdict(fake_item(), spec())
     verdict.measured(value=math.nan)
     verdict.conclude(True, summary="s")
-    assert recorded(item)["measured"] == {"value": None}
+    assert recorded(verdict)["measured"] == {"value": None}
+
+
+def test_every_record_type_travels_as_itself():
+    """One channel, serialised once: each record comes back as the same dataclass with the same JSON form."""
+    rec = ClaimRecord(spec=spec(claimed=[0.99, 1]), verdict="holds", measured={"r2": 0.995}, summary="s",
+                      figures=["figures/v.png"], test="t.py::t", robustness={"declared": False, "cell": "x"})
+    probe = ClaimRecord(spec=ClaimSpec(id="p", quote="q?", claimed=None, accept="a", family="probes", kind="probe"),
+                        verdict="holds", measured={"found": 1})
+    context = RunContext(checkpoint={"path": "m.pt", "sha256": SHA}, data={"train": 3})
+    section = SectionRecord("ood", {"family": "scale", "n": 2})
+    for record in (rec, probe, context, section):
+        assert from_wire(to_wire(record)) == record
 
 
 def test_the_catalogue_order_names_exactly_the_marked_claims():
-    """CLAIMS.md's order (records.CATALOGUE_ORDER) is the only list of ids; the claims themselves are their
+    """CLAIMS.md's order (claims.CATALOGUE_ORDER) is the only list of ids; the claims themselves are their
     @claim markers. The two must name the same claims, or a claim would be unordered or an order entry dead."""
-    from report.catalogue import catalogue
+    from claims import catalogue
 
     known = catalogue()
     assert set(CLAIM_IDS) == set(known.claim_ids)
@@ -301,8 +317,8 @@ def test_the_catalogue_order_names_exactly_the_marked_claims():
 def test_every_counterfactual_predicts_claims_of_the_catalogue():
     """Predictions name marked claims (checked when read, no longer when model/counterfactuals.py is imported);
     'every model-dependent claim' is the markers' depends_on="model"."""
+    from claims import catalogue
     from model.counterfactuals import COUNTERFACTUALS, Counterfactual, replica
-    from report.catalogue import catalogue
 
     for cf in (*COUNTERFACTUALS, replica(1)):
         assert set(cf.predicted(catalogue())) <= set(catalogue().claim_ids), cf.name

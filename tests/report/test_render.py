@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
+from claims import catalogue
 from report import render
-from report.catalogue import catalogue
+from report.write import write_report
+from tests.report.documents import document
 
 CLAIM_IDS = catalogue().claim_ids
-from report.write import build_document, write_report
 
 CONTEXT = {
     "checkpoint": {"path": "data/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
@@ -62,12 +63,17 @@ def record(verdict: str = "holds", **overrides: Any) -> dict[str, Any]:
 
 
 def make_doc(claims: dict[str, dict[str, Any]], probes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A document built by the real ``build_document``, so the schema is the public one."""
-    return build_document(CONTEXT, claims, probes or {})
+    """A document built by the real ``build_document``, so the schema is the public one; free-form probe records
+    (what the page must survive) go into it as given."""
+    doc = document(CONTEXT, claims)
+    doc["probes"] = dict(sorted((probes or {}).items()))
+    return doc
 
 
 def write(out: Path, doc: dict[str, Any], **kwargs: Any) -> Path:
-    render.write_all(out, doc, **kwargs)
+    from claims.presentation import PRESENTATION
+
+    render.write_all(out, doc, **{"presentation": PRESENTATION, **kwargs})
     return out
 
 
@@ -355,7 +361,7 @@ def test_the_matrix_section_comes_before_the_footer_and_every_class_has_a_rule(t
 
 def test_write_report_writes_every_file(tmp_path: Path) -> None:
     """The real entry point: claims.json first, then the rendered files from the same document."""
-    out = write_report(tmp_path, build_document(CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {}))
+    out = write_report(tmp_path, document(CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {}))
     names = {p.name for p in out.iterdir()}
     assert {"claims.json", "claims.md", "index.html", "badge.svg", "shields.json"} <= names
     doc = json.loads((out / "claims.json").read_text(encoding="utf-8"))
@@ -375,7 +381,7 @@ def test_a_damaged_cached_figure_is_drawn_again_not_copied(tmp_path):
     from report.figstore import FigureStore, _is_png
 
     image = np.linspace(0.0, 1.0, 28 * 28).reshape(28, 28)
-    store = FigureStore(tmp_path / "report", tmp_path / "cache", background=False)
+    store = FigureStore(tmp_path / "report", tmp_path / "cache", "claims.figures", background=False)
     store.render("hint", "hint", image)
     (cached,) = (tmp_path / "cache" / "figures").glob("hint-*.png")
     data = bytearray(cached.read_bytes())

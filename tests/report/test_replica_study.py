@@ -10,14 +10,15 @@ import subprocess
 
 import pytest
 
-from fixtures.locate import PROJECT_ROOT
-from model.counterfactuals import by_name, replica
-from report.matrix import ModelRun, build_matrix, model_run, selected
-from report.replica_readme import README, STUDY_JSON, STUDY_MD, block, readme_section, with_block
-from tests.conftest import claims_command
-from report.replica_study import (
+from analysis.replica_study import (
     classify, headline_paths, numbers, paragraph, rank_among, replica_study, sections, wilson_interval,
 )
+from claims.matrix import build_matrix
+from fixtures.locate import PROJECT_ROOT
+from model.counterfactuals import by_name, replica
+from model.runs import ModelRun, model_run, selected
+from report.replica_readme import README, STUDY_JSON, STUDY_MD, block, readme_section, with_block
+from tests.conftest import claims_command
 
 # ----------------------------------------------------------------------------------------------- Wilson
 
@@ -211,7 +212,7 @@ def test_build_matrix_adds_the_study_only_with_replicas():
 
 def test_a_model_run_from_an_earlier_session_is_not_reused(tmp_path, monkeypatch):
     """On a remote worker the report folder is never cleaned by the controller: the session token decides."""
-    import report.matrix as matrix
+    import model.runs as matrix
 
     calls = []
 
@@ -230,11 +231,11 @@ def test_a_model_run_from_an_earlier_session_is_not_reused(tmp_path, monkeypatch
     monkeypatch.setattr(matrix.subprocess, "run", fake_run)
     prepared = type("P", (), {"inputs": type("I", (), {"cache_dir": tmp_path})(), "mnist": type("M", (), {"root": tmp_path})()})()
     cf = replica(1)
-    model_run(cf, prepared, None, tmp_path, "session-a")
-    model_run(cf, prepared, None, tmp_path, "session-a")
+    model_run(cf, prepared, None, tmp_path, "session-a", project=tmp_path)
+    model_run(cf, prepared, None, tmp_path, "session-a", project=tmp_path)
     assert len(calls) == 1  # reused within the session
     assert "-m" not in calls[0][calls[0].index("claims/"):]  # a replica runs the probes too
-    model_run(cf, prepared, None, tmp_path, "session-b")
+    model_run(cf, prepared, None, tmp_path, "session-b", project=tmp_path)
     assert len(calls) == 2
 
 

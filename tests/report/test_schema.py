@@ -8,7 +8,7 @@ import json
 import pytest
 
 from report.schema import SCHEMA, SchemaError, validate
-from report.write import build_document
+from tests.report.documents import document as build_document
 
 CONTEXT = {"checkpoint": {"path": "../shared/models/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
            "data": {"train": 600, "test": 100, "dir": "~/mnist", "canonical_mnist": True}}

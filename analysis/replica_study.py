@@ -18,6 +18,9 @@ values are records with a ``verdict``; a record's headline numbers come from :da
 otherwise from its ``claimed`` keys, otherwise its first numeric measurements. New claims, probes and
 sections are covered without changes here.
 
+The study carries its own words (each record's recurrence, category and headline texts, and the "task or
+network?" paragraph), so its Markdown and HTML views (:mod:`report.replica_view`) need nothing from here.
+
 Pure functions of their inputs (no clock, no environment): the same documents give the same study.
 """
 
@@ -27,8 +30,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from report.markdown import md_row
 
 #: The study size the README documents (``--models replicas:20``).
 STUDY_SIZE = 20
@@ -270,7 +271,7 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
     for model, doc in {"original": original, **{name: replicas[name] for name in names}}.items():
         for rid in uninformative(doc):
             left_out.setdefault(rid, []).append(model)
-    return {
+    study = {
         "replicas": names,
         "missing": missing,
         "n": n,
@@ -288,6 +289,8 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
         "records": records,
         "by_category": by_category,
     }
+    study["paragraph"] = paragraph(study)
+    return study
 
 
 def record_study(rid: str, own: Mapping[str, Any] | None, per: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
@@ -314,7 +317,7 @@ def record_study(rid: str, own: Mapping[str, Any] | None, per: Mapping[str, Mapp
             r = rank_among(challenge, got)
             entry.update(rank=r.rank, of=r.n + 1, p_two_sided=r.p_two_sided, position=r.position, outlier=r.outlier)
         headlines[path] = entry
-    return {
+    entry: dict[str, Any] = {
         "challenge_verdict": challenge_verdict,
         "depends_on": "data" if data_only else "model",
         "n": n,
@@ -328,6 +331,9 @@ def record_study(rid: str, own: Mapping[str, Any] | None, per: Mapping[str, Mapp
         "verdicts": verdicts,
         "headlines": headlines,
     }
+    entry["words"] = {"recurs": recurrence_text(entry), "category": CATEGORY_WORDS[entry["category"]],
+                      "headlines": {path: headline_text(path, h) for path, h in headlines.items()}}
+    return entry
 
 
 def _interval(k: int, n: int) -> dict[str, Any]:
@@ -433,134 +439,3 @@ def _seed_span(names: Sequence[str]) -> str:
     if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)):
         return f"{seeds[0]}–{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
     return ", ".join(str(s) for s in seeds) or "?"
-
-
-def table_rows(study: Mapping[str, Any]) -> Iterable[tuple[str, str, str, str, str, str, str]]:
-    """(record, challenge verdict, holds, erratum, recurs with interval, category, headline numbers)."""
-    for section, recs in study["records"].items():
-        for rid, v in recs.items():
-            name = rid if section == "claims" else f"{section}/{rid}"
-            f = v["fractions"]
-            yield (
-                name,
-                v["challenge_verdict"] or "–",
-                f"{f['holds']['count']}/{f['holds']['of']}",
-                f"{f['erratum']['count']}/{f['erratum']['of']}",
-                recurrence_text(v),
-                CATEGORY_WORDS[v["category"]],
-                "; ".join(headline_text(p, h) for p, h in v["headlines"].items()),
-            )
-
-
-def markdown(study: Mapping[str, Any], figures: Sequence[str] = ()) -> str:
-    """The study's section of ``claims.md``: paragraph, figures, the per-record table."""
-    lines = ["### Replica study: task or network?", "", paragraph(study), ""]
-    lines += [f"![{f}]({f})" for f in figures]
-    if figures:
-        lines.append("")
-    lines += ["| record | challenge | holds | erratum | recurs (95% CI) | category | headline: challenge vs replicas |",
-              "|---|---|---|---|---|---|---|"]
-    for row in table_rows(study):
-        lines.append(md_row(row))
-    return "\n".join(lines) + "\n"
-
-
-def page_view(study: Mapping[str, Any]) -> dict[str, Any]:
-    """The same as :func:`markdown`, as the page's replica-study section shows it (sections.html.j2, macro
-    ``replica_study``; the paragraph's Markdown emphasis becomes HTML there, after escaping)."""
-    return {"paragraph": paragraph(study), "figures": list(study.get("figures", [])),
-            "header": ("record", "challenge", "holds", "erratum", "recurs (95% CI)", "category",
-                       "headline: challenge vs replicas"),
-            "rows": list(table_rows(study))}
-
-
-# ----------------------------------------------------------------------------------------------- the figures
-
-CATEGORY_COLOURS = {"task": "#1b6e20", "network": "#b3261e", "varies": "#8a5300", "data": "#777777"}
-FIGURES = ("figures/replica-recurrence.png", "figures/replica-headlines.png")
-
-
-def draw_figures(study: Mapping[str, Any], out: Any) -> list[str]:
-    """Draw the study's two figures into ``out/figures``: recurrence per record with its interval, and each
-    headline number's distribution over the replicas with the challenge network's value marked. Returns
-    their paths relative to ``out``. Imports matplotlib (only a replica study pays for it)."""
-    from pathlib import Path
-
-    from report.figures import save
-
-    out = Path(out)
-    return [save(recurrence_figure(study), out / FIGURES[0]), save(headline_figure(study), out / FIGURES[1])]
-
-
-def _labelled(study: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    return [(r if s == "claims" else f"{s}/{r}", v) for s, rs in study["records"].items() for r, v in rs.items()]
-
-
-def recurrence_figure(study: Mapping[str, Any]) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    items = _labelled(study)
-    fig = Figure(figsize=(8.5, 0.32 * len(items) + 2.0))
-    ax = fig.subplots()
-    for y, (name, v) in enumerate(items):
-        f = v["fractions"]["recurs"]
-        if f["fraction"] is None:
-            continue
-        colour = CATEGORY_COLOURS[v["category"]]
-        ax.errorbar(f["fraction"], y, xerr=[[f["fraction"] - f["low"]], [f["high"] - f["fraction"]]], fmt="o",
-                    color=colour, ecolor=colour, capsize=3, ms=5)
-        mark = {"holds": "✔", "erratum": "≈", "fails": "✘"}.get(v["challenge_verdict"], "–")
-        ax.annotate(mark, (1.02, y), xycoords=("axes fraction", "data"), va="center", fontsize=9, color="#333")
-    for x, style in ((TASK_MIN_LOWER, ":"), (TASK_MIN_FRACTION, "--"), (NETWORK_MAX_UPPER, ":")):
-        ax.axvline(x, color="#999", ls=style, lw=0.8)
-    ax.set_yticks(range(len(items)), [name for name, _ in items], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel(f"fraction of {study['n']} replicas on which it holds or holds as corrected "
-                  f"(Wilson {CONFIDENCE:.0%} interval)")
-    for cat in ("task", "network", "varies", "data"):
-        ax.plot([], [], "o", color=CATEGORY_COLOURS[cat], label=CATEGORY_WORDS[cat])
-    fig.legend(loc="lower center", ncol=4, fontsize=7, frameon=False)
-    ax.set_title("replica study: recurrence per record (right: the challenge network's verdict)", fontsize=10)
-    fig.subplots_adjust(left=0.3, right=0.95, bottom=1.2 / (0.32 * len(items) + 2.0))
-    return fig
-
-
-def headline_figure(study: Mapping[str, Any]) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    panels = [(name, path, h, v["category"]) for name, v in _labelled(study) for path, h in v["headlines"].items()
-              if "min" in h and v["category"] != "data"]
-    cols = 4
-    rows = max(1, math.ceil(len(panels) / cols))
-    fig = Figure(figsize=(11, 1.25 * rows + 0.8))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(panels):]:
-        ax.set_axis_off()
-    for ax, (name, path, h, cat) in zip(axes.flat, panels):
-        values = sorted(v for v in h["replicas"].values() if v is not None)
-        # A dot plot: equal values stack upwards, so the distribution's shape is visible without jitter.
-        seen: dict[float, int] = {}
-        ys = []
-        for v in values:
-            seen[v] = seen.get(v, 0) + 1
-            ys.append(seen[v])
-        ax.plot(values, ys, "o", ms=3.5, color=CATEGORY_COLOURS[cat], alpha=0.8)
-        if h.get("challenge") is not None:
-            ax.axvline(h["challenge"], color="black", lw=1.6)
-        ax.set_yticks([])
-        ax.set_ylim(0, max(ys + [1]) + 1)
-        ax.tick_params(axis="x", labelsize=6)
-        label = f"{name}\n{path}" + (" (outlier)" if h.get("outlier") else "")
-        ax.set_title(label, fontsize=7)
-    height = 1.25 * rows + 0.8
-    fig.suptitle(f"headline numbers over {study['n']} replicas (dots) and the challenge network (black line)",
-                 fontsize=10, y=1 - 0.15 / height)
-    fig.subplots_adjust(hspace=1.3, wspace=0.25, top=1 - 0.8 / height, bottom=0.4 / height)
-    return fig

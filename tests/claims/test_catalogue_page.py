@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from report.catalogue import catalogue
-from report.catalogue_page import PAGE, STALE, WRITE_UP_URL, entries, render
+from claims import catalogue
+from claims.catalogue_page import PAGE, STALE, WRITE_UP_URL, entries, render
 
 
 def test_the_catalogue_page_matches_the_markers():
