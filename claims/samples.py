@@ -1,0 +1,68 @@
+"""The sample the neuron and intervention claims are judged on, and the readings they share.
+
+One :class:`~analysis.robustness.Sample` for all of them (a session fixture, ``neuron_sample``): per training
+image its activations, region, similarity, the model's labels and logits; fixed, the readout and what the
+arm-direction groups need. The judges share its memo on the full sample (the groups are computed once), and
+draw the same resamples (``seed_group="neurons"``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from analysis import neurons
+from analysis.robustness import Choice, Sample
+
+DEAD = dict(why="\"dead (useless)\": never active on the training set (CLAIMS.md), or active on at most 0.1% of it "
+            "(60 images), which a reader could also call useless")
+GROUPS = dict(why="CLAIMS.md accepts either definition of the detector groups: by where a neuron fires (1-like vs "
+              "anti-1-like images) or by the write-up's route, the PCA arm direction it loads on")
+
+
+def dead_choice() -> Choice:
+    return Choice.span("dead_fraction", 0.0, 0.0, 0.001, **DEAD)
+
+
+def groups_choice() -> Choice:
+    return Choice.among("groups", "firing", ("firing", "arms"), **GROUPS)
+
+
+def neuron_sample(post: np.ndarray, train: Any, readout: Any, pca: Any, arms: Any) -> Sample:
+    """Per image: activations, region, s, the model's labels and logits. Fixed: the readout, the PCA
+    components and the arms' outward directions, and each neuron's images in order of activation (a weighted
+    median needs it; computed on first use)."""
+    return Sample(
+        {"train": {"post": post, "region": train.region, "s": train.s, "labels": train.labels, "logits": train.logits}},
+        {"readout": readout, "components": pca.components,
+         "arms": None if arms is None else (arms[0].outward, arms[1].outward),
+         "column_order": cache(lambda: np.argsort(post, axis=0, kind="stable").astype(np.int32))},
+    )
+
+
+def with_fixed(sample: Sample, **fixed: Any) -> Sample:
+    """The same sample (its tables and memo) with more fixed values."""
+    return replace(sample, fixed={**sample.fixed, **fixed})
+
+
+def detector_groups(d: Sample, definition: str = "firing", dead_fraction: float = 0.0) -> neurons.Groups:
+    """The detector groups of the (resampled) images: by firing (:func:`neurons.groups_by_firing`) or by arm
+    direction (:func:`neurons.groups_by_arms`, the full sample's arms); dead: active on ≤ ``dead_fraction``."""
+
+    def compute() -> neurons.Groups:
+        t = d.table("train")
+        firing = neurons.groups_by_firing(t["post"], t["region"], d.weights("train"), dead_fraction)
+        if definition == "firing":
+            return firing
+        if d.fixed["arms"] is None:
+            raise ValueError("no V: the arm-direction groups are undefined")
+        return neurons.groups_by_arms(d.fixed["components"], *d.fixed["arms"], firing.dead)
+
+    return d.memo(("groups", definition, dead_fraction), compute)
+
+
+def grouping_key(g: neurons.Groups) -> bytes:
+    """A memo key for one grouping."""
+    return g.one.tobytes() + g.anti_one.tobytes() + g.dead.tobytes()
