@@ -65,6 +65,36 @@ def fit_pca(x: np.ndarray, k: int = 2, weights: np.ndarray | None = None) -> PCA
     return PCA(mean=mean, components=comps, explained_variance_ratio=ratio)
 
 
+def block_moments(x: np.ndarray, block: int = 100) -> dict[str, np.ndarray]:
+    """Per block of ``block`` consecutive rows: count, sum and sum of outer products (the last block may be
+    smaller). A bootstrap over blocks gives a PCA's sampling spread at the cost of a (blocks × D²) sum."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x) // block * block
+    b = x[:n].reshape(-1, block, x.shape[1])
+    sums, outer = b.sum(axis=1), np.einsum("bij,bik->bjk", b, b)
+    if n < len(x):  # the rest as one last (smaller) block
+        rest = x[n:]
+        sums, outer = np.vstack([sums, rest.sum(0)[None]]), np.concatenate([outer, (rest.T @ rest)[None]])
+    counts = np.full(len(sums), block, dtype=np.float64)
+    counts[-1] = len(x) - block * (len(sums) - 1)
+    return {"n": counts, "sum": sums, "outer": outer}
+
+
+def moments_pca(moments: dict[str, np.ndarray], weights: np.ndarray | None = None,
+                k: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``k`` leading components (k, D), their explained-variance ratios (k,)) of the rows whose
+    :func:`block_moments` are given, each block counted ``weights`` times (the covariance's eigenvectors, as
+    :func:`fit_pca`; signs as numpy's eigh gives them)."""
+    w = np.ones(len(moments["n"])) if weights is None else np.asarray(weights, dtype=np.float64)
+    n = w @ moments["n"]
+    mean = (w @ moments["sum"]) / n
+    cov = np.tensordot(w, moments["outer"], axes=1) / n - np.outer(mean, mean)
+    values, vectors = np.linalg.eigh(cov)
+    values, vectors = values[::-1], vectors[:, ::-1]
+    total = float(values.sum())
+    return vectors[:, :k].T, (values[:k] / total if total > 0 else np.zeros(k))
+
+
 def _cov2(sx: np.ndarray, sy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray, n: np.ndarray):
     mx, my = sx / n, sy / n
     return sxx / n - mx * mx, syy / n - my * my, sxy / n - mx * my
