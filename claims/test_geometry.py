@@ -80,7 +80,8 @@ def variance_ratios(d: Sample, activations: str) -> np.ndarray:
 def two_component_variance(d: Sample, activations: str, ish: float) -> Judgement:
     ratios = variance_ratios(d, activations)
     total = float(ratios.sum())
-    return Judgement(between(total, 0.90 - ish, 0.90 + ish), {"sum": total, "pc1": float(ratios[0]), "pc2": float(ratios[1])})
+    return Judgement(between(total, 0.90 - ish, 0.90 + ish), {"sum": total, "pc1": float(ratios[0]), "pc2": float(ratios[1])},
+                     measured={"ratios": [float(r) for r in ratios], "sum": total})
 
 
 @claim(
@@ -95,8 +96,8 @@ def two_component_variance(d: Sample, activations: str, ish: float) -> Judgement
 def test_two_components_explain_90ish_percent(verdict, pca, acts, train, v_figure):
     sample = Sample({"blocks": lambda: active_block_moments(acts.train.post)}, {"pca": pca, "pre": train.pre})
     judged = verdict.judge(two_component_variance, sample)
-    ratios, total = pca.explained_variance_ratio, judged.headline["sum"]
-    verdict.measured(ratios=[float(r) for r in ratios], sum=total)
+    ratios, total = judged.measured["ratios"], judged.measured["sum"]
+    verdict.measured(**judged.measured)
     figure(verdict, v_figure)
     verdict.conclude(judged.holds, summary=f"{ratios[0]:.1%} + {ratios[1]:.1%} = {total:.1%}")
 
@@ -178,9 +179,22 @@ def v_with_class_0_at_the_corner(d: Sample, activations: str, corner: str, arm_r
     except geometry.NoV:
         return Judgement(False, {"arm_r2_min": float("nan"), "corner_auc": float("nan")})
     distance = np.linalg.norm(coords - corner_of(v, coords, corner), axis=1)
-    closeness = geometry.auc(-distance, d.rows("train", "labels") == 0)
+    is_zero = d.rows("train", "labels") == 0
+    closeness = geometry.auc(-distance, is_zero)
     r2 = min(v.left.line.r2, v.right.line.r2)
-    return Judgement(r2 >= arm_r2 and closeness >= corner_auc, {"arm_r2_min": r2, "corner_auc": closeness})
+    scale = float(np.percentile(distance, 99))
+    measured = dict(
+        arm_r2={"left": v.left.line.r2, "right": v.right.line.r2},
+        corner_auc_class0=closeness,
+        median_distance_class0=float(np.median(distance[is_zero])) / scale if is_zero.any() else None,
+        median_distance_class1=float(np.median(distance[~is_zero])) / scale if (~is_zero).any() else None,
+        distance_unit="99th percentile of all points' distance to the corner",
+        split_pc1=v.split,
+        corner=v.corner,
+        opening_angle_deg=v.opening_angle_deg,
+    )
+    return Judgement(r2 >= arm_r2 and closeness >= corner_auc, {"arm_r2_min": r2, "corner_auc": closeness},
+                     measured=measured)
 
 
 @claim(
@@ -202,21 +216,9 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
     judged = verdict.judge(v_with_class_0_at_the_corner, sample)
     if vshape is None:
         verdict.conclude(False, summary=NO_V)
-    distance = np.linalg.norm(pca_coords - vshape.corner, axis=1)
-    is_zero = train.labels == 0
-    closeness = judged.headline["corner_auc"]
-    r2 = {"left": vshape.left.line.r2, "right": vshape.right.line.r2}
-    scale = float(np.percentile(distance, 99))
-    verdict.measured(
-        arm_r2=r2,
-        corner_auc_class0=closeness,
-        median_distance_class0=float(np.median(distance[is_zero])) / scale if is_zero.any() else None,
-        median_distance_class1=float(np.median(distance[~is_zero])) / scale if (~is_zero).any() else None,
-        distance_unit="99th percentile of all points' distance to the corner",
-        split_pc1=vshape.split,
-        corner=vshape.corner,
-        opening_angle_deg=vshape.opening_angle_deg,
-    )
+    m = judged.measured
+    closeness, r2 = m["corner_auc_class0"], m["arm_r2"]
+    verdict.measured(**m)
     figure(verdict, v_figure)
     verdict.conclude(
         judged.holds,
@@ -366,9 +368,12 @@ def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, pla
     max_examples=30,
 )
 def pc1_tracks_s(d: Sample, activations: str, correlation: str, tight: float) -> Judgement:
-    coords, _, _ = plane(d, activations)
-    pc1, s, w = coords[:, 0] * oriented(coords)[0], d.table("train")["s"], d.weights("train")
-    rho = geometry.spearman(pc1, s, w) if correlation == "spearman" else geometry.pearson(pc1, s, w)
+    def correlate() -> float:
+        coords, _, _ = plane(d, activations)
+        pc1, s, w = coords[:, 0] * oriented(coords)[0], d.table("train")["s"], d.weights("train")
+        return geometry.spearman(pc1, s, w) if correlation == "spearman" else geometry.pearson(pc1, s, w)
+
+    rho = d.memo(("correlation", activations, correlation), correlate)
     return Judgement(bool(np.isfinite(rho) and abs(rho) >= tight), {"rho": abs(rho)}, measured={correlation: rho})
 
 
@@ -404,7 +409,8 @@ def low_pc2_is_class_0(d: Sample, activations: str, labels: str, approximately: 
     t = d.table("train")
     sign = oriented(coords)[1]
     y = t["labels"] if labels == "model" else band_labels(t["s"])
-    separation = geometry.auc(-(coords[:, 1] * sign), y == 0, d.weights("train"))
+    separation = d.memo(("auc", activations, labels), lambda: geometry.auc(-(coords[:, 1] * sign), y == 0,
+                                                                          d.weights("train")))
     return Judgement(bool(np.isfinite(separation) and separation >= approximately), {"auc": separation},
                      measured={"auc": separation, "clue_pc2_sign": float(sign)})
 

@@ -568,7 +568,21 @@ def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Ju
         "one_percent": mean["0.01"] >= SCRUB_ONE_PERCENT,
         "ten_percent_below_93": mean["0.1"] < SCRUB_BELOW,
     }
-    return Judgement(all(checks.values()), mean, measured={"checks": checks})
+    if d.counts is not None:  # a resample: the verdict's numbers only
+        return Judgement(all(checks.values()), mean, measured={"checks": checks})
+    # reported beside the verdict: each seed's score, and the other replacement scheme
+    judged, other = (d.memo(("sweep", scheme, similarity), lambda s=scheme: scrubbing.summarise_sweep(
+        d.fixed["kept"](s, similarity))) for scheme in (replacement, "neuron" if replacement == "group" else "group"))
+    per_neuron = other if replacement == "group" else judged
+    neuron_mean = {k: v["mean"] for k, v in per_neuron.items()}
+    measured = dict(**mean, spread={k: v["std"] for k, v in judged.items()},
+                    per_seed={k: v["values"] for k, v in judged.items()}, seeds=list(SEEDS), checks=checks,
+                    scheme="group: all neurons of a group from one replacement image",
+                    per_neuron_scheme=neuron_mean, per_neuron_seeds=list(NEURON_SEEDS),
+                    per_neuron_spread={k: v["std"] for k, v in per_neuron.items()},
+                    per_neuron_would_pass_low_noise=all(between(neuron_mean[k], *SCRUB_LOW_NOISE)
+                                                        for k in ("0.0001", "0.001")))
+    return Judgement(all(checks.values()), mean, measured=measured)
 
 
 @claim(
@@ -587,14 +601,8 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, scrubbing_sample,
     verdict is on the notebook's scheme (one replacement image per group); the per-neuron scheme is shown
     beside it and would not pass the low-noise window."""
     judged = verdict.judge(scrubbing_keeps_93_to_94, scrubbing_sample)
-    mean, checks = dict(judged.headline), judged.measured["checks"]
-    per_neuron = {k: v["mean"] for k, v in neuron_sweep.items()}
-    verdict.measured(**mean, spread={k: v["std"] for k, v in sweep.items()},
-                     per_seed={k: v["values"] for k, v in sweep.items()}, seeds=list(SEEDS), checks=checks,
-                     scheme="group: all neurons of a group from one replacement image",
-                     per_neuron_scheme=per_neuron, per_neuron_seeds=list(NEURON_SEEDS),
-                     per_neuron_spread={k: v["std"] for k, v in neuron_sweep.items()},
-                     per_neuron_would_pass_low_noise=all(between(per_neuron[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")))
+    mean, per_neuron = dict(judged.headline), judged.measured["per_neuron_scheme"]
+    verdict.measured(**judged.measured)
     verdict.figure(scrubbing_figure)
     verdict.conclude(
         judged.holds,
@@ -617,7 +625,8 @@ def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> J
     gap = 1.0 - float(d.mean("train", d.table("train")["band_agrees"]))
     checks = {k: between(v, UNEXPLAINED - approx, UNEXPLAINED + approx) and abs(v - gap) <= IN_LINE for k, v in unexplained.items()}
     return Judgement(all(checks.values()), {**{f"unexplained_{k}": v for k, v in unexplained.items()},
-                                            "labelling_function_disagreement": gap}, measured={"checks": checks})
+                                            "labelling_function_disagreement": gap},
+                     measured={"unexplained": unexplained, "labelling_function_disagreement": gap, "checks": checks})
 
 
 @claim(
@@ -635,8 +644,7 @@ def test_about_6_percent_is_unexplained(verdict, scrubbing_sample):
     judged = verdict.judge(about_6_percent_unexplained, scrubbing_sample)
     unexplained = {k: judged.headline[f"unexplained_{k}"] for k in ("0.0001", "0.001")}
     labelling_gap = judged.headline["labelling_function_disagreement"]
-    verdict.measured(unexplained=unexplained, labelling_function_disagreement=labelling_gap,
-                     checks=judged.measured["checks"])
+    verdict.measured(**judged.measured)
     verdict.conclude(
         judged.holds,
         summary="unexplained " + " / ".join(f"{v:.1%}" for v in unexplained.values())

@@ -44,8 +44,11 @@ def band_agreement(d: Sample, tables: tuple[str, ...], low: float = L_THRESHOLD,
                  why="\"fraction of points\": the training set (CLAIMS.md, the notebook's data) or all 70,000 images"),
 )
 def recovered_function_agreement(d: Sample, tolerance: float, images: str) -> Judgement:
-    measured = band_agreement(d, ("train",) if images == "train" else ("train", "test"))
-    return Judgement(within(measured, CLAIMED_AGREEMENT, tolerance), {"agreement": measured})
+    tables = ("train",) if images == "train" else ("train", "test")
+    measured = band_agreement(d, tables)
+    return Judgement(within(measured, CLAIMED_AGREEMENT, tolerance), {"agreement": measured},
+                     measured={"agreement": measured, "thresholds": [L_THRESHOLD, R_THRESHOLD],
+                               "images": sum(d.size(t) for t in tables)})
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +71,7 @@ def test_recovered_function_agrees_with_the_model(verdict, train, test_split, la
     formula is checked by ``formula-as-written``), against argmax of the network's logits."""
     judged = verdict.judge(recovered_function_agreement, split_sample(train, test_split))
     measured = judged.headline["agreement"]
-    verdict.measured(agreement=measured, thresholds=[L_THRESHOLD, R_THRESHOLD], images=len(train))
+    verdict.measured(**judged.measured)
     verdict.figure(labelling_figure)
     verdict.conclude(judged.holds, summary=f"agreement {measured:.2%}")
 
@@ -82,7 +85,7 @@ def three_regions(d: Sample, tolerance: int) -> Judgement:
     r = labelling.regions(d.table("train")["s"])
     sizes = {labelling.REGION_NAMES[k]: d.count("train", r == k) for k in (labelling.ANTI, labelling.MIDDLE, labelling.ONE)}
     claimed = {"one_like": 17000, "anti_one_like": 14000, "middle": 29000}
-    return Judgement(all(within(sizes[k], v, tolerance) for k, v in claimed.items()), sizes)
+    return Judgement(all(within(sizes[k], v, tolerance) for k, v in claimed.items()), sizes, measured=sizes)
 
 
 @claim(
@@ -97,7 +100,7 @@ def three_regions(d: Sample, tolerance: int) -> Judgement:
 def test_the_band_splits_the_training_set_17k_14k_29k(verdict, train, labelling_figure):
     """Counts of the three regions of s on the training set; depends on the data only, not the network."""
     judged = verdict.judge(three_regions, split_sample(train))
-    sizes = dict(judged.headline)
+    sizes = dict(judged.measured)
     verdict.measured(**sizes)
     verdict.figure(labelling_figure)
     verdict.conclude(
@@ -115,7 +118,8 @@ def printed_formula(d: Sample, tolerance: float) -> Judgement:
                   for k in READINGS}
     literal = any(within(agreements[k], CLAIMED_AGREEMENT, tolerance) for k in READINGS[:2])
     corrected = within(agreements["corrected_clue_minus_anticlue"], CLAIMED_AGREEMENT, tolerance)
-    return Judgement(literal, {k: float(v) for k, v in agreements.items()}, erratum=corrected)
+    agreements = {k: float(v) for k, v in agreements.items()}
+    return Judgement(literal, agreements, erratum=corrected, measured=agreements)
 
 
 READINGS = ("literal_pixels_0_255", "literal_pixels_0_1", "corrected_clue_minus_anticlue")
@@ -139,7 +143,7 @@ def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, clue):
         "corrected_clue_minus_anticlue": train.s,  # the session's s: Σ x·(clue − anti-clue)
     }
     judged = verdict.judge(printed_formula, Sample({"train": {**readings, "labels": train.labels}}))
-    agreements = dict(judged.headline)
+    agreements = dict(judged.measured)
     verdict.measured(**agreements)
     verdict.conclude(
         judged.holds,
@@ -163,7 +167,8 @@ def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, clue):
 )
 def hint_agreement(d: Sample, tolerance: float, target: float) -> Judgement:
     measured = float(d.mean("test", band_labels(d.table("test")["s"]) == d.table("test")["labels"]))
-    return Judgement(within(measured, target, tolerance), {"agreement": measured})
+    return Judgement(within(measured, target, tolerance), {"agreement": measured},
+                     measured={"agreement": measured, "images": d.size("test")})
 
 
 @claim(
@@ -178,7 +183,7 @@ def hint_agreement(d: Sample, tolerance: float, target: float) -> Judgement:
 def test_on_the_test_set_agreement_matches_the_hinted_accuracy(verdict, test_split):
     judged = verdict.judge(hint_agreement, Sample({"test": {"s": test_split.s, "labels": test_split.labels}}))
     measured = judged.headline["agreement"]
-    verdict.measured(agreement=measured, images=len(test_split))
+    verdict.measured(**judged.measured)
     verdict.conclude(judged.holds, summary=f"test agreement {measured:.2%}")
 
 
@@ -190,7 +195,7 @@ def test_on_the_test_set_agreement_matches_the_hinted_accuracy(verdict, test_spl
 )
 def clue_label(d: Sample) -> Judgement:
     digit = int(d.fixed["digit"])
-    return Judgement(digit == 1, {"label": digit})
+    return Judgement(digit == 1, {"label": digit}, measured={"label": digit, "index": labelling.CLUE_INDEX})
 
 
 @claim(
@@ -205,5 +210,5 @@ def test_the_clue_image_is_a_1(verdict, train):
     """Depends on the data only: the ground-truth digit, not the model's label."""
     judged = verdict.judge(clue_label, Sample({}, {"digit": int(train.digits[labelling.CLUE_INDEX])}))
     digit = int(judged.headline["label"])
-    verdict.measured(label=digit, index=labelling.CLUE_INDEX)
+    verdict.measured(**judged.measured)
     verdict.conclude(judged.holds, summary=f"training image {labelling.CLUE_INDEX} is labelled {digit}")

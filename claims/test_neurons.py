@@ -118,9 +118,9 @@ def test_one_detectors_look_like_a_1_and_anti_one_detectors_like_an_anti_1(
     signs, and the whole-group shares, changed between CPU kernels). How many signs rest on |r| < 0.01 is reported
     (``near_zero``); the top 15 that decide the verdict have none on this checkpoint."""
     judged = verdict.judge(detectors_look_like_their_digit, with_fixed(neuron_sample, fv=fv_correlation))
+    verdict.measured(**judged.measured)
     if "top15" not in judged.measured:
         verdict.conclude(False, summary=f"no detectors to visualise: groups {judged.measured['groups']}")
-    verdict.measured(**judged.measured)
     top, whole = judged.measured["top15"], judged.measured["whole_group"]
     for f in feature_figures:
         verdict.figure(f)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
-from report.records import ClaimRecord, ClaimSpec, decide, load_known_nonreproductions
+from report.records import ClaimRecord, ClaimSpec, decide, jsonable, load_known_nonreproductions
 
 RECORD_PROPERTY = "eis_claim"
 PROBE_PROPERTY = "eis_probe"
@@ -46,11 +46,15 @@ class Verdict:
         self.record = ClaimRecord(spec=spec, test=item.nodeid)
         self.concluded = False
         self.robustness: dict[str, Any] | None = None
+        self.judgement: Any = None
 
     def judge(self, declaration: Any, data: Any) -> Any:
         """The claim's declared judge at its default choices (see :mod:`analysis.robustness`); with
-        ``--robustness`` also its bootstrap and multiverse, recorded with the verdict."""
-        judgement = declaration(data)
+        ``--robustness`` also its bootstrap and multiverse, recorded with the verdict. A claim's verdict and
+        measurements are its judgement's: :meth:`conclude` refuses any other."""
+        if self.judgement is not None:
+            raise RuntimeError(f"{self.record.spec.id}: judged twice; a claim has one judge, called once")
+        judgement = self.judgement = declaration(data)
         if self._item.config.getoption("robustness", default=False):
             # the robustness plugin (report/robust_plugin.py, which imports this module) as pytest registered it
             robust = self._item.config.pluginmanager.get_plugin("report.robust_plugin")
@@ -69,6 +73,7 @@ class Verdict:
         if erratum and not correction:
             raise ValueError("an erratum needs the correction that holds")
         rec = self.record
+        self._check_judged(bool(holds), bool(erratum))
         self.concluded = True
         rec.verdict = decide(bool(holds), bool(erratum))
         rec.summary = summary
@@ -90,3 +95,23 @@ class Verdict:
             if known:
                 pytest.xfail(f"known non-reproduction (claims/known_nonreproductions.toml): {known['why']}")
             pytest.fail(message, pytrace=False)
+
+    def _check_judged(self, holds: bool, erratum: bool) -> None:
+        """A claim concludes what its judge judged (verdict and measurements), or, with nothing to measure (e.g.
+        no V to fit), that it fails with nothing measured."""
+        if self.record.spec.kind != "claim":
+            return
+        j = self.judgement
+        if j is None:
+            raise JudgeMismatch(f"{self.record.spec.id}: a claim's verdict comes from its judge; call "
+                                "verdict.judge(DECLARATION, sample) before verdict.conclude(...)")
+        verdict = decide(holds, erratum)
+        if verdict != j.verdict:
+            raise JudgeMismatch(f"{self.record.spec.id}: the test concludes {verdict!r}, its judge {j.verdict!r}")
+        if jsonable(self.record.measured) != jsonable(dict(j.measured)):
+            raise JudgeMismatch(f"{self.record.spec.id}: the test records other measurements than its judge's "
+                                "(record exactly verdict.measured(**judgement.measured))")
+
+
+class JudgeMismatch(AssertionError):
+    """A claim test concluded something its judge did not judge: an error of the suite, never a verdict."""

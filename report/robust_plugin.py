@@ -1,15 +1,10 @@
 """pytest plugin: ``pytest claims/ --robustness`` measures every claim's robustness (see
 :mod:`analysis.robustness`) and records it as ``robustness`` in the claim's record.
 
-Two ways a claim is covered:
-
-- its test calls ``verdict.judge(DECLARATION, sample)`` (the declaration sits next to the test; one code path);
-- or its declaration lives in :mod:`claims.robustness_external` with the fixtures its sample is built from;
-  after the test ran, its judge is run at the default choices and must give the test's verdict, else the
-  record says ``"consistent": false`` (the declaration is stale).
-
-A claim with neither gets ``{"declared": false}``: every view says "not measured". Without the flag nothing
-here runs (no import of hypothesis, no fixture requested).
+A claim's test calls ``verdict.judge(DECLARATION, sample)`` (the declaration sits next to the test; one code
+path): with the flag, that call also runs the judge's bootstrap and multiverse. A claim whose test judges nothing
+gets ``{"declared": false}``: every view says "not measured". Without the flag nothing here runs (no import of
+hypothesis).
 """
 
 from __future__ import annotations
@@ -20,8 +15,6 @@ from typing import Any
 import pytest
 
 from report.claim import RECORD_PROPERTY
-
-_DATA = pytest.StashKey[tuple]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,23 +64,6 @@ def _claim_id(item: pytest.Item) -> str | None:
     return marker.args[0].id if marker is not None and marker.args else None
 
 
-@pytest.fixture(autouse=True)
-def _robustness_sample(request: pytest.FixtureRequest) -> None:
-    """With --robustness, build the sample of a claim whose declaration lives in claims/robustness_external.py
-    (from the fixtures it names) during setup, for the check after the test."""
-    if not _enabled(request.config) or not isinstance(request.node, pytest.Item):
-        return
-    cid = _claim_id(request.node)
-    if cid is None:
-        return
-    from claims.robustness_external import EXTERNAL
-
-    ext = EXTERNAL.get(cid)
-    if ext is not None:
-        values = {name: request.getfixturevalue(name) for name in ext.fixtures}
-        request.node.stash[_DATA] = (ext.declaration, ext.build(**values))
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     yield
@@ -99,20 +75,8 @@ def pytest_runtest_call(item: pytest.Item):
         rec = json.loads(value)
         if "robustness" in rec:
             return
-        if _DATA in item.stash:
-            declaration, data = item.stash[_DATA]
-            del item.stash[_DATA]  # its per-resample caches die with the test, not with the session
-            judgement = declaration(data)
-            rob = measure_claim(item.config, declaration, data, judgement)
-            rob["consistent"] = judgement.verdict == rec["verdict"]
-            if not rob["consistent"]:
-                rob["fragile"] = True
-                rob["fragile_because"] = rob.get("fragile_because", []) + [
-                    f"its declaration judges {judgement.verdict}, the test {rec['verdict']}: stale declaration"]
-        else:
-            from analysis.robustness import undeclared
+        from analysis.robustness import undeclared
 
-            rob = undeclared("no robustness declaration yet (README: Robustness, how to declare one)")
-        rec["robustness"] = rob
+        rec["robustness"] = undeclared("no robustness declaration yet (README: Robustness, how to declare one)")
         item.user_properties[k] = (name, json.dumps(rec))
         return
