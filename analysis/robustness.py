@@ -400,6 +400,4 @@ def cell(robustness: Mapping[str, Any] | None) -> str:
     choices = ("no open choice" if not robustness.get("choices")
                else f"{robustness['kept_fraction']:.0%} of {robustness['explored']} choices")
     text = f"{robustness['bootstrap_stability']:.0%} of {robustness['resamples']} resamples · {choices}"
-    if robustness.get("consistent") is False:
-        text = "inconsistent declaration · " + text
     return ("fragile · " if robustness.get("fragile") else "robust · ") + text
