@@ -29,6 +29,7 @@ A verdict is **fragile** when it holds in fewer than 95% of resamples or of the 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -120,6 +121,7 @@ class Sample:
     counts: dict[str, np.ndarray] | None = None
     seed: int = 0  # for stochastic judges: differs per resample
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _shared: dict[bool, dict[Any, Any]] = field(default_factory=dict, repr=False)  # kept by every resample
 
     def table(self, name: str) -> dict[str, np.ndarray]:
         """A table's arrays (a lazy table is built once, shared with every resample of this sample)."""
@@ -158,6 +160,20 @@ class Sample:
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+    def shared(self, key: Any, compute: Callable[[], Any], *, per_resample: bool = False) -> Any:
+        """A value computed once for this sample and all its resamples: one that does not depend on the
+        multiplicities (e.g. per-image values of one neuron grouping; the 64 most recent kept), or with
+        ``per_resample`` a small one keyed by them (e.g. a resample's neuron groups; 4096 kept), so that claims
+        judging one sample on the same resamples (a ``seed_group``) share it."""
+        store, size = self._shared.setdefault(per_resample, {}), 4096 if per_resample else 64
+        if per_resample and self.counts is not None:
+            key = (key, tuple(hashlib.blake2b(c.tobytes(), digest_size=16).digest() for c in self.counts.values()))
+        if key not in store:
+            if len(store) >= size:
+                del store[next(iter(store))]
+            store[key] = compute()
+        return store[key]
 
     def resampled(self, rng: np.random.Generator) -> "Sample":
         counts = {name: np.bincount(rng.integers(0, self.size(name), self.size(name)), minlength=self.size(name))

@@ -7,13 +7,14 @@ draw the same resamples (``seed_group="neurons"``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from analysis import neurons
+from analysis import ablation, neurons
 from analysis.robustness import Choice, Sample
 
 DEAD = dict(why="\"dead (useless)\": never active on the training set (CLAIMS.md), or active on at most 0.1% of it "
@@ -60,9 +61,22 @@ def detector_groups(d: Sample, definition: str = "firing", dead_fraction: float 
             raise ValueError("no V: the arm-direction groups are undefined")
         return neurons.groups_by_arms(d.fixed["components"], *d.fixed["arms"], firing.dead)
 
-    return d.memo(("groups", definition, dead_fraction), compute)
+    return d.shared(("groups", definition, dead_fraction), compute, per_resample=True)
 
 
 def grouping_key(g: neurons.Groups) -> bytes:
     """A memo key for one grouping."""
     return g.one.tobytes() + g.anti_one.tobytes() + g.dead.tobytes()
+
+
+def per_group(d: Sample, name: str, mask: np.ndarray, compute: Callable[[], Any]) -> Any:
+    """Per-image values of one group of neurons (they do not depend on the resample's multiplicities), computed
+    once for the sample and its resamples: a resample's groups are mostly the full sample's."""
+    return d.shared((name, mask.tobytes()), compute)
+
+
+def excitations(d: Sample, g: neurons.Groups, baseline: str = "minimum") -> tuple[np.ndarray, np.ndarray]:
+    """Per image, the 1 group's and the anti-1 group's excitation above ``baseline`` (ablation.excitation)."""
+    t, readout = d.table("train"), d.fixed["readout"]
+    return tuple(per_group(d, f"excitation/{baseline}", m, lambda m=m: ablation.excitation(t["post"], readout, m, baseline))
+                 for m in (g.one, g.anti_one))

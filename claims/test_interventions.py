@@ -19,7 +19,7 @@ from model import interventions
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band_labels
 from analysis.robustness import Choice, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
-from claims.samples import dead_choice, detector_groups, grouping_key, groups_choice
+from claims.samples import dead_choice, detector_groups, excitations, grouping_key, groups_choice, per_group
 from claims.tolerance import between
 from fixtures.cache import memoised
 from report.claim import claim
@@ -130,7 +130,8 @@ def on_the_sample(d: Sample) -> tuple[np.ndarray, interventions.Readout, dict[st
 def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     post, readout, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    base = ablation.anti_one_baseline(post, readout, g.anti_one, t["region"], w, images)
+    contribution = per_group(d, "contribution", g.anti_one, lambda: readout.logit_diff_contribution(post, g.anti_one))
+    base = ablation.baseline_summary(contribution, t["region"], w, images)
     holds = bool(base["mean"] < 0 and base["fraction_negative"] >= ALMOST_ALL)
     return Judgement(holds, {"mean": base["mean"], "fraction_negative": base["fraction_negative"]}, measured=base)
 
@@ -169,7 +170,8 @@ def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, d
 def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     post, readout, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    effect = ablation.zero_ablation_effect(post, readout, g.anti_one, t["region"], w, images)
+    per_image = per_group(d, "zero-ablation", g.anti_one, lambda: ablation.zero_ablation_images(post, readout, g.anti_one))
+    effect = ablation.zero_ablation_summary(per_image, t["region"], w, images)
     headline = {k: effect[k] for k in ("fraction_class_1_after", "fraction_class_0_flipped", "fraction_logit_diff_rises")}
     # judged literally (CLAIMS.md v2): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
     return Judgement(effect["fraction_class_1_after"] >= ALMOST_ALL, headline, measured=effect)
@@ -228,7 +230,7 @@ def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: s
     threshold = strong_threshold(d, g, strong_scale)
     if threshold is None:
         return Judgement(False, {"both": float("nan"), "one_only": float("nan"), "anti_one_only": float("nan")})
-    shares = ablation.both_groups_strong(post, readout, g, threshold, w, baseline)
+    shares = ablation.both_strong(*excitations(d, g, baseline), threshold, w)
     return Judgement(shares["both"] <= BOTH_STRONG_MAX, {k: shares[k] for k in ("both", "one_only", "anti_one_only")},
                      measured={**shares, "strong_threshold": threshold})
 
@@ -272,7 +274,7 @@ def each_region_its_group(d: Sample, strong_scale: float, baseline: str, groups:
     threshold = strong_threshold(d, g, strong_scale)
     if threshold is None:
         return Judgement(False, {"anti_one_like": float("nan"), "middle": float("nan"), "one_like": float("nan")})
-    shares = ablation.regions_excite_groups(post, readout, g, t["region"], threshold, w, baseline)
+    shares = ablation.regions_excited(*excitations(d, g, baseline), t["region"], threshold, w)
     return Judgement(all(v >= ALMOST_ALL for v in shares.values()), shares,
                      measured={**shares, "strong_threshold": threshold})
 
@@ -318,14 +320,15 @@ def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str,
     g = detector_groups(d, groups, dead_fraction)
     if not (g.one.any() or g.anti_one.any()):
         return Judgement(False, {"agreement": float("nan")})
-    rule = ablation.either_group_rule(post, readout, g, t["labels"], w, baseline)
+    one, anti = excitations(d, g, baseline)
+    rule = ablation.either_rule(one, anti, t["labels"], w)
     if thresholds == "one" and d.counts is not None:
         return Judgement(rule["agreement"] >= EITHER_RULE_AGREEMENT, {"agreement": rule["agreement"]}, measured=rule)
-    per_group = d.memo(("per-group rule", baseline, grouping_key(g)), lambda: ablation.either_group_rule_per_group(
-        post, readout, g, t["labels"], w, baseline))
-    agreement = rule["agreement"] if thresholds == "one" else per_group["agreement"]
+    two = d.memo(("per-group rule", baseline, grouping_key(g)),
+                 lambda: ablation.either_rule_per_group(one, anti, t["labels"], w))
+    agreement = rule["agreement"] if thresholds == "one" else two["agreement"]
     return Judgement(agreement >= EITHER_RULE_AGREEMENT, {"agreement": agreement},
-                     measured={**rule, "per_group_thresholds": per_group})
+                     measured={**rule, "per_group_thresholds": two})
 
 
 @claim(
@@ -376,7 +379,8 @@ def min_ablation_figure(figure_store, min_outcomes) -> str:
 def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) -> Judgement:
     post, readout, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    outcomes = ablation.min_ablation_outcomes(post, readout, g, t["s"], w, split)
+    labels = d.shared(("min-ablation", grouping_key(g)), lambda: ablation.min_ablation_labels(post, readout, g))
+    outcomes = ablation.outcomes_by_half(labels, t["s"], w, split)
     kept = {name: row["kept"] for name, row in outcomes.items()}
     checks = {
         "anti_one_group": between(kept["anti_one_group"]["anti_one_half"], *CHANCE)
@@ -442,7 +446,8 @@ def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -
     low = t["s"] < ablation.MIDPOINT
     out, checks, headline = {}, {}, {}
     for name, mask, region, half in (("anti_one_group", g.anti_one, ANTI, low), ("one_group", g.one, ONE, ~low)):
-        change = ablation.min_ablation_logit_diff_change(post, readout, mask)
+        change = per_group(d, "min-ablation change", mask,
+                           lambda mask=mask: ablation.min_ablation_logit_diff_change(post, readout, mask))
         own = (t["region"] == region) if images == "region" else half
         some = weighted.total(w, own) > 0
         out[name] = {
@@ -501,7 +506,8 @@ def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: 
 
     def offsets(mask: np.ndarray, region: int) -> np.ndarray:
         where = (t["region"] != region) if inactive == "other-regions" else (t["region"] == MIDDLE)
-        return neurons.no_detection_offset(post, mask, where, w, None if order is None else order[:, mask])
+        return d.memo(("offsets", inactive, region, mask.tobytes()), lambda: neurons.no_detection_offset(
+            post, mask, where, w, None if order is None else order[:, mask]))
 
     by_group = {"one": offsets(g.one, ONE), "anti_one": offsets(g.anti_one, ANTI)}
     all_offsets = np.concatenate(list(by_group.values()))

@@ -25,8 +25,8 @@ GROUP_TOLERANCE = 3
 
 def typical_contribution(d: Sample, typical: str = "std") -> np.ndarray:
     """Per neuron: logit-diff weight × typical activation over the (resampled) training images."""
-    return d.memo(("typical", typical), lambda: neurons.typical_contribution(
-        d.table("train")["post"], d.fixed["readout"].direction, typical, d.weights("train")))
+    return d.shared(("typical", typical), lambda: neurons.typical_contribution(
+        d.table("train")["post"], d.fixed["readout"].direction, typical, d.weights("train")), per_resample=True)
 
 
 @pytest.fixture(scope="module")
