@@ -8,7 +8,7 @@ draw the same resamples (``seed_group="neurons"``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from analysis import ablation, neurons
 from analysis.robustness import Choice, Sample
+from model.interventions import Readout
 
 DEAD = dict(why="\"dead (useless)\": never active on the training set (CLAIMS.md), or active on at most 0.1% of it "
             "(60 images), which a reader could also call useless")
@@ -39,8 +40,28 @@ def neuron_sample(post: np.ndarray, train: Any, readout: Any, pca: Any, arms: An
         {"train": {"post": post, "region": train.region, "s": train.s, "labels": train.labels, "logits": train.logits}},
         {"readout": readout, "components": pca.components,
          "arms": None if arms is None else (arms[0].outward, arms[1].outward),
-         "column_order": cache(lambda: np.argsort(post, axis=0, kind="stable").astype(np.int32))},
+         "column_order": cache(lambda: np.argsort(post, axis=0, kind="stable").astype(np.int32)),
+         "active": cache(lambda: ActiveNeurons.of(post, readout))},
     )
+
+
+@dataclass(frozen=True)
+class ActiveNeurons:
+    """The neurons active on some image of the full sample, their activations and their readout: a never-active
+    neuron adds nothing to any logit, so per-image interventions are computed on these columns alone."""
+
+    mask: np.ndarray
+    post: np.ndarray
+    readout: Readout
+
+    @classmethod
+    def of(cls, post: np.ndarray, readout: Readout) -> "ActiveNeurons":
+        mask = ~neurons.dead_neurons(post)
+        return cls(mask, np.ascontiguousarray(post[:, mask]), readout.restricted(mask))
+
+    def groups(self, g: neurons.Groups) -> neurons.Groups:
+        """A grouping of all neurons, restricted to the active ones."""
+        return neurons.Groups(g.one[self.mask], g.anti_one[self.mask], g.dead[self.mask])
 
 
 def with_fixed(sample: Sample, **fixed: Any) -> Sample:
@@ -77,6 +98,6 @@ def per_group(d: Sample, name: str, mask: np.ndarray, compute: Callable[[], Any]
 
 def excitations(d: Sample, g: neurons.Groups, baseline: str = "minimum") -> tuple[np.ndarray, np.ndarray]:
     """Per image, the 1 group's and the anti-1 group's excitation above ``baseline`` (ablation.excitation)."""
-    t, readout = d.table("train"), d.fixed["readout"]
-    return tuple(per_group(d, f"excitation/{baseline}", m, lambda m=m: ablation.excitation(t["post"], readout, m, baseline))
-                 for m in (g.one, g.anti_one))
+    active = d.fixed["active"]()
+    return tuple(per_group(d, f"excitation/{baseline}", m, lambda m=m: ablation.excitation(
+        active.post, active.readout, m[active.mask], baseline)) for m in (g.one, g.anti_one))

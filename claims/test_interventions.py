@@ -19,7 +19,7 @@ from model import interventions
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band_labels
 from analysis.robustness import Choice, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
-from claims.samples import dead_choice, detector_groups, excitations, grouping_key, groups_choice, per_group
+from claims.samples import ActiveNeurons, dead_choice, detector_groups, excitations, grouping_key, groups_choice, per_group
 from claims.tolerance import between
 from fixtures.cache import memoised
 from report.claim import claim
@@ -112,10 +112,9 @@ def dla_figure(figure_store, train, acts, groups, fc2) -> str:
     return figure_store.render("dla", "dla", samples, one, anti, rest)
 
 
-def on_the_sample(d: Sample) -> tuple[np.ndarray, interventions.Readout, dict[str, np.ndarray], np.ndarray | None]:
-    """(activations, readout, the per-image table, the resample's multiplicities) of a neuron-claim sample."""
-    t = d.table("train")
-    return t["post"], d.fixed["readout"], t, d.weights("train")
+def on_the_sample(d: Sample) -> tuple[ActiveNeurons, dict[str, np.ndarray], np.ndarray | None]:
+    """(the active neurons, the per-image table, the resample's multiplicities) of a neuron-claim sample."""
+    return d.fixed["active"](), d.table("train"), d.weights("train")
 
 
 @declare(
@@ -128,9 +127,10 @@ def on_the_sample(d: Sample) -> tuple[np.ndarray, interventions.Readout, dict[st
     seed_group="neurons",
 )
 def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
-    post, readout, t, w = on_the_sample(d)
+    active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    contribution = per_group(d, "contribution", g.anti_one, lambda: readout.logit_diff_contribution(post, g.anti_one))
+    contribution = per_group(d, "contribution", g.anti_one, lambda: active.readout.logit_diff_contribution(
+        active.post, g.anti_one[active.mask]))
     base = ablation.baseline_summary(contribution, t["region"], w, images)
     holds = bool(base["mean"] < 0 and base["fraction_negative"] >= ALMOST_ALL)
     return Judgement(holds, {"mean": base["mean"], "fraction_negative": base["fraction_negative"]}, measured=base)
@@ -168,9 +168,10 @@ def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, d
     seed_group="neurons",
 )
 def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
-    post, readout, t, w = on_the_sample(d)
+    active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    per_image = per_group(d, "zero-ablation", g.anti_one, lambda: ablation.zero_ablation_images(post, readout, g.anti_one))
+    per_image = per_group(d, "zero-ablation", g.anti_one, lambda: ablation.zero_ablation_images(
+        active.post, active.readout, g.anti_one[active.mask]))
     effect = ablation.zero_ablation_summary(per_image, t["region"], w, images)
     headline = {k: effect[k] for k in ("fraction_class_1_after", "fraction_class_0_flipped", "fraction_logit_diff_rises")}
     # judged literally (CLAIMS.md v2): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
@@ -211,7 +212,7 @@ BASELINE = dict(why="excitation above the no-detection baseline: each neuron's d
 def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float | None:
     """"Strongly": ``strong_scale`` × ablation.strong_excitation_threshold; None when undefined (a detector group
     is empty, or the model never says class 0)."""
-    _, _, t, w = on_the_sample(d)
+    _, t, w = on_the_sample(d)
     threshold = strong_scale * ablation.strong_excitation_threshold(t["logits"], w)
     return threshold if g.one.any() and g.anti_one.any() and np.isfinite(threshold) else None
 
@@ -225,7 +226,7 @@ def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float
     seed_group="neurons",
 )
 def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
-    post, readout, t, w = on_the_sample(d)
+    active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
     threshold = strong_threshold(d, g, strong_scale)
     if threshold is None:
@@ -269,7 +270,7 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample,
     seed_group="neurons",
 )
 def each_region_its_group(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
-    post, readout, t, w = on_the_sample(d)
+    active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
     threshold = strong_threshold(d, g, strong_scale)
     if threshold is None:
@@ -316,7 +317,7 @@ def test_each_region_excites_its_own_group(verdict, neuron_sample, dla_figure):
 def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str, dead_fraction: float) -> Judgement:
     """θ fitted on the (resampled) images. The per-group rule, reported beside the verdict, costs 101 passes:
     it is computed when it is judged, or once per grouping on the full sample."""
-    post, readout, t, w = on_the_sample(d)
+    active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
     if not (g.one.any() or g.anti_one.any()):
         return Judgement(False, {"agreement": float("nan")})
@@ -377,9 +378,10 @@ def min_ablation_figure(figure_store, min_outcomes) -> str:
     seed_group="neurons",
 )
 def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) -> Judgement:
-    post, readout, t, w = on_the_sample(d)
+    active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    labels = d.shared(("min-ablation", grouping_key(g)), lambda: ablation.min_ablation_labels(post, readout, g))
+    labels = d.shared(("min-ablation", grouping_key(g)), lambda: ablation.min_ablation_labels(
+        active.post, active.readout, active.groups(g)))
     outcomes = ablation.outcomes_by_half(labels, t["s"], w, split)
     kept = {name: row["kept"] for name, row in outcomes.items()}
     checks = {
@@ -441,13 +443,13 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, neuron_sample, min
     seed_group="neurons",
 )
 def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -> Judgement:
-    post, readout, t, w = on_the_sample(d)
+    active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
     low = t["s"] < ablation.MIDPOINT
     out, checks, headline = {}, {}, {}
     for name, mask, region, half in (("anti_one_group", g.anti_one, ANTI, low), ("one_group", g.one, ONE, ~low)):
-        change = per_group(d, "min-ablation change", mask,
-                           lambda mask=mask: ablation.min_ablation_logit_diff_change(post, readout, mask))
+        change = per_group(d, "min-ablation change", mask, lambda mask=mask: ablation.min_ablation_logit_diff_change(
+            active.post, active.readout, mask[active.mask]))
         own = (t["region"] == region) if images == "region" else half
         some = weighted.total(w, own) > 0
         out[name] = {
@@ -500,7 +502,8 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min
     seed_group="neurons",
 )
 def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: str, dead_fraction: float) -> Judgement:
-    post, _, t, w = on_the_sample(d)
+    t, w = d.table("train"), d.weights("train")
+    post = t["post"]
     g = detector_groups(d, groups, dead_fraction)
     order = None if w is None else d.fixed["column_order"]()
 
