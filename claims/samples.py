@@ -55,7 +55,7 @@ class ActiveNeurons:
     readout: Readout
 
     @classmethod
-    def of(cls, post: np.ndarray, readout: Readout) -> "ActiveNeurons":
+    def of(cls, post: np.ndarray, readout: Readout) -> ActiveNeurons:
         mask = ~neurons.dead_neurons(post)
         return cls(mask, np.ascontiguousarray(post[:, mask]), readout.restricted(mask))
 

@@ -15,13 +15,21 @@ import numpy as np
 import pytest
 
 from analysis import ablation, neurons, scrubbing, weighted
-from model import interventions
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band_labels
 from analysis.robustness import Choice, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
-from claims.samples import ActiveNeurons, dead_choice, detector_groups, excitations, grouping_key, groups_choice, per_group
+from claims.samples import (
+    ActiveNeurons,
+    dead_choice,
+    detector_groups,
+    excitations,
+    grouping_key,
+    groups_choice,
+    per_group,
+)
 from claims.tolerance import between
 from fixtures.cache import memoised
+from model import interventions
 from report.claim import claim
 
 ALMOST_ALL = 0.90  # CLAIMS.md: "almost all" = ≥ 90%
@@ -226,7 +234,7 @@ def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float
     seed_group="neurons",
 )
 def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
-    active, t, w = on_the_sample(d)
+    w = d.weights("train")
     g = detector_groups(d, groups, dead_fraction)
     threshold = strong_threshold(d, g, strong_scale)
     if threshold is None:
@@ -270,7 +278,7 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample,
     seed_group="neurons",
 )
 def each_region_its_group(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
-    active, t, w = on_the_sample(d)
+    t, w = d.table("train"), d.weights("train")
     g = detector_groups(d, groups, dead_fraction)
     threshold = strong_threshold(d, g, strong_scale)
     if threshold is None:
@@ -317,7 +325,7 @@ def test_each_region_excites_its_own_group(verdict, neuron_sample, dla_figure):
 def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str, dead_fraction: float) -> Judgement:
     """θ fitted on the (resampled) images. The per-group rule, reported beside the verdict, costs 101 passes:
     it is computed when it is judged, or once per grouping on the full sample."""
-    active, t, w = on_the_sample(d)
+    t, w = d.table("train"), d.weights("train")
     g = detector_groups(d, groups, dead_fraction)
     if not (g.one.any() or g.anti_one.any()):
         return Judgement(False, {"agreement": float("nan")})

@@ -133,7 +133,7 @@ def neuron_results(post, readout, region, s, labels, groups, w=None):
 
 
 def test_neuron_statistics_with_weights_of_all_ones_are_unweighted(model):
-    post, readout, region, s, labels, groups = model
+    post, _, region, _, _, groups = model
     ones = np.ones(len(post), dtype=np.int64)
     same(neuron_results(*model, ones), neuron_results(*model))
     offsets = neurons.no_detection_offset(post, groups.one, region != ONE)
