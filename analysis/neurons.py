@@ -57,10 +57,8 @@ def groups_by_firing(post: np.ndarray, region: np.ndarray, weights: np.ndarray |
     if weights is None:
         on_one = post[region == ONE].mean(axis=0)
         on_anti = post[region == ANTI].mean(axis=0)
-    else:  # both means in one product
-        w = np.asarray(weights, dtype=np.float64)
-        rows = np.stack([w * (region == ONE), w * (region == ANTI)])
-        on_one, on_anti = (rows @ post) / rows.sum(axis=1, keepdims=True)
+    else:
+        on_one, on_anti = weighted.mean(post, weights, region == ONE), weighted.mean(post, weights, region == ANTI)
     one = ~dead & (on_one > on_anti)
     return Groups(one=one, anti_one=~dead & ~one, dead=dead)
 

@@ -17,8 +17,10 @@ def mean(values: np.ndarray, weights: np.ndarray | None = None, where: np.ndarra
     w = np.asarray(weights, dtype=np.float64)
     if where is not None:
         w = w * where
-    flat = v.reshape(len(v), -1)
-    return (w @ (flat if flat.dtype == np.float64 else flat.astype(np.float64))).reshape(v.shape[1:]) / w.sum()
+    v = v if v.dtype == np.float64 else v.astype(np.float64)
+    if v.ndim == 1:
+        return float(np.dot(w, v)) / w.sum()
+    return (v.reshape(len(v), -1).T @ w).reshape(v.shape[1:]) / w.sum()
 
 
 def total(weights: np.ndarray | None, where: np.ndarray) -> float:

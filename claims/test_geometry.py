@@ -144,14 +144,17 @@ def plane(d: Sample, activations: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def fitted_v(d: Sample, activations: str) -> geometry.VShape | None:
-    """The V fitted to the (resampled) images in the plane, or None when there is none."""
+    """The V fitted to the (resampled) images in the plane, or None when there is none: once per resample for
+    the claims that draw the same resamples (``seed_group="v"``)."""
     def fit() -> geometry.VShape | None:
         try:
             return geometry.fit_v(plane(d, activations)[0], d.weights("train"))
         except geometry.NoV:
             return None
 
-    return d.memo(("v", activations), fit)
+    if d.counts is None:
+        return d.memo(("v", activations), fit)
+    return d.shared(("v", activations), fit, per_resample=True)
 
 
 def oriented(coords: np.ndarray) -> np.ndarray:
