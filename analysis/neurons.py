@@ -81,8 +81,12 @@ def typical_contribution(post: np.ndarray, direction: np.ndarray, typical: str =
     if weights is None:
         scale = post.std(axis=0, dtype=np.float64) if typical == "std" else post.mean(axis=0, dtype=np.float64)
     else:
-        mean = weighted.mean(post, weights)
-        scale = mean if typical == "mean" else np.sqrt(np.maximum(weighted.mean(post * post, weights) - mean**2, 0.0))
+        scale = mean = weighted.mean(post, weights)
+        if typical == "std":  # post-ReLU activations are >= 0: a column of weighted mean 0 is 0 throughout, std 0
+            scale = np.zeros_like(mean)
+            varies = mean > 0
+            cols = post[:, varies]
+            scale[varies] = np.sqrt(np.maximum(weighted.mean(cols * cols, weights) - mean[varies] ** 2, 0.0))
     return np.asarray(direction, dtype=np.float64) * scale
 
 

@@ -163,10 +163,10 @@ class Sample:
 
     def shared(self, key: Any, compute: Callable[[], Any], *, per_resample: bool = False) -> Any:
         """A value computed once for this sample and all its resamples: one that does not depend on the
-        multiplicities (e.g. per-image values of one neuron grouping; the 64 most recent kept), or with
+        multiplicities (e.g. per-image values of one neuron grouping; the 256 most recent kept), or with
         ``per_resample`` a small one keyed by them (e.g. a resample's neuron groups; 4096 kept), so that claims
         judging one sample on the same resamples (a ``seed_group``) share it."""
-        store, size = self._shared.setdefault(per_resample, {}), 4096 if per_resample else 64
+        store, size = self._shared.setdefault(per_resample, {}), 4096 if per_resample else 256
         if per_resample and self.counts is not None:
             key = (key, tuple(hashlib.blake2b(c.tobytes(), digest_size=16).digest() for c in self.counts.values()))
         if key not in store:

@@ -56,9 +56,11 @@ def median_columns(columns: np.ndarray, weights: np.ndarray, order: np.ndarray |
     lower, upper = (size - 1) // 2, size // 2
     # the value at 0-based position p of the repeated sorted column is the first sorted row whose cumulative count
     # exceeds p
-    at = [np.minimum((cum <= p).sum(axis=0), len(cols) - 1) for p in (lower, upper)]
-    value = [np.take_along_axis(cols, np.take_along_axis(order, i[None], axis=0), axis=0)[0] for i in at]
-    return (value[0].astype(np.float64) + value[1]) / 2
+    out = np.empty(cols.shape[1])
+    for j in range(cols.shape[1]):
+        rows = order[np.searchsorted(cum[:, j], [lower[j], upper[j]], side="right"), j]
+        out[j] = (float(cols[rows[0], j]) + cols[rows[1], j]) / 2
+    return out
 
 
 def ranks(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
