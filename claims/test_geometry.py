@@ -312,12 +312,13 @@ def clue_is_furthest_out(d: Sample, furthest: str, activations: str, corner: str
     offsets = coords - origin
     if furthest == "projection":
         reach = [offsets[arm.members] @ arm.outward for arm in arms]
-        clue_reach = offsets[6] @ one_arm.outward
     else:
         distance = np.linalg.norm(offsets, axis=1)
-        reach, clue_reach = [distance[arm.members] for arm in arms], distance[6]
+        reach = [distance[arm.members] for arm in arms]
     extreme = [int(np.flatnonzero(arm.members)[np.argmax(r)]) for arm, r in zip(arms, reach)]
-    clue_rank = int(np.sum(reach[0] > clue_reach)) if one_arm.members[6] else None
+    # the clue's own value in its arm's (one product: a second, separate product could differ in the last bit)
+    clue_reach = reach[0][np.searchsorted(np.flatnonzero(one_arm.members), 6)] if one_arm.members[6] else None
+    clue_rank = int(np.sum(reach[0] > clue_reach)) if clue_reach is not None else None
     offset = anticlue - origin
     anti_angles = {"to_anti_one_arm": geometry.angle_deg(offset, anti_arm.outward),
                    "to_one_arm": geometry.angle_deg(offset, one_arm.outward)}
