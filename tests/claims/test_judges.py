@@ -16,6 +16,8 @@ from report.claim import JudgeMismatch, Verdict
 from report.records import ClaimSpec
 from tests.conftest import run_claims
 
+pytest_plugins = ["pytester"]
+
 
 class FakeItem(SimpleNamespace):
     """The parts of a pytest item a Verdict uses."""
@@ -30,11 +32,6 @@ def a_verdict(kind: str = "claim") -> Verdict:
 
 def judging(holds: bool, measured: dict, erratum: bool = False):
     return lambda data: Judgement(holds, {}, erratum=erratum, measured=measured)
-
-
-def test_a_claim_that_concludes_without_its_judge_is_refused():
-    with pytest.raises(JudgeMismatch, match="verdict.judge"):
-        a_verdict().conclude(True, summary="s")
 
 
 @pytest.mark.parametrize("holds, erratum", [(False, False), (True, False), (False, True)])
@@ -90,3 +87,38 @@ def test_every_claim_of_a_real_run_records_exactly_what_its_judge_returns(pytest
     for claim, record in records.items():
         assert judged[claim]["verdict"] == record["verdict"], claim
         assert judged[claim]["measured"] == record["measured"], claim
+
+
+TWO_CLAIMS = """
+from analysis.robustness import Judgement
+from report.claim import Verdict
+from report.records import ClaimSpec
+
+
+class Item:
+    nodeid, user_properties = "n", []
+
+    class config:
+        getoption = staticmethod(lambda name, default=None: default)
+
+
+def test_one_judged_one_not():
+    judged = Verdict(Item(), ClaimSpec(id="judged", quote="q", claimed=1, accept="a"), "0")
+    judged.judge(lambda d: Judgement(True, {}, measured={"a": 1}), None)
+    Verdict(Item(), ClaimSpec(id="not-judged", quote="q", claimed=1, accept="a"), "0").measured(a=1)
+"""
+
+
+def test_a_test_that_judges_nothing_is_missing_from_the_log(pytester: pytest.Pytester, monkeypatch):
+    """A claim whose test never calls its judge is missing from the judgements a run writes, so the check above
+    (every record judged) fails on it."""
+    from fixtures.locate import PROJECT_ROOT
+
+    pytester.makeini(f"[pytest]\npythonpath = {PROJECT_ROOT}\n")
+    pytester.makepyfile(test_two=TWO_CLAIMS)
+    log = pytester.path / "judgements.json"
+    monkeypatch.setenv("EIS_JUDGEMENTS", str(log))
+    result = pytester.runpytest_subprocess("-p", "tests.claims.judge_log", "-p", "no:cacheprovider",
+                                           "-p", "no:hypothesispytest")
+    result.assert_outcomes(passed=1)
+    assert set(json.loads(log.read_text())) == {"judged"}
