@@ -112,40 +112,8 @@ def pytest_eis_robustness(config: pytest.Config, declaration: Any, data: Any, ju
     return _robustness_record(config, declaration, data, judgement)
 
 
-_EXTERNAL_SAMPLE = pytest.StashKey[tuple]()
-
-
-@pytest.fixture(autouse=True)
-def _robustness_sample(request: pytest.FixtureRequest) -> None:
-    """With --robustness, build the sample of a claim whose declaration lives in claims/robustness_external.py
-    (from the fixtures it names) during setup, for the check after the test."""
-    if not request.config.getoption("robustness", default=False) or not isinstance(request.node, pytest.Item):
-        return
-    marker = request.node.get_closest_marker("claim")
-    if marker is None or not marker.args:
-        return
-    from claims.robustness_external import EXTERNAL
-
-    ext = EXTERNAL.get(marker.args[0].id)
-    if ext is not None:
-        values = {name: request.getfixturevalue(name) for name in ext.fixtures}
-        request.node.stash[_EXTERNAL_SAMPLE] = (ext.declaration, ext.build(**values))
-
-
 def pytest_eis_robustness_unjudged(item: pytest.Item, record: Any) -> Mapping[str, Any]:
-    """A claim whose test did not call verdict.judge: its declaration in claims/robustness_external.py, run at
-    the default choices, must give the test's verdict (else the record says the declaration is stale)."""
-    from analysis.robustness import undeclared, with_cell
+    """A claim whose test did not call verdict.judge has no robustness to measure: every view says so."""
+    from analysis.robustness import undeclared
 
-    if _EXTERNAL_SAMPLE not in item.stash:
-        return undeclared("no robustness declaration yet (README: Robustness, how to declare one)")
-    declaration, data = item.stash[_EXTERNAL_SAMPLE]
-    del item.stash[_EXTERNAL_SAMPLE]  # its per-resample caches die with the test, not with the session
-    judgement = declaration(data)
-    rob = _robustness_record(item.config, declaration, data, judgement)
-    rob["consistent"] = judgement.verdict == record.verdict
-    if not rob["consistent"]:
-        rob["fragile"] = True
-        rob["fragile_because"] = rob.get("fragile_because", []) + [
-            f"its declaration judges {judgement.verdict}, the test {record.verdict}: stale declaration"]
-    return with_cell(rob)
+    return undeclared("its test calls no judge (README: Robustness, how to declare one)")

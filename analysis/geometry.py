@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis import weighted
+
 _CHUNK = 8192
 
 
@@ -35,7 +37,7 @@ class PCA:
         return self.components @ np.asarray(vector, dtype=np.float64)
 
 
-def fit_pca(x: np.ndarray, k: int = 2) -> PCA:
+def fit_pca(x: np.ndarray, k: int = 2, weights: np.ndarray | None = None) -> PCA:
     """PCA by eigendecomposition of the covariance (float64).
 
     Equal to scikit-learn's ``PCA(k)`` up to each component's sign (``tests/`` checks this); computed in
@@ -45,12 +47,13 @@ def fit_pca(x: np.ndarray, k: int = 2) -> PCA:
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] < 2 or not 1 <= k <= x.shape[1]:
         raise ValueError(f"PCA needs an (N >= 2, D >= {k}) matrix, got {x.shape}")
-    mean = x.mean(axis=0, dtype=np.float64)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    mean = x.mean(axis=0, dtype=np.float64) if w is None else weighted.mean(x, w)
     cov = np.zeros((x.shape[1], x.shape[1]))
     for start in range(0, len(x), _CHUNK):
         centred = x[start : start + _CHUNK].astype(np.float64) - mean
-        cov += centred.T @ centred
-    cov /= len(x) - 1
+        cov += centred.T @ (centred if w is None else centred * w[start : start + _CHUNK, None])
+    cov /= (len(x) if w is None else w.sum()) - 1
     values, vectors = np.linalg.eigh(cov)
     order = np.argsort(values)[::-1]
     values, vectors = values[order], vectors[:, order]
@@ -60,6 +63,36 @@ def fit_pca(x: np.ndarray, k: int = 2) -> PCA:
     total = float(values.sum())
     ratio = values[:k] / total if total > 0 else np.zeros(k)
     return PCA(mean=mean, components=comps, explained_variance_ratio=ratio)
+
+
+def block_moments(x: np.ndarray, block: int = 100) -> dict[str, np.ndarray]:
+    """Per block of ``block`` consecutive rows: count, sum and sum of outer products (the last block may be
+    smaller). A bootstrap over blocks gives a PCA's sampling spread at the cost of a (blocks × D²) sum."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x) // block * block
+    b = x[:n].reshape(-1, block, x.shape[1])
+    sums, outer = b.sum(axis=1), np.einsum("bij,bik->bjk", b, b)
+    if n < len(x):  # the rest as one last (smaller) block
+        rest = x[n:]
+        sums, outer = np.vstack([sums, rest.sum(0)[None]]), np.concatenate([outer, (rest.T @ rest)[None]])
+    counts = np.full(len(sums), block, dtype=np.float64)
+    counts[-1] = len(x) - block * (len(sums) - 1)
+    return {"n": counts, "sum": sums, "outer": outer}
+
+
+def moments_pca(moments: dict[str, np.ndarray], weights: np.ndarray | None = None,
+                k: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``k`` leading components (k, D), their explained-variance ratios (k,)) of the rows whose
+    :func:`block_moments` are given, each block counted ``weights`` times (the covariance's eigenvectors, as
+    :func:`fit_pca`; signs as numpy's eigh gives them)."""
+    w = np.ones(len(moments["n"])) if weights is None else np.asarray(weights, dtype=np.float64)
+    n = w @ moments["n"]
+    mean = (w @ moments["sum"]) / n
+    cov = np.tensordot(w, moments["outer"], axes=1) / n - np.outer(mean, mean)
+    values, vectors = np.linalg.eigh(cov)
+    values, vectors = values[::-1], vectors[:, ::-1]
+    total = float(values.sum())
+    return vectors[:, :k].T, (values[:k] / total if total > 0 else np.zeros(k))
 
 
 def _cov2(sx: np.ndarray, sy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray, n: np.ndarray):
@@ -83,13 +116,18 @@ class Line:
     r2: float  # fraction of the points' variance along the line
 
 
-def fit_line(points: np.ndarray) -> Line:
-    """Total-least-squares line: the principal axis of the points. ``r2`` = λ_max / (λ_max + λ_min)."""
+def fit_line(points: np.ndarray, weights: np.ndarray | None = None) -> Line:
+    """Total-least-squares line: the principal axis of the points (``weights``: integer multiplicities).
+    ``r2`` = λ_max / (λ_max + λ_min)."""
     p = np.asarray(points, dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] != 2 or len(p) < 2:
+    if p.ndim != 2 or p.shape[1] != 2 or weighted.total(weights, np.ones(len(p), dtype=bool)) < 2:
         raise ValueError(f"need at least two 2-D points, got shape {p.shape}")
-    centre = p.mean(axis=0)
-    values, vectors = np.linalg.eigh(np.cov((p - centre).T))
+    if weights is None:
+        centre = p.mean(axis=0)
+        values, vectors = np.linalg.eigh(np.cov((p - centre).T))
+    else:
+        centre = weighted.mean(p, weights)
+        values, vectors = np.linalg.eigh(np.cov((p - centre).T, fweights=np.asarray(weights)))
     total = float(values.sum())
     return Line(centre, vectors[:, 1], float(values[1] / total) if total > 0 else 0.0)
 
@@ -134,25 +172,48 @@ def angle_deg(u: np.ndarray, v: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(np.dot(u, v) / (nu * nv), -1.0, 1.0))))
 
 
-def best_split(coords: np.ndarray, min_fraction: float = 0.01) -> float:
+def best_split(coords: np.ndarray, min_fraction: float = 0.01, weights: np.ndarray | None = None) -> float:
     """The PC1 value that splits the points into two groups best described by one line each.
 
     Minimises the summed squared distance of every point to its group's total-least-squares line over every
     split position (prefix sums make this O(N log N)). Uses no labels: the corner is found from geometry alone.
+    ``weights``: integer multiplicities (a split falls between two distinct points of positive weight).
     """
     p = np.asarray(coords, dtype=np.float64)
+    if weights is not None:
+        w = np.asarray(weights)
+        p, w = p[w > 0], w[w > 0]
     order = np.argsort(p[:, 0], kind="stable")
     x, y = p[order, 0], p[order, 1]
-    n = len(x)
+    if weights is None:
+        n = len(x)
+        m = max(2, int(np.ceil(min_fraction * n)))
+        if n < 2 * m:
+            raise ValueError(f"too few points ({n}) to fit two arms")
+        cs = [np.concatenate([[0.0], np.cumsum(v)]) for v in (x, y, x * x, y * y, x * y)]
+        k = np.arange(m, n - m + 1)  # left group = first k points
+        tot = [c[-1] for c in cs]
+        left = _cov2(*(c[k] for c in cs), k.astype(np.float64))
+        right = _cov2(*(t - c[k] for c, t in zip(cs, tot)), (n - k).astype(np.float64))
+        resid = k * _eig2(*left)[0] + (n - k) * _eig2(*right)[0]
+        best = int(k[np.argmin(resid)])
+        return float((x[best - 1] + x[best]) / 2)
+    w = w[order].astype(np.float64)
+    count = np.concatenate([[0.0], np.cumsum(w)])
+    n = count[-1]
     m = max(2, int(np.ceil(min_fraction * n)))
     if n < 2 * m:
-        raise ValueError(f"too few points ({n}) to fit two arms")
-    cs = [np.concatenate([[0.0], np.cumsum(v)]) for v in (x, y, x * x, y * y, x * y)]
-    k = np.arange(m, n - m + 1)  # left group = first k points
+        raise ValueError(f"too few points ({int(n)}) to fit two arms")
+    cs = [np.concatenate([[0.0], np.cumsum(w * v)]) for v in (x, y, x * x, y * y, x * y)]
+    k = np.flatnonzero((count >= m) & (count <= n - m))  # left group = first k distinct points
+    k = k[(k > 0) & (k < len(x))]
+    if not len(k):
+        raise ValueError("too few distinct points to fit two arms")
     tot = [c[-1] for c in cs]
-    left = _cov2(*(c[k] for c in cs), k.astype(np.float64))
-    right = _cov2(*(t - c[k] for c, t in zip(cs, tot)), (n - k).astype(np.float64))
-    resid = k * _eig2(*left)[0] + (n - k) * _eig2(*right)[0]
+    nk = count[k]
+    left = _cov2(*(c[k] for c in cs), nk)
+    right = _cov2(*(t - c[k] for c, t in zip(cs, tot)), n - nk)
+    resid = nk * _eig2(*left)[0] + (n - nk) * _eig2(*right)[0]
     best = int(k[np.argmin(resid)])
     return float((x[best - 1] + x[best]) / 2)
 
@@ -161,20 +222,24 @@ class NoV(ValueError):
     """The points have no V to fit (no spread at all, or everything on one side of every split)."""
 
 
-def fit_v(coords: np.ndarray) -> VShape:
+def fit_v(coords: np.ndarray, weights: np.ndarray | None = None) -> VShape:
     """Fit the V: split the points along PC1 (:func:`best_split`), fit a line to each arm, cross the lines.
-    Raises :class:`NoV` when there is nothing to fit (e.g. a network whose neurons never fire)."""
+    Raises :class:`NoV` when there is nothing to fit (e.g. a network whose neurons never fire). ``weights``:
+    integer multiplicities; the arms' members are then every point on its side, of any weight."""
     p = np.asarray(coords, dtype=np.float64)
-    if len(p) < 4 or not np.all(np.isfinite(p)) or np.ptp(p[:, 0]) == 0:
-        raise NoV(f"{len(p)} points with no spread along PC1")
+    w = None if weights is None else np.asarray(weights)
+    fitted = p if w is None else p[w > 0]
+    if len(fitted) < 4 or not np.all(np.isfinite(fitted)) or np.ptp(fitted[:, 0]) == 0:
+        raise NoV(f"{len(fitted)} points with no spread along PC1")
     try:
-        split = best_split(p)
+        split = best_split(p, weights=w)
     except ValueError as exc:
         raise NoV(str(exc)) from None
     left_mask = p[:, 0] < split
-    if left_mask.sum() < 2 or (~left_mask).sum() < 2:
+    if weighted.total(w, left_mask) < 2 or weighted.total(w, ~left_mask) < 2:
         raise NoV("one side of the best split holds fewer than two points")
-    lines = [fit_line(p[left_mask]), fit_line(p[~left_mask])]
+    lines = [fit_line(p[left_mask], None if w is None else w[left_mask]),
+             fit_line(p[~left_mask], None if w is None else w[~left_mask])]
     a, b = lines
     system = np.stack([a.direction, -b.direction], axis=1)
     if abs(np.linalg.det(system)) < 1e-9:
@@ -189,13 +254,17 @@ def fit_v(coords: np.ndarray) -> VShape:
     return VShape(split=split, corner=corner, left=arms[0], right=arms[1])
 
 
-def auc(scores: np.ndarray, positive: np.ndarray) -> float:
+def auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Probability that a random positive scores higher than a random negative (ties count ½): the
     Mann–Whitney form of the ROC AUC (``tests/`` checks it against scikit-learn)."""
     positive = np.asarray(positive, dtype=bool)
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    n_pos, n_neg = weighted.total(weights, positive), weighted.total(weights, ~positive)
     if n_pos == 0 or n_neg == 0:
         return float("nan")
+    if weights is not None:
+        rank = weighted.ranks(scores, weights)
+        w = np.asarray(weights, dtype=np.float64)
+        return float(((w * rank)[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
     _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
     ends = np.cumsum(counts)
     avg_rank = ends - (counts - 1) / 2.0  # 1-based average rank of each distinct value
@@ -203,26 +272,38 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def arms_by_content(v: VShape, one_like: np.ndarray) -> tuple[Arm, Arm]:
+def arms_by_content(v: VShape, one_like: np.ndarray, weights: np.ndarray | None = None) -> tuple[Arm, Arm]:
     """(the "1" arm, the "anti-1" arm): the arm with the larger share of 1-like images is the "1" arm.
 
     Decided by the data (the regions of s), not by PCA signs, so "top-right"/"left" need no convention."""
-    share = [float(np.mean(one_like[arm.members])) if arm.members.any() else 0.0 for arm in v.arms]
+    share = [float(weighted.mean(one_like, weights, arm.members)) if weighted.total(weights, arm.members) else 0.0
+             for arm in v.arms]
     return (v.left, v.right) if share[0] > share[1] else (v.right, v.left)
 
 
-def ranks(values: np.ndarray) -> np.ndarray:
+def ranks(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """1-based ranks, ties sharing their average rank (as in the Spearman correlation)."""
-    _, inverse, counts = np.unique(np.asarray(values), return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return (ends - (counts - 1) / 2.0)[inverse.reshape(-1)]
+    return weighted.ranks(values, weights)
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
+def pearson(a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Pearson's correlation (NaN if either is constant)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if weights is None:
+        return float(np.corrcoef(a, b)[0, 1])
+    w = np.asarray(weights, dtype=np.float64)
+    a, b = a - (w @ a) / w.sum(), b - (w @ b) / w.sum()
+    denom = float(np.sqrt((w @ (a * a)) * (w @ (b * b))))
+    return float((w @ (a * b)) / denom) if denom > 0 else float("nan")
+
+
+def spearman(a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Spearman's rank correlation: the Pearson correlation of the two rank vectors (NaN if either is constant)."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError(f"need two 1-D arrays of the same length >= 2, got {a.shape} and {b.shape}")
+    if weights is not None:
+        return pearson(ranks(a, weights), ranks(b, weights), weights)
     ra, rb = ranks(a) - (len(a) + 1) / 2.0, ranks(b) - (len(b) + 1) / 2.0
     denom = float(np.sqrt((ra @ ra) * (rb @ rb)))
     return float(ra @ rb / denom) if denom > 0 else float("nan")

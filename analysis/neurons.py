@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis import weighted
 from analysis.labelling import ANTI, ONE
 from model.interventions import Readout
 
@@ -32,22 +33,32 @@ class Groups:
         return [("one", self.one), ("anti_one", self.anti_one), ("dead", self.dead)]
 
 
-def dead_neurons(post: np.ndarray) -> np.ndarray:
-    """Neurons never active (post-ReLU activation exactly 0 on every image)."""
-    return ~np.any(post > 0, axis=0)
+def dead_neurons(post: np.ndarray, weights: np.ndarray | None = None, fraction: float = 0.0) -> np.ndarray:
+    """Neurons never active (post-ReLU activation exactly 0 on every image), or with ``fraction``, active on at
+    most that share of the images."""
+    if weights is None and fraction == 0:
+        return ~np.any(post > 0, axis=0)
+    if fraction == 0:  # post-ReLU activations are >= 0: a neuron fires on some weighted image iff its sum is > 0
+        return ~(np.asarray(weights, dtype=np.float64) @ post > 0)
+    return weighted.mean(post > 0, weights) <= fraction
 
 
-def groups_by_firing(post: np.ndarray, region: np.ndarray) -> Groups:
+def groups_by_firing(post: np.ndarray, region: np.ndarray, weights: np.ndarray | None = None,
+                     dead_fraction: float = 0.0) -> Groups:
     """Detector groups by where a neuron fires: an active neuron is a "1" detector if its mean activation on
-    1-like images exceeds its mean on anti-1-like images, else an "anti-1" detector (CLAIMS.md's definition)."""
+    1-like images exceeds its mean on anti-1-like images, else an "anti-1" detector (CLAIMS.md's definition).
+    Dead: see :func:`dead_neurons`."""
     if post.shape[0] != region.shape[0]:
         raise ValueError(f"{post.shape[0]} activation rows but {region.shape[0]} regions")
     for r, name in ((ONE, "1-like"), (ANTI, "anti-1-like")):
-        if not np.any(region == r):
+        if not weighted.total(weights, region == r):
             raise ValueError(f"no {name} images: the detector groups are defined by where neurons fire on both regions")
-    dead = dead_neurons(post)
-    on_one = post[region == ONE].mean(axis=0)
-    on_anti = post[region == ANTI].mean(axis=0)
+    dead = dead_neurons(post, weights, dead_fraction)
+    if weights is None:
+        on_one = post[region == ONE].mean(axis=0)
+        on_anti = post[region == ANTI].mean(axis=0)
+    else:
+        on_one, on_anti = weighted.mean(post, weights, region == ONE), weighted.mean(post, weights, region == ANTI)
     one = ~dead & (on_one > on_anti)
     return Groups(one=one, anti_one=~dead & ~one, dead=dead)
 
@@ -61,15 +72,21 @@ def groups_by_arms(components: np.ndarray, arm_one: np.ndarray, arm_anti: np.nda
     return Groups(one=one, anti_one=~dead & ~one, dead=dead)
 
 
-def typical_contribution(post: np.ndarray, direction: np.ndarray, typical: str = "std") -> np.ndarray:
+def typical_contribution(post: np.ndarray, direction: np.ndarray, typical: str = "std",
+                         weights: np.ndarray | None = None) -> np.ndarray:
     """Per neuron: logit-diff weight × typical activation, its standard deviation over the images (``"std"``,
     how much the neuron moves the logit diff) or its mean (``"mean"``, what it adds on average)."""
-    if typical == "std":
-        scale = post.std(axis=0, dtype=np.float64)
-    elif typical == "mean":
-        scale = post.mean(axis=0, dtype=np.float64)
-    else:
+    if typical not in ("std", "mean"):
         raise ValueError(f"typical activation must be 'std' or 'mean', not {typical!r}")
+    if weights is None:
+        scale = post.std(axis=0, dtype=np.float64) if typical == "std" else post.mean(axis=0, dtype=np.float64)
+    else:
+        scale = mean = weighted.mean(post, weights)
+        if typical == "std":  # post-ReLU activations are >= 0: a column of weighted mean 0 is 0 throughout, std 0
+            scale = np.zeros_like(mean)
+            varies = mean > 0
+            cols = post[:, varies]
+            scale[varies] = np.sqrt(np.maximum(weighted.mean(cols * cols, weights) - mean[varies] ** 2, 0.0))
     return np.asarray(direction, dtype=np.float64) * scale
 
 
@@ -88,17 +105,23 @@ def breaks_sign_pattern(readout: Readout) -> np.ndarray:
     return ~follows
 
 
-def no_detection_offset(post: np.ndarray, mask: np.ndarray, inactive: np.ndarray) -> np.ndarray:
+def no_detection_offset(post: np.ndarray, mask: np.ndarray, inactive: np.ndarray,
+                        weights: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
     """Per neuron of ``mask``: (median activation on the ``inactive`` rows − dataset minimum) / activation
-    range. 0 when the neuron sits exactly at its minimum wherever it is meant not to detect anything."""
+    range. 0 when the neuron sits exactly at its minimum wherever it is meant not to detect anything. The
+    minimum and range are over all rows given (a resample weights the median, not them); ``order``: the masked
+    columns' argsort along axis 0, if known (it does not depend on the weights)."""
     cols = post[:, mask]
     if not cols.shape[1]:
         return np.zeros(0)
-    if not np.any(inactive):
+    if not weighted.total(weights, inactive):
         return np.full(cols.shape[1], np.nan)
     low, high = cols.min(axis=0), cols.max(axis=0)
     span = high - low
-    offset = np.median(cols[inactive], axis=0) - low
+    if weights is None:
+        offset = np.median(cols[inactive], axis=0) - low
+    else:
+        offset = weighted.median_columns(cols, np.where(inactive, weights, 0), order) - low
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(span > 0, offset / span, 0.0)
 

@@ -36,6 +36,7 @@ held-out images (or cannot be judged there, for a stated reason); otherwise it i
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import zlib
@@ -250,6 +251,7 @@ class Sample:
     seed: int = 0  # for stochastic judges: differs per resample
     heldout: Sample | None = None
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _shared: dict[bool, dict[Any, Any]] = field(default_factory=dict, repr=False)  # kept by every resample
 
     def table(self, name: str) -> dict[str, np.ndarray]:
         """A table's arrays (a lazy table is built once, shared with every resample of this sample)."""
@@ -288,6 +290,20 @@ class Sample:
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+    def shared(self, key: Any, compute: Callable[[], Any], *, per_resample: bool = False) -> Any:
+        """A value computed once for this sample and all its resamples: one that does not depend on the
+        multiplicities (e.g. per-image values of one neuron grouping; the 256 most recent kept), or with
+        ``per_resample`` a small one keyed by them (e.g. a resample's neuron groups; 4096 kept), so that claims
+        judging one sample on the same resamples (a ``seed_group``) share it."""
+        store, size = self._shared.setdefault(per_resample, {}), 4096 if per_resample else 256
+        if per_resample and self.counts is not None:
+            key = (key, tuple(hashlib.blake2b(c.tobytes(), digest_size=16).digest() for c in self.counts.values()))
+        if key not in store:
+            if len(store) >= size:
+                del store[next(iter(store))]
+            store[key] = compute()
+        return store[key]
 
     def resampled(self, rng: np.random.Generator) -> Sample:
         counts = {
@@ -827,11 +843,6 @@ def undeclared(why: str, short: str = "no declaration") -> dict[str, Any]:
         "cell": f"not measured ({short})",
         "fragile": False,
     }
-
-
-def with_cell(record: dict[str, Any]) -> dict[str, Any]:
-    """The record with its one line for every table (``cell``: the report shows this text, never recomputes it)."""
-    return {**{k: v for k, v in record.items() if k != "cell"}, "cell": cell(record)}
 
 
 def is_fragile(robustness: Mapping[str, Any] | None) -> bool:

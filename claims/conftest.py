@@ -1,6 +1,7 @@
 """Analysis fixtures the claims share, built once per session from the run's inputs (fixtures/plugin.py: ``acts``,
-``train``, ``train_post``, ``fc2``): the logit-diff direction, the detector groups, the PCA plane and the V in it,
-and the causal scrubber. A claim module's own figures and measurements stay module fixtures in that module."""
+``train``, ``fc2``): the sample the neuron and intervention claims are judged on, the detector groups, the PCA plane
+and the V in it, and the causal scrubber. A claim module's own figures and measurements stay module fixtures in that
+module."""
 
 from __future__ import annotations
 
@@ -8,31 +9,35 @@ import numpy as np
 import pytest
 
 from analysis import geometry, labelling, neurons
+from analysis.robustness import Sample
 from analysis.scrubbing import Scrubber
 from claims.figures_fixtures import *  # noqa: F401,F403  (the figure fixtures, and attach_figures)
+from claims import samples
+from fixtures.activations import ActivationCache
 from fixtures.plugin import Split
 from model.interventions import Readout
 
 
 @pytest.fixture(scope="session")
-def logit_diff_dir(fc2: Readout) -> np.ndarray:
-    """fc2's logit-diff direction, weight[1] − weight[0] (200,)."""
-    return fc2.direction
+def neuron_sample(acts: ActivationCache, train: Split, fc2: Readout, pca: geometry.PCA, arms) -> Sample:
+    """What the neuron and intervention claims are judged on (claims/samples.py)."""
+    return samples.neuron_sample(acts.train.post, train, fc2, pca, arms)
 
 
 @pytest.fixture(scope="session")
-def groups(train_post: np.ndarray, train: Split) -> neurons.Groups:
-    return neurons.groups_by_firing(train_post, train.region)
+def groups(neuron_sample: Sample) -> neurons.Groups:
+    """The detector groups by firing (CLAIMS.md's definition), as the claims' judges compute them."""
+    return samples.detector_groups(neuron_sample)
 
 
 @pytest.fixture(scope="session")
-def pca(train_post: np.ndarray) -> geometry.PCA:
-    return geometry.fit_pca(train_post, 2)
+def pca(acts: ActivationCache) -> geometry.PCA:
+    return geometry.fit_pca(acts.train.post, 2)
 
 
 @pytest.fixture(scope="session")
-def pca_coords(pca: geometry.PCA, train_post: np.ndarray) -> np.ndarray:
-    return pca.transform(train_post)
+def pca_coords(pca: geometry.PCA, acts: ActivationCache) -> np.ndarray:
+    return pca.transform(acts.train.post)
 
 
 @pytest.fixture(scope="session")
@@ -52,5 +57,5 @@ def arms(vshape: geometry.VShape | None, train: Split) -> tuple[geometry.Arm, ge
 
 
 @pytest.fixture(scope="session")
-def scrubber(train_post: np.ndarray, fc2: Readout, groups: neurons.Groups, train: Split) -> Scrubber:
-    return Scrubber.build(train_post, fc2, groups, train.s, train.region, train.labels)
+def scrubber(acts: ActivationCache, fc2: Readout, groups: neurons.Groups, train: Split) -> Scrubber:
+    return Scrubber.build(acts.train.post, fc2, groups, train.s, train.region, train.labels)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analysis import geometry
-from analysis.labelling import L_THRESHOLD, R_THRESHOLD
+from analysis.labelling import L_THRESHOLD, ONE, R_THRESHOLD, band_labels
 from analysis.robustness import Choice, Judgement, Sample, declare
 from claims.tolerance import between
 from report.claim import claim
@@ -42,11 +42,11 @@ def anticlue_coords(pca, acts) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def v_figure(figure_store, pca, pca_coords, train, vshape, logit_diff_dir, anticlue_coords) -> str | None:
+def v_figure(figure_store, pca, pca_coords, train, vshape, fc2, anticlue_coords) -> str | None:
     if vshape is None:
         return None
     return figure_store.render(
-        "v-shape", "v_shape", pca_coords, train.labels, vshape, pca.direction(logit_diff_dir), pca_coords[6],
+        "v-shape", "v_shape", pca_coords, train.labels, vshape, pca.direction(fc2.direction), pca_coords[6],
         anticlue_coords, pca.explained_variance_ratio,
     )
 
@@ -56,19 +56,9 @@ ACTIVATIONS = dict(why="CLAIMS.md: \"the 200-neuron activations\", i.e. post-ReL
                    "notebook's hook could as well have read fc1's output before the ReLU")
 
 
-def block_moments(post: np.ndarray) -> dict[str, np.ndarray]:
-    """Per block of ``BLOCK`` consecutive images: count, sum and sum of outer products of the active neurons'
-    activations. A bootstrap over blocks gives the PCA's sampling spread at the cost of a (600 × 78²) sum."""
-    x = np.asarray(post)[:, np.any(post > 0, axis=0)]
-    n = len(x) // BLOCK * BLOCK
-    b = x[:n].reshape(-1, BLOCK, x.shape[1])
-    sums, outer = b.sum(axis=1), np.einsum("bij,bik->bjk", b, b)
-    if n < len(x):  # the rest as one last (smaller) block
-        rest = x[n:]
-        sums, outer = np.vstack([sums, rest.sum(0)[None]]), np.concatenate([outer, (rest.T @ rest)[None]])
-    counts = np.full(len(sums), BLOCK, dtype=np.float64)
-    counts[-1] = len(x) - BLOCK * (len(sums) - 1)
-    return {"n": counts, "sum": sums, "outer": outer}
+def active_block_moments(post: np.ndarray) -> dict[str, np.ndarray]:
+    """The PCA's per-block moments (:func:`geometry.block_moments`) of the neurons ever active."""
+    return geometry.block_moments(np.asarray(post)[:, np.any(post > 0, axis=0)], BLOCK)
 
 
 def variance_ratios(d: Sample, activations: str) -> np.ndarray:
@@ -78,13 +68,7 @@ def variance_ratios(d: Sample, activations: str) -> np.ndarray:
         return d.memo("pre", lambda: geometry.fit_pca(d.fixed["pre"], 2).explained_variance_ratio)
     if d.counts is None:
         return d.fixed["pca"].explained_variance_ratio
-    w = d.weights("blocks").astype(np.float64)
-    t = d.table("blocks")
-    n = w @ t["n"]
-    mean = (w @ t["sum"]) / n
-    cov = np.tensordot(w, t["outer"], axes=1) / n - np.outer(mean, mean)
-    values = np.linalg.eigvalsh(cov)[::-1]
-    return values[:2] / values.sum()
+    return geometry.moments_pca(d.table("blocks"), d.weights("blocks"))[1]
 
 
 @declare(
@@ -96,7 +80,8 @@ def variance_ratios(d: Sample, activations: str) -> np.ndarray:
 def two_component_variance(d: Sample, activations: str, ish: float) -> Judgement:
     ratios = variance_ratios(d, activations)
     total = float(ratios.sum())
-    return Judgement(between(total, 0.90 - ish, 0.90 + ish), {"sum": total, "pc1": float(ratios[0]), "pc2": float(ratios[1])})
+    return Judgement(between(total, 0.90 - ish, 0.90 + ish), {"sum": total, "pc1": float(ratios[0]), "pc2": float(ratios[1])},
+                     measured={"ratios": [float(r) for r in ratios], "sum": total})
 
 
 @claim(
@@ -108,21 +93,73 @@ def two_component_variance(d: Sample, activations: str, ish: float) -> Judgement
     "sums to within [0.85, 0.95]",
     family="pca",
 )
-def test_two_components_explain_90ish_percent(verdict, pca, train_post, train, v_figure):
-    sample = Sample({"blocks": lambda: block_moments(train_post)}, {"pca": pca, "pre": train.pre})
+def test_two_components_explain_90ish_percent(verdict, pca, acts, train, v_figure):
+    sample = Sample({"blocks": lambda: active_block_moments(acts.train.post)}, {"pca": pca, "pre": train.pre})
     judged = verdict.judge(two_component_variance, sample)
-    ratios, total = pca.explained_variance_ratio, judged.headline["sum"]
-    verdict.measured(ratios=[float(r) for r in ratios], sum=total)
+    ratios, total = judged.measured["ratios"], judged.measured["sum"]
+    verdict.measured(**judged.measured)
     figure(verdict, v_figure)
     verdict.conclude(judged.holds, summary=f"{ratios[0]:.1%} + {ratios[1]:.1%} = {total:.1%}")
 
 
-def corner_of(v: geometry.VShape, coords: np.ndarray, definition: str) -> np.ndarray:
+def corner_of(v: geometry.VShape, coords: np.ndarray, definition: str, weights: np.ndarray | None = None) -> np.ndarray:
     """The V's corner: where the two fitted arm lines cross (the default), or the apex, the data point
-    furthest towards the corner (the tip of the V as drawn)."""
+    furthest towards the corner (the tip of the V as drawn; among the points of positive weight)."""
     if definition == "lines":
         return v.corner
-    return coords[int(np.argmax(coords @ v.corner_direction))]
+    reach = coords @ v.corner_direction
+    if weights is not None:
+        reach = np.where(np.asarray(weights) > 0, reach, -np.inf)
+    return coords[int(np.argmax(reach))]
+
+
+PLANE_ACTIVATIONS = dict(why="the PCA of post-ReLU activations (CLAIMS.md: what the next layer reads), or of fc1's "
+                         "output before the ReLU")
+
+
+@pytest.fixture(scope="module")
+def plane_sample(pca, pca_coords, train, fc2, acts, vshape) -> Sample:
+    """What the claims about the PCA plane are judged on: per training image its coordinates in the plane, fc1's
+    pre-ReLU output (for the other reading), labels, region, digit and s; fixed, the PCA, the logit-diff
+    direction and the anti-clue's activations. The full sample's V is the session's."""
+    return Sample({"train": {"coords": pca_coords, "labels": train.labels, "region": train.region, "pre": train.pre,
+                             "digits": train.digits, "s": train.s}},
+                  {"pca": pca, "direction": fc2.direction, "anticlue": acts.anticlue},
+                  _memo={("v", "post"): vshape})
+
+
+def plane(d: Sample, activations: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(every image's coordinates, the logit-diff direction, the anti-clue) in the PCA plane of post-ReLU
+    activations (the session's PCA, held fixed under the bootstrap) or of pre-ReLU ones (fitted on the sample)."""
+    if activations == "post":
+        pca = d.fixed["pca"]
+        return d.table("train")["coords"], pca.direction(d.fixed["direction"]), pca.transform(d.fixed["anticlue"].post)[0]
+
+    def pre() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x = d.table("train")["pre"]
+        p = geometry.fit_pca(x, 2, d.weights("train"))
+        return p.transform(x), p.direction(d.fixed["direction"]), p.transform(d.fixed["anticlue"].pre)[0]
+
+    return d.memo(("plane", "pre"), pre)
+
+
+def fitted_v(d: Sample, activations: str) -> geometry.VShape | None:
+    """The V fitted to the (resampled) images in the plane, or None when there is none: once per resample for
+    the claims that draw the same resamples (``seed_group="v"``)."""
+    def fit() -> geometry.VShape | None:
+        try:
+            return geometry.fit_v(plane(d, activations)[0], d.weights("train"))
+        except geometry.NoV:
+            return None
+
+    if d.counts is None:
+        return d.memo(("v", activations), fit)
+    return d.shared(("v", activations), fit, per_resample=True)
+
+
+def oriented(coords: np.ndarray) -> np.ndarray:
+    """The signs that make the clue (image 6) positive on PC1 and PC2: the write-up's orientation."""
+    return np.array([geometry.orientation(coords[6, 0]), geometry.orientation(coords[6, 1])])
 
 
 @declare(
@@ -145,9 +182,22 @@ def v_with_class_0_at_the_corner(d: Sample, activations: str, corner: str, arm_r
     except geometry.NoV:
         return Judgement(False, {"arm_r2_min": float("nan"), "corner_auc": float("nan")})
     distance = np.linalg.norm(coords - corner_of(v, coords, corner), axis=1)
-    closeness = geometry.auc(-distance, d.rows("train", "labels") == 0)
+    is_zero = d.rows("train", "labels") == 0
+    closeness = geometry.auc(-distance, is_zero)
     r2 = min(v.left.line.r2, v.right.line.r2)
-    return Judgement(r2 >= arm_r2 and closeness >= corner_auc, {"arm_r2_min": r2, "corner_auc": closeness})
+    scale = float(np.percentile(distance, 99))
+    measured = dict(
+        arm_r2={"left": v.left.line.r2, "right": v.right.line.r2},
+        corner_auc_class0=closeness,
+        median_distance_class0=float(np.median(distance[is_zero])) / scale if is_zero.any() else None,
+        median_distance_class1=float(np.median(distance[~is_zero])) / scale if (~is_zero).any() else None,
+        distance_unit="99th percentile of all points' distance to the corner",
+        split_pc1=v.split,
+        corner=v.corner,
+        opening_angle_deg=v.opening_angle_deg,
+    )
+    return Judgement(r2 >= arm_r2 and closeness >= corner_auc, {"arm_r2_min": r2, "corner_auc": closeness},
+                     measured=measured)
 
 
 @claim(
@@ -169,26 +219,40 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
     judged = verdict.judge(v_with_class_0_at_the_corner, sample)
     if vshape is None:
         verdict.conclude(False, summary=NO_V)
-    distance = np.linalg.norm(pca_coords - vshape.corner, axis=1)
-    is_zero = train.labels == 0
-    closeness = judged.headline["corner_auc"]
-    r2 = {"left": vshape.left.line.r2, "right": vshape.right.line.r2}
-    scale = float(np.percentile(distance, 99))
-    verdict.measured(
-        arm_r2=r2,
-        corner_auc_class0=closeness,
-        median_distance_class0=float(np.median(distance[is_zero])) / scale if is_zero.any() else None,
-        median_distance_class1=float(np.median(distance[~is_zero])) / scale if (~is_zero).any() else None,
-        distance_unit="99th percentile of all points' distance to the corner",
-        split_pc1=vshape.split,
-        corner=vshape.corner,
-        opening_angle_deg=vshape.opening_angle_deg,
-    )
+    m = judged.measured
+    closeness, r2 = m["corner_auc_class0"], m["arm_r2"]
+    verdict.measured(**m)
     figure(verdict, v_figure)
     verdict.conclude(
         judged.holds,
         summary=f"arm R² {r2['left']:.4f} / {r2['right']:.4f}; class-0 corner AUC {closeness:.3f}",
     )
+
+
+@declare(
+    "logit-diff-to-corner",
+    Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
+    Choice.span("bound_deg", 30.0, 20.0, 45.0, why="\"points downwards to the corner\" names no angle: CLAIMS.md v2 "
+                "takes 30° for both readings; a stricter reader 20°, a looser one 45° (half-way to an arm's side)"),
+    max_examples=20,
+    seed_group="v",
+)
+def logit_diff_points_to_the_corner(d: Sample, activations: str, bound_deg: float) -> Judgement:
+    """Both readings against the same bound (CLAIMS.md v2): logit 1 − logit 0 (the write-up's definition) → holds;
+    only its negative → erratum."""
+    _, towards_one, _ = plane(d, activations)
+    v = fitted_v(d, activations)
+    if v is None:
+        return Judgement(False, {"angle_literal": float("nan"), "angle_negative": float("nan")})
+    readings = {"logit1_minus_logit0": towards_one, "class0_minus_class1": -towards_one}
+    angles = {k: geometry.angle_deg(x, v.corner_direction) for k, x in readings.items()}
+    within = {k: bool(np.isfinite(a) and a <= bound_deg) for k, a in angles.items()}
+    against_both_arms = {k: bool(all(np.dot(x, arm.outward) < 0 for arm in v.arms)) for k, x in readings.items()}
+    return Judgement(within["logit1_minus_logit0"],
+                     {"angle_literal": angles["logit1_minus_logit0"], "angle_negative": angles["class0_minus_class1"]},
+                     erratum=within["class0_minus_class1"],
+                     measured=dict(angle_to_corner_deg=angles, within_bound=within, bound_deg=bound_deg,
+                                   against_both_arms=against_both_arms))
 
 
 @claim(
@@ -201,24 +265,20 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
     "negative (class 0 − class 1, a sign convention) is → erratum; neither → fails",
     family="pca",
 )
-def test_the_logit_diff_direction_points_to_the_corner(verdict, vshape, pca, logit_diff_dir, v_figure):
+def test_the_logit_diff_direction_points_to_the_corner(verdict, plane_sample, v_figure):
     """Both readings are measured, each against the same 30° bound: the write-up's own definition ("the logit
     of label 1 minus the logit of label 0") and its negative. The corner direction is minus the bisector of
     the two arms' outward directions. Whether each reading has a negative component along both arms is
     reported too (the v1 criterion, which let any direction within ~45° pass)."""
-    if vshape is None:
+    judged = verdict.judge(logit_diff_points_to_the_corner, plane_sample)
+    if not judged.measured:
         verdict.conclude(False, summary=NO_V)
-    towards_one = pca.direction(logit_diff_dir)
-    readings = {"logit1_minus_logit0": towards_one, "class0_minus_class1": -towards_one}
-    angles = {k: geometry.angle_deg(d, vshape.corner_direction) for k, d in readings.items()}
-    within = {k: bool(np.isfinite(a) and a <= CORNER_BOUND_DEG) for k, a in angles.items()}
-    against_both_arms = {k: bool(all(np.dot(d, arm.outward) < 0 for arm in vshape.arms)) for k, d in readings.items()}
-    verdict.measured(angle_to_corner_deg=angles, within_bound=within, bound_deg=CORNER_BOUND_DEG,
-                     against_both_arms=against_both_arms)
+    angles, within = judged.measured["angle_to_corner_deg"], judged.measured["within_bound"]
+    verdict.measured(**judged.measured)
     figure(verdict, v_figure)
     verdict.conclude(
-        within["logit1_minus_logit0"],
-        erratum=within["class0_minus_class1"],
+        judged.holds,
+        erratum=judged.erratum,
         correction="it is the class 0 − class 1 direction (minus the logit diff as the write-up defines it) that "
         f"points to the corner ({angles['class0_minus_class1']:.1f}° from the corner direction, bound 30°); "
         f"logit 1 − logit 0 points away from the corner ({angles['logit1_minus_logit0']:.1f}°), up the arms, towards class 1",
@@ -226,6 +286,50 @@ def test_the_logit_diff_direction_points_to_the_corner(verdict, vshape, pca, log
                           for k, label in (("logit1_minus_logit0", "logit 1 − logit 0"),
                                            ("class0_minus_class1", "class 0 − class 1"))),
     )
+
+
+@declare(
+    "clue-furthest-out",
+    Choice.among("furthest", "projection", ("projection", "distance"), why="\"furthest-out\": the largest projection "
+                 "on the arm's outward direction (the test's), or the largest distance from the corner"),
+    Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
+    Choice.among("corner", "lines", ("lines", "apex"), why="\"furthest-out\" is measured from the V's corner: "
+                 "where the two arm lines cross, or the tip of the point cloud"),
+    resampled="the training images the V is fitted on (the extremes are then looked for among all 60,000: the claim "
+    "names particular images)",
+    max_examples=10,
+    seed_group="v",
+)
+def clue_is_furthest_out(d: Sample, furthest: str, activations: str, corner: str) -> Judgement:
+    coords, _, anticlue = plane(d, activations)
+    v = fitted_v(d, activations)
+    t, w = d.table("train"), d.weights("train")
+    if v is None:
+        return Judgement(False, {"clue_rank": float("nan"), "anticlue_angle_deg": float("nan"),
+                                 "other_extreme_is_22752": float("nan")})
+    arms = one_arm, anti_arm = geometry.arms_by_content(v, t["region"] == ONE, w)
+    origin = corner_of(v, coords, corner, w)
+    offsets = coords - origin
+    if furthest == "projection":
+        reach = [offsets[arm.members] @ arm.outward for arm in arms]
+    else:
+        distance = np.linalg.norm(offsets, axis=1)
+        reach = [distance[arm.members] for arm in arms]
+    extreme = [int(np.flatnonzero(arm.members)[np.argmax(r)]) for arm, r in zip(arms, reach)]
+    # the clue's own value in its arm's (one product: a second, separate product could differ in the last bit)
+    clue_reach = reach[0][np.searchsorted(np.flatnonzero(one_arm.members), 6)] if one_arm.members[6] else None
+    clue_rank = int(np.sum(reach[0] > clue_reach)) if clue_reach is not None else None
+    offset = anticlue - origin
+    anti_angles = {"to_anti_one_arm": geometry.angle_deg(offset, anti_arm.outward),
+                   "to_one_arm": geometry.angle_deg(offset, one_arm.outward)}
+    on_other = v.arm_of(anticlue) is anti_arm and anti_angles["to_anti_one_arm"] < anti_angles["to_one_arm"]
+    digit = int(t["digits"][extreme[1]])
+    holds = extreme[0] == 6 and extreme[1] == 22752 and digit == 0 and on_other
+    headline = {"clue_rank": -1 if clue_rank is None else clue_rank, "anticlue_angle_deg": anti_angles["to_anti_one_arm"],
+                "other_extreme_is_22752": float(extreme[1] == 22752)}
+    return Judgement(holds, headline, measured=dict(
+        clue_index=extreme[0], clue_rank_in_its_arm=clue_rank, other_extreme_index=extreme[1],
+        other_extreme_digit=digit, anticlue_on_other_arm=on_other, anticlue_angle_deg=anti_angles))
 
 
 @claim(
@@ -239,41 +343,42 @@ def test_the_logit_diff_direction_points_to_the_corner(verdict, vshape, pca, log
     "\"1\" arm's",
     family="pca",
 )
-def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, arms, vshape, pca_coords, train,
-                                                                    anticlue_coords, v_figure):
+def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, plane_sample, v_figure):
     """"Furthest-out" = largest projection on the arm's outward direction from the corner. Which arm is the
     "1" arm is decided by the data (the arm holding more 1-like images), not by the clue. The write-up's
     "top-right"/"left" depend on PCA sign conventions, so arms are named by content."""
-    if arms is None:
+    judged = verdict.judge(clue_is_furthest_out, plane_sample)
+    if not judged.measured:
         verdict.conclude(False, summary=NO_V)
-    one_arm, anti_arm = arms
-    along = [(pca_coords[arm.members] - vshape.corner) @ arm.outward for arm in arms]
-    extreme = [int(np.flatnonzero(arm.members)[np.argmax(a)]) for arm, a in zip(arms, along)]
-    clue_rank = int(np.sum(along[0] > (pca_coords[6] - vshape.corner) @ one_arm.outward)) if one_arm.members[6] else None
-    offset = anticlue_coords - vshape.corner
-    anti_angles = {"to_anti_one_arm": geometry.angle_deg(offset, anti_arm.outward),
-                   "to_one_arm": geometry.angle_deg(offset, one_arm.outward)}
-    anticlue_on_other_arm = vshape.arm_of(anticlue_coords) is anti_arm and anti_angles["to_anti_one_arm"] < anti_angles["to_one_arm"]
-    verdict.measured(
-        clue_index=extreme[0],
-        clue_rank_in_its_arm=clue_rank,
-        other_extreme_index=extreme[1],
-        other_extreme_digit=int(train.digits[extreme[1]]),
-        anticlue_on_other_arm=anticlue_on_other_arm,
-        anticlue_angle_deg=anti_angles,
-    )
+    m = judged.measured
+    extreme, digit = (m["clue_index"], m["other_extreme_index"]), m["other_extreme_digit"]
+    anticlue_on_other_arm, anti_angles = m["anticlue_on_other_arm"], m["anticlue_angle_deg"]
+    verdict.measured(**m)
     figure(verdict, v_figure)
     verdict.conclude(
-        extreme[0] == 6 and extreme[1] == 22752 and int(train.digits[extreme[1]]) == 0 and anticlue_on_other_arm,
-        summary=f"\"1\" arm extreme #{extreme[0]}, other arm extreme #{extreme[1]} (a {train.digits[extreme[1]]}); "
+        judged.holds,
+        summary=f"\"1\" arm extreme #{extreme[0]}, other arm extreme #{extreme[1]} (a {digit}); "
         f"1 − clue on the {'other' if anticlue_on_other_arm else 'wrong'} arm ({anti_angles['to_anti_one_arm']:.1f}°)",
     )
 
 
-@pytest.fixture(scope="module")
-def clue_oriented(pca_coords) -> np.ndarray:
-    """PC1 and PC2 signs chosen so the clue (image 6) is positive on both: the write-up's orientation."""
-    return np.array([geometry.orientation(pca_coords[6, 0]), geometry.orientation(pca_coords[6, 1])])
+@declare(
+    "pc1-tracks-similarity",
+    Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
+    Choice.among("correlation", "spearman", ("spearman", "pearson"), why="\"a pretty tight relation\": in rank "
+                 "(CLAIMS.md: the V bends PC1 against s) or linear, as a reader of the scatter plot might take it"),
+    Choice.span("tight", 0.90, 0.85, 0.95, why="\"maps tightly\": |ρ| ≥ 0.90 (CLAIMS.md); 0.85 to 0.95 are as "
+                "defensible for \"tight\""),
+    max_examples=30,
+)
+def pc1_tracks_s(d: Sample, activations: str, correlation: str, tight: float) -> Judgement:
+    def correlate() -> float:
+        coords, _, _ = plane(d, activations)
+        pc1, s, w = coords[:, 0] * oriented(coords)[0], d.table("train")["s"], d.weights("train")
+        return geometry.spearman(pc1, s, w) if correlation == "spearman" else geometry.pearson(pc1, s, w)
+
+    rho = d.memo(("correlation", activations, correlation), correlate)
+    return Judgement(bool(np.isfinite(rho) and abs(rho) >= tight), {"rho": abs(rho)}, measured={correlation: rho})
 
 
 @claim(
@@ -283,14 +388,35 @@ def clue_oriented(pca_coords) -> np.ndarray:
     accept="|Spearman ρ| of PC1 (post-ReLU activations, training set) with s ≥ 0.90",
     family="pca",
 )
-def test_the_first_pca_direction_tracks_the_similarity(verdict, pca_coords, train, clue_oriented, figure_store):
+def test_the_first_pca_direction_tracks_the_similarity(verdict, plane_sample, pca_coords, train, figure_store):
     """Rank correlation: "tight" is about order, not about a linear scale (the V bends PC1 against s). The
     figure is the labelling one (same inputs, drawn once): its right panel plots s against PC1."""
-    rho = geometry.spearman(pca_coords[:, 0] * clue_oriented[0], train.s)
-    verdict.measured(spearman=rho)
+    judged = verdict.judge(pc1_tracks_s, plane_sample)
+    rho = judged.measured["spearman"]
+    verdict.measured(**judged.measured)
     verdict.figure(figure_store.render("labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD,
                                        pca_coords[:, 0]))
-    verdict.conclude(np.isfinite(rho) and abs(rho) >= TIGHT_RHO, summary=f"Spearman ρ(PC1, s) = {rho:+.3f}")
+    verdict.conclude(judged.holds, summary=f"Spearman ρ(PC1, s) = {rho:+.3f}")
+
+
+@declare(
+    "pc2-separates-class-0",
+    Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
+    Choice.among("labels", "model", ("model", "function"), why="\"class 0\": the model's labels (CLAIMS.md, the "
+                 "plot's colours) or the recovered labelling function's"),
+    Choice.span("approximately", 0.90, 0.85, 0.95, why="\"correspond approximately\": AUC ≥ 0.90 (CLAIMS.md); "
+                "0.85 to 0.95 are as defensible"),
+    max_examples=30,
+)
+def low_pc2_is_class_0(d: Sample, activations: str, labels: str, approximately: float) -> Judgement:
+    coords, _, _ = plane(d, activations)
+    t = d.table("train")
+    sign = oriented(coords)[1]
+    y = t["labels"] if labels == "model" else band_labels(t["s"])
+    separation = d.memo(("auc", activations, labels), lambda: geometry.auc(-(coords[:, 1] * sign), y == 0,
+                                                                          d.weights("train")))
+    return Judgement(bool(np.isfinite(separation) and separation >= approximately), {"auc": separation},
+                     measured={"auc": separation, "clue_pc2_sign": float(sign)})
 
 
 @claim(
@@ -300,13 +426,30 @@ def test_the_first_pca_direction_tracks_the_similarity(verdict, pca_coords, trai
     accept="PC2 oriented so the clue is positive on it; AUC of −PC2 separating the model's class 0 from class 1 ≥ 0.90",
     family="pca",
 )
-def test_low_pc2_means_class_0(verdict, pca_coords, train, clue_oriented, v_figure):
-    pc2 = pca_coords[:, 1] * clue_oriented[1]
-    separation = geometry.auc(-pc2, train.labels == 0)
-    verdict.measured(auc=separation, clue_pc2_sign=float(clue_oriented[1]))
+def test_low_pc2_means_class_0(verdict, plane_sample, v_figure):
+    judged = verdict.judge(low_pc2_is_class_0, plane_sample)
+    verdict.measured(**judged.measured)
     figure(verdict, v_figure)
-    verdict.conclude(np.isfinite(separation) and separation >= PC2_AUC,
-                     summary=f"AUC of −PC2 for class 0 vs class 1: {separation:.3f}")
+    verdict.conclude(judged.holds, summary=f"AUC of −PC2 for class 0 vs class 1: {judged.measured['auc']:.3f}")
+
+
+@declare(
+    "corner-near-minus-2",
+    Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
+    Choice.among("corner", "lines", ("lines", "apex"), why="\"the corner\": where the two arm lines cross "
+                 "(CLAIMS.md), or the tip of the point cloud"),
+    max_examples=10,
+    seed_group="v",
+)
+def corner_near_minus_2(d: Sample, activations: str, corner: str) -> Judgement:
+    coords, _, _ = plane(d, activations)
+    v = fitted_v(d, activations)
+    if v is None:
+        return Judgement(False, {"corner_pc1": float("nan")})
+    signs = oriented(coords)
+    point = corner_of(v, coords, corner, d.weights("train"))
+    x = float(point[0] * signs[0])
+    return Judgement(between(x, *CORNER_PC1), {"corner_pc1": x}, measured={"corner_pc1": x, "corner": point * signs})
 
 
 @claim(
@@ -317,15 +460,59 @@ def test_low_pc2_means_class_0(verdict, pca_coords, train, clue_oriented, v_figu
     "in [−2.5, −1.5]",
     family="pca",
 )
-def test_the_corner_sits_near_pc1_minus_2(verdict, vshape, clue_oriented, pca, v_figure):
+def test_the_corner_sits_near_pc1_minus_2(verdict, plane_sample, v_figure):
     """A coordinate in the units of the activations (PCA centred, not scaled, as the write-up's sklearn PCA):
     a checkpoint with fc1 scaled up would move it, which is what the write-up's number is about."""
-    if vshape is None:
+    judged = verdict.judge(corner_near_minus_2, plane_sample)
+    if not judged.measured:
         verdict.conclude(False, summary=NO_V)
-    x = float(vshape.corner[0] * clue_oriented[0])
-    verdict.measured(corner_pc1=x, corner=vshape.corner * clue_oriented)
+    verdict.measured(**judged.measured)
     figure(verdict, v_figure)
-    verdict.conclude(between(x, *CORNER_PC1), summary=f"corner at PC1 = {x:+.2f}")
+    verdict.conclude(judged.holds, summary=f"corner at PC1 = {judged.measured['corner_pc1']:+.2f}")
+
+
+@declare(
+    "pca-uses-few-neurons",
+    Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
+    Choice.among("vectors", "pcs+arms", ("pcs+arms", "pcs"), why="\"the PCA directions\": PC1, PC2 and the two arm "
+                 "directions (CLAIMS.md) or the two principal components only"),
+    Choice.span("carried", 0.80, 0.75, 0.90, why="\"make use mostly of\": ≥ 80% of each vector's squared norm "
+                "(CLAIMS.md); 75% to 90% are as defensible for \"mostly\""),
+    resampled="blocks of 100 consecutive training images (the PCA's moments, as pca-variance; the arms' directions "
+    "in the plane held at the full sample's)",
+    max_examples=30,
+)
+def a_few_shared_neurons(d: Sample, activations: str, vectors: str, carried: float) -> Judgement:
+    if activations == "pre":
+        def fit() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+            pre = d.fixed["pre"]
+            p = geometry.fit_pca(pre)
+            try:
+                v = geometry.fit_v(p.transform(pre))
+            except geometry.NoV:
+                return p.components, None
+            one, anti = geometry.arms_by_content(v, d.fixed["region"] == ONE)
+            return p.components, (one.outward, anti.outward)
+
+        components, arms = d.memo("pre", fit)
+    else:
+        components, arms = d.fixed["pca"].components, d.fixed["arms"]
+        if d.counts is not None:  # the resample's PCA from its block moments, signs aligned with the full sample's
+            active = d.fixed["active"]
+            top = geometry.moments_pca(d.table("blocks"), d.weights("blocks"))[0]
+            resampled = np.zeros_like(components)
+            resampled[:, active] = top * np.sign(np.sum(top * components[:, active], axis=1, keepdims=True))
+            components = resampled
+    if arms is None:
+        return Judgement(False, {"union_size": float("nan"), "min_carried": float("nan")})
+    rows, names = [components[0], components[1]], ["pc1", "pc2"]
+    if vectors == "pcs+arms":
+        rows += [arms[0] @ components, arms[1] @ components]
+        names += ["one_arm", "anti_one_arm"]
+    union, share = geometry.top_loading_union(np.vstack(rows), TOP_LOADINGS)
+    ok = len(union) <= FEW_NEURONS and bool(np.all(np.isfinite(share) & (share >= carried)))
+    return Judgement(ok, {"union_size": len(union), "min_carried": float(np.min(share))},
+                     measured={"union_size": len(union), "union": union, "carried": dict(zip(names, share.tolist()))})
 
 
 @claim(
@@ -336,17 +523,19 @@ def test_the_corner_sits_near_pc1_minus_2(verdict, vshape, clue_oriented, pca, v
     "holds ≤ 40 neurons and carries ≥ 80% of each vector's squared norm",
     family="pca",
 )
-def test_the_pca_directions_use_a_few_shared_neurons(verdict, pca, arms):
+def test_the_pca_directions_use_a_few_shared_neurons(verdict, pca, arms, acts, train):
     """Arm directions are the arms' outward unit vectors in the PCA plane mapped back to neuron space."""
-    if arms is None:
+    post = acts.train.post
+    sample = Sample({"blocks": lambda: active_block_moments(post)},
+                    {"pca": pca, "arms": None if arms is None else (arms[0].outward, arms[1].outward),
+                     "active": np.any(post > 0, axis=0), "pre": train.pre, "region": train.region})
+    judged = verdict.judge(a_few_shared_neurons, sample)
+    if not judged.measured:
         verdict.conclude(False, summary=NO_V)
-    vectors = np.vstack([pca.components, arms[0].outward @ pca.components, arms[1].outward @ pca.components])
-    names = ["pc1", "pc2", "one_arm", "anti_one_arm"]
-    union, share = geometry.top_loading_union(vectors, TOP_LOADINGS)
-    carried = dict(zip(names, share.tolist()))
-    verdict.measured(union_size=len(union), union=union, carried=carried)
+    m = judged.measured
+    verdict.measured(**m)
     verdict.conclude(
-        len(union) <= FEW_NEURONS and all(np.isfinite(v) and v >= CARRIED for v in carried.values()),
-        summary=f"{len(union)} neurons carry " + ", ".join(f"{v:.0%}" for v in carried.values())
+        judged.holds,
+        summary=f"{m['union_size']} neurons carry " + ", ".join(f"{v:.0%}" for v in m["carried"].values())
         + " of PC1, PC2, the \"1\" arm, the \"anti-1\" arm",
     )

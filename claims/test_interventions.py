@@ -14,13 +14,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import ablation, neurons, scrubbing
-from model import interventions
-from analysis.labelling import ANTI, MIDDLE, ONE, agreement, band_labels
+from analysis import ablation, neurons, scrubbing, weighted
+from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band_labels
 from analysis.robustness import Choice, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
+from claims.samples import (
+    ActiveNeurons,
+    dead_choice,
+    detector_groups,
+    excitations,
+    grouping_key,
+    groups_choice,
+    per_group,
+)
 from claims.tolerance import between
 from fixtures.cache import memoised
+from model import interventions
 from report.claim import claim
 
 ALMOST_ALL = 0.90  # CLAIMS.md: "almost all" = ≥ 90%
@@ -99,16 +108,40 @@ def neuron_sweep(scrubbing_sample) -> dict:
 
 
 @pytest.fixture(scope="module")
-def dla_figure(figure_store, train, train_post, groups, fc2) -> str:
+def dla_figure(figure_store, train, acts, groups, fc2) -> str:
     rng = np.random.default_rng(0)
     samples = {}
     for region, name in ((ANTI, "anti-1-like"), (MIDDLE, "middle (band)"), (ONE, "1-like")):
         ids = rng.choice(np.flatnonzero(train.region == region), DLA_SAMPLES, replace=False)
         samples[name] = ids[np.argsort(train.s[ids])]
-    one = fc2.logit_diff_contribution(train_post, groups.one)
-    anti = fc2.logit_diff_contribution(train_post, groups.anti_one)
+    one = fc2.logit_diff_contribution(acts.train.post, groups.one)
+    anti = fc2.logit_diff_contribution(acts.train.post, groups.anti_one)
     rest = neurons.logit_diff(train.logits) - one - anti
     return figure_store.render("dla", "dla", samples, one, anti, rest)
+
+
+def on_the_sample(d: Sample) -> tuple[ActiveNeurons, dict[str, np.ndarray], np.ndarray | None]:
+    """(the active neurons, the per-image table, the resample's multiplicities) of a neuron-claim sample."""
+    return d.fixed["active"](), d.table("train"), d.weights("train")
+
+
+@declare(
+    "anti-one-baseline",
+    groups_choice(),
+    dead_choice(),
+    Choice.among("images", "outside", ("outside", "middle"), why="where the group detects nothing: every image "
+                 "outside the anti-1-like region (CLAIMS.md), or only the band, where the hypothesis says neither "
+                 "group detects anything"),
+    seed_group="neurons",
+)
+def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
+    active, t, w = on_the_sample(d)
+    g = detector_groups(d, groups, dead_fraction)
+    contribution = per_group(d, "contribution", g.anti_one, lambda: active.readout.logit_diff_contribution(
+        active.post, g.anti_one[active.mask]))
+    base = ablation.baseline_summary(contribution, t["region"], w, images)
+    holds = bool(base["mean"] < 0 and base["fraction_negative"] >= ALMOST_ALL)
+    return Judgement(holds, {"mean": base["mean"], "fraction_negative": base["fraction_negative"]}, measured=base)
 
 
 @claim(
@@ -119,18 +152,38 @@ def dla_figure(figure_store, train, train_post, groups, fc2) -> str:
     "the anti-1-like region: mean < 0 and negative on ≥ 90% of those images",
     family="dla",
 )
-def test_the_anti_one_detectors_baseline_is_below_zero(verdict, train_post, fc2, groups, train, dla_figure):
+def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, dla_figure):
     """The premise of zero-ablation-baseline, judged on its own (CLAIMS.md v2). Post-ReLU activations are never
     negative, so the group's contribution can only be negative through negative logit-diff weights: if this
     holds, one-way-neurons cannot hold literally."""
-    base = ablation.anti_one_baseline(train_post, fc2, groups.anti_one, train.region)
+    judged = verdict.judge(baseline_below_zero, neuron_sample)
+    base = judged.measured
     verdict.measured(**base)
     verdict.figure(dla_figure)
     verdict.conclude(
-        base["mean"] < 0 and base["fraction_negative"] >= ALMOST_ALL,
+        judged.holds,
         summary=f"mean contribution {base['mean']:+.2f} outside the anti-1-like region, negative on "
         f"{base['fraction_negative']:.1%} of those {base['images']} images",
     )
+
+
+@declare(
+    "zero-ablation-baseline",
+    groups_choice(),
+    dead_choice(),
+    Choice.among("images", "outside", ("outside", "all"), why="\"almost all data points\": the images outside the "
+                 "anti-1-like region (CLAIMS.md: inside it the group is what makes them class 1) or all images"),
+    seed_group="neurons",
+)
+def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
+    active, t, w = on_the_sample(d)
+    g = detector_groups(d, groups, dead_fraction)
+    per_image = per_group(d, "zero-ablation", g.anti_one, lambda: ablation.zero_ablation_images(
+        active.post, active.readout, g.anti_one[active.mask]))
+    effect = ablation.zero_ablation_summary(per_image, t["region"], w, images)
+    headline = {k: effect[k] for k in ("fraction_class_1_after", "fraction_class_0_flipped", "fraction_logit_diff_rises")}
+    # judged literally (CLAIMS.md v2): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
+    return Judgement(effect["fraction_class_1_after"] >= ALMOST_ALL, headline, measured=effect)
 
 
 @claim(
@@ -143,19 +196,52 @@ def test_the_anti_one_detectors_baseline_is_below_zero(verdict, train_post, fc2,
     "the baseline being negative (anti-one-baseline), not a reading of this consequence",
     family="dla",
 )
-def test_zero_ablating_anti_one_detectors_raises_almost_all_to_class_1(verdict, train_post, fc2, groups, train,
-                                                                      dla_figure):
+def test_zero_ablating_anti_one_detectors_raises_almost_all_to_class_1(verdict, neuron_sample, dla_figure):
     """Judged literally (CLAIMS.md v2). Beside it: the share already class 1 before (the 1-like images, which
     inflate "class 1 after"), and the share of the images the model labelled class 0 that flip to class 1."""
-    effect = ablation.zero_ablation_effect(train_post, fc2, groups.anti_one, train.region)
+    judged = verdict.judge(zeroing_raises_almost_all, neuron_sample)
+    effect = judged.measured
     verdict.measured(**effect)
     verdict.figure(dla_figure)
     verdict.conclude(
-        effect["fraction_class_1_after"] >= ALMOST_ALL,
+        judged.holds,
         summary=f"class 1 after: {effect['fraction_class_1_after']:.1%} (before: {effect['fraction_class_1_before']:.1%}); "
         f"class 0 flipped to 1: {effect['fraction_class_0_flipped']:.1%} (logit diff rises: "
         f"{effect['fraction_logit_diff_rises']:.1%}, the premise)",
     )
+
+
+STRONG = dict(why="\"contributes strongly\": enough to carry the median class-0 image to class 1 (1×); half or twice "
+              "that margin are as defensible")
+BASELINE = dict(why="excitation above the no-detection baseline: each neuron's dataset minimum (the write-up's "
+                "baseline) or zero activation")
+
+
+def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float | None:
+    """"Strongly": ``strong_scale`` × ablation.strong_excitation_threshold; None when undefined (a detector group
+    is empty, or the model never says class 0)."""
+    _, t, w = on_the_sample(d)
+    threshold = strong_scale * ablation.strong_excitation_threshold(t["logits"], w)
+    return threshold if g.one.any() and g.anti_one.any() and np.isfinite(threshold) else None
+
+
+@declare(
+    "dla-exclusive",
+    Choice.span("strong_scale", 1.0, 0.5, 2.0, **STRONG),
+    Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
+    groups_choice(),
+    dead_choice(),
+    seed_group="neurons",
+)
+def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
+    w = d.weights("train")
+    g = detector_groups(d, groups, dead_fraction)
+    threshold = strong_threshold(d, g, strong_scale)
+    if threshold is None:
+        return Judgement(False, {"both": float("nan"), "one_only": float("nan"), "anti_one_only": float("nan")})
+    shares = ablation.both_strong(*excitations(d, g, baseline), threshold, w)
+    return Judgement(shares["both"] <= BOTH_STRONG_MAX, {k: shares[k] for k in ("both", "one_only", "anti_one_only")},
+                     measured={**shares, "strong_threshold": threshold})
 
 
 @claim(
@@ -168,19 +254,38 @@ def test_zero_ablating_anti_one_detectors_raises_almost_all_to_class_1(verdict, 
     "|median logit diff of class-0 images|, i.e. enough on its own to carry a typical class-0 image to class 1",
     family="dla",
 )
-def test_images_excite_one_group_or_the_other_or_neither(verdict, train_post, fc2, groups, train, dla_figure):
-    threshold = ablation.strong_excitation_threshold(train.logits)
-    if not (groups.one.any() and groups.anti_one.any() and np.isfinite(threshold)):
+def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample, dla_figure):
+    judged = verdict.judge(one_group_at_a_time, neuron_sample)
+    if not judged.measured:
         verdict.conclude(False, summary="undefined: a detector group is empty or the model never says class 0, so "
                          "there is nothing to excite, or no margin to measure 'strongly' against")
-    shares = ablation.both_groups_strong(train_post, fc2, groups, threshold)
-    verdict.measured(**shares, strong_threshold=threshold)
+    shares = judged.measured
+    verdict.measured(**shares)
     verdict.figure(dla_figure)
     verdict.conclude(
-        shares["both"] <= BOTH_STRONG_MAX,
+        judged.holds,
         summary=f"both {shares['both']:.2%}, only \"1\" {shares['one_only']:.1%}, only \"anti-1\" "
         f"{shares['anti_one_only']:.1%}, neither {shares['neither']:.1%}",
     )
+
+
+@declare(
+    "regions-excite-groups",
+    Choice.span("strong_scale", 1.0, 0.5, 2.0, **STRONG),
+    Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
+    groups_choice(),
+    dead_choice(),
+    seed_group="neurons",
+)
+def each_region_its_group(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
+    t, w = d.table("train"), d.weights("train")
+    g = detector_groups(d, groups, dead_fraction)
+    threshold = strong_threshold(d, g, strong_scale)
+    if threshold is None:
+        return Judgement(False, {"anti_one_like": float("nan"), "middle": float("nan"), "one_like": float("nan")})
+    shares = ablation.regions_excited(*excitations(d, g, baseline), t["region"], threshold, w)
+    return Judgement(all(v >= ALMOST_ALL for v in shares.values()), shares,
+                     measured={**shares, "strong_threshold": threshold})
 
 
 @claim(
@@ -193,18 +298,46 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, train_post, fc
     "neither group strongly excited (dla-exclusive's threshold) on ≥ 90%",
     family="dla",
 )
-def test_each_region_excites_its_own_group(verdict, train_post, fc2, groups, train, dla_figure):
-    threshold = ablation.strong_excitation_threshold(train.logits)
-    if not (groups.one.any() and groups.anti_one.any() and np.isfinite(threshold)):
+def test_each_region_excites_its_own_group(verdict, neuron_sample, dla_figure):
+    judged = verdict.judge(each_region_its_group, neuron_sample)
+    if not judged.measured:
         verdict.conclude(False, summary="undefined: a detector group is empty or the model never says class 0")
-    shares = ablation.regions_excite_groups(train_post, fc2, groups, train.region, threshold)
-    verdict.measured(**shares, strong_threshold=threshold)
+    shares = judged.measured
+    verdict.measured(**shares)
     verdict.figure(dla_figure)
     verdict.conclude(
-        all(v >= ALMOST_ALL for v in shares.values()),
+        judged.holds,
         summary=f"anti-1-like: anti-1 group ahead on {shares['anti_one_like']:.1%}; middle: neither strong on "
         f"{shares['middle']:.1%}; 1-like: 1 group ahead on {shares['one_like']:.1%}",
     )
+
+
+@declare(
+    "either-group-rule",
+    Choice.among("thresholds", "one", ("one", "per-group"), why="\"sufficiently strongly\": one θ for both groups "
+                 "(CLAIMS.md), or a threshold per group (\"the '1' group fires strongly enough, or the 'anti-1' group "
+                 "does\"), the reading the known-non-reproduction entry names"),
+    Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
+    groups_choice(),
+    dead_choice(),
+    seed_group="neurons",
+)
+def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str, dead_fraction: float) -> Judgement:
+    """θ fitted on the (resampled) images. The per-group rule, reported beside the verdict, costs 101 passes:
+    it is computed when it is judged, or once per grouping on the full sample."""
+    t, w = d.table("train"), d.weights("train")
+    g = detector_groups(d, groups, dead_fraction)
+    if not (g.one.any() or g.anti_one.any()):
+        return Judgement(False, {"agreement": float("nan")})
+    one, anti = excitations(d, g, baseline)
+    rule = ablation.either_rule(one, anti, t["labels"], w)
+    if thresholds == "one" and d.counts is not None:
+        return Judgement(rule["agreement"] >= EITHER_RULE_AGREEMENT, {"agreement": rule["agreement"]}, measured=rule)
+    two = d.memo(("per-group rule", baseline, grouping_key(g)),
+                 lambda: ablation.either_rule_per_group(one, anti, t["labels"], w))
+    agreement = rule["agreement"] if thresholds == "one" else two["agreement"]
+    return Judgement(agreement >= EITHER_RULE_AGREEMENT, {"agreement": agreement},
+                     measured={**rule, "per_group_thresholds": two})
 
 
 @claim(
@@ -215,32 +348,67 @@ def test_each_region_excites_its_own_group(verdict, train_post, fc2, groups, tra
     "with the model's labels; agreement ≥ 99% (the rule describes the network's own readout)",
     family="dla",
 )
-def test_either_group_firing_strongly_means_class_1(verdict, train_post, fc2, groups, train, dla_figure):
+def test_either_group_firing_strongly_means_class_1(verdict, neuron_sample, dla_figure):
     """θ is fitted (the write-up names no number: "sufficiently strongly"), so the agreement is the best any
     single threshold on the stronger group's excitation can reach. Reported beside, not judged: a threshold
     per group (the other reading of "sufficiently strongly"; θ1 over 101 quantiles, so a lower bound), and the
     two excitations added under one threshold (what the linear readout does)."""
-    if not (groups.one.any() or groups.anti_one.any()):
+    judged = verdict.judge(either_group_decides, neuron_sample)
+    if not judged.measured:
         verdict.conclude(False, summary="no detector fires: there is no group to fire strongly")
-    rule = ablation.either_group_rule(train_post, fc2, groups, train.labels)
-    per_group = ablation.either_group_rule_per_group(train_post, fc2, groups, train.labels)
-    verdict.measured(**rule, per_group_thresholds=per_group)
+    rule, per_group = judged.measured, judged.measured["per_group_thresholds"]
+    verdict.measured(**rule)
     verdict.figure(dla_figure)
     verdict.conclude(
-        rule["agreement"] >= EITHER_RULE_AGREEMENT,
+        judged.holds,
         summary=f"agreement {rule['agreement']:.2%} at θ = {rule['theta']:.2f} (excitation of the stronger group); "
         f"a threshold per group: {per_group['agreement']:.2%}; the two added (the readout): {per_group['sum_agreement']:.2%}",
     )
 
 
 @pytest.fixture(scope="module")
-def min_outcomes(train_post, fc2, groups, train) -> dict[str, dict[str, dict[str, float]]]:
-    return ablation.min_ablation_outcomes(train_post, fc2, groups, train.s)
+def min_outcomes(acts, fc2, groups, train) -> dict[str, dict[str, dict[str, float]]]:
+    return ablation.min_ablation_outcomes(acts.train.post, fc2, groups, train.s)
 
 
 @pytest.fixture(scope="module")
 def min_ablation_figure(figure_store, min_outcomes, min_ablation_panel) -> str:
     return figure_store.render("min-ablation", "min_ablation", min_outcomes, *min_ablation_panel)
+
+
+@declare(
+    "min-ablation",
+    Choice.span("split", ablation.MIDPOINT, L_THRESHOLD, R_THRESHOLD, why="\"split in two according to our "
+                "similarity score\": at the band's midpoint (CLAIMS.md); any point inside the band keeps every "
+                "1-like image on one side and every anti-1-like image on the other"),
+    groups_choice(),
+    dead_choice(),
+    seed_group="neurons",
+)
+def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) -> Judgement:
+    active, t, w = on_the_sample(d)
+    g = detector_groups(d, groups, dead_fraction)
+    labels = d.shared(("min-ablation", grouping_key(g)), lambda: ablation.min_ablation_labels(
+        active.post, active.readout, active.groups(g)))
+    outcomes = ablation.outcomes_by_half(labels, t["s"], w, split)
+    kept = {name: row["kept"] for name, row in outcomes.items()}
+    checks = {
+        "anti_one_group": between(kept["anti_one_group"]["anti_one_half"], *CHANCE)
+        and kept["anti_one_group"]["one_half"] >= BARELY_ANY_EFFECT,
+        "one_group": between(kept["one_group"]["one_half"], *CHANCE)
+        and kept["one_group"]["anti_one_half"] >= BARELY_ANY_EFFECT,
+        "both": between(kept["both"]["anti_one_half"], *CHANCE) and between(kept["both"]["one_half"], *CHANCE),
+    }
+    before = outcomes["both"]["class_0_before"]
+    # reported beside (CLAIMS.md v2): what "chance" is made of, on each group's own half
+    headline = {**{f"{name}.{half}": v for name, row in kept.items() for half, v in row.items()},
+                "anti_one_group.class_0_after": outcomes["anti_one_group"]["class_0_after"]["anti_one_half"],
+                "one_group.class_0_after": outcomes["one_group"]["class_0_after"]["one_half"],
+                "class_0_before.anti_one_half": before["anti_one_half"], "class_0_before.one_half": before["one_half"]}
+    return Judgement(all(checks.values()), headline,
+                     measured={**kept, "checks": checks,
+                               "class_0_after": {name: row["class_0_after"] for name, row in outcomes.items()},
+                               "class_0_before": before})
 
 
 @claim(
@@ -254,30 +422,55 @@ def min_ablation_figure(figure_store, min_outcomes, min_ablation_panel) -> str:
     "half in [0.40, 0.60]. Reported beside: per half, the fraction sent to class 0 and the class-0 share before",
     family="min-ablation",
 )
-def test_ablating_a_group_destroys_its_own_half_only(verdict, min_outcomes, min_ablation_figure):
+def test_ablating_a_group_destroys_its_own_half_only(verdict, neuron_sample, min_ablation_figure):
     """What "chance" is made of: an ablation that sends its whole half to class 0 keeps exactly the half's
     class-0 share before ablation, so "kept ≈ 50%" there means "the half was about half class 0", not a coin."""
-    t = {g: row["kept"] for g, row in min_outcomes.items()}
-    checks = {
-        "anti_one_group": between(t["anti_one_group"]["anti_one_half"], *CHANCE)
-        and t["anti_one_group"]["one_half"] >= BARELY_ANY_EFFECT,
-        "one_group": between(t["one_group"]["one_half"], *CHANCE) and t["one_group"]["anti_one_half"] >= BARELY_ANY_EFFECT,
-        "both": between(t["both"]["anti_one_half"], *CHANCE) and between(t["both"]["one_half"], *CHANCE),
-    }
+    judged = verdict.judge(own_half_only, neuron_sample)
+    m = judged.measured
+    t = {g: m[g] for g in ("anti_one_group", "one_group", "both")}
     own = {"anti_one_group": "anti_one_half", "one_group": "one_half"}
-    verdict.measured(**t, checks=checks,
-                     class_0_after={g: row["class_0_after"] for g, row in min_outcomes.items()},
-                     class_0_before=min_outcomes["both"]["class_0_before"])
+    verdict.measured(**m)
     verdict.figure(min_ablation_figure)
-    before = min_outcomes["both"]["class_0_before"]
+    before = m["class_0_before"]
     verdict.conclude(
-        all(checks.values()),
+        judged.holds,
         summary="; ".join(f"{g.replace('_group', '').replace('_', '-')}: {v['anti_one_half']:.2f} / {v['one_half']:.2f}"
                           for g, v in t.items()) + " (anti-1 half / 1 half kept); "
-        + ", ".join(f"{g.replace('_group', '').replace('_', '-')} sends {min_outcomes[g]['class_0_after'][h]:.0%} of its half to class 0"
+        + ", ".join(f"{g.replace('_group', '').replace('_', '-')} sends {m['class_0_after'][g][h]:.0%} of its half to class 0"
                     for g, h in own.items())
         + f"; class-0 share before: {before['anti_one_half']:.3f} / {before['one_half']:.3f}",
     )
+
+
+@declare(
+    "ablation-lowers-logit-diff",
+    Choice.among("images", "region", ("region", "half"), why="where a group detects: its own region of s (CLAIMS.md), "
+                 "or its own half split at the band's midpoint, as the write-up's ablation section splits the data"),
+    groups_choice(),
+    dead_choice(),
+    seed_group="neurons",
+)
+def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -> Judgement:
+    active, t, w = on_the_sample(d)
+    g = detector_groups(d, groups, dead_fraction)
+    low = t["s"] < ablation.MIDPOINT
+    out, checks, headline = {}, {}, {}
+    for name, mask, region, half in (("anti_one_group", g.anti_one, ANTI, low), ("one_group", g.one, ONE, ~low)):
+        change = per_group(d, "min-ablation change", mask, lambda mask=mask: ablation.min_ablation_logit_diff_change(
+            active.post, active.readout, mask[active.mask]))
+        own = (t["region"] == region) if images == "region" else half
+        some = weighted.total(w, own) > 0
+        out[name] = {
+            "own_region_mean": float(weighted.mean(change, w, own)) if some else float("nan"),
+            "own_region_fraction_lowered": float(weighted.mean(change < 0, w, own)) if some else float("nan"),
+            "all_images_mean": float(weighted.mean(change, w)),
+            "all_images_fraction_lowered": float(weighted.mean(change < 0, w)),
+        }
+        checks[name] = bool(mask.any() and out[name]["own_region_mean"] < 0
+                            and out[name]["own_region_fraction_lowered"] >= ALMOST_ALL)
+        headline[f"{name}.mean_change"] = out[name]["own_region_mean"]
+        headline[f"{name}.fraction_lowered"] = out[name]["own_region_fraction_lowered"]
+    return Judgement(all(checks.values()), headline, measured={**out, "checks": checks})
 
 
 @claim(
@@ -289,29 +482,53 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, min_outcomes, min_
     "reported",
     family="min-ablation",
 )
-def test_ablating_either_group_lowers_the_logit_diff(verdict, train_post, fc2, groups, train, min_ablation_figure):
+def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min_ablation_figure):
     """Elsewhere a group sits at its baseline and ablation changes little (CLAIMS.md), so the claim is judged
     on the region where the hypothesis says the group detects."""
-    out, checks = {}, {}
-    for name, mask, region in (("anti_one_group", groups.anti_one, ANTI), ("one_group", groups.one, ONE)):
-        change = ablation.min_ablation_logit_diff_change(train_post, fc2, mask)
-        own = change[train.region == region]
-        out[name] = {
-            "own_region_mean": float(own.mean()) if len(own) else float("nan"),
-            "own_region_fraction_lowered": float((own < 0).mean()) if len(own) else float("nan"),
-            "all_images_mean": float(change.mean()),
-            "all_images_fraction_lowered": float((change < 0).mean()),
-        }
-        checks[name] = bool(mask.any() and out[name]["own_region_mean"] < 0
-                            and out[name]["own_region_fraction_lowered"] >= ALMOST_ALL)
-    verdict.measured(**out, checks=checks)
+    judged = verdict.judge(ablation_lowers, neuron_sample)
+    out = {k: v for k, v in judged.measured.items() if k != "checks"}
+    verdict.measured(**judged.measured)
     verdict.figure(min_ablation_figure)
     verdict.conclude(
-        all(checks.values()),
+        judged.holds,
         summary="; ".join(f"{n.replace('_group', '').replace('_', '-')} group: mean {v['own_region_mean']:+.2f}, lowered on "
                           f"{v['own_region_fraction_lowered']:.1%} of its region (all images: {v['all_images_fraction_lowered']:.1%})"
                           for n, v in out.items()),
     )
+
+
+@declare(
+    "minimum-is-no-detection",
+    Choice.span("offset", 0.05, 0.025, 0.10, why="\"represents the baseline for no detection\": the median where the "
+                "neuron should detect nothing within 5% of its range above its minimum (CLAIMS.md); 2.5% to 10% are "
+                "as defensible"),
+    Choice.among("inactive", "other-regions", ("other-regions", "middle"), why="where a detector should detect "
+                 "nothing: the two other regions (CLAIMS.md) or only the band, where neither group detects"),
+    groups_choice(),
+    dead_choice(),
+    resampled="the 60,000 training images (each neuron's minimum and range held at the full sample's)",
+    seed_group="neurons",
+)
+def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: str, dead_fraction: float) -> Judgement:
+    t, w = d.table("train"), d.weights("train")
+    post = t["post"]
+    g = detector_groups(d, groups, dead_fraction)
+    order = None if w is None else d.fixed["column_order"]()
+
+    def offsets(mask: np.ndarray, region: int) -> np.ndarray:
+        where = (t["region"] != region) if inactive == "other-regions" else (t["region"] == MIDDLE)
+        return d.memo(("offsets", inactive, region, mask.tobytes()), lambda: neurons.no_detection_offset(
+            post, mask, where, w, None if order is None else order[:, mask]))
+
+    by_group = {"one": offsets(g.one, ONE), "anti_one": offsets(g.anti_one, ANTI)}
+    all_offsets = np.concatenate(list(by_group.values()))
+    if not len(all_offsets):
+        return Judgement(False, {"fraction_within": float("nan"), "detectors": 0})
+    near = float(np.mean(all_offsets <= offset))
+    return Judgement(near >= ALMOST_ALL, {"fraction_within": near, "detectors": len(all_offsets)},
+                     measured={"detectors": len(all_offsets), "fraction_within": near,
+                               "median_offset": float(np.median(all_offsets)), "max_offset": float(np.max(all_offsets)),
+                               "offsets": by_group})
 
 
 @claim(
@@ -323,18 +540,15 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, train_post, fc2, g
     "regions) minus its dataset minimum, over its activation range; within 5% for ≥ 90% of detectors",
     family="min-ablation",
 )
-def test_the_dataset_minimum_is_the_no_detection_baseline(verdict, train_post, groups, train):
-    by_group = {"one": neurons.no_detection_offset(train_post, groups.one, train.region != ONE),
-                "anti_one": neurons.no_detection_offset(train_post, groups.anti_one, train.region != ANTI)}
-    offsets = np.concatenate(list(by_group.values()))
-    if not len(offsets):
+def test_the_dataset_minimum_is_the_no_detection_baseline(verdict, neuron_sample):
+    judged = verdict.judge(minimum_means_no_detection, neuron_sample)
+    if not judged.measured:
         verdict.conclude(False, summary="no detectors: no baseline to measure")
-    near = float(np.mean(offsets <= NO_DETECTION_OFFSET))
-    verdict.measured(detectors=len(offsets), fraction_within=near, median_offset=float(np.median(offsets)),
-                     max_offset=float(np.max(offsets)),
-                     offsets=by_group)
+    m = judged.measured
+    near, offsets = m["fraction_within"], np.concatenate(list(m["offsets"].values()))
+    verdict.measured(**m)
     verdict.conclude(
-        near >= ALMOST_ALL,
+        judged.holds,
         summary=f"{near:.0%} of {len(offsets)} detectors within 5% of their range (median offset "
         f"{np.median(offsets):.1%}, largest {np.max(offsets):.1%})",
     )
@@ -371,7 +585,21 @@ def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Ju
         "one_percent": mean["0.01"] >= SCRUB_ONE_PERCENT,
         "ten_percent_below_93": mean["0.1"] < SCRUB_BELOW,
     }
-    return Judgement(all(checks.values()), mean, measured={"checks": checks})
+    if d.counts is not None:  # a resample: the verdict's numbers only
+        return Judgement(all(checks.values()), mean, measured={"checks": checks})
+    # reported beside the verdict: each seed's score, and the other replacement scheme
+    judged, other = (d.memo(("sweep", scheme, similarity), lambda s=scheme: scrubbing.summarise_sweep(
+        d.fixed["kept"](s, similarity))) for scheme in (replacement, "neuron" if replacement == "group" else "group"))
+    per_neuron = other if replacement == "group" else judged
+    neuron_mean = {k: v["mean"] for k, v in per_neuron.items()}
+    measured = dict(**mean, spread={k: v["std"] for k, v in judged.items()},
+                    per_seed={k: v["values"] for k, v in judged.items()}, seeds=list(SEEDS), checks=checks,
+                    scheme="group: all neurons of a group from one replacement image",
+                    per_neuron_scheme=neuron_mean, per_neuron_seeds=list(NEURON_SEEDS),
+                    per_neuron_spread={k: v["std"] for k, v in per_neuron.items()},
+                    per_neuron_would_pass_low_noise=all(between(neuron_mean[k], *SCRUB_LOW_NOISE)
+                                                        for k in ("0.0001", "0.001")))
+    return Judgement(all(checks.values()), mean, measured=measured)
 
 
 @claim(
@@ -390,14 +618,8 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, scrubbing_sample,
     verdict is on the notebook's scheme (one replacement image per group); the per-neuron scheme is shown
     beside it and would not pass the low-noise window."""
     judged = verdict.judge(scrubbing_keeps_93_to_94, scrubbing_sample)
-    mean, checks = dict(judged.headline), judged.measured["checks"]
-    per_neuron = {k: v["mean"] for k, v in neuron_sweep.items()}
-    verdict.measured(**mean, spread={k: v["std"] for k, v in sweep.items()},
-                     per_seed={k: v["values"] for k, v in sweep.items()}, seeds=list(SEEDS), checks=checks,
-                     scheme="group: all neurons of a group from one replacement image",
-                     per_neuron_scheme=per_neuron, per_neuron_seeds=list(NEURON_SEEDS),
-                     per_neuron_spread={k: v["std"] for k, v in neuron_sweep.items()},
-                     per_neuron_would_pass_low_noise=all(between(per_neuron[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")))
+    mean, per_neuron = dict(judged.headline), judged.measured["per_neuron_scheme"]
+    verdict.measured(**judged.measured)
     verdict.figure(scrubbing_figure)
     verdict.conclude(
         judged.holds,
@@ -420,7 +642,8 @@ def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> J
     gap = 1.0 - float(d.mean("train", d.table("train")["band_agrees"]))
     checks = {k: between(v, UNEXPLAINED - approx, UNEXPLAINED + approx) and abs(v - gap) <= IN_LINE for k, v in unexplained.items()}
     return Judgement(all(checks.values()), {**{f"unexplained_{k}": v for k, v in unexplained.items()},
-                                            "labelling_function_disagreement": gap}, measured={"checks": checks})
+                                            "labelling_function_disagreement": gap},
+                     measured={"unexplained": unexplained, "labelling_function_disagreement": gap, "checks": checks})
 
 
 @claim(
@@ -438,8 +661,7 @@ def test_about_6_percent_is_unexplained(verdict, scrubbing_sample):
     judged = verdict.judge(about_6_percent_unexplained, scrubbing_sample)
     unexplained = {k: judged.headline[f"unexplained_{k}"] for k in ("0.0001", "0.001")}
     labelling_gap = judged.headline["labelling_function_disagreement"]
-    verdict.measured(unexplained=unexplained, labelling_function_disagreement=labelling_gap,
-                     checks=judged.measured["checks"])
+    verdict.measured(**judged.measured)
     verdict.conclude(
         judged.holds,
         summary="unexplained " + " / ".join(f"{v:.1%}" for v in unexplained.values())

@@ -53,7 +53,9 @@ def recovered_function_agreement(d: Sample, tolerance: float, images: str) -> Ju
     measured = band_agreement(d, tables)
     bound = Bound.within(CLAIMED_AGREEMENT, tolerance, images=sum(d.size(t) for t in tables))
     return Judgement(within(measured, CLAIMED_AGREEMENT, tolerance), {"agreement": measured},
-                     bounds={"agreement": bound})
+                     bounds={"agreement": bound},
+                     measured={"agreement": measured, "thresholds": [L_THRESHOLD, R_THRESHOLD],
+                               "images": sum(d.size(t) for t in tables)})
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def test_recovered_function_agrees_with_the_model(verdict, train, test_split, la
     formula is checked by ``formula-as-written``), against argmax of the network's logits."""
     judged = verdict.judge(recovered_function_agreement, split_sample(train, test_split, heldout=test_split))
     measured = judged.headline["agreement"]
-    verdict.measured(agreement=measured, thresholds=[L_THRESHOLD, R_THRESHOLD], images=len(train))
+    verdict.measured(**judged.measured)
     verdict.figure(labelling_figure)
     verdict.conclude(judged.holds, summary=f"agreement {measured:.2%}")
 
@@ -97,7 +99,7 @@ def three_regions(d: Sample, tolerance: int) -> Judgement:
     r = labelling.regions(d.table("train")["s"])
     sizes = {labelling.REGION_NAMES[k]: d.count("train", r == k) for k in (labelling.ANTI, labelling.MIDDLE, labelling.ONE)}
     return Judgement(all(within(sizes[k], v, tolerance) for k, v in CLAIMED_SPLIT.items()), sizes,
-                     bounds={k: Bound.within(v, tolerance) for k, v in CLAIMED_SPLIT.items()})
+                     bounds={k: Bound.within(v, tolerance) for k, v in CLAIMED_SPLIT.items()}, measured=sizes)
 
 
 @claim(
@@ -112,7 +114,7 @@ def three_regions(d: Sample, tolerance: int) -> Judgement:
 def test_the_band_splits_the_training_set_17k_14k_29k(verdict, train, labelling_figure):
     """Counts of the three regions of s on the training set; depends on the data only, not the network."""
     judged = verdict.judge(three_regions, split_sample(train))
-    sizes = dict(judged.headline)
+    sizes = dict(judged.measured)
     verdict.measured(**sizes)
     verdict.figure(labelling_figure)
     verdict.conclude(
@@ -132,7 +134,8 @@ def printed_formula(d: Sample, tolerance: float) -> Judgement:
     literal = any(within(agreements[k], CLAIMED_AGREEMENT, tolerance) for k in READINGS[:2])
     corrected = within(agreements["corrected_clue_minus_anticlue"], CLAIMED_AGREEMENT, tolerance)
     bound = Bound.within(CLAIMED_AGREEMENT, tolerance, images=d.size("train"))
-    return Judgement(literal, {k: float(v) for k, v in agreements.items()}, erratum=corrected,
+    agreements = {k: float(v) for k, v in agreements.items()}
+    return Judgement(literal, agreements, erratum=corrected, measured=agreements,
                      bounds={k: bound for k in READINGS[:2]}, combine="any",
                      erratum_bounds={"corrected_clue_minus_anticlue": bound})
 
@@ -165,7 +168,7 @@ def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, test_spl
 
     judged = verdict.judge(printed_formula, Sample({"train": {**readings, "labels": train.labels}},
                                                    heldout=Sample({"train": held_out})))
-    agreements = dict(judged.headline)
+    agreements = dict(judged.measured)
     verdict.measured(**agreements)
     verdict.conclude(
         judged.holds,
@@ -195,7 +198,8 @@ def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, test_spl
 def hint_agreement(d: Sample, tolerance: float, target: float) -> Judgement:
     measured = float(d.mean("test", band_labels(d.table("test")["s"]) == d.table("test")["labels"]))
     return Judgement(within(measured, target, tolerance), {"agreement": measured},
-                     bounds={"agreement": Bound.within(target, tolerance, images=d.size("test"))})
+                     bounds={"agreement": Bound.within(target, tolerance, images=d.size("test"))},
+                     measured={"agreement": measured, "images": d.size("test")})
 
 
 @claim(
@@ -210,7 +214,7 @@ def hint_agreement(d: Sample, tolerance: float, target: float) -> Judgement:
 def test_on_the_test_set_agreement_matches_the_hinted_accuracy(verdict, test_split):
     judged = verdict.judge(hint_agreement, Sample({"test": {"s": test_split.s, "labels": test_split.labels}}))
     measured = judged.headline["agreement"]
-    verdict.measured(agreement=measured, images=len(test_split))
+    verdict.measured(**judged.measured)
     verdict.conclude(judged.holds, summary=f"test agreement {measured:.2%}")
 
 
@@ -223,7 +227,7 @@ def test_on_the_test_set_agreement_matches_the_hinted_accuracy(verdict, test_spl
 )
 def clue_label(d: Sample) -> Judgement:
     digit = int(d.fixed["digit"])
-    return Judgement(digit == 1, {"label": digit})
+    return Judgement(digit == 1, {"label": digit}, measured={"label": digit, "index": labelling.CLUE_INDEX})
 
 
 @claim(
@@ -238,5 +242,5 @@ def test_the_clue_image_is_a_1(verdict, train):
     """Depends on the data only: the ground-truth digit, not the model's label."""
     judged = verdict.judge(clue_label, Sample({}, {"digit": int(train.digits[labelling.CLUE_INDEX])}))
     digit = int(judged.headline["label"])
-    verdict.measured(label=digit, index=labelling.CLUE_INDEX)
+    verdict.measured(**judged.measured)
     verdict.conclude(judged.holds, summary=f"training image {labelling.CLUE_INDEX} is labelled {digit}")

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
-from report.records import ClaimRecord, ClaimSpec, decide
+from report.records import ClaimRecord, ClaimSpec, decide, jsonable
 
 
 def claim(
@@ -45,11 +45,15 @@ class Verdict:
         self._known_source = known_source  # where that list lives, for the xfail reason
         self.record = ClaimRecord(spec=spec, test=item.nodeid)
         self.concluded = False
+        self.judgement: Any = None
 
     def judge(self, declaration: Any, data: Any) -> Any:
         """The claim's judge (a callable of its sample) at its default choices; with ``--robustness`` the robustness
-        engine (the ``pytest_eis_robustness`` hook) also measures it, into the record."""
-        judgement = declaration(data)
+        engine (the ``pytest_eis_robustness`` hook) also measures it, into the record. A claim's verdict and
+        measurements are its judgement's: :meth:`conclude` refuses any other."""
+        if self.judgement is not None:
+            raise RuntimeError(f"{self.record.spec.id}: judged twice; a claim has one judge, called once")
+        judgement = self.judgement = declaration(data)
         config = self._item.config
         if config.getoption("robustness", default=False):
             self.record.robustness = config.hook.pytest_eis_robustness(
@@ -68,6 +72,7 @@ class Verdict:
         if erratum and not correction:
             raise ValueError("an erratum needs the correction that holds")
         rec = self.record
+        self._check_judged(bool(holds), bool(erratum))
         self.concluded = True
         rec.verdict = decide(bool(holds), bool(erratum))
         rec.summary = summary
@@ -86,3 +91,20 @@ class Verdict:
             if known:
                 pytest.xfail(f"known non-reproduction ({self._known_source}): {known['why']}")
             pytest.fail(message, pytrace=False)
+
+    def _check_judged(self, holds: bool, erratum: bool) -> None:
+        """A judged claim concludes exactly what its judge judged: its verdict and its measurements (that every
+        claim of the suite is judged, tests/claims/test_judges.py checks on a real run)."""
+        j = self.judgement
+        if j is None:
+            return
+        verdict = decide(holds, erratum)
+        if verdict != j.verdict:
+            raise JudgeMismatch(f"{self.record.spec.id}: the test concludes {verdict!r}, its judge {j.verdict!r}")
+        if jsonable(self.record.measured) != jsonable(dict(j.measured)):
+            raise JudgeMismatch(f"{self.record.spec.id}: the test records other measurements than its judge's "
+                                "(record exactly verdict.measured(**judgement.measured))")
+
+
+class JudgeMismatch(AssertionError):
+    """A claim test concluded something its judge did not judge: an error of the suite, never a verdict."""

@@ -1,0 +1,103 @@
+"""The sample the neuron and intervention claims are judged on, and the readings they share.
+
+One :class:`~analysis.robustness.Sample` for all of them (a session fixture, ``neuron_sample``): per training
+image its activations, region, similarity, the model's labels and logits; fixed, the readout and what the
+arm-direction groups need. The judges share its memo on the full sample (the groups are computed once), and
+draw the same resamples (``seed_group="neurons"``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from analysis import ablation, neurons
+from analysis.robustness import Choice, Sample
+from model.interventions import Readout
+
+DEAD = dict(why="\"dead (useless)\": never active on the training set (CLAIMS.md), or active on at most 0.1% of it "
+            "(60 images), which a reader could also call useless")
+GROUPS = dict(why="CLAIMS.md accepts either definition of the detector groups: by where a neuron fires (1-like vs "
+              "anti-1-like images) or by the write-up's route, the PCA arm direction it loads on")
+
+
+def dead_choice() -> Choice:
+    return Choice.span("dead_fraction", 0.0, 0.0, 0.001, **DEAD)
+
+
+def groups_choice() -> Choice:
+    return Choice.among("groups", "firing", ("firing", "arms"), **GROUPS)
+
+
+def neuron_sample(post: np.ndarray, train: Any, readout: Any, pca: Any, arms: Any) -> Sample:
+    """Per image: activations, region, s, the model's labels and logits. Fixed: the readout, the PCA
+    components and the arms' outward directions, and each neuron's images in order of activation (a weighted
+    median needs it; computed on first use)."""
+    return Sample(
+        {"train": {"post": post, "region": train.region, "s": train.s, "labels": train.labels, "logits": train.logits}},
+        {"readout": readout, "components": pca.components,
+         "arms": None if arms is None else (arms[0].outward, arms[1].outward),
+         "column_order": cache(lambda: np.argsort(post, axis=0, kind="stable").astype(np.int32)),
+         "active": cache(lambda: ActiveNeurons.of(post, readout))},
+    )
+
+
+@dataclass(frozen=True)
+class ActiveNeurons:
+    """The neurons active on some image of the full sample, their activations and their readout: a never-active
+    neuron adds nothing to any logit, so per-image interventions are computed on these columns alone."""
+
+    mask: np.ndarray
+    post: np.ndarray
+    readout: Readout
+
+    @classmethod
+    def of(cls, post: np.ndarray, readout: Readout) -> ActiveNeurons:
+        mask = ~neurons.dead_neurons(post)
+        return cls(mask, np.ascontiguousarray(post[:, mask]), readout.restricted(mask))
+
+    def groups(self, g: neurons.Groups) -> neurons.Groups:
+        """A grouping of all neurons, restricted to the active ones."""
+        return neurons.Groups(g.one[self.mask], g.anti_one[self.mask], g.dead[self.mask])
+
+
+def with_fixed(sample: Sample, **fixed: Any) -> Sample:
+    """The same sample (its tables and memo) with more fixed values."""
+    return replace(sample, fixed={**sample.fixed, **fixed})
+
+
+def detector_groups(d: Sample, definition: str = "firing", dead_fraction: float = 0.0) -> neurons.Groups:
+    """The detector groups of the (resampled) images: by firing (:func:`neurons.groups_by_firing`) or by arm
+    direction (:func:`neurons.groups_by_arms`, the full sample's arms); dead: active on ≤ ``dead_fraction``."""
+
+    def compute() -> neurons.Groups:
+        t = d.table("train")
+        firing = neurons.groups_by_firing(t["post"], t["region"], d.weights("train"), dead_fraction)
+        if definition == "firing":
+            return firing
+        if d.fixed["arms"] is None:
+            raise ValueError("no V: the arm-direction groups are undefined")
+        return neurons.groups_by_arms(d.fixed["components"], *d.fixed["arms"], firing.dead)
+
+    return d.shared(("groups", definition, dead_fraction), compute, per_resample=True)
+
+
+def grouping_key(g: neurons.Groups) -> bytes:
+    """A memo key for one grouping."""
+    return g.one.tobytes() + g.anti_one.tobytes() + g.dead.tobytes()
+
+
+def per_group(d: Sample, name: str, mask: np.ndarray, compute: Callable[[], Any]) -> Any:
+    """Per-image values of one group of neurons (they do not depend on the resample's multiplicities), computed
+    once for the sample and its resamples: a resample's groups are mostly the full sample's."""
+    return d.shared((name, mask.tobytes()), compute)
+
+
+def excitations(d: Sample, g: neurons.Groups, baseline: str = "minimum") -> tuple[np.ndarray, np.ndarray]:
+    """Per image, the 1 group's and the anti-1 group's excitation above ``baseline`` (ablation.excitation)."""
+    active = d.fixed["active"]()
+    return tuple(per_group(d, f"excitation/{baseline}", m, lambda m=m: ablation.excitation(
+        active.post, active.readout, m[active.mask], baseline)) for m in (g.one, g.anti_one))
