@@ -133,8 +133,8 @@ def similarity_metrics(images: np.ndarray, clue: np.ndarray) -> dict[str, np.nda
     templates = np.stack([t, c, tc], axis=1)  # (784, 3)
     flat = x.reshape(len(x), 784)
     out = {name: np.empty(len(x), dtype=np.float64) for name in METRICS}
-    for start in range(0, len(x), _CHUNK):
-        xf = flat[start : start + _CHUNK].astype(np.float64)
+    for start in range(0, len(x), CHUNK_IMAGES):
+        xf = flat[start : start + CHUNK_IMAGES].astype(np.float64)
         dot_t, dot_c, dot_tc = (xf @ templates).T  # x · tc is the centred x's product with the centred t
         square = np.einsum("ij,ij->i", xf, xf)
         norm = np.sqrt(square)

@@ -37,12 +37,19 @@ def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
     cells = detectors.weighted_readout(d.fixed["weight"], scale)
     breaking = int(detectors.pattern_breaks(cells).any(axis=0).sum())
     share = detectors.breaking_share(cells)
-    return Judgement(
-        breaking == 0,
-        {"breaking_neurons": breaking, "breaking_share": share},
-        erratum=share <= FAINT,
-        measured={"cells": cells},
-    )
+    breaks = detectors.pattern_breaks(cells)
+    ids = d.fixed["ids"]
+    measured = {
+        "active_neurons": len(ids),
+        "breaking_neurons": breaking,
+        "breaking_share": share,
+        "logit_0_cells_positive": int(breaks[0].sum()),
+        "logit_1_cells_negative": int(breaks[1].sum()),
+        "breaking": ids[breaks.any(axis=0)].tolist(),
+        "typical": f"{typical} over the training images",
+    }
+    return Judgement(breaking == 0, {"breaking_neurons": breaking, "breaking_share": share},
+                     erratum=share <= FAINT, measured=measured)
 
 
 @claim(
@@ -63,24 +70,17 @@ def test_fc2_rows_have_one_sign_each(verdict, train, fc2, groups):
     if not active.any():
         verdict.conclude(False, summary="no active neuron: there are no rows to draw")
     ids = np.flatnonzero(active)
-    sample = Sample({"train": {"post": train.post[:, active]}}, {"weight": fc2.weight[:, active]})
+    sample = Sample({"train": {"post": train.post[:, active]}}, {"weight": fc2.weight[:, active], "ids": ids})
     judged = verdict.judge(rows_keep_their_sign, sample)
-    breaks = detectors.pattern_breaks(judged.measured["cells"])
-    n, share = int(judged.headline["breaking_neurons"]), judged.headline["breaking_share"]
-    verdict.measured(
-        active_neurons=len(ids),
-        breaking_neurons=n,
-        breaking_share=share,
-        logit_0_cells_positive=int(breaks[0].sum()),
-        logit_1_cells_negative=int(breaks[1].sum()),
-        breaking=ids[breaks.any(axis=0)].tolist(),
-        typical="std over the training images",
-    )
+    m = judged.measured
+    n, share = int(m["breaking_neurons"]), m["breaking_share"]
+    verdict.measured(**m)
+    positive, negative = m["logit_0_cells_positive"], m["logit_1_cells_negative"]
     verdict.conclude(
         judged.holds,
         erratum=judged.erratum,
-        correction=f"{n} of {len(ids)} active neurons break the pattern ({int(breaks[0].sum())} logit-0 cells > 0, "
-        f"{int(breaks[1].sum())} logit-1 cells < 0), but weighted by their activation std those cells carry only "
+        correction=f"{n} of {len(ids)} active neurons break the pattern ({positive} logit-0 cells > 0, "
+        f"{negative} logit-1 cells < 0), but weighted by their activation std those cells carry only "
         f"{share:.1%} of both rows' summed |weight × std|: too faint to see, so the rows look uniform",
         summary=f"{n} of {len(ids)} active neurons break fc2's sign pattern; their cells carry {share:.1%} of the "
         "std-weighted rows",
@@ -97,11 +97,20 @@ def test_fc2_rows_have_one_sign_each(verdict, train, fc2, groups):
     "image in 37% of resamples)",
 )
 def dead_on_test_images(d: Sample) -> Judgement:
-    post = d.fixed["test_post"]
+    post, dead = d.fixed["test_post"], d.fixed["dead"]
     every = np.ones(post.shape[1], dtype=bool)
-    revived = int(np.sum(detectors.firing_counts(post, every) > 0))
+    counts = detectors.firing_counts(post, every)
+    revived = int(np.sum(counts > 0))
     images = int(np.sum(detectors.active_images(post, every)))
-    return Judgement(revived == 0, {"revived_neurons": revived, "images": images})
+    measured = {
+        "dead_on_training_set": len(dead),
+        "revived_neurons": revived,
+        "images": images,
+        "test_images": len(post),
+        "revived": {str(int(i)): {"test_images": int(c), "largest_activation": float(post[:, k].max())}
+                    for k, (i, c) in enumerate(zip(dead, counts)) if c > 0},
+    }
+    return Judgement(revived == 0, {"revived_neurons": revived, "images": images}, measured=measured)
 
 
 @claim(
@@ -116,20 +125,10 @@ def test_dead_neurons_never_fire_on_test_images(verdict, groups, test_split):
     """ "Never active" on images the neurons were never found dead on: the test set, unseen when the dead
     neurons were counted."""
     dead = np.flatnonzero(groups.dead)
-    judged = verdict.judge(dead_on_test_images, Sample({}, {"test_post": test_split.post[:, groups.dead]}))
-    counts = detectors.firing_counts(test_split.post, groups.dead)
+    judged = verdict.judge(dead_on_test_images,
+                           Sample({}, {"test_post": test_split.post[:, groups.dead], "dead": dead}))
     revived, images = int(judged.headline["revived_neurons"]), int(judged.headline["images"])
-    verdict.measured(
-        dead_on_training_set=len(dead),
-        revived_neurons=revived,
-        images=images,
-        test_images=len(test_split),
-        revived={
-            str(int(i)): {"test_images": int(c), "largest_activation": float(test_split.post[:, i].max())}
-            for i, c in zip(dead, counts)
-            if c > 0
-        },
-    )
+    verdict.measured(**judged.measured)
     verdict.conclude(
         judged.holds,
         summary=f"{revived} of the {len(dead)} neurons dead on the training set {'fires' if revived == 1 else 'fire'} on "
@@ -149,7 +148,8 @@ def region_sample(train, groups, pca, arms) -> Sample:
     masks = {k: None if g is None else (g.one[active], g.anti_one[active]) for k, g in definitions.items()}
     return Sample(
         {"train": {"rank": detectors.tie_ranks(train.post[:, active]), "region": train.region}},
-        {"groups": masks, "ids": np.flatnonzero(active)},
+        {"groups": masks, "ids": np.flatnonzero(active),
+         "firing": {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in np.flatnonzero(active)}},
     )
 
 
@@ -193,12 +193,23 @@ def detectors_track_their_regions(d: Sample, groups: str, share: float) -> Judge
     every = np.concatenate(list(aucs.values()))
     if not len(every):
         return Judgement(False, {"fraction_tracking": float("nan"), "median_auc": float("nan")})
-    tracking = float(np.mean(every >= TRACKS_AUC))
-    return Judgement(
-        tracking >= share,
-        {"fraction_tracking": tracking, "median_auc": float(np.median(every))},
-        measured={"aucs": aucs},
-    )
+    tracking, median = float(np.mean(every >= TRACKS_AUC)), float(np.median(every))
+    ids, masks, firing = d.fixed["ids"], d.fixed["groups"][groups], d.fixed["firing"]
+    by_neuron = {
+        name: {str(int(i)): float(a) for i, a in zip(ids[mask], aucs[name])}
+        for name, mask in zip(("one", "anti_one"), masks)
+    }
+    below = {name: sorted((k for k, a in v.items() if not a >= TRACKS_AUC), key=int) for name, v in by_neuron.items()}
+    measured = {
+        "fraction_tracking": tracking,
+        "median_auc": median,
+        "detectors": int(sum(len(v) for v in aucs.values())),
+        "median_auc_by_group": {k: float(np.median(v)) if len(v) else None for k, v in aucs.items()},
+        "below": below,
+        "auc_by_neuron": by_neuron,
+        "below_firing_fraction": {k: {n: firing[n] for n in v} for k, v in below.items()},
+    }
+    return Judgement(tracking >= share, {"fraction_tracking": tracking, "median_auc": median}, measured=measured)
 
 
 @claim(
@@ -215,28 +226,13 @@ def test_each_detector_fires_on_its_own_region(verdict, region_sample, train):
     """The AUC asks whether a detector fires more on its own region than elsewhere, at any threshold: "active
     … and inactive otherwise" without a scale for "active"."""
     judged = verdict.judge(detectors_track_their_regions, region_sample)
-    if "aucs" not in judged.measured:
+    if "below" not in judged.measured:
         verdict.conclude(False, summary="no detectors to judge")
-    aucs, ids = judged.measured["aucs"], region_sample.fixed["ids"]
-    masks = region_sample.fixed["groups"]["firing"]
-    by_neuron = {
-        name: {str(int(i)): float(a) for i, a in zip(ids[mask], aucs[name])}
-        for name, mask in zip(("one", "anti_one"), masks)
-    }
-    below = {name: sorted((k for k, a in v.items() if not a >= TRACKS_AUC), key=int) for name, v in by_neuron.items()}
-    tracking, median = judged.headline["fraction_tracking"], judged.headline["median_auc"]
-    firing = {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in ids}
-    verdict.measured(
-        fraction_tracking=tracking,
-        median_auc=median,
-        detectors=int(sum(len(v) for v in aucs.values())),
-        median_auc_by_group={k: float(np.median(v)) if len(v) else None for k, v in aucs.items()},
-        below=below,
-        auc_by_neuron=by_neuron,
-        below_firing_fraction={k: {n: firing[n] for n in v} for k, v in below.items()},
-    )
+    verdict.measured(**judged.measured)
+    tracking, median, below = judged.measured["fraction_tracking"], judged.measured["median_auc"], judged.measured["below"]
+    detectors_judged = judged.measured["detectors"]
     verdict.conclude(
         judged.holds,
-        summary=f"{tracking:.0%} of {sum(len(v) for v in aucs.values())} detectors separate their own region with "
+        summary=f"{tracking:.0%} of {detectors_judged} detectors separate their own region with "
         f'AUC ≥ 0.90 (median {median:.3f}); below: {len(below["one"])} "1", {len(below["anti_one"])} "anti-1"',
     )

@@ -376,9 +376,12 @@ def the_write_ups_metric_is_best(d: Sample, grid: int) -> Judgement:
     labels = d.rows("train", "labels")
     agreements = {m: best_band_agreement(BandScorer.fit(d.rows("train", m), labels), grid) for m in METRICS}
     best = max(agreements.values())
-    return Judgement(within(agreements[WRITE_UPS_METRIC], best, BEAT_MARGIN),
-                     {"write_up": agreements[WRITE_UPS_METRIC], "best": best,
-                      "gap_pp": 100 * (best - agreements[WRITE_UPS_METRIC])}, measured={"agreements": agreements})
+    headline = {"write_up": agreements[WRITE_UPS_METRIC], "best": best,
+                "gap_pp": 100 * (best - agreements[WRITE_UPS_METRIC])}
+    printed = BandScorer.fit(d.rows("train", WRITE_UPS_METRIC), labels).agreement(L_THRESHOLD, R_THRESHOLD)
+    measured = {"agreements": agreements, "best_metric": max(agreements, key=agreements.get), **headline,
+                "grid": grid, "write_up_printed_band": float(printed)}
+    return Judgement(within(agreements[WRITE_UPS_METRIC], best, BEAT_MARGIN), headline, measured=measured)
 
 
 @probe(
@@ -397,18 +400,10 @@ def test_the_dot_product_is_the_best_similarity(verdict, train, clue, mnist, pre
     metrics = memoised(prepared.inputs.cache_dir / f"similarity-metrics-{mnist.identity}-{code}.npz",
                        lambda: similarity_metrics(train.images, clue), METRICS)
     judged = verdict.judge(the_write_ups_metric_is_best, Sample({"train": {**metrics, "labels": train.labels}}))
-    agreements = judged.measured["agreements"]
-    best = max(agreements, key=agreements.get)
-    verdict.measured(agreements=agreements, best_metric=best, write_up=judged.headline["write_up"],
-                     best=judged.headline["best"], gap_pp=judged.headline["gap_pp"], grid=METRIC_GRID,
-                     write_up_printed_band=printed_band_agreement(metrics[WRITE_UPS_METRIC], train.labels))
+    agreements, best = judged.measured["agreements"], judged.measured["best_metric"]
+    verdict.measured(**judged.measured)
     verdict.conclude(
         judged.holds,
         summary=", ".join(f"{METRIC_WORDS[m]} {a:.2%}" for m, a in agreements.items())
         + f" (re-fitted bands); best: {METRIC_WORDS[best]}, the write-up's {judged.headline['gap_pp']:.2f} pp behind",
     )
-
-
-def printed_band_agreement(s: np.ndarray, labels: np.ndarray) -> float:
-    """The printed band's agreement (L, R as the write-up gives them), beside the re-fitted ones."""
-    return float(BandScorer.fit(s, labels).agreement(L_THRESHOLD, R_THRESHOLD))

@@ -72,11 +72,14 @@ def quadrant_neurons_are_the_groups(d: Sample, top: int, groups: str) -> Judgeme
         return Judgement(False, {"fraction_in_own_quadrant": float("nan")})
     own = detectors.in_own_quadrant(quadrant, g.one[union], g.anti_one[union])
     fraction = float(np.mean(own))
-    return Judgement(
-        fraction >= SAME_NEURONS,
-        {"fraction_in_own_quadrant": fraction},
-        measured={"union": union, "quadrant": quadrant, "own": own},
-    )
+    kind = np.where(g.one[union], "one", np.where(g.anti_one[union], "anti_one", "dead"))
+    table = {
+        q: {k: int(np.sum((quadrant == q) & (kind == k))) for k in ("one", "anti_one", "dead")}
+        for q in (TOP_RIGHT, TOP_LEFT, "other")
+    }
+    measured = {"fraction_in_own_quadrant": fraction, "union_size": len(union), "union": union,
+                "quadrant_by_group": table, "not_in_own_quadrant": union[~own]}
+    return Judgement(fraction >= SAME_NEURONS, {"fraction_in_own_quadrant": fraction}, measured=measured)
 
 
 @claim(
@@ -94,23 +97,13 @@ def test_the_pca_quadrants_hold_the_two_detector_groups(verdict, quadrant_sample
     judged = verdict.judge(quadrant_neurons_are_the_groups, quadrant_sample)
     if "union" not in judged.measured:
         verdict.conclude(False, summary="no neurons load on PC1 or PC2")
-    union, quadrant, own = (judged.measured[k] for k in ("union", "quadrant", "own"))
-    kind = np.where(groups.one[union], "one", np.where(groups.anti_one[union], "anti_one", "dead"))
-    table = {
-        q: {k: int(np.sum((quadrant == q) & (kind == k))) for k in ("one", "anti_one", "dead")}
-        for q in (TOP_RIGHT, TOP_LEFT, "other")
-    }
-    fraction = judged.headline["fraction_in_own_quadrant"]
-    verdict.measured(
-        fraction_in_own_quadrant=fraction,
-        union_size=len(union),
-        union=union,
-        quadrant_by_group=table,
-        not_in_own_quadrant=union[~own],
-    )
+    verdict.measured(**judged.measured)
+    union, table = judged.measured["union"], judged.measured["quadrant_by_group"]
+    fraction = judged.measured["fraction_in_own_quadrant"]
+    in_own = len(union) - len(judged.measured["not_in_own_quadrant"])
     verdict.conclude(
         judged.holds,
-        summary=f"{int(own.sum())} of the {len(union)} neurons PC1 and PC2 use most ({fraction:.0%}) are top-right "
+        summary=f"{in_own} of the {len(union)} neurons PC1 and PC2 use most ({fraction:.0%}) are top-right "
         f'"1" or top-left "anti-1" detectors; top right: {table[TOP_RIGHT]["one"]} "1" + '
         f'{table[TOP_RIGHT]["anti_one"]} "anti-1", top left: {table[TOP_LEFT]["anti_one"]} "anti-1" + '
         f'{table[TOP_LEFT]["one"]} "1", elsewhere {sum(table["other"].values())}',
@@ -144,7 +137,20 @@ def quadrant_shares(d: Sample, top: int) -> dict[str, float]:
 )
 def quadrant_neurons_look_like_their_template(d: Sample, top: int, share: float) -> Judgement:
     shares = quadrant_shares(d, top)
-    return Judgement(all(v >= share for v in shares.values()), shares)
+    union, quadrant = union_quadrants(d, top)
+    r, g = d.fixed["fv_correlation"], d.fixed["groups"]["firing"]
+    whole = {
+        "one_positive": float(np.mean(r[g.one] > 0)) if g.one.any() else None,
+        "anti_one_negative": float(np.mean(r[g.anti_one] < 0)) if g.anti_one.any() else None,
+    }
+    measured = {
+        **shares,
+        "literal_all": all(v == 1.0 for v in shares.values()),
+        "whole_groups": whole,
+        "top_right": {str(int(i)): float(r[i]) for i in union[quadrant == TOP_RIGHT]},
+        "top_left": {str(int(i)): float(r[i]) for i in union[quadrant == TOP_LEFT]},
+    }
+    return Judgement(all(v >= share for v in shares.values()), shares, measured=measured)
 
 
 @claim(
@@ -161,24 +167,13 @@ def quadrant_neurons_look_like_their_template(d: Sample, top: int, share: float)
 def test_top_right_neurons_look_like_a_1_and_top_left_like_an_anti_1(verdict, quadrant_sample, groups):
     judged = verdict.judge(quadrant_neurons_look_like_their_template, quadrant_sample)
     shares = dict(judged.headline)
-    union, quadrant = union_quadrants(quadrant_sample, TOP_LOADINGS)
-    r = quadrant_sample.fixed["fv_correlation"]
-    whole = {
-        "one_positive": float(np.mean(r[groups.one] > 0)) if groups.one.any() else None,
-        "anti_one_negative": float(np.mean(r[groups.anti_one] < 0)) if groups.anti_one.any() else None,
-    }
-    literal = all(v == 1.0 for v in shares.values())
-    verdict.measured(
-        **shares,
-        literal_all=literal,
-        whole_groups=whole,
-        top_right={str(int(i)): float(r[i]) for i in union[quadrant == TOP_RIGHT]},
-        top_left={str(int(i)): float(r[i]) for i in union[quadrant == TOP_LEFT]},
-    )
+    verdict.measured(**judged.measured)
+    literal, whole = judged.measured["literal_all"], judged.measured["whole_groups"]
+    top_right, top_left = len(judged.measured["top_right"]), len(judged.measured["top_left"])
     verdict.conclude(
         judged.holds,
-        summary=f"{shares['top_right_positive']:.0%} of {int(np.sum(quadrant == TOP_RIGHT))} top-right neurons look "
-        f'like a "1", {shares["top_left_negative"]:.0%} of {int(np.sum(quadrant == TOP_LEFT))} top-left like an '
+        summary=f"{shares['top_right_positive']:.0%} of {top_right} top-right neurons look "
+        f'like a "1", {shares["top_left_negative"]:.0%} of {top_left} top-left like an '
         f'"anti-1" (literal "all": {"yes" if literal else "no"}); whole groups '
         + " / ".join("–" if v is None else f"{v:.0%}" for v in whole.values()),
     )

@@ -33,11 +33,11 @@ CAVEAT = (
 def same_as_the_secret(d: Sample, hint: float) -> Judgement:
     agreeing = d.count("test", band_labels(d.table("test")["s"]) == d.table("test")["labels"])
     bound = disagreement_bound(agreeing, hinted_counts(hint, HINTS[hint], d.size("test")))
-    return Judgement(
-        bound == 0,
-        {"agreement": agreeing / d.size("test"), "differs_on_at_least": bound},
-        measured={"agreeing": agreeing},
-    )
+    lowest, highest = hinted_counts(hint, HINTS[hint], d.size("test"))
+    measured = {"agreement": agreeing / d.size("test"), "differs_on_at_least": bound, "agreeing": int(agreeing),
+                "test_images": d.size("test"), "hinted_correct": [lowest, highest], "caveat": CAVEAT}
+    return Judgement(bound == 0, {"agreement": agreeing / d.size("test"), "differs_on_at_least": bound},
+                     measured=measured)
 
 
 @claim(
@@ -57,14 +57,7 @@ def test_the_recovered_function_can_be_the_secret_one(verdict, test_split):
     judged = verdict.judge(same_as_the_secret, Sample({"test": {"s": test_split.s, "labels": test_split.labels}}))
     agreement, bound = judged.headline["agreement"], int(judged.headline["differs_on_at_least"])
     lowest, highest = hinted_counts(CHALLENGE_TEST_ACCURACY, HINTS[CHALLENGE_TEST_ACCURACY], len(test_split))
-    verdict.measured(
-        agreement=agreement,
-        differs_on_at_least=bound,
-        agreeing=int(judged.measured["agreeing"]),
-        test_images=len(test_split),
-        hinted_correct=[lowest, highest],
-        caveat=CAVEAT,
-    )
+    verdict.measured(**judged.measured)
     bound_words = (
         f"the recovered function differs from the secret labels on at least {bound:,} of the "
         f"{len(test_split):,} test images"

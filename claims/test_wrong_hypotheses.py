@@ -107,7 +107,27 @@ def beats_wrong_hypotheses(d: Sample, noise: float) -> Judgement:
         "best_random_partition": max(partitions),
         "fully_random": random,
     }
-    return Judgement(holds, headline, measured={"random_partitions": partitions})
+    kept = d.fixed["kept"]
+    per_seed = {n: [float(v) for v in d.mean("train", kept(noise)[n].T)] for n in ("hypothesis", "swapped")}
+    per_seed["fully_random"] = [float(v) for v in d.mean("train", kept("random")["hypothesis"].T)]
+    measured = {
+        "loss_recovered": {
+            "hypothesis": recovered,
+            "swapped": loss_recovered(scores["swapped"], random),
+            "random_partitions": [loss_recovered(v, random) for v in partitions],
+        },
+        "scores": {"hypothesis": scores["hypothesis"], "swapped": scores["swapped"],
+                   "random_partitions": partitions, "fully_random": random},
+        "best_random_partition": max(partitions),
+        "per_seed": per_seed,
+        "noise": noise,
+        "seeds": list(SEEDS),
+        "partitions": PARTITIONS,
+        "partition_seed": PARTITION_SEED,
+        "group_sizes": d.fixed["sizes"],
+        "scheme": "group: all neurons of a group from one replacement image (the causal-scrubbing verdict's)",
+    }
+    return Judgement(holds, headline, measured=measured)
 
 
 @claim(
@@ -126,34 +146,8 @@ def test_the_hypothesis_scrubs_better_than_wrong_ones(verdict, wrong_sample):
     images' regions, not on the groups), so the scores differ by the hypothesis alone."""
     judged = verdict.judge(beats_wrong_hypotheses, wrong_sample)
     h = dict(judged.headline)
-    partitions = judged.measured["random_partitions"]
-    random = h["fully_random"]
-    per_seed = {
-        n: [float(v) for v in wrong_sample.fixed["kept"](p)[n].mean(axis=1)]
-        for n, p in (("hypothesis", NOISE), ("swapped", NOISE))
-    }
-    per_seed["fully_random"] = [float(v) for v in wrong_sample.fixed["kept"]("random")["hypothesis"].mean(axis=1)]
-    verdict.measured(
-        loss_recovered={
-            "hypothesis": h["loss_recovered"],
-            "swapped": loss_recovered(h["swapped"], random),
-            "random_partitions": [loss_recovered(v, random) for v in partitions],
-        },
-        scores={
-            "hypothesis": h["hypothesis"],
-            "swapped": h["swapped"],
-            "random_partitions": partitions,
-            "fully_random": random,
-        },
-        best_random_partition=h["best_random_partition"],
-        per_seed=per_seed,
-        noise=NOISE,
-        seeds=list(SEEDS),
-        partitions=PARTITIONS,
-        partition_seed=PARTITION_SEED,
-        group_sizes=wrong_sample.fixed["sizes"],
-        scheme="group: all neurons of a group from one replacement image (the causal-scrubbing verdict's)",
-    )
+    partitions, random = judged.measured["scores"]["random_partitions"], h["fully_random"]
+    verdict.measured(**judged.measured)
     verdict.conclude(
         judged.holds,
         summary=f"hypothesis {h['hypothesis']:.3f} recovers {h['loss_recovered']:.0%} of the loss (fully random "
