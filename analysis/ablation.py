@@ -14,25 +14,33 @@ from model.interventions import Readout, labels_from_logits
 MIDPOINT = (L_THRESHOLD + R_THRESHOLD) / 2
 
 
-def kept_by_half(after: np.ndarray, before: np.ndarray, s: np.ndarray, midpoint: float = MIDPOINT,
-                 weights: np.ndarray | None = None) -> dict[str, float]:
+def kept_by_half(
+    after: np.ndarray, before: np.ndarray, s: np.ndarray, midpoint: float = MIDPOINT, weights: np.ndarray | None = None
+) -> dict[str, float]:
     """Fraction of labels unchanged on the anti-1-like half (``s < midpoint``) and the 1-like half."""
     same = after == before
     low = s < midpoint
-    return {"anti_one_half": float(weighted.mean(same, weights, low)),
-            "one_half": float(weighted.mean(same, weights, ~low))}
+    return {
+        "anti_one_half": float(weighted.mean(same, weights, low)),
+        "one_half": float(weighted.mean(same, weights, ~low)),
+    }
 
 
-def class_0_by_half(labels: np.ndarray, s: np.ndarray, midpoint: float = MIDPOINT,
-                    weights: np.ndarray | None = None) -> dict[str, float]:
+def class_0_by_half(
+    labels: np.ndarray, s: np.ndarray, midpoint: float = MIDPOINT, weights: np.ndarray | None = None
+) -> dict[str, float]:
     """Fraction of class-0 labels on the anti-1-like half (``s < midpoint``) and the 1-like half."""
     zero = np.asarray(labels) == 0
     low = s < midpoint
-    return {"anti_one_half": float(weighted.mean(zero, weights, low)),
-            "one_half": float(weighted.mean(zero, weights, ~low))}
+    return {
+        "anti_one_half": float(weighted.mean(zero, weights, low)),
+        "one_half": float(weighted.mean(zero, weights, ~low)),
+    }
 
 
-def min_ablation_table(post: np.ndarray, readout: Readout, groups: Groups, s: np.ndarray) -> dict[str, dict[str, float]]:
+def min_ablation_table(
+    post: np.ndarray, readout: Readout, groups: Groups, s: np.ndarray
+) -> dict[str, dict[str, float]]:
     """Kept fractions per half when the anti-1 group, the 1 group, or both sit at their dataset minimum."""
     return {g: row["kept"] for g, row in min_ablation_outcomes(post, readout, groups, s).items()}
 
@@ -41,24 +49,38 @@ def min_ablation_labels(post: np.ndarray, readout: Readout, groups: Groups) -> d
     """Per image, the model's label before (``"before"``) and after each ablation: the anti-1 group, the 1 group,
     or both at their dataset minimum (each neuron's minimum over the rows given)."""
     out = {"before": labels_from_logits(readout.logits(post))}
-    for name, mask in (("anti_one_group", groups.anti_one), ("one_group", groups.one), ("both", groups.one | groups.anti_one)):
+    for name, mask in (
+        ("anti_one_group", groups.anti_one),
+        ("one_group", groups.one),
+        ("both", groups.one | groups.anti_one),
+    ):
         out[name] = labels_from_logits(readout.min_ablate(post, mask))
     return out
 
 
-def outcomes_by_half(labels: dict[str, np.ndarray], s: np.ndarray, weights: np.ndarray | None = None,
-                     midpoint: float = MIDPOINT) -> dict[str, dict[str, dict[str, float]]]:
+def outcomes_by_half(
+    labels: dict[str, np.ndarray], s: np.ndarray, weights: np.ndarray | None = None, midpoint: float = MIDPOINT
+) -> dict[str, dict[str, dict[str, float]]]:
     """Per ablation of :func:`min_ablation_labels` and half: the fraction of labels kept, the fraction labelled
     class 0 after the ablation, and the half's class-0 share before it."""
     before = labels["before"]
     class_0_before = class_0_by_half(before, s, midpoint, weights)
-    return {name: {"kept": kept_by_half(labels[name], before, s, midpoint, weights),
-                   "class_0_after": class_0_by_half(labels[name], s, midpoint, weights), "class_0_before": class_0_before}
-            for name in ("anti_one_group", "one_group", "both")}
+    return {
+        name: {
+            "kept": kept_by_half(labels[name], before, s, midpoint, weights),
+            "class_0_after": class_0_by_half(labels[name], s, midpoint, weights),
+            "class_0_before": class_0_before,
+        }
+        for name in ("anti_one_group", "one_group", "both")
+    }
 
 
 def min_ablation_outcomes(
-    post: np.ndarray, readout: Readout, groups: Groups, s: np.ndarray, weights: np.ndarray | None = None,
+    post: np.ndarray,
+    readout: Readout,
+    groups: Groups,
+    s: np.ndarray,
+    weights: np.ndarray | None = None,
     midpoint: float = MIDPOINT,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per ablated group (anti-1, 1, both) and half: the fraction of labels kept, the fraction labelled class 0
@@ -72,13 +94,17 @@ def zero_ablation_images(post: np.ndarray, readout: Readout, anti_one: np.ndarra
     """Per image: the label before and after zero-ablating the anti-1 group, whether the logit diff rises, and
     the group's logit-diff contribution."""
     before, after = readout.logits(post), readout.zero_ablate(post, anti_one)
-    return {"label_before": labels_from_logits(before), "label_after": labels_from_logits(after),
-            "rises": logit_diff(after) > logit_diff(before),
-            "contribution": readout.logit_diff_contribution(post, anti_one)}
+    return {
+        "label_before": labels_from_logits(before),
+        "label_after": labels_from_logits(after),
+        "rises": logit_diff(after) > logit_diff(before),
+        "contribution": readout.logit_diff_contribution(post, anti_one),
+    }
 
 
-def zero_ablation_summary(per_image: dict[str, np.ndarray], region: np.ndarray, weights: np.ndarray | None = None,
-                          images: str = "outside") -> dict[str, float]:
+def zero_ablation_summary(
+    per_image: dict[str, np.ndarray], region: np.ndarray, weights: np.ndarray | None = None, images: str = "outside"
+) -> dict[str, float]:
     """:func:`zero_ablation_effect` from the per-image values of :func:`zero_ablation_images`."""
     over = region != ANTI if images == "outside" else np.ones(len(region), dtype=bool)
     was_zero = over & (per_image["label_before"] == 0)
@@ -88,14 +114,21 @@ def zero_ablation_summary(per_image: dict[str, np.ndarray], region: np.ndarray, 
         "fraction_class_1_before": float(weighted.mean(per_image["label_before"] != 0, weights, over)),
         "fraction_class_1_after": float(weighted.mean(now_one, weights, over)),
         "fraction_class_0_flipped": float(weighted.mean(now_one, weights, was_zero))
-        if weighted.total(weights, was_zero) else float("nan"),
+        if weighted.total(weights, was_zero)
+        else float("nan"),
         "fraction_logit_diff_rises": float(weighted.mean(per_image["rises"], weights, over)),
         "group_mean_contribution": float(weighted.mean(per_image["contribution"], weights, over)),
     }
 
 
-def zero_ablation_effect(post: np.ndarray, readout: Readout, anti_one: np.ndarray, region: np.ndarray,
-                         weights: np.ndarray | None = None, images: str = "outside") -> dict[str, float]:
+def zero_ablation_effect(
+    post: np.ndarray,
+    readout: Readout,
+    anti_one: np.ndarray,
+    region: np.ndarray,
+    weights: np.ndarray | None = None,
+    images: str = "outside",
+) -> dict[str, float]:
     """Zero-ablate the anti-1 group; over images outside the anti-1-like region (``images="all"``: every image)
     report the fraction labelled 1 afterwards, the fraction whose logit diff rises, and the group's mean
     logit-diff contribution there."""
@@ -125,8 +158,9 @@ def excitation(post: np.ndarray, readout: Readout, mask: np.ndarray, baseline: s
     raise ValueError(f"baseline must be one of {BASELINES}, not {baseline!r}")
 
 
-def both_strong(one: np.ndarray, anti: np.ndarray, threshold: float,
-                weights: np.ndarray | None = None) -> dict[str, float]:
+def both_strong(
+    one: np.ndarray, anti: np.ndarray, threshold: float, weights: np.ndarray | None = None
+) -> dict[str, float]:
     """Fractions of images where both groups' excitations (per image: ``one``, ``anti``), exactly one, or
     neither reach ``threshold``."""
     one, anti = one >= threshold, anti >= threshold
@@ -138,35 +172,57 @@ def both_strong(one: np.ndarray, anti: np.ndarray, threshold: float,
     }
 
 
-def both_groups_strong(post: np.ndarray, readout: Readout, groups: Groups, threshold: float,
-                       weights: np.ndarray | None = None, baseline: str = "minimum") -> dict[str, float]:
+def both_groups_strong(
+    post: np.ndarray,
+    readout: Readout,
+    groups: Groups,
+    threshold: float,
+    weights: np.ndarray | None = None,
+    baseline: str = "minimum",
+) -> dict[str, float]:
     """Fractions of images where both groups, exactly one, or neither lift the logit diff by ≥ ``threshold``
     above their no-detection baseline."""
-    return both_strong(excitation(post, readout, groups.one, baseline),
-                       excitation(post, readout, groups.anti_one, baseline), threshold, weights)
+    return both_strong(
+        excitation(post, readout, groups.one, baseline),
+        excitation(post, readout, groups.anti_one, baseline),
+        threshold,
+        weights,
+    )
 
 
-def baseline_summary(contribution: np.ndarray, region: np.ndarray, weights: np.ndarray | None = None,
-                     images: str = "outside") -> dict[str, float]:
+def baseline_summary(
+    contribution: np.ndarray, region: np.ndarray, weights: np.ndarray | None = None, images: str = "outside"
+) -> dict[str, float]:
     """:func:`anti_one_baseline` from the group's per-image logit-diff contribution."""
     over = region != ANTI if images == "outside" else region == MIDDLE
     if not weighted.total(weights, over):
         return {"images": 0, "mean": float("nan"), "fraction_negative": float("nan")}
-    return {"images": weighted.total(weights, over), "mean": float(weighted.mean(contribution, weights, over)),
-            "fraction_negative": float(weighted.mean(contribution < 0, weights, over))}
+    return {
+        "images": weighted.total(weights, over),
+        "mean": float(weighted.mean(contribution, weights, over)),
+        "fraction_negative": float(weighted.mean(contribution < 0, weights, over)),
+    }
 
 
-def anti_one_baseline(post: np.ndarray, readout: Readout, anti_one: np.ndarray, region: np.ndarray,
-                      weights: np.ndarray | None = None, images: str = "outside") -> dict[str, float]:
+def anti_one_baseline(
+    post: np.ndarray,
+    readout: Readout,
+    anti_one: np.ndarray,
+    region: np.ndarray,
+    weights: np.ndarray | None = None,
+    images: str = "outside",
+) -> dict[str, float]:
     """The anti-1 group's logit-diff contribution (weights × activations, no bias) on the images outside the
     anti-1-like region (``images="middle"``: on the band only), where the hypothesis says the group detects
     nothing: its mean and the fraction of those images on which it is negative."""
     return baseline_summary(readout.logit_diff_contribution(post, anti_one), region, weights, images)
 
 
-def regions_excited(one: np.ndarray, anti: np.ndarray, region: np.ndarray, threshold: float,
-                    weights: np.ndarray | None = None) -> dict[str, float]:
+def regions_excited(
+    one: np.ndarray, anti: np.ndarray, region: np.ndarray, threshold: float, weights: np.ndarray | None = None
+) -> dict[str, float]:
     """:func:`regions_excite_groups` from the groups' per-image excitations."""
+
     def share(mask: np.ndarray, hit: np.ndarray) -> float:
         return float(weighted.mean(hit, weights, mask)) if weighted.total(weights, mask) else float("nan")
 
@@ -178,16 +234,28 @@ def regions_excited(one: np.ndarray, anti: np.ndarray, region: np.ndarray, thres
 
 
 def regions_excite_groups(
-    post: np.ndarray, readout: Readout, groups: Groups, region: np.ndarray, threshold: float,
-    weights: np.ndarray | None = None, baseline: str = "minimum",
+    post: np.ndarray,
+    readout: Readout,
+    groups: Groups,
+    region: np.ndarray,
+    threshold: float,
+    weights: np.ndarray | None = None,
+    baseline: str = "minimum",
 ) -> dict[str, float]:
     """Per region of s: on anti-1-like images the share where the anti-1 group's excitation exceeds the 1
     group's; on 1-like images the reverse; in the middle the share where neither group reaches ``threshold``."""
-    return regions_excited(excitation(post, readout, groups.one, baseline),
-                           excitation(post, readout, groups.anti_one, baseline), region, threshold, weights)
+    return regions_excited(
+        excitation(post, readout, groups.one, baseline),
+        excitation(post, readout, groups.anti_one, baseline),
+        region,
+        threshold,
+        weights,
+    )
 
 
-def best_threshold_rule(score: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
+def best_threshold_rule(
+    score: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[float, float]:
     """The threshold θ for "class 1 iff score ≥ θ" that agrees best with ``labels`` (0/1), and that agreement.
     Every distinct score (and +inf: everything class 0) is a candidate; O(N log N)."""
     score = np.asarray(score, dtype=np.float64)
@@ -207,41 +275,69 @@ def best_threshold_rule(score: np.ndarray, labels: np.ndarray, weights: np.ndarr
     return theta, float(float(correct[k]) / w.sum())
 
 
-def either_rule(one: np.ndarray, anti: np.ndarray, labels: np.ndarray,
-                weights: np.ndarray | None = None) -> dict[str, float]:
+def either_rule(
+    one: np.ndarray, anti: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None
+) -> dict[str, float]:
     """:func:`either_group_rule` from the groups' per-image excitations."""
     theta, agree = best_threshold_rule(np.maximum(one, anti), labels, weights)
     return {"theta": theta, "agreement": agree}
 
 
-def either_group_rule(post: np.ndarray, readout: Readout, groups: Groups, labels: np.ndarray,
-                      weights: np.ndarray | None = None, baseline: str = "minimum") -> dict[str, float]:
-    """"If either group fires sufficiently strongly the image is class 1, otherwise class 0": class 1 iff
+def either_group_rule(
+    post: np.ndarray,
+    readout: Readout,
+    groups: Groups,
+    labels: np.ndarray,
+    weights: np.ndarray | None = None,
+    baseline: str = "minimum",
+) -> dict[str, float]:
+    """ "If either group fires sufficiently strongly the image is class 1, otherwise class 0": class 1 iff
     max(excitation of the 1 group, of the anti-1 group) ≥ θ, with the one θ that agrees best with ``labels``."""
-    return either_rule(excitation(post, readout, groups.one, baseline),
-                       excitation(post, readout, groups.anti_one, baseline), labels, weights)
+    return either_rule(
+        excitation(post, readout, groups.one, baseline),
+        excitation(post, readout, groups.anti_one, baseline),
+        labels,
+        weights,
+    )
 
 
-def either_rule_per_group(one: np.ndarray, anti: np.ndarray, labels: np.ndarray,
-                          weights: np.ndarray | None = None) -> dict[str, float]:
+def either_rule_per_group(
+    one: np.ndarray, anti: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None
+) -> dict[str, float]:
     """:func:`either_group_rule_per_group` from the groups' per-image excitations."""
     two = best_two_threshold_rule(one, anti, labels, weights=weights)
     theta_sum, agree_sum = best_threshold_rule(one + anti, labels, weights)
-    return {"theta_one": two["theta_a"], "theta_anti_one": two["theta_b"], "agreement": two["agreement"],
-            "sum_theta": theta_sum, "sum_agreement": agree_sum}
+    return {
+        "theta_one": two["theta_a"],
+        "theta_anti_one": two["theta_b"],
+        "agreement": two["agreement"],
+        "sum_theta": theta_sum,
+        "sum_agreement": agree_sum,
+    }
 
 
-def either_group_rule_per_group(post: np.ndarray, readout: Readout, groups: Groups, labels: np.ndarray,
-                                weights: np.ndarray | None = None, baseline: str = "minimum") -> dict[str, float]:
+def either_group_rule_per_group(
+    post: np.ndarray,
+    readout: Readout,
+    groups: Groups,
+    labels: np.ndarray,
+    weights: np.ndarray | None = None,
+    baseline: str = "minimum",
+) -> dict[str, float]:
     """The same rule with a threshold per group (class 1 iff the 1 group ≥ θ1 or the anti-1 group ≥ θ2), and,
     for comparison, the network's own readout: the two excitations added, one threshold."""
-    return either_rule_per_group(excitation(post, readout, groups.one, baseline),
-                                 excitation(post, readout, groups.anti_one, baseline), labels, weights)
+    return either_rule_per_group(
+        excitation(post, readout, groups.one, baseline),
+        excitation(post, readout, groups.anti_one, baseline),
+        labels,
+        weights,
+    )
 
 
-def best_two_threshold_rule(a: np.ndarray, b: np.ndarray, labels: np.ndarray, candidates: int = 101,
-                            weights: np.ndarray | None = None) -> dict[str, float]:
-    """"Class 1 iff a ≥ θa or b ≥ θb", each group with its own threshold: the best agreement with ``labels``
+def best_two_threshold_rule(
+    a: np.ndarray, b: np.ndarray, labels: np.ndarray, candidates: int = 101, weights: np.ndarray | None = None
+) -> dict[str, float]:
+    """ "Class 1 iff a ≥ θa or b ≥ θb", each group with its own threshold: the best agreement with ``labels``
     over θa among ``candidates`` quantiles of ``a`` (and +inf), θb exact for each (O(candidates · N))."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     ones = np.asarray(labels) == 1

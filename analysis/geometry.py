@@ -80,8 +80,9 @@ def block_moments(x: np.ndarray, block: int = 100) -> dict[str, np.ndarray]:
     return {"n": counts, "sum": sums, "outer": outer}
 
 
-def moments_pca(moments: dict[str, np.ndarray], weights: np.ndarray | None = None,
-                k: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def moments_pca(
+    moments: dict[str, np.ndarray], weights: np.ndarray | None = None, k: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
     """(the ``k`` leading components (k, D), their explained-variance ratios (k,)) of the rows whose
     :func:`block_moments` are given, each block counted ``weights`` times (the covariance's eigenvectors, as
     :func:`fit_pca`; signs as numpy's eigh gives them)."""
@@ -238,8 +239,10 @@ def fit_v(coords: np.ndarray, weights: np.ndarray | None = None) -> VShape:
     left_mask = p[:, 0] < split
     if weighted.total(w, left_mask) < 2 or weighted.total(w, ~left_mask) < 2:
         raise NoV("one side of the best split holds fewer than two points")
-    lines = [fit_line(p[left_mask], None if w is None else w[left_mask]),
-             fit_line(p[~left_mask], None if w is None else w[~left_mask])]
+    lines = [
+        fit_line(p[left_mask], None if w is None else w[left_mask]),
+        fit_line(p[~left_mask], None if w is None else w[~left_mask]),
+    ]
     a, b = lines
     system = np.stack([a.direction, -b.direction], axis=1)
     if abs(np.linalg.det(system)) < 1e-9:
@@ -276,8 +279,10 @@ def arms_by_content(v: VShape, one_like: np.ndarray, weights: np.ndarray | None 
     """(the "1" arm, the "anti-1" arm): the arm with the larger share of 1-like images is the "1" arm.
 
     Decided by the data (the regions of s), not by PCA signs, so "top-right"/"left" need no convention."""
-    share = [float(weighted.mean(one_like, weights, arm.members)) if weighted.total(weights, arm.members) else 0.0
-             for arm in v.arms]
+    share = [
+        float(weighted.mean(one_like, weights, arm.members)) if weighted.total(weights, arm.members) else 0.0
+        for arm in v.arms
+    ]
     return (v.left, v.right) if share[0] > share[1] else (v.right, v.left)
 
 

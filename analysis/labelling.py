@@ -13,18 +13,18 @@ import numpy as np
 from model.labelling import (  # re-exported: the claims read the labelling from here
     ANTI,
     CHUNK_IMAGES,
-    CLUE_INDEX,
+    CLUE_INDEX,  # noqa: F401
     L_THRESHOLD,
     MIDDLE,
     ONE,
     R_THRESHOLD,
     REGION_NAMES,
     as_pixels,
-    band_labels,
-    clue_image,
-    corrected_template,
+    band_labels,  # noqa: F401
+    clue_image,  # noqa: F401
+    corrected_template,  # noqa: F401
     regions,
-    similarity,
+    similarity,  # noqa: F401
 )
 
 
@@ -144,5 +144,7 @@ def similarity_metrics(images: np.ndarray, clue: np.ndarray) -> dict[str, np.nda
         out["dot_clue"][chunk] = dot_c
         with np.errstate(invalid="ignore", divide="ignore"):
             out["cosine_clue_minus_anticlue"][chunk] = np.where(norm > 0, dot_t / (norm * np.linalg.norm(t)), 0.0)
-            out["pearson_clue_minus_anticlue"][chunk] = np.where(spread > 0, dot_tc / (spread * np.linalg.norm(tc)), 0.0)
+            out["pearson_clue_minus_anticlue"][chunk] = np.where(
+                spread > 0, dot_tc / (spread * np.linalg.norm(tc)), 0.0
+            )
     return out

@@ -43,8 +43,9 @@ def dead_neurons(post: np.ndarray, weights: np.ndarray | None = None, fraction: 
     return weighted.mean(post > 0, weights) <= fraction
 
 
-def groups_by_firing(post: np.ndarray, region: np.ndarray, weights: np.ndarray | None = None,
-                     dead_fraction: float = 0.0) -> Groups:
+def groups_by_firing(
+    post: np.ndarray, region: np.ndarray, weights: np.ndarray | None = None, dead_fraction: float = 0.0
+) -> Groups:
     """Detector groups by where a neuron fires: an active neuron is a "1" detector if its mean activation on
     1-like images exceeds its mean on anti-1-like images, else an "anti-1" detector (CLAIMS.md's definition).
     Dead: see :func:`dead_neurons`."""
@@ -72,8 +73,9 @@ def groups_by_arms(components: np.ndarray, arm_one: np.ndarray, arm_anti: np.nda
     return Groups(one=one, anti_one=~dead & ~one, dead=dead)
 
 
-def typical_contribution(post: np.ndarray, direction: np.ndarray, typical: str = "std",
-                         weights: np.ndarray | None = None) -> np.ndarray:
+def typical_contribution(
+    post: np.ndarray, direction: np.ndarray, typical: str = "std", weights: np.ndarray | None = None
+) -> np.ndarray:
     """Per neuron: logit-diff weight × typical activation, its standard deviation over the images (``"std"``,
     how much the neuron moves the logit diff) or its mean (``"mean"``, what it adds on average)."""
     if typical not in ("std", "mean"):
@@ -105,8 +107,13 @@ def breaks_sign_pattern(readout: Readout) -> np.ndarray:
     return ~follows
 
 
-def no_detection_offset(post: np.ndarray, mask: np.ndarray, inactive: np.ndarray,
-                        weights: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
+def no_detection_offset(
+    post: np.ndarray,
+    mask: np.ndarray,
+    inactive: np.ndarray,
+    weights: np.ndarray | None = None,
+    order: np.ndarray | None = None,
+) -> np.ndarray:
     """Per neuron of ``mask``: (median activation on the ``inactive`` rows − dataset minimum) / activation
     range. 0 when the neuron sits exactly at its minimum wherever it is meant not to detect anything. The
     minimum and range are over all rows given (a resample weights the median, not them); ``order``: the masked
@@ -142,4 +149,3 @@ def correlation_with(images: np.ndarray, template: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (x @ t) / denom
     return np.where(denom > 0, r, 0.0)
-

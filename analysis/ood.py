@@ -72,19 +72,35 @@ class Family:
     continuous: str | None = None  # the continuous parameter, for families whose switch points are fitted
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (
-    Family("scale", "intensity scaling α·x of a training image, α uniform in [0, 1]", "s(α·x) = α·s(x)", "alpha"),
-    Family("invert", "inversion 255 − x of a training image", "s(255 − x) = 255·Σt − s(x)"),
-    Family("blend", "blend λ·x₁ + (1 − λ)·x₂ of two training images, λ uniform in [0, 1]",
-           "s(λx₁ + (1 − λ)x₂) = λ·s(x₁) + (1 − λ)·s(x₂)", "lam"),
-    Family("shift", f"translation of a training image by 1–{MAX_SHIFT} pixels in each direction (zero fill)",
-           "s(shifted x) = Σ shifted-x·t: the ink moves over the template"),
-    Family("salt", f"1–{MAX_SALT} salt pixels set to 255 on a training image",
-           "s changes by Σ (255 − x_p)·t_p over the salted pixels p"),
-    Family("occlude", f"a square patch ({PATCH[0]}–{PATCH[1]} px) of a training image set to 0 or 255",
-           "s changes by Σ (v − x_p)·t_p over the patch"),
-    Family("constant", "constant images c, c uniform in [0, 255]", "s(c) = c·Σt"),
-)}
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("scale", "intensity scaling α·x of a training image, α uniform in [0, 1]", "s(α·x) = α·s(x)", "alpha"),
+        Family("invert", "inversion 255 − x of a training image", "s(255 − x) = 255·Σt − s(x)"),
+        Family(
+            "blend",
+            "blend λ·x₁ + (1 − λ)·x₂ of two training images, λ uniform in [0, 1]",
+            "s(λx₁ + (1 − λ)x₂) = λ·s(x₁) + (1 − λ)·s(x₂)",
+            "lam",
+        ),
+        Family(
+            "shift",
+            f"translation of a training image by 1–{MAX_SHIFT} pixels in each direction (zero fill)",
+            "s(shifted x) = Σ shifted-x·t: the ink moves over the template",
+        ),
+        Family(
+            "salt",
+            f"1–{MAX_SALT} salt pixels set to 255 on a training image",
+            "s changes by Σ (255 − x_p)·t_p over the salted pixels p",
+        ),
+        Family(
+            "occlude",
+            f"a square patch ({PATCH[0]}–{PATCH[1]} px) of a training image set to 0 or 255",
+            "s changes by Σ (v − x_p)·t_p over the patch",
+        ),
+        Family("constant", "constant images c, c uniform in [0, 255]", "s(c) = c·Σt"),
+    )
+}
 #: Each verdict's level corrected for all families as well as the looks (Bonferroni): a check that the summary
 #: over the families holds jointly, recorded beside each verdict.
 FAMILYWISE_CONFIDENCE = 1 - (1 - CONFIDENCE) / (LOOKS * len(FAMILIES))
@@ -135,8 +151,9 @@ def _shift(x: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
             if not k.any():
                 continue
             a, b = int(a), int(b)
-            out[k, max(a, 0) : 28 + min(a, 0), max(b, 0) : 28 + min(b, 0)] = \
-                x[k, max(-a, 0) : 28 + min(-a, 0), max(-b, 0) : 28 + min(-b, 0)]
+            out[k, max(a, 0) : 28 + min(a, 0), max(b, 0) : 28 + min(b, 0)] = x[
+                k, max(-a, 0) : 28 + min(-a, 0), max(-b, 0) : 28 + min(-b, 0)
+            ]
     return out
 
 
@@ -151,7 +168,12 @@ def sample_params(family: str, n: int, n_sources: int, seed: int = SEED, chunk: 
     if family == "blend":
         return {"source": src, "other": rng.integers(0, n_sources, n), "lam": rng.uniform(0.0, 1.0, n)}
     if family == "shift":
-        offsets = [(a, b) for a in range(-MAX_SHIFT, MAX_SHIFT + 1) for b in range(-MAX_SHIFT, MAX_SHIFT + 1) if (a, b) != (0, 0)]
+        offsets = [
+            (a, b)
+            for a in range(-MAX_SHIFT, MAX_SHIFT + 1)
+            for b in range(-MAX_SHIFT, MAX_SHIFT + 1)
+            if (a, b) != (0, 0)
+        ]
         pick = np.array(offsets)[rng.integers(0, len(offsets), n)]
         return {"source": src, "dy": pick[:, 0], "dx": pick[:, 1]}
     if family == "salt":
@@ -160,8 +182,13 @@ def sample_params(family: str, n: int, n_sources: int, seed: int = SEED, chunk: 
         return {"source": src, "pixels": np.where(np.arange(MAX_SALT)[None, :] < k[:, None], order, -1)}
     if family == "occlude":
         size = rng.integers(PATCH[0], PATCH[1] + 1, n)
-        return {"source": src, "size": size, "row": rng.integers(0, 29 - size), "col": rng.integers(0, 29 - size),
-                "value": rng.choice([0, 255], n)}
+        return {
+            "source": src,
+            "size": size,
+            "row": rng.integers(0, 29 - size),
+            "col": rng.integers(0, 29 - size),
+            "value": rng.choice([0, 255], n),
+        }
     if family == "constant":
         return {"c": rng.uniform(0.0, 255.0, n)}
     raise ValueError(f"unknown input family {family!r}; choose one of {', '.join(FAMILIES)}")
@@ -200,7 +227,9 @@ def params_of(params: Mapping[str, np.ndarray], k: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- measuring
 
 
-def far_from_thresholds(s: np.ndarray, margin: float, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> np.ndarray:
+def far_from_thresholds(
+    s: np.ndarray, margin: float, low: float = L_THRESHOLD, high: float = R_THRESHOLD
+) -> np.ndarray:
     """Inputs whose s lies more than ``margin`` from both thresholds."""
     return (np.abs(s - low) > margin) & (np.abs(s - high) > margin)
 
@@ -269,9 +298,14 @@ def in_distribution(splits: Mapping[str, tuple[np.ndarray, np.ndarray]], margin:
         out[name] = {"n_far": int(far.sum()), "agree": agree}
         agree_all, n_all = agree_all + agree, n_all + int(far.sum())
     low, high = wilson(agree_all, n_all, IN_DISTRIBUTION_CONFIDENCE)
-    out.update(n_far=n_all, agree=agree_all, far_agreement=agree_all / n_all if n_all else None,
-               far_disagreement_rate=1 - agree_all / n_all if n_all else None,
-               interval=[low, high], confidence=IN_DISTRIBUTION_CONFIDENCE)
+    out.update(
+        n_far=n_all,
+        agree=agree_all,
+        far_agreement=agree_all / n_all if n_all else None,
+        far_disagreement_rate=1 - agree_all / n_all if n_all else None,
+        interval=[low, high],
+        confidence=IN_DISTRIBUTION_CONFIDENCE,
+    )
     return out
 
 
@@ -311,8 +345,9 @@ class FamilySample:
         for end in look_ends(far, quota):
             n_far, k = int(far[:end].sum()), int(np.sum(agree[:end] & far[:end]))
             low, high = wilson(k, n_far, LOOK_CONFIDENCE)
-            out.append({"n": end, "n_far": n_far, "far_agree": k, "interval": [low, high],
-                        "verdict": verdict_for(k, n_far)})
+            out.append(
+                {"n": end, "n_far": n_far, "far_agree": k, "interval": [low, high], "verdict": verdict_for(k, n_far)}
+            )
         return out
 
     def summary(self, quota: int) -> dict[str, Any]:
@@ -342,25 +377,44 @@ class FamilySample:
             "informative": None if base is None else bool(base < UNINFORMATIVE_AT),
             "verdict": looks[-1]["verdict"] if looks else "undetermined",
             "verdict_familywise": verdict_for(looks[-1]["far_agree"], looks[-1]["n_far"], FAMILYWISE_CONFIDENCE)
-            if looks else "undetermined",
+            if looks
+            else "undetermined",
             "s_range_generated": [float(self.s.min()), float(self.s.max())],
-            "worst_in_sample": None if not np.isfinite(conf[worst]) or conf[worst] <= 0 else {
-                "params": params_of(self.params, worst), "s": float(self.s[worst]),
-                "function_label": int(self.function_labels[worst]), "logit_diff": float(self.logit_diff[worst]),
+            "worst_in_sample": None
+            if not np.isfinite(conf[worst]) or conf[worst] <= 0
+            else {
+                "params": params_of(self.params, worst),
+                "s": float(self.s[worst]),
+                "function_label": int(self.function_labels[worst]),
+                "logit_diff": float(self.logit_diff[worst]),
             },
         }
 
 
-def measure(family: str, logit_diff_of: Callable[[np.ndarray], np.ndarray], sources: np.ndarray,
-            template: np.ndarray, margin: float, n: int = SAMPLE, seed: int = SEED) -> FamilySample:
+def measure(
+    family: str,
+    logit_diff_of: Callable[[np.ndarray], np.ndarray],
+    sources: np.ndarray,
+    template: np.ndarray,
+    margin: float,
+    n: int = SAMPLE,
+    seed: int = SEED,
+) -> FamilySample:
     """A fixed sample of ``n`` inputs (one chunk stream), for tests that need no sequential rule."""
     params = sample_params(family, n, len(sources), seed)
     images = generate(family, params, sources)
     return FamilySample(family, params, similarity(images, template), logit_diff_of(images), margin)
 
 
-def measure_sequentially(family: str, logit_diff_of: Callable[[np.ndarray], np.ndarray], sources: np.ndarray,
-                         template: np.ndarray, margin: float, quota: int, seed: int = SEED) -> FamilySample:
+def measure_sequentially(
+    family: str,
+    logit_diff_of: Callable[[np.ndarray], np.ndarray],
+    sources: np.ndarray,
+    template: np.ndarray,
+    margin: float,
+    quota: int,
+    seed: int = SEED,
+) -> FamilySample:
     """The sequential sample: chunks are drawn until the first look's ``quota`` of far inputs; while the verdict
     is undetermined, until the next look's, up to :data:`LOOKS` looks (or :data:`MAX_CHUNKS` chunks)."""
     s_parts: list[np.ndarray] = []
@@ -380,8 +434,13 @@ def measure_sequentially(family: str, logit_diff_of: Callable[[np.ndarray], np.n
             look += 0 if done else 1
         if done:
             break
-    return FamilySample(family, chunked_params(family, len(s_parts), len(sources), seed), np.concatenate(s_parts),
-                        np.concatenate(d_parts), margin)
+    return FamilySample(
+        family,
+        chunked_params(family, len(s_parts), len(sources), seed),
+        np.concatenate(s_parts),
+        np.concatenate(d_parts),
+        margin,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- switch points
@@ -400,9 +459,14 @@ class Switch:
     threshold: float  # the write-up's threshold on this side
 
     def to_json(self) -> dict[str, Any]:
-        return {"fitted": self.at, "interval_95": None if self.low is None else [self.low, self.high],
-                "stump_agreement": self.agreement, "n": self.n, "write_up": self.threshold,
-                "write_up_inside_interval": None if self.low is None else bool(self.low <= self.threshold <= self.high)}
+        return {
+            "fitted": self.at,
+            "interval_95": None if self.low is None else [self.low, self.high],
+            "stump_agreement": self.agreement,
+            "n": self.n,
+            "write_up": self.threshold,
+            "write_up_inside_interval": None if self.low is None else bool(self.low <= self.threshold <= self.high),
+        }
 
 
 def _stump(s: np.ndarray, ones_below: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -422,13 +486,22 @@ def _stump(s: np.ndarray, ones_below: np.ndarray, weights: np.ndarray | None = N
     after = present & (np.arange(n)[None, :] >= k[:, None])
     nxt = np.where(after.any(axis=1), np.argmax(after, axis=1), n)  # the first present input after the split
     first, last = np.argmax(present, axis=1), n - 1 - np.argmax(present[:, ::-1], axis=1)
-    t = np.where(k == 0, ss[first] - 1e-9,
-                 np.where(nxt >= n, ss[last] + 1e-9, 0.5 * (ss[np.maximum(k - 1, 0)] + ss[np.minimum(nxt, n - 1)])))
+    t = np.where(
+        k == 0,
+        ss[first] - 1e-9,
+        np.where(nxt >= n, ss[last] + 1e-9, 0.5 * (ss[np.maximum(k - 1, 0)] + ss[np.minimum(nxt, n - 1)])),
+    )
     return t, score / w.sum(axis=1)
 
 
-def switch_point(s: np.ndarray, network_labels: np.ndarray, side: str, seed: int = SEED,
-                 low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> Switch:
+def switch_point(
+    s: np.ndarray,
+    network_labels: np.ndarray,
+    side: str,
+    seed: int = SEED,
+    low: float = L_THRESHOLD,
+    high: float = R_THRESHOLD,
+) -> Switch:
     """The network's switch near ``low`` (side ``"L"``: class 1 below, 0 above, over s < the band's midpoint) or
     near ``high`` (side ``"R"``: 0 below, 1 above, over s > the midpoint), with a bootstrap interval at the rule's
     :data:`CONFIDENCE`. None when one class is absent there."""
@@ -460,8 +533,13 @@ class Counterexample:
     logit_diff: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"params": self.params, "s": self.s, "function_label": self.function_label,
-                "network_label": int(self.logit_diff > 0), "logit_diff": self.logit_diff}
+        return {
+            "params": self.params,
+            "s": self.s,
+            "function_label": self.function_label,
+            "network_label": int(self.logit_diff > 0),
+            "logit_diff": self.logit_diff,
+        }
 
 
 # ----------------------------------------------------------------------------------------------- hypothesis search
@@ -479,8 +557,9 @@ def strategy(family: str, n_sources: int, known: list[dict[str, Any]] | None = N
     if not known:
         return fresh
     # the kept fraction in whole percent: hypothesis shrinks integers towards 0 (floats would stop at 1.0, "simple")
-    near = st.builds(lambda k, pct: toward(family, known[k], pct / 100), st.integers(0, len(known) - 1),
-                     st.integers(0, 100))
+    near = st.builds(
+        lambda k, pct: toward(family, known[k], pct / 100), st.integers(0, len(known) - 1), st.integers(0, 100)
+    )
     return st.one_of(near, fresh)
 
 
@@ -497,17 +576,32 @@ def _fresh(family: str, n_sources: int) -> Any:
         return st.fixed_dictionaries({"source": source, "other": any_source, "lam": unit.map(lambda u: 1.0 - u)})
     if family == "shift":
         step = st.integers(-MAX_SHIFT, MAX_SHIFT)
-        return st.fixed_dictionaries({"source": source, "dy": step, "dx": step}).filter(lambda p: (p["dy"], p["dx"]) != (0, 0))
+        return st.fixed_dictionaries({"source": source, "dy": step, "dx": step}).filter(
+            lambda p: (p["dy"], p["dx"]) != (0, 0)
+        )
     if family == "salt":
         # k pixels of a seeded permutation: shrinking lowers k (the fewest pixels) without walking every position
-        return st.builds(lambda src, k, seed: {"source": src, "pixels": salt_pixels(k, seed)},
-                         source, st.integers(1, MAX_SALT), st.integers(0, 2**32 - 1))
+        return st.builds(
+            lambda src, k, seed: {"source": src, "pixels": salt_pixels(k, seed)},
+            source,
+            st.integers(1, MAX_SALT),
+            st.integers(0, 2**32 - 1),
+        )
     if family == "occlude":
         return st.builds(
-            lambda src, size, r, c, v: {"source": src, "size": size, "row": min(r, 28 - size), "col": min(c, 28 - size),
-                                        "value": v},
-            source, st.integers(*PATCH), st.integers(0, 28 - PATCH[0]), st.integers(0, 28 - PATCH[0]),
-            st.sampled_from([0, 255]))
+            lambda src, size, r, c, v: {
+                "source": src,
+                "size": size,
+                "row": min(r, 28 - size),
+                "col": min(c, 28 - size),
+                "value": v,
+            },
+            source,
+            st.integers(*PATCH),
+            st.integers(0, 28 - PATCH[0]),
+            st.integers(0, 28 - PATCH[0]),
+            st.sampled_from([0, 255]),
+        )
     if family == "constant":
         return st.fixed_dictionaries({"c": st.floats(0.0, 255.0, allow_nan=False)})
     raise ValueError(f"unknown input family {family!r}; choose one of {', '.join(FAMILIES)}")
@@ -546,9 +640,15 @@ class Search:
     evaluated: int
 
 
-def search_counterexample(family: str, sources: np.ndarray, template: np.ndarray,
-                          logit_diff_of: Callable[[np.ndarray], np.ndarray], margin: float, hsettings: Any,
-                          known: list[dict[str, Any]] | None = None) -> Search:
+def search_counterexample(
+    family: str,
+    sources: np.ndarray,
+    template: np.ndarray,
+    logit_diff_of: Callable[[np.ndarray], np.ndarray],
+    margin: float,
+    hsettings: Any,
+    known: list[dict[str, Any]] | None = None,
+) -> Search:
     """Search ``family`` for inputs whose s is far from the thresholds but on which the network says the other
     class: hypothesis targets how confidently the network disagrees (its logit difference towards the other
     class) and the search keeps the worst. ``known``: see :func:`strategy`. :func:`minimise` reduces it."""
@@ -618,8 +718,8 @@ def _ddmin(items: list[int], fails: Callable[[list[list[int]]], np.ndarray]) -> 
         result = fails(chunks + complements)
         if result[: len(chunks)].any():
             items, n = chunks[int(np.argmax(result[: len(chunks)]))], 2
-        elif result[len(chunks):].any():
-            items, n = complements[int(np.argmax(result[len(chunks):]))], max(n - 1, 2)
+        elif result[len(chunks) :].any():
+            items, n = complements[int(np.argmax(result[len(chunks) :]))], max(n - 1, 2)
         elif n >= len(items):
             break
         else:
@@ -673,9 +773,13 @@ def disagreement_interval(oracle: Oracle, params: Mapping[str, Any]) -> dict[str
             inside = float(batch[-1])
         ends.append((inside, None) if outside is None else _edge(oracle, params, name, inside, outside))
     (lo, lo_out), (hi, hi_out) = ends
-    return {"parameter": name, "interval": [lo, hi], "outside": [lo_out, hi_out],
-            "grid": {"range": [low, high], "steps": GRID},
-            "edge_resolution": (high - low) / GRID / REFINE_STEPS**REFINE}
+    return {
+        "parameter": name,
+        "interval": [lo, hi],
+        "outside": [lo_out, hi_out],
+        "grid": {"range": [low, high], "steps": GRID},
+        "edge_resolution": (high - low) / GRID / REFINE_STEPS**REFINE,
+    }
 
 
 def minimise(oracle: Oracle, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -699,8 +803,10 @@ def minimise(oracle: Oracle, params: Mapping[str, Any]) -> tuple[dict[str, Any],
         p["dy"], p["dx"] = options[best]
         return p, {"kind": "no smaller displacement disagrees"}
     if family in CONTINUOUS_RANGE:
-        return p, {"kind": f"the interval of {CONTINUOUS_RANGE[family][0]} on which it disagrees",
-                   **disagreement_interval(oracle, p)}
+        return p, {
+            "kind": f"the interval of {CONTINUOUS_RANGE[family][0]} on which it disagrees",
+            **disagreement_interval(oracle, p),
+        }
     return p, {"kind": "no parameter to reduce"}
 
 
@@ -727,15 +833,20 @@ def prove_minimal(oracle: Oracle, params: Mapping[str, Any], minimality: Mapping
     else:
         inside, outside = [], []
     fails = oracle.disagrees(inside + outside)
-    return {"is_counterexample": is_one, "inside_checked": len(inside), "neighbours_checked": len(outside),
-            "proved": bool(is_one and fails[: len(inside)].all() and not fails[len(inside):].any())}
+    return {
+        "is_counterexample": is_one,
+        "inside_checked": len(inside),
+        "neighbours_checked": len(outside),
+        "proved": bool(is_one and fails[: len(inside)].all() and not fails[len(inside) :].any()),
+    }
 
 
 # ----------------------------------------------------------------------------------------------- the record
 
 
-def family_record(sample: FamilySample, found: Search, quota: int, yardstick: Mapping[str, Any],
-                  oracle: Oracle) -> dict[str, Any]:
+def family_record(
+    sample: FamilySample, found: Search, quota: int, yardstick: Mapping[str, Any], oracle: Oracle
+) -> dict[str, Any]:
     """One family's record: what it is and predicts; the sample's agreements, looks and verdict under the rule;
     the yardstick and the ratio of the family's far disagreement rate to it; the base rate and informativeness;
     the worst far disagreement (sample or search, whichever is more confident) and its minimal reduction; and for
@@ -745,7 +856,9 @@ def family_record(sample: FamilySample, found: Search, quota: int, yardstick: Ma
     worst = summary.pop("worst_in_sample")
     # The search replaces the sample's worst only when it is more confident by more than rounding: the search often
     # re-finds the sample's own worst input, whose logit diff then differs in the last bits between CPUs' BLAS kernels.
-    if found.worst is not None and (worst is None or abs(found.worst.logit_diff) > abs(worst["logit_diff"]) * (1 + SAME)):
+    if found.worst is not None and (
+        worst is None or abs(found.worst.logit_diff) > abs(worst["logit_diff"]) * (1 + SAME)
+    ):
         worst = {**found.worst.to_json(), "found_by": "hypothesis search"}
     elif worst is not None:
         worst = {**worst, "network_label": int(worst["logit_diff"] > 0), "found_by": "sample"}
@@ -753,18 +866,31 @@ def family_record(sample: FamilySample, found: Search, quota: int, yardstick: Ma
     if worst is not None:
         params, minimality = minimise(oracle, worst["params"])
         (s,), (d,) = oracle.evaluate([params])
-        counterexample = {"params": params, "s": float(s), "function_label": int(band_labels(np.array([s]))[0]),
-                          "network_label": int(d > 0), "logit_diff": float(d), "minimality": minimality,
-                          "reduced_from": "worst"}
+        counterexample = {
+            "params": params,
+            "s": float(s),
+            "function_label": int(band_labels(np.array([s]))[0]),
+            "network_label": int(d > 0),
+            "logit_diff": float(d),
+            "minimality": minimality,
+            "reduced_from": "worst",
+        }
     rate, base_rate = summary["far_disagreement_rate"], yardstick.get("far_disagreement_rate")
     # the ratio's conservative end: the family's lowest plausible disagreement rate over the yardstick's highest
     least = (1 - summary["far_interval"][1]) / (1 - yardstick["interval"][0]) if "interval" in yardstick else None
-    record = {"description": family.description, "prediction": family.prediction, **summary,
-              "in_distribution_far_agreement": yardstick.get("far_agreement"),
-              "disagreement_ratio_to_in_distribution": None if rate is None or not base_rate else rate / base_rate,
-              "disagreement_ratio_at_least": least,
-              "worst": worst, "counterexample": counterexample, "search": {"evaluated": found.evaluated}}
+    record = {
+        "description": family.description,
+        "prediction": family.prediction,
+        **summary,
+        "in_distribution_far_agreement": yardstick.get("far_agreement"),
+        "disagreement_ratio_to_in_distribution": None if rate is None or not base_rate else rate / base_rate,
+        "disagreement_ratio_at_least": least,
+        "worst": worst,
+        "counterexample": counterexample,
+        "search": {"evaluated": found.evaluated},
+    }
     if family.continuous:
-        record["switch_points"] = {side: switch_point(sample.s, sample.network_labels, side).to_json()
-                                   for side in ("L", "R")}
+        record["switch_points"] = {
+            side: switch_point(sample.s, sample.network_labels, side).to_json() for side in ("L", "R")
+        }
     return record

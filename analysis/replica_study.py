@@ -27,7 +27,7 @@ Pure functions of their inputs (no clock, no environment): the same documents gi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence  # noqa: F401
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,8 +172,11 @@ def _records(value: Any) -> dict[str, Mapping[str, Any]] | None:
 
 
 def _family(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {**record, "verdict": VERDICT_WORDS.get(record["verdict"], record["verdict"]),
-            "measured": {k: record[k] for k in FAMILY_HEADLINES if k in record}}
+    return {
+        **record,
+        "verdict": VERDICT_WORDS.get(record["verdict"], record["verdict"]),
+        "measured": {k: record[k] for k in FAMILY_HEADLINES if k in record},
+    }
 
 
 def _uninformative(record: Mapping[str, Any]) -> bool:
@@ -184,9 +187,13 @@ def _uninformative(record: Mapping[str, Any]) -> bool:
 
 def uninformative(doc: Mapping[str, Any]) -> list[str]:
     """The ``section/family`` records of ``doc`` left out of the study as uninformative."""
-    return [f"{name}/{k}" for name, value in doc.items() if isinstance(value, Mapping)
-            and (families := _records(value.get("families"))) is not None
-            for k, r in families.items() if _uninformative(r)]
+    return [
+        f"{name}/{k}"
+        for name, value in doc.items()
+        if isinstance(value, Mapping) and (families := _records(value.get("families"))) is not None
+        for k, r in families.items()
+        if _uninformative(r)
+    ]
 
 
 def sections(doc: Mapping[str, Any]) -> dict[str, dict[str, Mapping[str, Any]]]:
@@ -265,8 +272,12 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
             per = {name: sections(replicas[name]).get(section, {}).get(rid) for name in names}
             out[rid] = record_study(rid, own, per)
         records[section] = out
-    by_category = {c: [f"{s}/{r}" if s != "claims" else r for s, rs in records.items() for r, v in rs.items()
-                       if v["category"] == c] for c in CATEGORIES}
+    by_category = {
+        c: [
+            f"{s}/{r}" if s != "claims" else r for s, rs in records.items() for r, v in rs.items() if v["category"] == c
+        ]
+        for c in CATEGORIES
+    }
     left_out: dict[str, list[str]] = {}
     for model, doc in {"original": original, **{name: replicas[name] for name in names}}.items():
         for rid in uninformative(doc):
@@ -280,11 +291,11 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
         "interval": "Wilson score (scipy.stats.binomtest(...).proportion_ci(method='wilson'))",
         "rule": {
             "recurs": "the record holds, or holds as corrected (erratum), on the replica",
-            "task": f"recurs on >= {TASK_MIN_FRACTION:.0%} of replicas and the interval's lower bound >= {TASK_MIN_LOWER:.0%}",
-            "network": f"holds (or erratum) on the challenge network and the interval's upper bound < {NETWORK_MAX_UPPER:.0%}",
+            "task": f"recurs on >= {TASK_MIN_FRACTION:.0%} of replicas and the interval's lower bound >= {TASK_MIN_LOWER:.0%}",  # noqa: E501
+            "network": f"holds (or erratum) on the challenge network and the interval's upper bound < {NETWORK_MAX_UPPER:.0%}",  # noqa: E501
             "varies": "everything else",
             "outlier": f"the challenge network's value lies outside every replica's and its rank's two-sided "
-                       f"p <= {OUTLIER_P} (exchangeability: rank uniform on 1..N+1)",
+            f"p <= {OUTLIER_P} (exchangeability: rank uniform on 1..N+1)",
         },
         "records": records,
         "by_category": by_category,
@@ -293,7 +304,9 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
     return study
 
 
-def record_study(rid: str, own: Mapping[str, Any] | None, per: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+def record_study(
+    rid: str, own: Mapping[str, Any] | None, per: Mapping[str, Mapping[str, Any] | None]
+) -> dict[str, Any]:
     """One record across replicas: verdict counts with intervals, category, headline distributions."""
     present = {name: rec for name, rec in per.items() if rec is not None}
     n = len(present)
@@ -331,8 +344,11 @@ def record_study(rid: str, own: Mapping[str, Any] | None, per: Mapping[str, Mapp
         "verdicts": verdicts,
         "headlines": headlines,
     }
-    entry["words"] = {"recurs": recurrence_text(entry), "category": CATEGORY_WORDS[entry["category"]],
-                      "headlines": {path: headline_text(path, h) for path, h in headlines.items()}}
+    entry["words"] = {
+        "recurs": recurrence_text(entry),
+        "category": CATEGORY_WORDS[entry["category"]],
+        "headlines": {path: headline_text(path, h) for path, h in headlines.items()},
+    }
     return entry
 
 
@@ -371,7 +387,9 @@ def headline_text(path: str, h: Mapping[str, Any]) -> str:
     """``"agreement 0.962 vs replicas 0.948–0.961 (median 0.955), rank 21 of 21: above every replica"``."""
     if "min" not in h:
         return f"{path}: no replica measured it"
-    text = f"{path} {_fmt(h.get('challenge'))} vs replicas {_fmt(h['min'])}–{_fmt(h['max'])} (median {_fmt(h['median'])})"
+    text = (
+        f"{path} {_fmt(h.get('challenge'))} vs replicas {_fmt(h['min'])}–{_fmt(h['max'])} (median {_fmt(h['median'])})"
+    )
     if "rank" in h:
         text += f", rank {_fmt(h['rank'])} of {h['of']}"
         if h["outlier"]:
@@ -406,22 +424,32 @@ def paragraph(study: Mapping[str, Any]) -> str:
         f"{listing('network')}.",
         f"**Vary** (neither): {listing('varies')}.",
     ]
-    outliers = [f"`{r}` {headline_text(p, h)}" for r, v in recs.items() for p, h in v["headlines"].items()
-                if h.get("outlier")]
+    outliers = [
+        f"`{r}` {headline_text(p, h)}" for r, v in recs.items() for p, h in v["headlines"].items() if h.get("outlier")
+    ]
     if outliers:
-        parts.append("The challenge network is an outlier among the replicas (outside all of them, rank p ≤ "
-                     f"{OUTLIER_P}) on: " + "; ".join(outliers) + ".")
+        parts.append(
+            "The challenge network is an outlier among the replicas (outside all of them, rank p ≤ "
+            f"{OUTLIER_P}) on: " + "; ".join(outliers) + "."
+        )
     else:
         parts.append("On no headline number is the challenge network an outlier among the replicas.")
     if n < STUDY_SIZE:
         lowest_n_task = next((k for k in range(n + 1) if classify(k, n, True) == "task"), None)
         if lowest_n_task is None:
-            parts.append(f"With {n} replicas no record can be called a property of the task (even {n}/{n} "
-                         f"has a lower bound of {_pct(wilson_interval(n, n)[0])}); the study size is {STUDY_SIZE}.")
+            parts.append(
+                f"With {n} replicas no record can be called a property of the task (even {n}/{n} "
+                f"has a lower bound of {_pct(wilson_interval(n, n)[0])}); the study size is {STUDY_SIZE}."
+            )
     if study.get("uninformative"):
-        parts.append("Not counted, uninformative (a network giving one answer everywhere would pass): "
-                     + "; ".join(f"`{r}` on {len(models)} network{'s' if len(models) > 1 else ''}"
-                                 for r, models in study["uninformative"].items()) + ".")
+        parts.append(
+            "Not counted, uninformative (a network giving one answer everywhere would pass): "
+            + "; ".join(
+                f"`{r}` on {len(models)} network{'s' if len(models) > 1 else ''}"
+                for r, models in study["uninformative"].items()
+            )
+            + "."
+        )
     if study.get("missing"):
         parts.append(f"Runs that produced no records: {', '.join(study['missing'])}.")
     return " ".join(parts)

@@ -60,7 +60,9 @@ class SimilarityIndex:
         hi = np.searchsorted(self.sorted_s, self.s + width, side="right")
         return lo, hi - lo
 
-    def similar(self, window: tuple[np.ndarray, np.ndarray], rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    def similar(
+        self, window: tuple[np.ndarray, np.ndarray], rng: np.random.Generator, size: int | None = None
+    ) -> np.ndarray:
         """For every image, a random other image from its :meth:`window` (itself if it is alone there); with
         ``size``, ``size`` independent draws per image, shape (size, N)."""
         lo, count = window
@@ -101,10 +103,18 @@ class Scrubber:
 
     @classmethod
     def build(
-        cls, post: np.ndarray, readout: Readout, groups: Groups, s: np.ndarray, region: np.ndarray, labels: np.ndarray,
+        cls,
+        post: np.ndarray,
+        readout: Readout,
+        groups: Groups,
+        s: np.ndarray,
+        region: np.ndarray,
+        labels: np.ndarray,
     ) -> "Scrubber":
         parts = tuple(readout.contribution(post, m) for m in (groups.one, groups.anti_one, groups.dead))
-        per_neuron = tuple((np.ascontiguousarray(post[:, m].T), readout.weight[:, m]) for m in (groups.one, groups.anti_one))
+        per_neuron = tuple(
+            (np.ascontiguousarray(post[:, m].T), readout.weight[:, m]) for m in (groups.one, groups.anti_one)
+        )
         return cls(SimilarityIndex.build(s), region, labels, parts, readout, per_neuron)  # type: ignore[arg-type]
 
     def _window(self, p: float | str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -184,9 +194,12 @@ class Scrubber:
         """Fraction of model labels unchanged after resampling every group (or every neuron)."""
         return float(np.mean(self.kept_images(p, seed, scheme)))
 
-    def sweep(self, levels=NOISE_LEVELS, seeds=SEEDS, scheme: str = "group") -> dict[str, dict[str, float | list[float]]]:
-        return summarise_sweep({noise_key(p): np.array([self.kept_images(p, seed, scheme) for seed in seeds])
-                                for p in levels})
+    def sweep(
+        self, levels=NOISE_LEVELS, seeds=SEEDS, scheme: str = "group"
+    ) -> dict[str, dict[str, float | list[float]]]:
+        return summarise_sweep(
+            {noise_key(p): np.array([self.kept_images(p, seed, scheme) for seed in seeds]) for p in levels}
+        )
 
 
 def summarise_sweep(kept: dict[str, np.ndarray]) -> dict[str, dict[str, float | list[float]]]:

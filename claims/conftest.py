@@ -11,8 +11,8 @@ import pytest
 from analysis import geometry, labelling, neurons
 from analysis.robustness import Sample
 from analysis.scrubbing import Scrubber
-from claims.figures_fixtures import *  # noqa: F401,F403  (the figure fixtures, and attach_figures)
 from claims import samples
+from claims.figures_fixtures import *  # noqa: F401,F403  (the figure fixtures, and attach_figures)
 from fixtures.activations import ActivationCache
 from fixtures.plugin import Split
 from model.interventions import Readout

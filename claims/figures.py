@@ -30,8 +30,13 @@ DPI = 110
 
 def save(fig: Figure, path: Path) -> str:
     """Write ``fig`` as PNG atomically; return the path relative to the report folder (``figures/x.png``)."""
-    atomic_write(path, lambda fh: fig.savefig(fh, dpi=DPI, format="png", metadata={"Software": None},
-                                              pil_kwargs={"compress_level": 2}), fsync=False)
+    atomic_write(
+        path,
+        lambda fh: fig.savefig(
+            fh, dpi=DPI, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 2}
+        ),
+        fsync=False,
+    )
     return f"{path.parent.name}/{path.name}"
 
 
@@ -42,7 +47,12 @@ def _subsample(n: int, k: int = 12000, seed: int = 0) -> np.ndarray:
 
 
 def v_shape(
-    coords: np.ndarray, labels: np.ndarray, v: Any, logit_dir: np.ndarray, clue: np.ndarray, anticlue: np.ndarray,
+    coords: np.ndarray,
+    labels: np.ndarray,
+    v: Any,
+    logit_dir: np.ndarray,
+    clue: np.ndarray,
+    anticlue: np.ndarray,
     ratios: np.ndarray,
 ) -> Figure:
     """The V: PCA of the 200 neurons coloured by model label, the fitted arms, the logit-diff direction,
@@ -52,28 +62,56 @@ def v_shape(
     idx = _subsample(len(coords))
     for lab in (0, 1):
         m = idx[labels[idx] == lab]
-        ax.scatter(coords[m, 0], coords[m, 1], s=3, alpha=0.35, color=CLASS_COLOURS[lab], rasterized=True,
-                   label=f"model label {lab}")
+        ax.scatter(
+            coords[m, 0],
+            coords[m, 1],
+            s=3,
+            alpha=0.35,
+            color=CLASS_COLOURS[lab],
+            rasterized=True,
+            label=f"model label {lab}",
+        )
     span = float(np.ptp(coords[idx], axis=0).max())
     for arm, name in ((v.left, "left arm"), (v.right, "right arm")):
         proj = (coords[arm.members] - v.corner) @ arm.outward
         end = v.corner + arm.outward * np.percentile(proj, 99.5)
         # the arm direction as an arrow from the corner (the write-up's "arm-directions … added as arrows")
-        ax.annotate("", xy=end, xytext=v.corner,
-                    arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.4, "mutation_scale": 16,
-                                "shrinkA": 0, "shrinkB": 0})
+        ax.annotate(
+            "",
+            xy=end,
+            xytext=v.corner,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "black",
+                "lw": 1.4,
+                "mutation_scale": 16,
+                "shrinkA": 0,
+                "shrinkB": 0,
+            },
+        )
         mid = v.corner + 0.6 * (end - v.corner)
         normal = np.array([-arm.outward[1], arm.outward[0]])
         if np.dot(normal, -v.corner_direction) > 0:  # label on the outside of the V, not between the arms
             normal = -normal
-        ax.annotate(f"{name}\nR² {arm.line.r2:.4f}", mid, fontsize=8, xytext=tuple(14 * normal),
-                    textcoords="offset points", ha="right" if normal[0] < 0 else "left", va="center")
+        ax.annotate(
+            f"{name}\nR² {arm.line.r2:.4f}",
+            mid,
+            fontsize=8,
+            xytext=tuple(14 * normal),
+            textcoords="offset points",
+            ha="right" if normal[0] < 0 else "left",
+            va="center",
+        )
     # Both directions drawn from a point between the arms: the dashed one (class 0 − class 1) heads for the corner.
     unit = logit_dir / (np.linalg.norm(logit_dir) or 1.0)
     tail = v.corner - v.corner_direction * 0.35 * span
     for sign, style in ((1, "-"), (-1, "--")):
-        ax.annotate("", xy=tail + sign * unit * 0.18 * span, xytext=tail,
-                    arrowprops=dict(arrowstyle="-|>", color="purple", lw=2, ls=style, mutation_scale=16))
+        ax.annotate(
+            "",
+            xy=tail + sign * unit * 0.18 * span,
+            xytext=tail,
+            arrowprops=dict(arrowstyle="-|>", color="purple", lw=2, ls=style, mutation_scale=16),
+        )
     ax.plot([], [], color="black", lw=1.4, marker=">", markersize=5, label="arm directions (line fits)")
     ax.plot([], [], color="purple", lw=2, label="logit diff (1 − 0) direction")
     ax.plot([], [], color="purple", lw=2, ls="--", label="class 0 − class 1 direction")
@@ -82,8 +120,11 @@ def v_shape(
     ax.scatter(*v.corner, s=50, marker="x", color="black", zorder=5, label="corner (arms cross)")
     ax.set_xlabel(f"PC1 ({ratios[0]:.1%} of variance)")
     ax.set_ylabel(f"PC2 ({ratios[1]:.1%} of variance)")
-    ax.set_title("pca-variance · v-shape · logit-diff-to-corner · clue-furthest-out\n"
-                 "PCA of the 200 fc1 neurons (60,000 training images)", fontsize=10)
+    ax.set_title(
+        "pca-variance · v-shape · logit-diff-to-corner · clue-furthest-out\n"
+        "PCA of the 200 fc1 neurons (60,000 training images)",
+        fontsize=10,
+    )
     ax.legend(loc="upper right", fontsize=8)
     ax.set_aspect("equal", adjustable="datalim")
     _corner_inset(ax, coords, labels, v, span)
@@ -111,8 +152,11 @@ def _corner_inset(ax: Any, coords: np.ndarray, labels: np.ndarray, v: Any, span:
 def _shade_regions(ax: Any, low: float, high: float, with_labels: bool) -> None:
     """The three regions of s as background bands, named at the top when ``with_labels``."""
     left, right = ax.get_xlim()
-    for (a, b), key, name in (((left, low), "anti", "anti-1-like"), ((low, high), "middle", "middle (band)"),
-                              ((high, right), "one", "1-like")):
+    for (a, b), key, name in (
+        ((left, low), "anti", "anti-1-like"),
+        ((low, high), "middle", "middle (band)"),
+        ((high, right), "one", "1-like"),
+    ):
         ax.axvspan(a, b, color=REGION_COLOURS[key], alpha=0.6, lw=0, zorder=0)
         if with_labels:
             ax.text((a + b) / 2, 0.99, name, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=8)
@@ -140,7 +184,9 @@ def labelling(s: np.ndarray, labels: np.ndarray, low: float, high: float, pc1: n
     idx = _subsample(len(s))
     for lab in (0, 1):
         m = idx[labels[idx] == lab]
-        ax2.scatter(s[m], pc1[m], s=2, alpha=0.35, color=CLASS_COLOURS[lab], rasterized=True, label=f"model label {lab}")
+        ax2.scatter(
+            s[m], pc1[m], s=2, alpha=0.35, color=CLASS_COLOURS[lab], rasterized=True, label=f"model label {lab}"
+        )
     for t in (low, high):
         ax2.axvline(t, color="black", ls="--", lw=1)
     _shade_regions(ax2, low, high, with_labels=False)
@@ -177,8 +223,10 @@ def mosaic(tiles: list[np.ndarray], cols: int, gap: int = 1) -> np.ndarray:
 
 
 def _group_legend(fig: Figure, **kw: Any) -> None:
-    handles = [matplotlib.patches.Patch(color=GROUP_COLOURS[g], label=lab)
-               for g, lab in (("one", '"1" detector'), ("anti_one", '"anti-1" detector'), ("dead", "dead"))]
+    handles = [
+        matplotlib.patches.Patch(color=GROUP_COLOURS[g], label=lab)
+        for g, lab in (("one", '"1" detector'), ("anti_one", '"anti-1" detector'), ("dead", "dead"))
+    ]
     fig.legend(handles=handles, ncols=3, fontsize=9, **kw)
 
 
@@ -192,11 +240,16 @@ def feature_grid(images: np.ndarray, kind: dict[int, str]) -> Figure:
     ax.imshow(mosaic(tiles, cols), interpolation="nearest")
     h = tiles[0].shape[0] + 1
     ax.set_xticks(np.arange(cols) * h + h / 2 - 1, [str(c) for c in range(cols)], fontsize=7)
-    ax.set_yticks(np.arange(len(tiles) // cols) * h + h / 2 - 1, [str(r * cols) for r in range(len(tiles) // cols)], fontsize=7)
+    ax.set_yticks(
+        np.arange(len(tiles) // cols) * h + h / 2 - 1, [str(r * cols) for r in range(len(tiles) // cols)], fontsize=7
+    )
     ax.set_xlabel("neuron index mod 20")
     ax.set_ylabel("neuron index (row start)")
-    ax.set_title("feature-visualisation: the input maximising each fc1 neuron (blue = positive, red = negative pixels, "
-                 "as in the write-up)", fontsize=10)
+    ax.set_title(
+        "feature-visualisation: the input maximising each fc1 neuron (blue = positive, red = negative pixels, "
+        "as in the write-up)",
+        fontsize=10,
+    )
     _group_legend(fig, loc="lower center")
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.94)
     return fig
@@ -207,18 +260,24 @@ def feature_top(images: np.ndarray, one: np.ndarray, anti: np.ndarray, corr: np.
     correlation r to it."""
     fig = Figure(figsize=(13, 2.9))
     axes = fig.subplots(2, 1)
-    for ax, ids, name, colour in ((axes[0], one, '15 strongest "1" detectors', GROUP_COLOURS["one"]),
-                                  (axes[1], anti, '15 strongest "anti-1" detectors', GROUP_COLOURS["anti_one"])):
+    for ax, ids, name, colour in (
+        (axes[0], one, '15 strongest "1" detectors', GROUP_COLOURS["one"]),
+        (axes[1], anti, '15 strongest "anti-1" detectors', GROUP_COLOURS["anti_one"]),
+    ):
         tiles = [_tile(clue - 0.5, "black")] + [_tile(images[i], colour) for i in ids]
         ax.imshow(mosaic(tiles, len(tiles), gap=4), interpolation="nearest")
         w = tiles[0].shape[1] + 4
-        ax.set_xticks(np.arange(len(tiles)) * w + w / 2 - 2,
-                      ["clue − 0.5"] + [f"#{i}\nr={corr[i]:+.2f}" for i in ids], fontsize=7)
+        ax.set_xticks(
+            np.arange(len(tiles)) * w + w / 2 - 2, ["clue − 0.5"] + [f"#{i}\nr={corr[i]:+.2f}" for i in ids], fontsize=7
+        )
         ax.set_yticks([])
         ax.set_ylabel(name.replace("15 strongest ", ""), fontsize=8)
         ax.tick_params(length=0)
-    fig.suptitle("feature-visualisation: the 15 strongest neurons of each group (|logit-diff weight| × activation std);"
-                 " r = correlation with clue − 0.5; blue = positive", fontsize=10)
+    fig.suptitle(
+        "feature-visualisation: the 15 strongest neurons of each group (|logit-diff weight| × activation std);"
+        " r = correlation with clue − 0.5; blue = positive",
+        fontsize=10,
+    )
     fig.subplots_adjust(left=0.04, right=0.99, bottom=0.12, top=0.86, hspace=0.7)
     return fig
 
@@ -237,11 +296,15 @@ def contributions(contrib: np.ndarray, dead: np.ndarray, fc2_weight: np.ndarray,
     for r, bad in ((0, active & (rows[0] > 0)), (1, active & (rows[1] < 0))):
         xs = np.flatnonzero(bad)
         ax1.scatter(xs, np.full(len(xs), r), s=7, facecolor="none", edgecolor="black", lw=0.6)
-    ax1.set_yticks([0, 1], ["fc2 weight to logit 0\n× activation std", "fc2 weight to logit 1\n× activation std"],
-                   fontsize=8)
+    ax1.set_yticks(
+        [0, 1], ["fc2 weight to logit 0\n× activation std", "fc2 weight to logit 1\n× activation std"], fontsize=8
+    )
     ax1.set_xlabel(f"neuron index (all {len(contrib)}; dead neurons have std 0: white)")
-    ax1.set_title(f"fc2-sign-pattern · one-way-neurons: the write-up's two rows (blue = positive; {int(breaking.sum())} "
-                  "active neurons break \"top red, bottom blue\", ringed)", fontsize=10)
+    ax1.set_title(
+        f"fc2-sign-pattern · one-way-neurons: the write-up's two rows (blue = positive; {int(breaking.sum())} "
+        'active neurons break "top red, bottom blue", ringed)',
+        fontsize=10,
+    )
     fig.colorbar(im, ax=ax1, fraction=0.02, pad=0.01).ax.tick_params(labelsize=7)
     ids = np.flatnonzero(active)
     order = ids[np.argsort(contrib[ids], kind="stable")[::-1]]
@@ -252,16 +315,19 @@ def contributions(contrib: np.ndarray, dead: np.ndarray, fc2_weight: np.ndarray,
     ax2.set_xlabel(f"active neurons, sorted by contribution ({len(ids)} of {len(contrib)}; dead ones omitted)")
     ax2.set_ylabel("logit-diff weight × activation std")
     ax2.set_title("one-way-neurons: contribution to the logit diff (1 − 0) per neuron", fontsize=10)
-    ax2.legend(handles=[
-        matplotlib.patches.Patch(color=up, label=f"towards class 1 ({int((vals > 0).sum())})"),
-        matplotlib.patches.Patch(color=down, label=f"towards class 0 ({int((vals < 0).sum())})"),
-    ], fontsize=8)
+    ax2.legend(
+        handles=[
+            matplotlib.patches.Patch(color=up, label=f"towards class 1 ({int((vals > 0).sum())})"),
+            matplotlib.patches.Patch(color=down, label=f"towards class 0 ({int((vals < 0).sum())})"),
+        ],
+        fontsize=8,
+    )
     fig.subplots_adjust(left=0.12, right=0.96, bottom=0.08, top=0.95, hspace=0.45)
     return fig
 
 
 def dla(samples: dict[str, np.ndarray], one: np.ndarray, anti: np.ndarray, rest: np.ndarray) -> Figure:
-    """Direct logit attribution: stacked logit-diff contributions of the two groups for sampled images of each region."""
+    """Direct logit attribution: stacked logit-diff contributions of the two groups for sampled images of each region."""  # noqa: E501
     fig = Figure(figsize=(11, 4.3))
     ax = fig.subplots()
     x0 = 0
@@ -273,11 +339,18 @@ def dla(samples: dict[str, np.ndarray], one: np.ndarray, anti: np.ndarray, rest:
         # positive parts stack upwards from 0, negative parts downwards: "1" first, "anti-1" on top of it
         ax.bar(x, np.maximum(o, 0), color=GROUP_COLOURS["one"], width=0.85, label='"1" detectors' if first else None)
         ax.bar(x, np.minimum(o, 0), color=GROUP_COLOURS["one"], width=0.85)
-        ax.bar(x, np.maximum(a, 0), bottom=np.maximum(o, 0), color=GROUP_COLOURS["anti_one"], width=0.85,
-               label='"anti-1" detectors' if first else None)
+        ax.bar(
+            x,
+            np.maximum(a, 0),
+            bottom=np.maximum(o, 0),
+            color=GROUP_COLOURS["anti_one"],
+            width=0.85,
+            label='"anti-1" detectors' if first else None,
+        )
         ax.bar(x, np.minimum(a, 0), bottom=np.minimum(o, 0), color=GROUP_COLOURS["anti_one"], width=0.85)
-        ax.scatter(x, one[ids] + anti[ids] + rest[ids], color="black", s=8, zorder=5,
-                   label="logit diff" if x0 == 0 else None)
+        ax.scatter(
+            x, one[ids] + anti[ids] + rest[ids], color="black", s=8, zorder=5, label="logit diff" if x0 == 0 else None
+        )
         ticks.append((x0 + (len(ids) - 1) / 2, name))
         x0 += len(ids) + 3
     ax.axhline(0, color="black", lw=0.8)
@@ -308,8 +381,14 @@ def _binned_median(x: np.ndarray, y: np.ndarray, edges: np.ndarray) -> tuple[np.
     return np.array(centres), np.array(medians)
 
 
-def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]], s: np.ndarray, before: np.ndarray,
-                 after: dict[str, np.ndarray], low: float, high: float) -> Figure:
+def min_ablation(
+    outcomes: dict[str, dict[str, dict[str, float]]],
+    s: np.ndarray,
+    before: np.ndarray,
+    after: dict[str, np.ndarray],
+    low: float,
+    high: float,
+) -> Figure:
     """Left: the logit diff before and after each group's minimum-ablation, median per bin of s (what the
     write-up's left panel shows: ablating either lowers it). Right: fraction of model labels kept per ablated
     group and half, with the 50% chance line; beside each bar the fraction the ablation sends to class 0, and
@@ -317,15 +396,24 @@ def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]], s: np.ndarray
     fig = Figure(figsize=(13, 4.8))
     left, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.15]})
     edges = np.linspace(float(s.min()), float(s.max()), 61)
-    lines = [("before", before, "#bbbbbb", "-", "before ablation"),
-             ("anti_one_group", after["anti_one_group"], GROUP_COLOURS["anti_one"], "-", 'ablate "anti-1" detectors'),
-             ("one_group", after["one_group"], GROUP_COLOURS["one"], "-", 'ablate "1" detectors'),
-             ("both", after["both"], GROUP_COLOURS["both"], "--", "ablate both groups")]
+    lines = [
+        ("before", before, "#bbbbbb", "-", "before ablation"),
+        ("anti_one_group", after["anti_one_group"], GROUP_COLOURS["anti_one"], "-", 'ablate "anti-1" detectors'),
+        ("one_group", after["one_group"], GROUP_COLOURS["one"], "-", 'ablate "1" detectors'),
+        ("both", after["both"], GROUP_COLOURS["both"], "--", "ablate both groups"),
+    ]
     for key, values, colour, style, label in lines:
         x, med = _binned_median(s, values, edges)
         # "before" wide and pale underneath: where an ablation changes nothing its line lies on it
-        left.plot(x, med, style, color=colour, lw=5 if key == "before" else 1.6,
-                  label=label, zorder=1 if key == "before" else 2)
+        left.plot(
+            x,
+            med,
+            style,
+            color=colour,
+            lw=5 if key == "before" else 1.6,
+            label=label,
+            zorder=1 if key == "before" else 2,
+        )
     left.axhline(0, color="grey", lw=0.8)
     left.text(float(s.max()), 0, "class 1 above, class 0 below ", fontsize=7, va="bottom", ha="right", color="grey")
     for t in (low, high):
@@ -334,9 +422,12 @@ def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]], s: np.ndarray
     left.set_ylabel("logit diff (1 − 0), median per bin of s")
     left.set_title("ablation-lowers-logit-diff: the logit diff before and after ablation", fontsize=9)
     left.legend(fontsize=8, loc="upper center")
-    halves = [("anti_one_half", 'anti-1-like half (s < midpoint)'), ("one_half", '1-like half (s ≥ midpoint)')]
-    groups = [("anti_one_group", '"anti-1" detectors', GROUP_COLOURS["anti_one"]),
-              ("one_group", '"1" detectors', GROUP_COLOURS["one"]), ("both", "both groups", GROUP_COLOURS["both"])]
+    halves = [("anti_one_half", "anti-1-like half (s < midpoint)"), ("one_half", "1-like half (s ≥ midpoint)")]
+    groups = [
+        ("anti_one_group", '"anti-1" detectors', GROUP_COLOURS["anti_one"]),
+        ("one_group", '"1" detectors', GROUP_COLOURS["one"]),
+        ("both", "both groups", GROUP_COLOURS["both"]),
+    ]
     width = 0.26
     for k, (g, lab, colour) in enumerate(groups):
         vals = [outcomes[g]["kept"][h] for h, _ in halves]
@@ -344,12 +435,26 @@ def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]], s: np.ndarray
         bars = ax.bar(x, vals, width, color=colour, label=f"ablate {lab}")
         ax.bar_label(bars, fmt="%.2f", fontsize=8, label_type="center", color="white", fontweight="bold")
         for xi, (h, _) in zip(x, halves):  # inside the bar, under its top: clear of the 50% and class-0 lines
-            ax.text(xi, outcomes[g]["kept"][h] - 0.06, f"→0: {outcomes[g]['class_0_after'][h]:.0%}", ha="center",
-                    va="top", fontsize=7, color="white")
+            ax.text(
+                xi,
+                outcomes[g]["kept"][h] - 0.06,
+                f"→0: {outcomes[g]['class_0_after'][h]:.0%}",
+                ha="center",
+                va="top",
+                fontsize=7,
+                color="white",
+            )
     before = next(iter(outcomes.values()))["class_0_before"]
     for i, (h, _) in enumerate(halves):
-        ax.hlines(before[h], i - 1.5 * width, i + 1.5 * width, color="black", lw=1.5, ls="-",
-                  label="class-0 share before ablation" if i == 0 else None)
+        ax.hlines(
+            before[h],
+            i - 1.5 * width,
+            i + 1.5 * width,
+            color="black",
+            lw=1.5,
+            ls="-",
+            label="class-0 share before ablation" if i == 0 else None,
+        )
     ax.axhline(0.5, color="black", ls="--", lw=1, label="chance (50%)")
     ax.set_xticks(np.arange(2), [n for _, n in halves])
     ax.set_xlim(-0.5, 2.35)
@@ -362,8 +467,11 @@ def min_ablation(outcomes: dict[str, dict[str, dict[str, float]]], s: np.ndarray
     return fig
 
 
-def scrubbing(sweep: dict[str, dict[str, Any]], per_neuron: dict[str, dict[str, Any]] | None = None,
-              wrong: dict[str, Any] | None = None) -> Figure:
+def scrubbing(
+    sweep: dict[str, dict[str, Any]],
+    per_neuron: dict[str, dict[str, Any]] | None = None,
+    wrong: dict[str, Any] | None = None,
+) -> Figure:
     """Fraction of labels kept under causal scrubbing against the similarity noise p (log axis): the notebook's
     scheme (one replacement image per group) and, if given, every neuron drawing its own image. With ``wrong``,
     beside it the yardstick at one noise level: the hypothesis, its two groups swapped, random partitions of
@@ -378,11 +486,25 @@ def scrubbing(sweep: dict[str, dict[str, Any]], per_neuron: dict[str, dict[str, 
     for k, p in zip(keys, ps):
         vals = sweep[k]["values"]
         ax.scatter([p] * len(vals), vals, color="#1f77b4", s=12, alpha=0.6)
-    ax.errorbar(ps, [sweep[k]["mean"] for k in keys], yerr=[sweep[k]["std"] for k in keys], fmt="o-",
-                color="#1f77b4", capsize=4, label="one image per group (notebook; judged), mean ± std over seeds")
+    ax.errorbar(
+        ps,
+        [sweep[k]["mean"] for k in keys],
+        yerr=[sweep[k]["std"] for k in keys],
+        fmt="o-",
+        color="#1f77b4",
+        capsize=4,
+        label="one image per group (notebook; judged), mean ± std over seeds",
+    )
     if per_neuron is not None:
-        ax.errorbar(ps, [per_neuron[k]["mean"] for k in keys], yerr=[per_neuron[k]["std"] for k in keys], fmt="s--",
-                    color="#9467bd", capsize=4, label="one image per neuron (reported)")
+        ax.errorbar(
+            ps,
+            [per_neuron[k]["mean"] for k in keys],
+            yerr=[per_neuron[k]["std"] for k in keys],
+            fmt="s--",
+            color="#9467bd",
+            capsize=4,
+            label="one image per neuron (reported)",
+        )
     if "random" in sweep:
         r = sweep["random"]
         ax.axhline(r["mean"], color="#d62728", ls=":", label=f"fully random resampling ({r['mean']:.3f})")
@@ -408,8 +530,13 @@ def _wrong_hypotheses(ax: Any, wrong: dict[str, Any]) -> None:
     """The scrubbing score of the hypothesis beside wrong hypotheses of the same group sizes (one panel)."""
     partitions = np.asarray(wrong["random_partitions"], dtype=float)
     jitter = np.linspace(-0.15, 0.15, len(partitions)) if len(partitions) > 1 else np.zeros(len(partitions))
-    ax.scatter(np.full(len(partitions), 2.0) + jitter, partitions, s=14, color="#7f7f7f",
-               label=f"{len(partitions)} random partitions (same sizes)")
+    ax.scatter(
+        np.full(len(partitions), 2.0) + jitter,
+        partitions,
+        s=14,
+        color="#7f7f7f",
+        label=f"{len(partitions)} random partitions (same sizes)",
+    )
     ax.scatter([0], [wrong["hypothesis"]], s=60, color="#1f77b4", zorder=5, label="the hypothesis")
     ax.scatter([1], [wrong["swapped"]], s=60, marker="D", color="#ff7f0e", zorder=5, label="its two groups swapped")
     ax.axhline(wrong["fully_random"], color="#d62728", ls=":", label=f"fully random ({wrong['fully_random']:.3f})")
@@ -420,8 +547,11 @@ def _wrong_hypotheses(ax: Any, wrong: dict[str, Any]) -> None:
     ax.set_xticks([0, 1, 2], ["hypothesis", "groups\nswapped", "random\npartitions"], fontsize=8)
     ax.set_xlim(-0.5, 2.5)
     ax.tick_params(labelleft=False)
-    ax.set_title(f"scrubbing-beats-wrong-hypotheses (p = {wrong['p']:g}):\nthe hypothesis recovers "
-                 f"{wrong['loss_recovered']:.0%} of the loss", fontsize=9)
+    ax.set_title(
+        f"scrubbing-beats-wrong-hypotheses (p = {wrong['p']:g}):\nthe hypothesis recovers "
+        f"{wrong['loss_recovered']:.0%} of the loss",
+        fontsize=9,
+    )
     ax.legend(fontsize=7, loc="upper right")
 
 
@@ -448,8 +578,11 @@ def feature_directions(images: np.ndarray, names: list[str], reached: np.ndarray
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"{name}\nreached {r:.3g}", fontsize=8)
-    fig.suptitle("feature-visualisation of directions (shown, not judged): input maximising d · fc1 pre-activation; "
-                 "blue = positive", fontsize=9)
+    fig.suptitle(
+        "feature-visualisation of directions (shown, not judged): input maximising d · fc1 pre-activation; "
+        "blue = positive",
+        fontsize=9,
+    )
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.72, wspace=0.12)
     return fig
 
@@ -488,8 +621,10 @@ def loadings(vectors: np.ndarray, names: list[str], kind: np.ndarray) -> Figure:
         scatter.set_xlabel(names[a], fontsize=8)
         scatter.set_ylabel(names[b], fontsize=8)
         scatter.tick_params(labelsize=7)
-    axes[0, 0].set_title("pca-uses-few-neurons · quadrants-are-groups: loadings on PC1 and PC2 (oriented so the clue "
-                         "is positive)", fontsize=10)
+    axes[0, 0].set_title(
+        "pca-uses-few-neurons · quadrants-are-groups: loadings on PC1 and PC2 (oriented so the clue is positive)",
+        fontsize=10,
+    )
     axes[1, 0].set_title("pca-uses-few-neurons: loadings on the two arm directions", fontsize=10)
     axes[1, 0].set_xlabel("neuron index (background: the neuron's detector group)")
     _group_legend(fig, loc="lower center")
@@ -498,7 +633,8 @@ def loadings(vectors: np.ndarray, names: list[str], kind: np.ndarray) -> Figure:
 
 
 def zero_ablation(s: np.ndarray, one: np.ndarray, anti: np.ndarray, shares: dict[str, float]) -> Figure:
-    """Left: for random training images (sorted by s; ``s`` and the two groups' logit-diff contributions), the change of the logit diff when each detector group is
+    """Left: for random training images (sorted by s; ``s`` and the two groups' logit-diff contributions), the
+    change of the logit diff when each detector group is
     zero-ablated (minus its contribution: a linear readout). Right: the share of the images outside the
     anti-1-like region labelled class 1, before and after zero-ablating the anti-1 group."""
     fig = Figure(figsize=(12, 4.3))
@@ -518,7 +654,7 @@ def zero_ablation(s: np.ndarray, one: np.ndarray, anti: np.ndarray, shares: dict
     side.bar_label(bars, fmt="%.3f", fontsize=8)
     side.axhline(0.9, color="black", ls="--", lw=1)
     side.text(-0.45, 0.91, '"almost all" (≥ 90%)', fontsize=7, va="bottom", ha="left")
-    side.set_xticks([0, 1], ["before", 'anti-1 group\nzeroed'], fontsize=8)
+    side.set_xticks([0, 1], ["before", "anti-1 group\nzeroed"], fontsize=8)
     side.set_ylim(0, 1.08)
     side.set_ylabel("labelled class 1", fontsize=8)
     side.set_title("images outside the\nanti-1-like region", fontsize=9)
@@ -550,9 +686,16 @@ def ood_gallery(rows: list[dict[str, Any]]) -> Figure:
             ax.set_yticks([])
         net = int(row["logit_diff"] > 0)
         src_ax.set_ylabel(row["family"], fontsize=9, rotation=0, ha="right", va="center")
-        gen_ax.text(1.08, 0.5, f"{row['verdict']}\ns = {row['s']:.0f}\nfunction: class {row['function_label']}\n"
-                    f"network: class {net}\nlogit 1 − 0 = {row['logit_diff']:+.2f}", transform=gen_ax.transAxes,
-                    fontsize=8, va="center", color="#b3261e" if row["verdict"] == "breaks" else "black")
+        gen_ax.text(
+            1.08,
+            0.5,
+            f"{row['verdict']}\ns = {row['s']:.0f}\nfunction: class {row['function_label']}\n"
+            f"network: class {net}\nlogit 1 − 0 = {row['logit_diff']:+.2f}",
+            transform=gen_ax.transAxes,
+            fontsize=8,
+            va="center",
+            color="#b3261e" if row["verdict"] == "breaks" else "black",
+        )
     if not rows:
         axes[0, 0].set_axis_off()
         axes[0, 1].set_axis_off()
@@ -575,14 +718,17 @@ def ood_switch_points(families: dict[str, dict[str, Any]], low: float, high: flo
             ax.axvline(t, color="black", ls="--", lw=1)
             ax.axvspan(t - margin, t + margin, color="#999999", alpha=0.15, lw=0)
             ax.text(t, ax.get_ylim()[1], f" {label}", va="top", fontsize=8)
-        for side, sp in fam["fitted"].items():
+        for _side, sp in fam["fitted"].items():
             if sp.get("fitted") is None:
                 continue
             lo, hi = sp["interval_95"]
             ax.axvspan(lo, hi, color="purple", alpha=0.25, lw=0)
             ax.axvline(sp["fitted"], color="purple", lw=1.2)
-        ax.set_title(f"{name}: network logit 1 − 0 vs s of generated inputs (dashed: L, R; grey: ±5% margin; "
-                     "purple: fitted switch, 95%)", fontsize=8)
+        ax.set_title(
+            f"{name}: network logit 1 − 0 vs s of generated inputs (dashed: L, R; grey: ±5% margin; "
+            "purple: fitted switch, 95%)",
+            fontsize=8,
+        )
         ax.set_xlabel("s (similarity to the clue template)")
         ax.set_ylabel("logit 1 − logit 0")
     return fig

@@ -44,7 +44,9 @@ MATRIX_DESELECTED = pytest.StashKey[int]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("eis").addoption(
-        "--models", metavar="SET", default=None,
+        "--models",
+        metavar="SET",
+        default=None,
         help="also run every claim on other models: 'small' (untrained, anti-1 silenced), 'full' (adds a different "
         "labelling and 3 retrained replicas), 'replicas:N' (N seeded replicas: the replica study) or comma-separated "
         "names; writes matrix.json",
@@ -79,14 +81,19 @@ def check_model_folder(config: pytest.Config) -> None:
     if not (cache.is_dir() and os.access(cache, os.W_OK)):
         return
     try:
-        writable_dir(cache / "models", "model checkpoint folder (--models builds its checkpoints there)",
-                     "--cache-dir", ENV["cache_dir"])
+        writable_dir(
+            cache / "models",
+            "model checkpoint folder (--models builds its checkpoints there)",
+            "--cache-dir",
+            ENV["cache_dir"],
+        )
     except SetupError as exc:
         raise pytest.UsageError(f"the claims suite cannot start:\n- {exc}") from None
 
 
-def run_model(cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path, session: str,
-              project: Path) -> ModelRun:
+def run_model(
+    cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path, session: str, project: Path
+) -> ModelRun:
     """:func:`model.runs.model_run` with this project's checkpoints and catalogue; a full disk, a read-only
     folder or an input problem fails the model's test with one line, never a traceback."""
     import warnings
@@ -97,20 +104,32 @@ def run_model(cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path, 
     known = catalogue()
     basis = prepared.inputs.checkpoint
     checkpoints = Checkpoints(
-        build=lambda model: checkpoint.checkpoint_for(model, prepared.inputs.cache_dir, basis.sha256,
-                                                      prepared.acts.params.state, groups, prepared.mnist),
+        build=lambda model: checkpoint.checkpoint_for(
+            model, prepared.inputs.cache_dir, basis.sha256, prepared.acts.params.state, groups, prepared.mnist
+        ),
         unloadable=checkpoint.unloadable,
         discard=checkpoint.discard,
     )
     try:
-        return model_run(cf, checkpoints, lambda doc: is_complete(doc, cf, known.claim_ids, known.probe_ids),
-                         report_dir, session, project=project, inputs=prepared.inputs, data_dir=prepared.mnist.root,
-                         warn=lambda message: warnings.warn(message, stacklevel=3))
+        return model_run(
+            cf,
+            checkpoints,
+            lambda doc: is_complete(doc, cf, known.claim_ids, known.probe_ids),
+            report_dir,
+            session,
+            project=project,
+            inputs=prepared.inputs,
+            data_dir=prepared.mnist.root,
+            warn=lambda message: warnings.warn(message, stacklevel=3),
+        )
     except OSError as exc:
         where = exc.filename or run_dir(report_dir, cf.name)
-        pytest.fail(f"the claims run on {cf.name} could not write {where}: {exc.strerror or exc}. Free space there "
-                    "or make it writable (checkpoints go to <cache>/models, runs to <report-dir>/models), or pass "
-                    "--cache-dir / --report-dir DIR.", pytrace=False)
+        pytest.fail(
+            f"the claims run on {cf.name} could not write {where}: {exc.strerror or exc}. Free space there "
+            "or make it writable (checkpoints go to <cache>/models, runs to <report-dir>/models), or pass "
+            "--cache-dir / --report-dir DIR.",
+            pytrace=False,
+        )
     except SetupError as exc:
         pytest.fail(f"the claims run on {cf.name} cannot start: {exc}", pytrace=False)
 
@@ -129,17 +148,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     deselected = config.stash.get(MATRIX_DESELECTED, 0)
     if deselected:
-        terminalreporter.write_line(f"{deselected} test{'' if deselected == 1 else 's'} of claims × models "
-                                    "deselected: the matrix runs only with --models small|full|replicas:N",
-                                    yellow=True)
+        terminalreporter.write_line(
+            f"{deselected} test{'' if deselected == 1 else 's'} of claims × models "
+            "deselected: the matrix runs only with --models small|full|replicas:N",
+            yellow=True,
+        )
 
 
 def pytest_eis_section_order(config: pytest.Config, section: str) -> list[str] | None:
     return list(FAMILIES) if section == "ood" else None
 
 
-def pytest_eis_matrix(config: pytest.Config, out: Path, document: Mapping[str, Any],
-                      sections: Mapping[str, list[Mapping[str, Any]]]) -> dict[str, Any] | None:
+def pytest_eis_matrix(
+    config: pytest.Config, out: Path, document: Mapping[str, Any], sections: Mapping[str, list[Mapping[str, Any]]]
+) -> dict[str, Any] | None:
     """The claims × models matrix from the per-model runs this session made (None without --models)."""
     models = selected(config.getoption("models"))
     if not models:
@@ -152,8 +174,11 @@ def pytest_eis_matrix(config: pytest.Config, out: Path, document: Mapping[str, A
         run = shipped.get(cf.name) or session_run(out, cf.name, token)
         if run is not None:
             runs[cf.name] = run
-    incomplete = [cf.name for cf in models if cf.name not in runs
-                  or not is_complete(runs[cf.name].document, cf, known.claim_ids, known.probe_ids)]
+    incomplete = [
+        cf.name
+        for cf in models
+        if cf.name not in runs or not is_complete(runs[cf.name].document, cf, known.claim_ids, known.probe_ids)
+    ]
     original = dict(document["claims"])
     context = {"checkpoint": document["checkpoint"], "data": document["data"]}
     matrix = build_matrix(original, context, runs, models, original_doc=dict(document), ood=document.get("ood"))
@@ -189,9 +214,14 @@ class MatrixSession:
         node.workerinput[SESSION_TOKEN] = self.token
 
 
-def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[str, ModelRun],
-                 models: tuple[Counterfactual, ...], original_doc: dict[str, Any] | None = None,
-                 ood: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_matrix(
+    original: dict[str, Any],
+    context: dict[str, Any],
+    runs: dict[str, ModelRun],
+    models: tuple[Counterfactual, ...],
+    original_doc: dict[str, Any] | None = None,
+    ood: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """``matrix.json``: verdict per claim and model, predictions against observations, sensitivity, the
     beyond-the-data verdicts per model (``ood``: the challenge network's records of claims/test_ood.py), and with
     replicas the replica study (``original_doc``: the challenge network's whole claims.json, probes and any
@@ -233,8 +263,14 @@ def build_matrix(original: dict[str, Any], context: dict[str, Any], runs: dict[s
             "run_exit_status": runs[cf.name].returncode,
         }
     replica_names = [cf.name for cf in models if is_replica(cf)]
-    study = replica_study(original_doc or {"claims": original},
-                          {name: runs[name].document if name in runs else {} for name in replica_names}) if replica_names else None
+    study = (
+        replica_study(
+            original_doc or {"claims": original},
+            {name: runs[name].document if name in runs else {} for name in replica_names},
+        )
+        if replica_names
+        else None
+    )
     matrix = {
         "schema_version": 1,
         "original": context.get("checkpoint", {}),
@@ -284,6 +320,10 @@ def replica_summary(study: dict[str, Any] | None) -> dict[str, Any]:
     if not study:
         return {"replicas": [], "paragraph": ""}
     cats = study["by_category"]
-    return {"replicas": study["replicas"], "properties_of_the_task": cats["task"],
-            "properties_of_the_network": cats["network"], "varies_between_replicas": cats["varies"],
-            "paragraph": study["paragraph"]}
+    return {
+        "replicas": study["replicas"],
+        "properties_of_the_task": cats["task"],
+        "properties_of_the_network": cats["network"],
+        "varies_between_replicas": cats["varies"],
+        "paragraph": study["paragraph"],
+    }

@@ -56,11 +56,16 @@ def register_profiles(cache_dir: Path) -> None:
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         print_blob=False,
     )
-    settings.register_profile("dev", max_examples=BASE_EXAMPLES * SCALE["dev"], derandomize=True, database=None, **common)
+    settings.register_profile(
+        "dev", max_examples=BASE_EXAMPLES * SCALE["dev"], derandomize=True, database=None, **common
+    )
     settings.register_profile("ci", max_examples=BASE_EXAMPLES * SCALE["ci"], derandomize=True, database=None, **common)
     settings.register_profile(
-        "explore", max_examples=BASE_EXAMPLES * SCALE["explore"], derandomize=False,
-        database=DirectoryBasedExampleDatabase(str(home / "examples")), **common,
+        "explore",
+        max_examples=BASE_EXAMPLES * SCALE["explore"],
+        derandomize=False,
+        database=DirectoryBasedExampleDatabase(str(home / "examples")),
+        **common,
     )
 
 

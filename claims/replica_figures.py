@@ -38,13 +38,21 @@ def recurrence_figure(study: Mapping[str, Any]) -> Any:
     items = _labelled(study)
     fig = Figure(figsize=(8.5, 0.32 * len(items) + 2.0))
     ax = fig.subplots()
-    for y, (name, v) in enumerate(items):
+    for y, (_name, v) in enumerate(items):
         f = v["fractions"]["recurs"]
         if f["fraction"] is None:
             continue
         colour = CATEGORY_COLOURS[v["category"]]
-        ax.errorbar(f["fraction"], y, xerr=[[f["fraction"] - f["low"]], [f["high"] - f["fraction"]]], fmt="o",
-                    color=colour, ecolor=colour, capsize=3, ms=5)
+        ax.errorbar(
+            f["fraction"],
+            y,
+            xerr=[[f["fraction"] - f["low"]], [f["high"] - f["fraction"]]],
+            fmt="o",
+            color=colour,
+            ecolor=colour,
+            capsize=3,
+            ms=5,
+        )
         mark = {"holds": "✔", "erratum": "≈", "fails": "✘"}.get(v["challenge_verdict"], "–")
         ax.annotate(mark, (1.02, y), xycoords=("axes fraction", "data"), va="center", fontsize=9, color="#333")
     for x, style in ((TASK_MIN_LOWER, ":"), (TASK_MIN_FRACTION, "--"), (NETWORK_MAX_UPPER, ":")):
@@ -52,8 +60,9 @@ def recurrence_figure(study: Mapping[str, Any]) -> Any:
     ax.set_yticks(range(len(items)), [name for name, _ in items], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel(f"fraction of {study['n']} replicas on which it holds or holds as corrected "
-                  f"(Wilson {CONFIDENCE:.0%} interval)")
+    ax.set_xlabel(
+        f"fraction of {study['n']} replicas on which it holds or holds as corrected (Wilson {CONFIDENCE:.0%} interval)"
+    )
     for cat in ("task", "network", "varies", "data"):
         ax.plot([], [], "o", color=CATEGORY_COLOURS[cat], label=CATEGORY_WORDS[cat])
     fig.legend(loc="lower center", ncol=4, fontsize=7, frameon=False)
@@ -68,13 +77,17 @@ def headline_figure(study: Mapping[str, Any]) -> Any:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    panels = [(name, path, h, v["category"]) for name, v in _labelled(study) for path, h in v["headlines"].items()
-              if "min" in h and v["category"] != "data"]
+    panels = [
+        (name, path, h, v["category"])
+        for name, v in _labelled(study)
+        for path, h in v["headlines"].items()
+        if "min" in h and v["category"] != "data"
+    ]
     cols = 4
     rows = max(1, math.ceil(len(panels) / cols))
     fig = Figure(figsize=(11, 1.25 * rows + 0.8))
     axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_axis_off()
     for ax, (name, path, h, cat) in zip(axes.flat, panels):
         values = sorted(v for v in h["replicas"].values() if v is not None)
@@ -93,7 +106,10 @@ def headline_figure(study: Mapping[str, Any]) -> Any:
         label = f"{name}\n{path}" + (" (outlier)" if h.get("outlier") else "")
         ax.set_title(label, fontsize=7)
     height = 1.25 * rows + 0.8
-    fig.suptitle(f"headline numbers over {study['n']} replicas (dots) and the challenge network (black line)",
-                 fontsize=10, y=1 - 0.15 / height)
+    fig.suptitle(
+        f"headline numbers over {study['n']} replicas (dots) and the challenge network (black line)",
+        fontsize=10,
+        y=1 - 0.15 / height,
+    )
     fig.subplots_adjust(hspace=1.3, wspace=0.25, top=1 - 0.8 / height, bottom=0.4 / height)
     return fig

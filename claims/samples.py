@@ -18,10 +18,14 @@ from analysis import ablation, neurons
 from analysis.robustness import Choice, Sample
 from model.interventions import Readout
 
-DEAD = dict(why="\"dead (useless)\": never active on the training set (CLAIMS.md), or active on at most 0.1% of it "
-            "(60 images), which a reader could also call useless")
-GROUPS = dict(why="CLAIMS.md accepts either definition of the detector groups: by where a neuron fires (1-like vs "
-              "anti-1-like images) or by the write-up's route, the PCA arm direction it loads on")
+DEAD = dict(
+    why='"dead (useless)": never active on the training set (CLAIMS.md), or active on at most 0.1% of it '
+    "(60 images), which a reader could also call useless"
+)
+GROUPS = dict(
+    why="CLAIMS.md accepts either definition of the detector groups: by where a neuron fires (1-like vs "
+    "anti-1-like images) or by the write-up's route, the PCA arm direction it loads on"
+)
 
 
 def dead_choice() -> Choice:
@@ -38,10 +42,13 @@ def neuron_sample(post: np.ndarray, train: Any, readout: Any, pca: Any, arms: An
     median needs it; computed on first use)."""
     return Sample(
         {"train": {"post": post, "region": train.region, "s": train.s, "labels": train.labels, "logits": train.logits}},
-        {"readout": readout, "components": pca.components,
-         "arms": None if arms is None else (arms[0].outward, arms[1].outward),
-         "column_order": cache(lambda: np.argsort(post, axis=0, kind="stable").astype(np.int32)),
-         "active": cache(lambda: ActiveNeurons.of(post, readout))},
+        {
+            "readout": readout,
+            "components": pca.components,
+            "arms": None if arms is None else (arms[0].outward, arms[1].outward),
+            "column_order": cache(lambda: np.argsort(post, axis=0, kind="stable").astype(np.int32)),
+            "active": cache(lambda: ActiveNeurons.of(post, readout)),
+        },
     )
 
 
@@ -99,5 +106,12 @@ def per_group(d: Sample, name: str, mask: np.ndarray, compute: Callable[[], Any]
 def excitations(d: Sample, g: neurons.Groups, baseline: str = "minimum") -> tuple[np.ndarray, np.ndarray]:
     """Per image, the 1 group's and the anti-1 group's excitation above ``baseline`` (ablation.excitation)."""
     active = d.fixed["active"]()
-    return tuple(per_group(d, f"excitation/{baseline}", m, lambda m=m: ablation.excitation(
-        active.post, active.readout, m[active.mask], baseline)) for m in (g.one, g.anti_one))
+    return tuple(
+        per_group(
+            d,
+            f"excitation/{baseline}",
+            m,
+            lambda m=m: ablation.excitation(active.post, active.readout, m[active.mask], baseline),
+        )
+        for m in (g.one, g.anti_one)
+    )

@@ -48,8 +48,12 @@ def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
         "breaking": ids[breaks.any(axis=0)].tolist(),
         "typical": f"{typical} over the training images",
     }
-    return Judgement(breaking == 0, {"breaking_neurons": breaking, "breaking_share": share},
-                     erratum=share <= FAINT, measured=measured)
+    return Judgement(
+        breaking == 0,
+        {"breaking_neurons": breaking, "breaking_share": share},
+        erratum=share <= FAINT,
+        measured=measured,
+    )
 
 
 @claim(
@@ -107,8 +111,11 @@ def dead_on_test_images(d: Sample) -> Judgement:
         "revived_neurons": revived,
         "images": images,
         "test_images": len(post),
-        "revived": {str(int(i)): {"test_images": int(c), "largest_activation": float(post[:, k].max())}
-                    for k, (i, c) in enumerate(zip(dead, counts)) if c > 0},
+        "revived": {
+            str(int(i)): {"test_images": int(c), "largest_activation": float(post[:, k].max())}
+            for k, (i, c) in enumerate(zip(dead, counts))
+            if c > 0
+        },
     }
     return Judgement(revived == 0, {"revived_neurons": revived, "images": images}, measured=measured)
 
@@ -125,13 +132,14 @@ def test_dead_neurons_never_fire_on_test_images(verdict, groups, test_split):
     """ "Never active" on images the neurons were never found dead on: the test set, unseen when the dead
     neurons were counted."""
     dead = np.flatnonzero(groups.dead)
-    judged = verdict.judge(dead_on_test_images,
-                           Sample({}, {"test_post": test_split.post[:, groups.dead], "dead": dead}))
+    judged = verdict.judge(
+        dead_on_test_images, Sample({}, {"test_post": test_split.post[:, groups.dead], "dead": dead})
+    )
     revived, images = int(judged.headline["revived_neurons"]), int(judged.headline["images"])
     verdict.measured(**judged.measured)
     verdict.conclude(
         judged.holds,
-        summary=f"{revived} of the {len(dead)} neurons dead on the training set {'fires' if revived == 1 else 'fire'} on "
+        summary=f"{revived} of the {len(dead)} neurons dead on the training set {'fires' if revived == 1 else 'fire'} on "  # noqa: E501
         f"the test set ({images:,} of {len(test_split):,} test images)",
     )
 
@@ -148,8 +156,11 @@ def region_sample(train, groups, pca, arms) -> Sample:
     masks = {k: None if g is None else (g.one[active], g.anti_one[active]) for k, g in definitions.items()}
     return Sample(
         {"train": {"rank": detectors.tie_ranks(train.post[:, active]), "region": train.region}},
-        {"groups": masks, "ids": np.flatnonzero(active),
-         "firing": {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in np.flatnonzero(active)}},
+        {
+            "groups": masks,
+            "ids": np.flatnonzero(active),
+            "firing": {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in np.flatnonzero(active)},
+        },
     )
 
 
@@ -229,7 +240,11 @@ def test_each_detector_fires_on_its_own_region(verdict, region_sample, train):
     if "below" not in judged.measured:
         verdict.conclude(False, summary="no detectors to judge")
     verdict.measured(**judged.measured)
-    tracking, median, below = judged.measured["fraction_tracking"], judged.measured["median_auc"], judged.measured["below"]
+    tracking, median, below = (
+        judged.measured["fraction_tracking"],
+        judged.measured["median_auc"],
+        judged.measured["below"],
+    )
     detectors_judged = judged.measured["detectors"]
     verdict.conclude(
         judged.holds,

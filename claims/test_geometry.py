@@ -25,6 +25,7 @@ def figure(verdict, path: str | None) -> None:
     if path is not None:
         verdict.figure(path)
 
+
 ARM_R2 = 0.95  # "just two lines"
 CORNER_BOUND_DEG = 30.0  # CLAIMS.md v2: "points downwards to the corner" = within 30° of the corner direction
 TIGHT_RHO = 0.90  # "maps tightly to the proposed criterion"
@@ -46,14 +47,23 @@ def v_figure(figure_store, pca, pca_coords, train, vshape, fc2, anticlue_coords)
     if vshape is None:
         return None
     return figure_store.render(
-        "v-shape", "v_shape", pca_coords, train.labels, vshape, pca.direction(fc2.direction), pca_coords[6],
-        anticlue_coords, pca.explained_variance_ratio,
+        "v-shape",
+        "v_shape",
+        pca_coords,
+        train.labels,
+        vshape,
+        pca.direction(fc2.direction),
+        pca_coords[6],
+        anticlue_coords,
+        pca.explained_variance_ratio,
     )
 
 
 BLOCK = 100  # images per bootstrap block of the PCA moments (MNIST's training order is shuffled)
-ACTIVATIONS = dict(why="CLAIMS.md: \"the 200-neuron activations\", i.e. post-ReLU (what the next layer reads); the "
-                   "notebook's hook could as well have read fc1's output before the ReLU")
+ACTIVATIONS = dict(
+    why='CLAIMS.md: "the 200-neuron activations", i.e. post-ReLU (what the next layer reads); the '
+    "notebook's hook could as well have read fc1's output before the ReLU"
+)
 
 
 def active_block_moments(post: np.ndarray) -> dict[str, np.ndarray]:
@@ -74,14 +84,17 @@ def variance_ratios(d: Sample, activations: str) -> np.ndarray:
 @declare(
     "pca-variance",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
-    Choice.span("ish", 0.05, 0.03, 0.05, why="\"90-ish %\": CLAIMS.md accepts ±5 pp; a stricter reader ±3 pp"),
+    Choice.span("ish", 0.05, 0.03, 0.05, why='"90-ish %": CLAIMS.md accepts ±5 pp; a stricter reader ±3 pp'),
     resampled="blocks of 100 consecutive training images (600 blocks; the PCA's moments per block)",
 )
 def two_component_variance(d: Sample, activations: str, ish: float) -> Judgement:
     ratios = variance_ratios(d, activations)
     total = float(ratios.sum())
-    return Judgement(between(total, 0.90 - ish, 0.90 + ish), {"sum": total, "pc1": float(ratios[0]), "pc2": float(ratios[1])},
-                     measured={"ratios": [float(r) for r in ratios], "sum": total})
+    return Judgement(
+        between(total, 0.90 - ish, 0.90 + ish),
+        {"sum": total, "pc1": float(ratios[0]), "pc2": float(ratios[1])},
+        measured={"ratios": [float(r) for r in ratios], "sum": total},
+    )
 
 
 @claim(
@@ -113,8 +126,9 @@ def corner_of(v: geometry.VShape, coords: np.ndarray, definition: str, weights: 
     return coords[int(np.argmax(reach))]
 
 
-PLANE_ACTIVATIONS = dict(why="the PCA of post-ReLU activations (CLAIMS.md: what the next layer reads), or of fc1's "
-                         "output before the ReLU")
+PLANE_ACTIVATIONS = dict(
+    why="the PCA of post-ReLU activations (CLAIMS.md: what the next layer reads), or of fc1's output before the ReLU"
+)
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +136,20 @@ def plane_sample(pca, pca_coords, train, fc2, acts, vshape) -> Sample:
     """What the claims about the PCA plane are judged on: per training image its coordinates in the plane, fc1's
     pre-ReLU output (for the other reading), labels, region, digit and s; fixed, the PCA, the logit-diff
     direction and the anti-clue's activations. The full sample's V is the session's."""
-    return Sample({"train": {"coords": pca_coords, "labels": train.labels, "region": train.region, "pre": train.pre,
-                             "digits": train.digits, "s": train.s}},
-                  {"pca": pca, "direction": fc2.direction, "anticlue": acts.anticlue},
-                  _memo={("v", "post"): vshape})
+    return Sample(
+        {
+            "train": {
+                "coords": pca_coords,
+                "labels": train.labels,
+                "region": train.region,
+                "pre": train.pre,
+                "digits": train.digits,
+                "s": train.s,
+            }
+        },
+        {"pca": pca, "direction": fc2.direction, "anticlue": acts.anticlue},
+        _memo={("v", "post"): vshape},
+    )
 
 
 def plane(d: Sample, activations: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,7 +157,11 @@ def plane(d: Sample, activations: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     activations (the session's PCA, held fixed under the bootstrap) or of pre-ReLU ones (fitted on the sample)."""
     if activations == "post":
         pca = d.fixed["pca"]
-        return d.table("train")["coords"], pca.direction(d.fixed["direction"]), pca.transform(d.fixed["anticlue"].post)[0]
+        return (
+            d.table("train")["coords"],
+            pca.direction(d.fixed["direction"]),
+            pca.transform(d.fixed["anticlue"].post)[0],
+        )
 
     def pre() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x = d.table("train")["pre"]
@@ -146,6 +174,7 @@ def plane(d: Sample, activations: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def fitted_v(d: Sample, activations: str) -> geometry.VShape | None:
     """The V fitted to the (resampled) images in the plane, or None when there is none: once per resample for
     the claims that draw the same resamples (``seed_group="v"``)."""
+
     def fit() -> geometry.VShape | None:
         try:
             return geometry.fit_v(plane(d, activations)[0], d.weights("train"))
@@ -165,16 +194,29 @@ def oriented(coords: np.ndarray) -> np.ndarray:
 @declare(
     "v-shape",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
-    Choice.among("corner", "lines", ("lines", "apex"), why="\"the corner of that V\": where the two arm lines "
-                 "cross, or the tip of the point cloud"),
-    Choice.span("arm_r2", ARM_R2, ARM_R2, 0.99, why="\"just two lines\": R² ≥ 0.95 (CLAIMS.md); a stricter reader 0.99"),
-    Choice.span("corner_auc", CORNER_AUC, CORNER_AUC, 0.95, why="\"all class 0 … at the corner\", read as \"almost "
-                "all\" (≥ 90%); a stricter reader ≥ 95%"),
+    Choice.among(
+        "corner",
+        "lines",
+        ("lines", "apex"),
+        why='"the corner of that V": where the two arm lines cross, or the tip of the point cloud',
+    ),
+    Choice.span("arm_r2", ARM_R2, ARM_R2, 0.99, why='"just two lines": R² ≥ 0.95 (CLAIMS.md); a stricter reader 0.99'),
+    Choice.span(
+        "corner_auc",
+        CORNER_AUC,
+        CORNER_AUC,
+        0.95,
+        why='"all class 0 … at the corner", read as "almost all" (≥ 90%); a stricter reader ≥ 95%',
+    ),
     max_examples=30,
 )
-def v_with_class_0_at_the_corner(d: Sample, activations: str, corner: str, arm_r2: float, corner_auc: float) -> Judgement:
+def v_with_class_0_at_the_corner(
+    d: Sample, activations: str, corner: str, arm_r2: float, corner_auc: float
+) -> Judgement:
     if activations == "pre":
-        coords = d.memo("pre", lambda: (lambda p: p.transform(d.rows("train", "pre")))(geometry.fit_pca(d.rows("train", "pre"))))
+        coords = d.memo(
+            "pre", lambda: (lambda p: p.transform(d.rows("train", "pre")))(geometry.fit_pca(d.rows("train", "pre")))
+        )
     else:
         coords = d.rows("train", "coords")
     try:
@@ -196,8 +238,9 @@ def v_with_class_0_at_the_corner(d: Sample, activations: str, corner: str, arm_r
         corner=v.corner,
         opening_angle_deg=v.opening_angle_deg,
     )
-    return Judgement(r2 >= arm_r2 and closeness >= corner_auc, {"arm_r2_min": r2, "corner_auc": closeness},
-                     measured=measured)
+    return Judgement(
+        r2 >= arm_r2 and closeness >= corner_auc, {"arm_r2_min": r2, "corner_auc": closeness}, measured=measured
+    )
 
 
 @claim(
@@ -214,8 +257,10 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
     residual, one line per arm (R² = share of the arm's variance along its line, orientation-free), corner
     where the lines cross. Statistic for "class 0 at the corner": the AUC of −(distance to the corner) for
     separating model label 0 from 1, chosen because it needs no distance scale; median distances reported."""
-    sample = Sample({"train": {"coords": pca_coords, "labels": train.labels, "pre": train.pre}},
-                    _memo={("v", "post"): vshape} if vshape is not None else {})
+    sample = Sample(
+        {"train": {"coords": pca_coords, "labels": train.labels, "pre": train.pre}},
+        _memo={("v", "post"): vshape} if vshape is not None else {},
+    )
     judged = verdict.judge(v_with_class_0_at_the_corner, sample)
     if vshape is None:
         verdict.conclude(False, summary=NO_V)
@@ -232,8 +277,14 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
 @declare(
     "logit-diff-to-corner",
     Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
-    Choice.span("bound_deg", 30.0, 20.0, 45.0, why="\"points downwards to the corner\" names no angle: CLAIMS.md v2 "
-                "takes 30° for both readings; a stricter reader 20°, a looser one 45° (half-way to an arm's side)"),
+    Choice.span(
+        "bound_deg",
+        30.0,
+        20.0,
+        45.0,
+        why='"points downwards to the corner" names no angle: CLAIMS.md v2 '
+        "takes 30° for both readings; a stricter reader 20°, a looser one 45° (half-way to an arm's side)",
+    ),
     max_examples=20,
     seed_group="v",
 )
@@ -248,11 +299,14 @@ def logit_diff_points_to_the_corner(d: Sample, activations: str, bound_deg: floa
     angles = {k: geometry.angle_deg(x, v.corner_direction) for k, x in readings.items()}
     within = {k: bool(np.isfinite(a) and a <= bound_deg) for k, a in angles.items()}
     against_both_arms = {k: bool(all(np.dot(x, arm.outward) < 0 for arm in v.arms)) for k, x in readings.items()}
-    return Judgement(within["logit1_minus_logit0"],
-                     {"angle_literal": angles["logit1_minus_logit0"], "angle_negative": angles["class0_minus_class1"]},
-                     erratum=within["class0_minus_class1"],
-                     measured=dict(angle_to_corner_deg=angles, within_bound=within, bound_deg=bound_deg,
-                                   against_both_arms=against_both_arms))
+    return Judgement(
+        within["logit1_minus_logit0"],
+        {"angle_literal": angles["logit1_minus_logit0"], "angle_negative": angles["class0_minus_class1"]},
+        erratum=within["class0_minus_class1"],
+        measured=dict(
+            angle_to_corner_deg=angles, within_bound=within, bound_deg=bound_deg, against_both_arms=against_both_arms
+        ),
+    )
 
 
 @claim(
@@ -281,20 +335,31 @@ def test_the_logit_diff_direction_points_to_the_corner(verdict, plane_sample, v_
         erratum=judged.erratum,
         correction="it is the class 0 − class 1 direction (minus the logit diff as the write-up defines it) that "
         f"points to the corner ({angles['class0_minus_class1']:.1f}° from the corner direction, bound 30°); "
-        f"logit 1 − logit 0 points away from the corner ({angles['logit1_minus_logit0']:.1f}°), up the arms, towards class 1",
-        summary="; ".join(f"{label}: {angles[k]:.1f}° from the corner direction ({'within' if within[k] else 'outside'} 30°)"
-                          for k, label in (("logit1_minus_logit0", "logit 1 − logit 0"),
-                                           ("class0_minus_class1", "class 0 − class 1"))),
+        f"logit 1 − logit 0 points away from the corner ({angles['logit1_minus_logit0']:.1f}°), up the arms, towards class 1",  # noqa: E501
+        summary="; ".join(
+            f"{label}: {angles[k]:.1f}° from the corner direction ({'within' if within[k] else 'outside'} 30°)"
+            for k, label in (("logit1_minus_logit0", "logit 1 − logit 0"), ("class0_minus_class1", "class 0 − class 1"))
+        ),
     )
 
 
 @declare(
     "clue-furthest-out",
-    Choice.among("furthest", "projection", ("projection", "distance"), why="\"furthest-out\": the largest projection "
-                 "on the arm's outward direction (the test's), or the largest distance from the corner"),
+    Choice.among(
+        "furthest",
+        "projection",
+        ("projection", "distance"),
+        why='"furthest-out": the largest projection '
+        "on the arm's outward direction (the test's), or the largest distance from the corner",
+    ),
     Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
-    Choice.among("corner", "lines", ("lines", "apex"), why="\"furthest-out\" is measured from the V's corner: "
-                 "where the two arm lines cross, or the tip of the point cloud"),
+    Choice.among(
+        "corner",
+        "lines",
+        ("lines", "apex"),
+        why='"furthest-out" is measured from the V\'s corner: '
+        "where the two arm lines cross, or the tip of the point cloud",
+    ),
     resampled="the training images the V is fitted on (the extremes are then looked for among all 60,000: the claim "
     "names particular images)",
     max_examples=10,
@@ -305,8 +370,10 @@ def clue_is_furthest_out(d: Sample, furthest: str, activations: str, corner: str
     v = fitted_v(d, activations)
     t, w = d.table("train"), d.weights("train")
     if v is None:
-        return Judgement(False, {"clue_rank": float("nan"), "anticlue_angle_deg": float("nan"),
-                                 "other_extreme_is_22752": float("nan")})
+        return Judgement(
+            False,
+            {"clue_rank": float("nan"), "anticlue_angle_deg": float("nan"), "other_extreme_is_22752": float("nan")},
+        )
     arms = one_arm, anti_arm = geometry.arms_by_content(v, t["region"] == ONE, w)
     origin = corner_of(v, coords, corner, w)
     offsets = coords - origin
@@ -320,16 +387,30 @@ def clue_is_furthest_out(d: Sample, furthest: str, activations: str, corner: str
     clue_reach = reach[0][np.searchsorted(np.flatnonzero(one_arm.members), 6)] if one_arm.members[6] else None
     clue_rank = int(np.sum(reach[0] > clue_reach)) if clue_reach is not None else None
     offset = anticlue - origin
-    anti_angles = {"to_anti_one_arm": geometry.angle_deg(offset, anti_arm.outward),
-                   "to_one_arm": geometry.angle_deg(offset, one_arm.outward)}
+    anti_angles = {
+        "to_anti_one_arm": geometry.angle_deg(offset, anti_arm.outward),
+        "to_one_arm": geometry.angle_deg(offset, one_arm.outward),
+    }
     on_other = v.arm_of(anticlue) is anti_arm and anti_angles["to_anti_one_arm"] < anti_angles["to_one_arm"]
     digit = int(t["digits"][extreme[1]])
     holds = extreme[0] == 6 and extreme[1] == 22752 and digit == 0 and on_other
-    headline = {"clue_rank": -1 if clue_rank is None else clue_rank, "anticlue_angle_deg": anti_angles["to_anti_one_arm"],
-                "other_extreme_is_22752": float(extreme[1] == 22752)}
-    return Judgement(holds, headline, measured=dict(
-        clue_index=extreme[0], clue_rank_in_its_arm=clue_rank, other_extreme_index=extreme[1],
-        other_extreme_digit=digit, anticlue_on_other_arm=on_other, anticlue_angle_deg=anti_angles))
+    headline = {
+        "clue_rank": -1 if clue_rank is None else clue_rank,
+        "anticlue_angle_deg": anti_angles["to_anti_one_arm"],
+        "other_extreme_is_22752": float(extreme[1] == 22752),
+    }
+    return Judgement(
+        holds,
+        headline,
+        measured=dict(
+            clue_index=extreme[0],
+            clue_rank_in_its_arm=clue_rank,
+            other_extreme_index=extreme[1],
+            other_extreme_digit=digit,
+            anticlue_on_other_arm=on_other,
+            anticlue_angle_deg=anti_angles,
+        ),
+    )
 
 
 @claim(
@@ -338,13 +419,13 @@ def clue_is_furthest_out(d: Sample, furthest: str, activations: str, corner: str
     "The obvious follow-up (furthest-out image in left arm) didn't lead anywhere (it was a “0”, index 22752). "
     "… we eventually tried the image 1 - clue_image (= anti-1) and it perfectly matches the “top left” direction!",
     claimed={"clue_index": 6, "other_extreme_index": 22752, "other_extreme_digit": 0},
-    accept="the clue (index 6) is the furthest-out point of the \"1\" arm; the furthest-out point of the other "
+    accept='the clue (index 6) is the furthest-out point of the "1" arm; the furthest-out point of the other '
     "arm is index 22752, a 0; 1 − clue lands on the other arm, closer in angle to its direction than to the "
-    "\"1\" arm's",
+    '"1" arm\'s',
     family="pca",
 )
 def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, plane_sample, v_figure):
-    """"Furthest-out" = largest projection on the arm's outward direction from the corner. Which arm is the
+    """ "Furthest-out" = largest projection on the arm's outward direction from the corner. Which arm is the
     "1" arm is decided by the data (the arm holding more 1-like images), not by the clue. The write-up's
     "top-right"/"left" depend on PCA sign conventions, so arms are named by content."""
     judged = verdict.judge(clue_is_furthest_out, plane_sample)
@@ -357,7 +438,7 @@ def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, pla
     figure(verdict, v_figure)
     verdict.conclude(
         judged.holds,
-        summary=f"\"1\" arm extreme #{extreme[0]}, other arm extreme #{extreme[1]} (a {digit}); "
+        summary=f'"1" arm extreme #{extreme[0]}, other arm extreme #{extreme[1]} (a {digit}); '
         f"1 − clue on the {'other' if anticlue_on_other_arm else 'wrong'} arm ({anti_angles['to_anti_one_arm']:.1f}°)",
     )
 
@@ -365,10 +446,20 @@ def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, pla
 @declare(
     "pc1-tracks-similarity",
     Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
-    Choice.among("correlation", "spearman", ("spearman", "pearson"), why="\"a pretty tight relation\": in rank "
-                 "(CLAIMS.md: the V bends PC1 against s) or linear, as a reader of the scatter plot might take it"),
-    Choice.span("tight", 0.90, 0.85, 0.95, why="\"maps tightly\": |ρ| ≥ 0.90 (CLAIMS.md); 0.85 to 0.95 are as "
-                "defensible for \"tight\""),
+    Choice.among(
+        "correlation",
+        "spearman",
+        ("spearman", "pearson"),
+        why='"a pretty tight relation": in rank '
+        "(CLAIMS.md: the V bends PC1 against s) or linear, as a reader of the scatter plot might take it",
+    ),
+    Choice.span(
+        "tight",
+        0.90,
+        0.85,
+        0.95,
+        why='"maps tightly": |ρ| ≥ 0.90 (CLAIMS.md); 0.85 to 0.95 are as defensible for "tight"',
+    ),
     max_examples=30,
 )
 def pc1_tracks_s(d: Sample, activations: str, correlation: str, tight: float) -> Judgement:
@@ -394,18 +485,28 @@ def test_the_first_pca_direction_tracks_the_similarity(verdict, plane_sample, pc
     judged = verdict.judge(pc1_tracks_s, plane_sample)
     rho = judged.measured["spearman"]
     verdict.measured(**judged.measured)
-    verdict.figure(figure_store.render("labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD,
-                                       pca_coords[:, 0]))
+    verdict.figure(
+        figure_store.render("labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD, pca_coords[:, 0])
+    )
     verdict.conclude(judged.holds, summary=f"Spearman ρ(PC1, s) = {rho:+.3f}")
 
 
 @declare(
     "pc2-separates-class-0",
     Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
-    Choice.among("labels", "model", ("model", "function"), why="\"class 0\": the model's labels (CLAIMS.md, the "
-                 "plot's colours) or the recovered labelling function's"),
-    Choice.span("approximately", 0.90, 0.85, 0.95, why="\"correspond approximately\": AUC ≥ 0.90 (CLAIMS.md); "
-                "0.85 to 0.95 are as defensible"),
+    Choice.among(
+        "labels",
+        "model",
+        ("model", "function"),
+        why="\"class 0\": the model's labels (CLAIMS.md, the plot's colours) or the recovered labelling function's",
+    ),
+    Choice.span(
+        "approximately",
+        0.90,
+        0.85,
+        0.95,
+        why='"correspond approximately": AUC ≥ 0.90 (CLAIMS.md); 0.85 to 0.95 are as defensible',
+    ),
     max_examples=30,
 )
 def low_pc2_is_class_0(d: Sample, activations: str, labels: str, approximately: float) -> Judgement:
@@ -413,10 +514,14 @@ def low_pc2_is_class_0(d: Sample, activations: str, labels: str, approximately: 
     t = d.table("train")
     sign = oriented(coords)[1]
     y = t["labels"] if labels == "model" else band_labels(t["s"])
-    separation = d.memo(("auc", activations, labels), lambda: geometry.auc(-(coords[:, 1] * sign), y == 0,
-                                                                          d.weights("train")))
-    return Judgement(bool(np.isfinite(separation) and separation >= approximately), {"auc": separation},
-                     measured={"auc": separation, "clue_pc2_sign": float(sign)})
+    separation = d.memo(
+        ("auc", activations, labels), lambda: geometry.auc(-(coords[:, 1] * sign), y == 0, d.weights("train"))
+    )
+    return Judgement(
+        bool(np.isfinite(separation) and separation >= approximately),
+        {"auc": separation},
+        measured={"auc": separation, "clue_pc2_sign": float(sign)},
+    )
 
 
 @claim(
@@ -436,8 +541,12 @@ def test_low_pc2_means_class_0(verdict, plane_sample, v_figure):
 @declare(
     "corner-near-minus-2",
     Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
-    Choice.among("corner", "lines", ("lines", "apex"), why="\"the corner\": where the two arm lines cross "
-                 "(CLAIMS.md), or the tip of the point cloud"),
+    Choice.among(
+        "corner",
+        "lines",
+        ("lines", "apex"),
+        why='"the corner": where the two arm lines cross (CLAIMS.md), or the tip of the point cloud',
+    ),
     max_examples=10,
     seed_group="v",
 )
@@ -474,16 +583,28 @@ def test_the_corner_sits_near_pc1_minus_2(verdict, plane_sample, v_figure):
 @declare(
     "pca-uses-few-neurons",
     Choice.among("activations", "post", ("post", "pre"), **PLANE_ACTIVATIONS),
-    Choice.among("vectors", "pcs+arms", ("pcs+arms", "pcs"), why="\"the PCA directions\": PC1, PC2 and the two arm "
-                 "directions (CLAIMS.md) or the two principal components only"),
-    Choice.span("carried", 0.80, 0.75, 0.90, why="\"make use mostly of\": ≥ 80% of each vector's squared norm "
-                "(CLAIMS.md); 75% to 90% are as defensible for \"mostly\""),
+    Choice.among(
+        "vectors",
+        "pcs+arms",
+        ("pcs+arms", "pcs"),
+        why='"the PCA directions": PC1, PC2 and the two arm '
+        "directions (CLAIMS.md) or the two principal components only",
+    ),
+    Choice.span(
+        "carried",
+        0.80,
+        0.75,
+        0.90,
+        why='"make use mostly of": ≥ 80% of each vector\'s squared norm '
+        '(CLAIMS.md); 75% to 90% are as defensible for "mostly"',
+    ),
     resampled="blocks of 100 consecutive training images (the PCA's moments, as pca-variance; the arms' directions "
     "in the plane held at the full sample's)",
     max_examples=30,
 )
 def a_few_shared_neurons(d: Sample, activations: str, vectors: str, carried: float) -> Judgement:
     if activations == "pre":
+
         def fit() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
             pre = d.fixed["pre"]
             p = geometry.fit_pca(pre)
@@ -511,8 +632,11 @@ def a_few_shared_neurons(d: Sample, activations: str, vectors: str, carried: flo
         names += ["one_arm", "anti_one_arm"]
     union, share = geometry.top_loading_union(np.vstack(rows), TOP_LOADINGS)
     ok = len(union) <= FEW_NEURONS and bool(np.all(np.isfinite(share) & (share >= carried)))
-    return Judgement(ok, {"union_size": len(union), "min_carried": float(np.min(share))},
-                     measured={"union_size": len(union), "union": union, "carried": dict(zip(names, share.tolist()))})
+    return Judgement(
+        ok,
+        {"union_size": len(union), "min_carried": float(np.min(share))},
+        measured={"union_size": len(union), "union": union, "carried": dict(zip(names, share.tolist()))},
+    )
 
 
 @claim(
@@ -526,9 +650,16 @@ def a_few_shared_neurons(d: Sample, activations: str, vectors: str, carried: flo
 def test_the_pca_directions_use_a_few_shared_neurons(verdict, pca, arms, acts, train):
     """Arm directions are the arms' outward unit vectors in the PCA plane mapped back to neuron space."""
     post = acts.train.post
-    sample = Sample({"blocks": lambda: active_block_moments(post)},
-                    {"pca": pca, "arms": None if arms is None else (arms[0].outward, arms[1].outward),
-                     "active": np.any(post > 0, axis=0), "pre": train.pre, "region": train.region})
+    sample = Sample(
+        {"blocks": lambda: active_block_moments(post)},
+        {
+            "pca": pca,
+            "arms": None if arms is None else (arms[0].outward, arms[1].outward),
+            "active": np.any(post > 0, axis=0),
+            "pre": train.pre,
+            "region": train.region,
+        },
+    )
     judged = verdict.judge(a_few_shared_neurons, sample)
     if not judged.measured:
         verdict.conclude(False, summary=NO_V)
@@ -536,6 +667,7 @@ def test_the_pca_directions_use_a_few_shared_neurons(verdict, pca, arms, acts, t
     verdict.measured(**m)
     verdict.conclude(
         judged.holds,
-        summary=f"{m['union_size']} neurons carry " + ", ".join(f"{v:.0%}" for v in m["carried"].values())
-        + " of PC1, PC2, the \"1\" arm, the \"anti-1\" arm",
+        summary=f"{m['union_size']} neurons carry "
+        + ", ".join(f"{v:.0%}" for v in m["carried"].values())
+        + ' of PC1, PC2, the "1" arm, the "anti-1" arm',
     )

@@ -48,7 +48,7 @@ NEURON_SEEDS = SEEDS[:3]  # the per-neuron scrubbing scheme (reported only): 15 
 
 
 def rank_window(index: scrubbing.SimilarityIndex, p: float) -> tuple[np.ndarray, np.ndarray]:
-    """"Similar" by rank (the other reading of the similarity threshold): the p·N images nearest in s, half on
+    """ "Similar" by rank (the other reading of the similarity threshold): the p·N images nearest in s, half on
     each side, instead of |s' − s| ≤ p·range(s)."""
     n = len(index.s)
     half = max(1, int(round(p * n / 2)))
@@ -63,8 +63,9 @@ def kept_images(scrubber, scheme: str, similarity: str, prepared=None, acts=None
     activation bundle (checkpoint and data) and the scrubbing and grouping code."""
     seeds = SEEDS if scheme == "group" else NEURON_SEEDS
     if similarity == "rank":
-        scrubber = dataclasses.replace(scrubber, windows={float(p): rank_window(scrubber.index, float(p))
-                                                          for p in NOISE_LEVELS if p != "random"})
+        scrubber = dataclasses.replace(
+            scrubber, windows={float(p): rank_window(scrubber.index, float(p)) for p in NOISE_LEVELS if p != "random"}
+        )
 
     def compute() -> dict[str, np.ndarray]:
         return {noise_key(p): np.array([scrubber.kept_images(p, seed, scheme) for seed in seeds]) for p in NOISE_LEVELS}
@@ -75,8 +76,9 @@ def kept_images(scrubber, scheme: str, similarity: str, prepared=None, acts=None
     for module in (scrubbing, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())
     code.update(repr((NOISE_LEVELS, seeds, similarity)).encode())
-    return memoised(prepared.inputs.cache_dir / f"scrub-{scheme}-{similarity}-{acts.source.stem}-{code.hexdigest()}.npz",
-                    compute)
+    return memoised(
+        prepared.inputs.cache_dir / f"scrub-{scheme}-{similarity}-{acts.source.stem}-{code.hexdigest()}.npz", compute
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +93,7 @@ def scrubbing_sample(scrubber, prepared, acts, train) -> Sample:
             cache[scheme, similarity] = kept_images(scrubber, scheme, similarity, prepared, acts)
         return cache[scheme, similarity]
 
-    return Sample({"train": {"band_agrees": (band_labels(train.s) == train.labels).astype(np.float64)}},
-                  {"kept": kept})
+    return Sample({"train": {"band_agrees": (band_labels(train.s) == train.labels).astype(np.float64)}}, {"kept": kept})
 
 
 @pytest.fixture(scope="module")
@@ -129,16 +130,25 @@ def on_the_sample(d: Sample) -> tuple[ActiveNeurons, dict[str, np.ndarray], np.n
     "anti-one-baseline",
     groups_choice(),
     dead_choice(),
-    Choice.among("images", "outside", ("outside", "middle"), why="where the group detects nothing: every image "
-                 "outside the anti-1-like region (CLAIMS.md), or only the band, where the hypothesis says neither "
-                 "group detects anything"),
+    Choice.among(
+        "images",
+        "outside",
+        ("outside", "middle"),
+        why="where the group detects nothing: every image "
+        "outside the anti-1-like region (CLAIMS.md), or only the band, where the hypothesis says neither "
+        "group detects anything",
+    ),
     seed_group="neurons",
 )
 def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    contribution = per_group(d, "contribution", g.anti_one, lambda: active.readout.logit_diff_contribution(
-        active.post, g.anti_one[active.mask]))
+    contribution = per_group(
+        d,
+        "contribution",
+        g.anti_one,
+        lambda: active.readout.logit_diff_contribution(active.post, g.anti_one[active.mask]),
+    )
     base = ablation.baseline_summary(contribution, t["region"], w, images)
     holds = bool(base["mean"] < 0 and base["fraction_negative"] >= ALMOST_ALL)
     return Judgement(holds, {"mean": base["mean"], "fraction_negative": base["fraction_negative"]}, measured=base)
@@ -171,17 +181,28 @@ def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, d
     "zero-ablation-baseline",
     groups_choice(),
     dead_choice(),
-    Choice.among("images", "outside", ("outside", "all"), why="\"almost all data points\": the images outside the "
-                 "anti-1-like region (CLAIMS.md: inside it the group is what makes them class 1) or all images"),
+    Choice.among(
+        "images",
+        "outside",
+        ("outside", "all"),
+        why='"almost all data points": the images outside the '
+        "anti-1-like region (CLAIMS.md: inside it the group is what makes them class 1) or all images",
+    ),
     seed_group="neurons",
 )
 def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    per_image = per_group(d, "zero-ablation", g.anti_one, lambda: ablation.zero_ablation_images(
-        active.post, active.readout, g.anti_one[active.mask]))
+    per_image = per_group(
+        d,
+        "zero-ablation",
+        g.anti_one,
+        lambda: ablation.zero_ablation_images(active.post, active.readout, g.anti_one[active.mask]),
+    )
     effect = ablation.zero_ablation_summary(per_image, t["region"], w, images)
-    headline = {k: effect[k] for k in ("fraction_class_1_after", "fraction_class_0_flipped", "fraction_logit_diff_rises")}
+    headline = {
+        k: effect[k] for k in ("fraction_class_1_after", "fraction_class_0_flipped", "fraction_logit_diff_rises")
+    }
     # judged literally (CLAIMS.md v2): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
     return Judgement(effect["fraction_class_1_after"] >= ALMOST_ALL, headline, measured=effect)
 
@@ -192,7 +213,7 @@ def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, imag
     "data points to class 1.",
     claimed={"fraction_class_1_after": ALMOST_ALL},
     accept="zero the anti-1 group; over images outside the anti-1-like region: ≥ 90% labelled class 1 afterwards "
-    "(\"almost all\") → holds; else fails. No erratum route: with a linear readout \"the logit diff rises\" is "
+    '("almost all") → holds; else fails. No erratum route: with a linear readout "the logit diff rises" is '
     "the baseline being negative (anti-one-baseline), not a reading of this consequence",
     family="dla",
 )
@@ -205,20 +226,24 @@ def test_zero_ablating_anti_one_detectors_raises_almost_all_to_class_1(verdict, 
     verdict.figure(dla_figure)
     verdict.conclude(
         judged.holds,
-        summary=f"class 1 after: {effect['fraction_class_1_after']:.1%} (before: {effect['fraction_class_1_before']:.1%}); "
+        summary=f"class 1 after: {effect['fraction_class_1_after']:.1%} (before: {effect['fraction_class_1_before']:.1%}); "  # noqa: E501
         f"class 0 flipped to 1: {effect['fraction_class_0_flipped']:.1%} (logit diff rises: "
         f"{effect['fraction_logit_diff_rises']:.1%}, the premise)",
     )
 
 
-STRONG = dict(why="\"contributes strongly\": enough to carry the median class-0 image to class 1 (1×); half or twice "
-              "that margin are as defensible")
-BASELINE = dict(why="excitation above the no-detection baseline: each neuron's dataset minimum (the write-up's "
-                "baseline) or zero activation")
+STRONG = dict(
+    why='"contributes strongly": enough to carry the median class-0 image to class 1 (1×); half or twice '
+    "that margin are as defensible"
+)
+BASELINE = dict(
+    why="excitation above the no-detection baseline: each neuron's dataset minimum (the write-up's "
+    "baseline) or zero activation"
+)
 
 
 def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float | None:
-    """"Strongly": ``strong_scale`` × ablation.strong_excitation_threshold; None when undefined (a detector group
+    """ "Strongly": ``strong_scale`` × ablation.strong_excitation_threshold; None when undefined (a detector group
     is empty, or the model never says class 0)."""
     _, t, w = on_the_sample(d)
     threshold = strong_scale * ablation.strong_excitation_threshold(t["logits"], w)
@@ -240,8 +265,11 @@ def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: s
     if threshold is None:
         return Judgement(False, {"both": float("nan"), "one_only": float("nan"), "anti_one_only": float("nan")})
     shares = ablation.both_strong(*excitations(d, g, baseline), threshold, w)
-    return Judgement(shares["both"] <= BOTH_STRONG_MAX, {k: shares[k] for k in ("both", "one_only", "anti_one_only")},
-                     measured={**shares, "strong_threshold": threshold})
+    return Judgement(
+        shares["both"] <= BOTH_STRONG_MAX,
+        {k: shares[k] for k in ("both", "one_only", "anti_one_only")},
+        measured={**shares, "strong_threshold": threshold},
+    )
 
 
 @claim(
@@ -257,14 +285,17 @@ def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: s
 def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample, dla_figure):
     judged = verdict.judge(one_group_at_a_time, neuron_sample)
     if not judged.measured:
-        verdict.conclude(False, summary="undefined: a detector group is empty or the model never says class 0, so "
-                         "there is nothing to excite, or no margin to measure 'strongly' against")
+        verdict.conclude(
+            False,
+            summary="undefined: a detector group is empty or the model never says class 0, so "
+            "there is nothing to excite, or no margin to measure 'strongly' against",
+        )
     shares = judged.measured
     verdict.measured(**shares)
     verdict.figure(dla_figure)
     verdict.conclude(
         judged.holds,
-        summary=f"both {shares['both']:.2%}, only \"1\" {shares['one_only']:.1%}, only \"anti-1\" "
+        summary=f'both {shares["both"]:.2%}, only "1" {shares["one_only"]:.1%}, only "anti-1" '
         f"{shares['anti_one_only']:.1%}, neither {shares['neither']:.1%}",
     )
 
@@ -277,15 +308,18 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample,
     dead_choice(),
     seed_group="neurons",
 )
-def each_region_its_group(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
+def each_region_its_group(
+    d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float
+) -> Judgement:
     t, w = d.table("train"), d.weights("train")
     g = detector_groups(d, groups, dead_fraction)
     threshold = strong_threshold(d, g, strong_scale)
     if threshold is None:
         return Judgement(False, {"anti_one_like": float("nan"), "middle": float("nan"), "one_like": float("nan")})
     shares = ablation.regions_excited(*excitations(d, g, baseline), t["region"], threshold, w)
-    return Judgement(all(v >= ALMOST_ALL for v in shares.values()), shares,
-                     measured={**shares, "strong_threshold": threshold})
+    return Judgement(
+        all(v >= ALMOST_ALL for v in shares.values()), shares, measured={**shares, "strong_threshold": threshold}
+    )
 
 
 @claim(
@@ -314,9 +348,14 @@ def test_each_region_excites_its_own_group(verdict, neuron_sample, dla_figure):
 
 @declare(
     "either-group-rule",
-    Choice.among("thresholds", "one", ("one", "per-group"), why="\"sufficiently strongly\": one θ for both groups "
-                 "(CLAIMS.md), or a threshold per group (\"the '1' group fires strongly enough, or the 'anti-1' group "
-                 "does\"), the reading the known-non-reproduction entry names"),
+    Choice.among(
+        "thresholds",
+        "one",
+        ("one", "per-group"),
+        why='"sufficiently strongly": one θ for both groups '
+        "(CLAIMS.md), or a threshold per group (\"the '1' group fires strongly enough, or the 'anti-1' group "
+        'does"), the reading the known-non-reproduction entry names',
+    ),
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
@@ -333,11 +372,13 @@ def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str,
     rule = ablation.either_rule(one, anti, t["labels"], w)
     if thresholds == "one" and d.counts is not None:
         return Judgement(rule["agreement"] >= EITHER_RULE_AGREEMENT, {"agreement": rule["agreement"]}, measured=rule)
-    two = d.memo(("per-group rule", baseline, grouping_key(g)),
-                 lambda: ablation.either_rule_per_group(one, anti, t["labels"], w))
+    two = d.memo(
+        ("per-group rule", baseline, grouping_key(g)), lambda: ablation.either_rule_per_group(one, anti, t["labels"], w)
+    )
     agreement = rule["agreement"] if thresholds == "one" else two["agreement"]
-    return Judgement(agreement >= EITHER_RULE_AGREEMENT, {"agreement": agreement},
-                     measured={**rule, "per_group_thresholds": two})
+    return Judgement(
+        agreement >= EITHER_RULE_AGREEMENT, {"agreement": agreement}, measured={**rule, "per_group_thresholds": two}
+    )
 
 
 @claim(
@@ -362,7 +403,7 @@ def test_either_group_firing_strongly_means_class_1(verdict, neuron_sample, dla_
     verdict.conclude(
         judged.holds,
         summary=f"agreement {rule['agreement']:.2%} at θ = {rule['theta']:.2f} (excitation of the stronger group); "
-        f"a threshold per group: {per_group['agreement']:.2%}; the two added (the readout): {per_group['sum_agreement']:.2%}",
+        f"a threshold per group: {per_group['agreement']:.2%}; the two added (the readout): {per_group['sum_agreement']:.2%}",  # noqa: E501
     )
 
 
@@ -378,9 +419,15 @@ def min_ablation_figure(figure_store, min_outcomes, min_ablation_panel) -> str:
 
 @declare(
     "min-ablation",
-    Choice.span("split", ablation.MIDPOINT, L_THRESHOLD, R_THRESHOLD, why="\"split in two according to our "
-                "similarity score\": at the band's midpoint (CLAIMS.md); any point inside the band keeps every "
-                "1-like image on one side and every anti-1-like image on the other"),
+    Choice.span(
+        "split",
+        ablation.MIDPOINT,
+        L_THRESHOLD,
+        R_THRESHOLD,
+        why='"split in two according to our '
+        "similarity score\": at the band's midpoint (CLAIMS.md); any point inside the band keeps every "
+        "1-like image on one side and every anti-1-like image on the other",
+    ),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
@@ -388,8 +435,10 @@ def min_ablation_figure(figure_store, min_outcomes, min_ablation_panel) -> str:
 def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) -> Judgement:
     active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
-    labels = d.shared(("min-ablation", grouping_key(g)), lambda: ablation.min_ablation_labels(
-        active.post, active.readout, active.groups(g)))
+    labels = d.shared(
+        ("min-ablation", grouping_key(g)),
+        lambda: ablation.min_ablation_labels(active.post, active.readout, active.groups(g)),
+    )
     outcomes = ablation.outcomes_by_half(labels, t["s"], w, split)
     kept = {name: row["kept"] for name, row in outcomes.items()}
     checks = {
@@ -401,20 +450,29 @@ def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) ->
     }
     before = outcomes["both"]["class_0_before"]
     # reported beside (CLAIMS.md v2): what "chance" is made of, on each group's own half
-    headline = {**{f"{name}.{half}": v for name, row in kept.items() for half, v in row.items()},
-                "anti_one_group.class_0_after": outcomes["anti_one_group"]["class_0_after"]["anti_one_half"],
-                "one_group.class_0_after": outcomes["one_group"]["class_0_after"]["one_half"],
-                "class_0_before.anti_one_half": before["anti_one_half"], "class_0_before.one_half": before["one_half"]}
-    return Judgement(all(checks.values()), headline,
-                     measured={**kept, "checks": checks,
-                               "class_0_after": {name: row["class_0_after"] for name, row in outcomes.items()},
-                               "class_0_before": before})
+    headline = {
+        **{f"{name}.{half}": v for name, row in kept.items() for half, v in row.items()},
+        "anti_one_group.class_0_after": outcomes["anti_one_group"]["class_0_after"]["anti_one_half"],
+        "one_group.class_0_after": outcomes["one_group"]["class_0_after"]["one_half"],
+        "class_0_before.anti_one_half": before["anti_one_half"],
+        "class_0_before.one_half": before["one_half"],
+    }
+    return Judgement(
+        all(checks.values()),
+        headline,
+        measured={
+            **kept,
+            "checks": checks,
+            "class_0_after": {name: row["class_0_after"] for name, row in outcomes.items()},
+            "class_0_before": before,
+        },
+    )
 
 
 @claim(
     "min-ablation",
     quote="For images similar to the “anti 1” image, ablating the “anti 1” detector reduces performance to random "
-    "chance (50%), while ablating \"1\" detectors has barely any effect. And equivalently, for images similar to "
+    'chance (50%), while ablating "1" detectors has barely any effect. And equivalently, for images similar to '
     "the “1” image … As expected, ablating both always destroys performance.",
     claimed={"own_half": 0.5, "other_half": "barely any effect", "both": 0.5},
     accept="each neuron of a group set to its dataset minimum; fraction of model labels kept on the anti-1-like "
@@ -434,18 +492,28 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, neuron_sample, min
     before = m["class_0_before"]
     verdict.conclude(
         judged.holds,
-        summary="; ".join(f"{g.replace('_group', '').replace('_', '-')}: {v['anti_one_half']:.2f} / {v['one_half']:.2f}"
-                          for g, v in t.items()) + " (anti-1 half / 1 half kept); "
-        + ", ".join(f"{g.replace('_group', '').replace('_', '-')} sends {m['class_0_after'][g][h]:.0%} of its half to class 0"
-                    for g, h in own.items())
+        summary="; ".join(
+            f"{g.replace('_group', '').replace('_', '-')}: {v['anti_one_half']:.2f} / {v['one_half']:.2f}"
+            for g, v in t.items()
+        )
+        + " (anti-1 half / 1 half kept); "
+        + ", ".join(
+            f"{g.replace('_group', '').replace('_', '-')} sends {m['class_0_after'][g][h]:.0%} of its half to class 0"
+            for g, h in own.items()
+        )
         + f"; class-0 share before: {before['anti_one_half']:.3f} / {before['one_half']:.3f}",
     )
 
 
 @declare(
     "ablation-lowers-logit-diff",
-    Choice.among("images", "region", ("region", "half"), why="where a group detects: its own region of s (CLAIMS.md), "
-                 "or its own half split at the band's midpoint, as the write-up's ablation section splits the data"),
+    Choice.among(
+        "images",
+        "region",
+        ("region", "half"),
+        why="where a group detects: its own region of s (CLAIMS.md), "
+        "or its own half split at the band's midpoint, as the write-up's ablation section splits the data",
+    ),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
@@ -456,8 +524,12 @@ def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -
     low = t["s"] < ablation.MIDPOINT
     out, checks, headline = {}, {}, {}
     for name, mask, region, half in (("anti_one_group", g.anti_one, ANTI, low), ("one_group", g.one, ONE, ~low)):
-        change = per_group(d, "min-ablation change", mask, lambda mask=mask: ablation.min_ablation_logit_diff_change(
-            active.post, active.readout, mask[active.mask]))
+        change = per_group(
+            d,
+            "min-ablation change",
+            mask,
+            lambda mask=mask: ablation.min_ablation_logit_diff_change(active.post, active.readout, mask[active.mask]),
+        )
         own = (t["region"] == region) if images == "region" else half
         some = weighted.total(w, own) > 0
         out[name] = {
@@ -466,8 +538,9 @@ def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -
             "all_images_mean": float(weighted.mean(change, w)),
             "all_images_fraction_lowered": float(weighted.mean(change < 0, w)),
         }
-        checks[name] = bool(mask.any() and out[name]["own_region_mean"] < 0
-                            and out[name]["own_region_fraction_lowered"] >= ALMOST_ALL)
+        checks[name] = bool(
+            mask.any() and out[name]["own_region_mean"] < 0 and out[name]["own_region_fraction_lowered"] >= ALMOST_ALL
+        )
         headline[f"{name}.mean_change"] = out[name]["own_region_mean"]
         headline[f"{name}.fraction_lowered"] = out[name]["own_region_fraction_lowered"]
     return Judgement(all(checks.values()), headline, measured={**out, "checks": checks})
@@ -491,19 +564,32 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min
     verdict.figure(min_ablation_figure)
     verdict.conclude(
         judged.holds,
-        summary="; ".join(f"{n.replace('_group', '').replace('_', '-')} group: mean {v['own_region_mean']:+.2f}, lowered on "
-                          f"{v['own_region_fraction_lowered']:.1%} of its region (all images: {v['all_images_fraction_lowered']:.1%})"
-                          for n, v in out.items()),
+        summary="; ".join(
+            f"{n.replace('_group', '').replace('_', '-')} group: mean {v['own_region_mean']:+.2f}, lowered on "
+            f"{v['own_region_fraction_lowered']:.1%} of its region (all images: {v['all_images_fraction_lowered']:.1%})"
+            for n, v in out.items()
+        ),
     )
 
 
 @declare(
     "minimum-is-no-detection",
-    Choice.span("offset", 0.05, 0.025, 0.10, why="\"represents the baseline for no detection\": the median where the "
-                "neuron should detect nothing within 5% of its range above its minimum (CLAIMS.md); 2.5% to 10% are "
-                "as defensible"),
-    Choice.among("inactive", "other-regions", ("other-regions", "middle"), why="where a detector should detect "
-                 "nothing: the two other regions (CLAIMS.md) or only the band, where neither group detects"),
+    Choice.span(
+        "offset",
+        0.05,
+        0.025,
+        0.10,
+        why='"represents the baseline for no detection": the median where the '
+        "neuron should detect nothing within 5% of its range above its minimum (CLAIMS.md); 2.5% to 10% are "
+        "as defensible",
+    ),
+    Choice.among(
+        "inactive",
+        "other-regions",
+        ("other-regions", "middle"),
+        why="where a detector should detect "
+        "nothing: the two other regions (CLAIMS.md) or only the band, where neither group detects",
+    ),
     groups_choice(),
     dead_choice(),
     resampled="the 60,000 training images (each neuron's minimum and range held at the full sample's)",
@@ -517,18 +603,27 @@ def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: 
 
     def offsets(mask: np.ndarray, region: int) -> np.ndarray:
         where = (t["region"] != region) if inactive == "other-regions" else (t["region"] == MIDDLE)
-        return d.memo(("offsets", inactive, region, mask.tobytes()), lambda: neurons.no_detection_offset(
-            post, mask, where, w, None if order is None else order[:, mask]))
+        return d.memo(
+            ("offsets", inactive, region, mask.tobytes()),
+            lambda: neurons.no_detection_offset(post, mask, where, w, None if order is None else order[:, mask]),
+        )
 
     by_group = {"one": offsets(g.one, ONE), "anti_one": offsets(g.anti_one, ANTI)}
     all_offsets = np.concatenate(list(by_group.values()))
     if not len(all_offsets):
         return Judgement(False, {"fraction_within": float("nan"), "detectors": 0})
     near = float(np.mean(all_offsets <= offset))
-    return Judgement(near >= ALMOST_ALL, {"fraction_within": near, "detectors": len(all_offsets)},
-                     measured={"detectors": len(all_offsets), "fraction_within": near,
-                               "median_offset": float(np.median(all_offsets)), "max_offset": float(np.max(all_offsets)),
-                               "offsets": by_group})
+    return Judgement(
+        near >= ALMOST_ALL,
+        {"fraction_within": near, "detectors": len(all_offsets)},
+        measured={
+            "detectors": len(all_offsets),
+            "fraction_within": near,
+            "median_offset": float(np.median(all_offsets)),
+            "max_offset": float(np.max(all_offsets)),
+            "offsets": by_group,
+        },
+    )
 
 
 @claim(
@@ -559,8 +654,10 @@ def scrubbing_figure(figure_store, sweep, neuron_sweep, wrong_hypotheses) -> str
     return figure_store.render("causal-scrubbing", "scrubbing", sweep, neuron_sweep, wrong_hypotheses)
 
 
-SCHEME = dict(why="\"resample-ablate\" a group from one replacement image (the notebook's scheme, CLAIMS.md) or each "
-              "neuron from its own (the write-up's words, \"replacing each neuron's activation\", allow both)")
+SCHEME = dict(
+    why='"resample-ablate" a group from one replacement image (the notebook\'s scheme, CLAIMS.md) or each '
+    "neuron from its own (the write-up's words, \"replacing each neuron's activation\", allow both)"
+)
 
 
 def scrub_scores(d: Sample, replacement: str, similarity: str) -> dict[str, float]:
@@ -572,8 +669,13 @@ def scrub_scores(d: Sample, replacement: str, similarity: str) -> dict[str, floa
 @declare(
     "causal-scrubbing",
     Choice.among("replacement", "group", ("group", "neuron"), **SCHEME),
-    Choice.among("similarity", "s-range", ("s-range", "rank"), why="\"similarity threshold\" p: |s' − s| ≤ p·range(s) "
-                 "(CLAIMS.md's noise scale), or the p·N images nearest in s"),
+    Choice.among(
+        "similarity",
+        "s-range",
+        ("s-range", "rank"),
+        why='"similarity threshold" p: |s\' − s| ≤ p·range(s) '
+        "(CLAIMS.md's noise scale), or the p·N images nearest in s",
+    ),
     resampled="the 60,000 training images (each image's kept label averaged over the seeds; the replacement draws "
     "are the test's, held fixed)",
     max_examples=10,
@@ -588,17 +690,26 @@ def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Ju
     if d.counts is not None:  # a resample: the verdict's numbers only
         return Judgement(all(checks.values()), mean, measured={"checks": checks})
     # reported beside the verdict: each seed's score, and the other replacement scheme
-    judged, other = (d.memo(("sweep", scheme, similarity), lambda s=scheme: scrubbing.summarise_sweep(
-        d.fixed["kept"](s, similarity))) for scheme in (replacement, "neuron" if replacement == "group" else "group"))
+    judged, other = (
+        d.memo(
+            ("sweep", scheme, similarity), lambda s=scheme: scrubbing.summarise_sweep(d.fixed["kept"](s, similarity))
+        )
+        for scheme in (replacement, "neuron" if replacement == "group" else "group")
+    )
     per_neuron = other if replacement == "group" else judged
     neuron_mean = {k: v["mean"] for k, v in per_neuron.items()}
-    measured = dict(**mean, spread={k: v["std"] for k, v in judged.items()},
-                    per_seed={k: v["values"] for k, v in judged.items()}, seeds=list(SEEDS), checks=checks,
-                    scheme="group: all neurons of a group from one replacement image",
-                    per_neuron_scheme=neuron_mean, per_neuron_seeds=list(NEURON_SEEDS),
-                    per_neuron_spread={k: v["std"] for k, v in per_neuron.items()},
-                    per_neuron_would_pass_low_noise=all(between(neuron_mean[k], *SCRUB_LOW_NOISE)
-                                                        for k in ("0.0001", "0.001")))
+    measured = dict(
+        **mean,
+        spread={k: v["std"] for k, v in judged.items()},
+        per_seed={k: v["values"] for k, v in judged.items()},
+        seeds=list(SEEDS),
+        checks=checks,
+        scheme="group: all neurons of a group from one replacement image",
+        per_neuron_scheme=neuron_mean,
+        per_neuron_seeds=list(NEURON_SEEDS),
+        per_neuron_spread={k: v["std"] for k, v in per_neuron.items()},
+        per_neuron_would_pass_low_noise=all(between(neuron_mean[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")),
+    )
     return Judgement(all(checks.values()), mean, measured=measured)
 
 
@@ -609,7 +720,7 @@ def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Ju
     claimed={"0.0001": [0.93, 0.94], "0.001": [0.93, 0.94], "0.01": "≥ 0.92", "0.1": "< 0.93", "random": "reported"},
     accept="resample-ablate all 200 neurons as the write-up describes, each group from one replacement image (the "
     "notebook's scheme), 5 seeds: p ≤ 0.1% mean in [0.925, 0.955]; p = 1% ≥ 0.92; p = 10% below 0.93 (\"only "
-    "dropping below 93% when at >1%\"); fully random reported, not judged. Each neuron drawing its own image "
+    'dropping below 93% when at >1%"); fully random reported, not judged. Each neuron drawing its own image '
     "(also allowed by the words) is reported beside",
     family="causal-scrubbing",
 )
@@ -623,16 +734,23 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, scrubbing_sample,
     verdict.figure(scrubbing_figure)
     verdict.conclude(
         judged.holds,
-        summary="per group: " + ", ".join(f"p={k}: {v:.3f}" for k, v in mean.items())
-        + "; per neuron: " + ", ".join(f"p={k}: {v:.3f}" for k, v in per_neuron.items()),
+        summary="per group: "
+        + ", ".join(f"p={k}: {v:.3f}" for k, v in mean.items())
+        + "; per neuron: "
+        + ", ".join(f"p={k}: {v:.3f}" for k, v in per_neuron.items()),
     )
 
 
 @declare(
     "unexplained-share",
     Choice.among("replacement", "group", ("group", "neuron"), **SCHEME),
-    Choice.span("approx", ABOUT, 0.005, ABOUT, why="\"~6%\": CLAIMS.md accepts [5%, 7%] (±1 pp); a "
-                "reader who takes it as a rounded value accepts [5.5%, 6.5%]"),
+    Choice.span(
+        "approx",
+        ABOUT,
+        0.005,
+        ABOUT,
+        why='"~6%": CLAIMS.md accepts [5%, 7%] (±1 pp); a reader who takes it as a rounded value accepts [5.5%, 6.5%]',
+    ),
     resampled="the 60,000 training images (scrubbing draws held fixed, as for causal-scrubbing)",
     max_examples=20,
 )
@@ -640,10 +758,15 @@ def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> J
     scores = scrub_scores(d, replacement, "s-range")
     unexplained = {k: 1.0 - scores[k] for k in ("0.0001", "0.001")}
     gap = 1.0 - float(d.mean("train", d.table("train")["band_agrees"]))
-    checks = {k: between(v, UNEXPLAINED - approx, UNEXPLAINED + approx) and abs(v - gap) <= IN_LINE for k, v in unexplained.items()}
-    return Judgement(all(checks.values()), {**{f"unexplained_{k}": v for k, v in unexplained.items()},
-                                            "labelling_function_disagreement": gap},
-                     measured={"unexplained": unexplained, "labelling_function_disagreement": gap, "checks": checks})
+    checks = {
+        k: between(v, UNEXPLAINED - approx, UNEXPLAINED + approx) and abs(v - gap) <= IN_LINE
+        for k, v in unexplained.items()
+    }
+    return Judgement(
+        all(checks.values()),
+        {**{f"unexplained_{k}": v for k, v in unexplained.items()}, "labelling_function_disagreement": gap},
+        measured={"unexplained": unexplained, "labelling_function_disagreement": gap, "checks": checks},
+    )
 
 
 @claim(
@@ -656,7 +779,7 @@ def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> J
     family="causal-scrubbing",
 )
 def test_about_6_percent_is_unexplained(verdict, scrubbing_sample):
-    """"~6%" read as [5%, 7%]; "in line with previous sections" = the labelling function's disagreement
+    """ "~6%" read as [5%, 7%]; "in line with previous sections" = the labelling function's disagreement
     (1 − 96.2% in the write-up), the only earlier share of unexplained behaviour."""
     judged = verdict.judge(about_6_percent_unexplained, scrubbing_sample)
     unexplained = {k: judged.headline[f"unexplained_{k}"] for k in ("0.0001", "0.001")}
@@ -664,6 +787,7 @@ def test_about_6_percent_is_unexplained(verdict, scrubbing_sample):
     verdict.measured(**judged.measured)
     verdict.conclude(
         judged.holds,
-        summary="unexplained " + " / ".join(f"{v:.1%}" for v in unexplained.values())
+        summary="unexplained "
+        + " / ".join(f"{v:.1%}" for v in unexplained.values())
         + f" (p = 0.01% / 0.1%); labelling function disagrees on {labelling_gap:.1%}",
     )

@@ -22,9 +22,11 @@ CHALLENGE_TEST_ACCURACY = 0.9558  # the challenge's hint, the write-up's "95.6%"
 
 
 ROUNDED_TOLERANCE = 0.0005  # "96.2%" read as a rounded value: [96.15%, 96.25%]
-TOLERANCE = {AGREEMENT_TOLERANCE: "CLAIMS.md: \"96.2%\" has one decimal, so within ±0.1 pp",
-             ROUNDED_TOLERANCE: "\"96.2%\" read as a value rounded to one decimal: [96.15%, 96.25%]"}
-TOLERANCE_WHY = "how exactly \"96.2%\" is stated"
+TOLERANCE = {
+    AGREEMENT_TOLERANCE: 'CLAIMS.md: "96.2%" has one decimal, so within ±0.1 pp',
+    ROUNDED_TOLERANCE: '"96.2%" read as a value rounded to one decimal: [96.15%, 96.25%]',
+}
+TOLERANCE_WHY = 'how exactly "96.2%" is stated'
 
 
 def split_sample(*splits, heldout=None, **fixed) -> Sample:
@@ -43,25 +45,38 @@ def band_agreement(d: Sample, tables: tuple[str, ...], low: float = L_THRESHOLD,
 @declare(
     "labeling-function",
     Choice.values("tolerance", AGREEMENT_TOLERANCE, TOLERANCE, why=TOLERANCE_WHY),
-    Choice.among("images", "train", {"train": "CLAIMS.md: the training set (the notebook's data)",
-                                     "train+test": "\"fraction of points\" names no split: all 70,000 images"},
-                 why="which images \"fraction of points\" counts"),
+    Choice.among(
+        "images",
+        "train",
+        {
+            "train": "CLAIMS.md: the training set (the notebook's data)",
+            "train+test": '"fraction of points" names no split: all 70,000 images',
+        },
+        why='which images "fraction of points" counts',
+    ),
     resampled="the 60,000 training images",
 )
 def recovered_function_agreement(d: Sample, tolerance: float, images: str) -> Judgement:
     tables = ("train",) if images == "train" else ("train", "test")
     measured = band_agreement(d, tables)
     bound = Bound.within(CLAIMED_AGREEMENT, tolerance, images=sum(d.size(t) for t in tables))
-    return Judgement(within(measured, CLAIMED_AGREEMENT, tolerance), {"agreement": measured},
-                     bounds={"agreement": bound},
-                     measured={"agreement": measured, "thresholds": [L_THRESHOLD, R_THRESHOLD],
-                               "images": sum(d.size(t) for t in tables)})
+    return Judgement(
+        within(measured, CLAIMED_AGREEMENT, tolerance),
+        {"agreement": measured},
+        bounds={"agreement": bound},
+        measured={
+            "agreement": measured,
+            "thresholds": [L_THRESHOLD, R_THRESHOLD],
+            "images": sum(d.size(t) for t in tables),
+        },
+    )
 
 
 @pytest.fixture(scope="module")
 def labelling_figure(figure_store, train, pca_coords) -> str:
-    return figure_store.render("labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD,
-                               pca_coords[:, 0])
+    return figure_store.render(
+        "labelling", "labelling", train.s, train.labels, L_THRESHOLD, R_THRESHOLD, pca_coords[:, 0]
+    )
 
 
 @claim(
@@ -88,18 +103,30 @@ CLAIMED_SPLIT = {"one_like": 17000, "anti_one_like": 14000, "middle": 29000}
 
 @declare(
     "class-split",
-    Choice.values("tolerance", 500, {500: "CLAIMS.md: \"~17k\" rounds to the nearest thousand, so ±500",
-                                     1000: "\"~\" read as \"about\", looser than rounding: ±1000"},
-                  why="how far \"~17k\" reaches"),
+    Choice.values(
+        "tolerance",
+        500,
+        {
+            500: 'CLAIMS.md: "~17k" rounds to the nearest thousand, so ±500',
+            1000: '"~" read as "about", looser than rounding: ±1000',
+        },
+        why='how far "~17k" reaches',
+    ),
     resampled="the 60,000 training images",
     no_heldout="~17k / ~14k / ~29k are counts of the 60,000 training images: the 10,000 test images have no "
     "claimed counts",
 )
 def three_regions(d: Sample, tolerance: int) -> Judgement:
     r = labelling.regions(d.table("train")["s"])
-    sizes = {labelling.REGION_NAMES[k]: d.count("train", r == k) for k in (labelling.ANTI, labelling.MIDDLE, labelling.ONE)}
-    return Judgement(all(within(sizes[k], v, tolerance) for k, v in CLAIMED_SPLIT.items()), sizes,
-                     bounds={k: Bound.within(v, tolerance) for k, v in CLAIMED_SPLIT.items()}, measured=sizes)
+    sizes = {
+        labelling.REGION_NAMES[k]: d.count("train", r == k) for k in (labelling.ANTI, labelling.MIDDLE, labelling.ONE)
+    }
+    return Judgement(
+        all(within(sizes[k], v, tolerance) for k, v in CLAIMED_SPLIT.items()),
+        sizes,
+        bounds={k: Bound.within(v, tolerance) for k, v in CLAIMED_SPLIT.items()},
+        measured=sizes,
+    )
 
 
 @claim(
@@ -107,7 +134,7 @@ def three_regions(d: Sample, tolerance: int) -> Judgement:
     quote="the ~17k most similar images to “1” and ~14k most similar images to “anti 1” are labelled class 1, "
     "the remaining ~29k images are labelled class 0",
     claimed=CLAIMED_SPLIT,
-    accept="each region's size within ±500 of 17k / 14k / 29k (\"~17k\" rounds to the nearest thousand)",
+    accept='each region\'s size within ±500 of 17k / 14k / 29k ("~17k" rounds to the nearest thousand)',
     depends_on="data",
     family="labelling",
 )
@@ -129,15 +156,20 @@ def test_the_band_splits_the_training_set_17k_14k_29k(verdict, train, labelling_
     resampled="the 60,000 training images",
 )
 def printed_formula(d: Sample, tolerance: float) -> Judgement:
-    agreements = {k: d.mean("train", band_labels(d.table("train")[k]) == d.table("train")["labels"])
-                  for k in READINGS}
+    agreements = {k: d.mean("train", band_labels(d.table("train")[k]) == d.table("train")["labels"]) for k in READINGS}
     literal = any(within(agreements[k], CLAIMED_AGREEMENT, tolerance) for k in READINGS[:2])
     corrected = within(agreements["corrected_clue_minus_anticlue"], CLAIMED_AGREEMENT, tolerance)
     bound = Bound.within(CLAIMED_AGREEMENT, tolerance, images=d.size("train"))
     agreements = {k: float(v) for k, v in agreements.items()}
-    return Judgement(literal, agreements, erratum=corrected, measured=agreements,
-                     bounds={k: bound for k in READINGS[:2]}, combine="any",
-                     erratum_bounds={"corrected_clue_minus_anticlue": bound})
+    return Judgement(
+        literal,
+        agreements,
+        erratum=corrected,
+        measured=agreements,
+        bounds={k: bound for k in READINGS[:2]},
+        combine="any",
+        erratum_bounds={"corrected_clue_minus_anticlue": bound},
+    )
 
 
 READINGS = ("literal_pixels_0_255", "literal_pixels_0_1", "corrected_clue_minus_anticlue")
@@ -163,11 +195,16 @@ def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, test_spl
 
     def held_out() -> dict[str, np.ndarray]:  # the same readings of the test images (built only if judged)
         printed = similarity(mnist.test_images, clue - 0.5)
-        return {"literal_pixels_0_255": printed, "literal_pixels_0_1": printed / 255.0,
-                "corrected_clue_minus_anticlue": test_split.s, "labels": test_split.labels}
+        return {
+            "literal_pixels_0_255": printed,
+            "literal_pixels_0_1": printed / 255.0,
+            "corrected_clue_minus_anticlue": test_split.s,
+            "labels": test_split.labels,
+        }
 
-    judged = verdict.judge(printed_formula, Sample({"train": {**readings, "labels": train.labels}},
-                                                   heldout=Sample({"train": held_out})))
+    judged = verdict.judge(
+        printed_formula, Sample({"train": {**readings, "labels": train.labels}}, heldout=Sample({"train": held_out}))
+    )
     agreements = dict(judged.measured)
     verdict.measured(**agreements)
     verdict.conclude(
@@ -185,21 +222,33 @@ def test_the_printed_formula_recovers_the_labels(verdict, mnist, train, test_spl
 
 @declare(
     "test-set-hint",
-    Choice.values("tolerance", 0.01, {0.01: "CLAIMS.md: within 1 pp of the hinted accuracy",
-                                      0.005: "\"we don't necessarily expect there to be a better simple solution\": "
-                                      "the agreement as close as the hint's stated precision allows, ±0.5 pp"},
-                  why="how close \"only recovers … 95.6%\" puts the agreement"),
-    Choice.among("target", CHALLENGE_TEST_ACCURACY, {CHALLENGE_TEST_ACCURACY: "the challenge's hint: 95.58%",
-                                                     0.956: "the write-up's rounded \"95.6%\""},
-                 why="which accuracy the agreement is compared with"),
+    Choice.values(
+        "tolerance",
+        0.01,
+        {
+            0.01: "CLAIMS.md: within 1 pp of the hinted accuracy",
+            0.005: '"we don\'t necessarily expect there to be a better simple solution": '
+            "the agreement as close as the hint's stated precision allows, ±0.5 pp",
+        },
+        why='how close "only recovers … 95.6%" puts the agreement',
+    ),
+    Choice.among(
+        "target",
+        CHALLENGE_TEST_ACCURACY,
+        {CHALLENGE_TEST_ACCURACY: "the challenge's hint: 95.58%", 0.956: 'the write-up\'s rounded "95.6%"'},
+        why="which accuracy the agreement is compared with",
+    ),
     resampled="the 10,000 test images",
     no_heldout="it is itself judged on the 10,000 held-out test images (nothing is fitted on them)",
 )
 def hint_agreement(d: Sample, tolerance: float, target: float) -> Judgement:
     measured = float(d.mean("test", band_labels(d.table("test")["s"]) == d.table("test")["labels"]))
-    return Judgement(within(measured, target, tolerance), {"agreement": measured},
-                     bounds={"agreement": Bound.within(target, tolerance, images=d.size("test"))},
-                     measured={"agreement": measured, "images": d.size("test")})
+    return Judgement(
+        within(measured, target, tolerance),
+        {"agreement": measured},
+        bounds={"agreement": Bound.within(target, tolerance, images=d.size("test"))},
+        measured={"agreement": measured, "images": d.size("test")},
+    )
 
 
 @claim(

@@ -46,17 +46,25 @@ def test_the_claims_run_on(model, prepared, groups, report_dir, session_token, r
     run = run_model(model, prepared, groups, report_dir, session_token, request.config.rootpath)
     if run.document:
         record_section(request, MODEL_RUNS, transport(run))
-    assert set(run.verdicts) == set(catalogue().claim_ids), f"the claims run on {model.name} did not complete:\n{run.output}"
+    assert set(run.verdicts) == set(catalogue().claim_ids), (
+        f"the claims run on {model.name} did not complete:\n{run.output}"
+    )
     for cid in catalogue().data_only:  # the data did not change, so neither can a data-only verdict
         assert run.verdicts[cid] == run.document["claims"][cid]["verdict"]
 
 
 def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_dir, session_token, pytestconfig):
     if not judges_sensitivity(models):
-        pytest.skip(f"sensitivity is judged over every counterfactual ({', '.join(ALL_COUNTERFACTUALS)}): --models full")
-    verdicts = {cf.name: run_model(cf, prepared, groups, report_dir, session_token,
-                                   pytestconfig.rootpath).verdicts.get(claim_id)
-                for cf in models if is_counterfactual(cf)}
+        pytest.skip(
+            f"sensitivity is judged over every counterfactual ({', '.join(ALL_COUNTERFACTUALS)}): --models full"
+        )
+    verdicts = {
+        cf.name: run_model(cf, prepared, groups, report_dir, session_token, pytestconfig.rootpath).verdicts.get(
+            claim_id
+        )
+        for cf in models
+        if is_counterfactual(cf)
+    }
     explained = load_explained_insensitivity().get(claim_id)
     if explained and "fails" not in verdicts.values():
         pytest.xfail(f"insensitive, explained in claims/known_nonreproductions.toml: {explained}")

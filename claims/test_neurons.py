@@ -25,8 +25,13 @@ GROUP_TOLERANCE = 3
 
 def typical_contribution(d: Sample, typical: str = "std") -> np.ndarray:
     """Per neuron: logit-diff weight × typical activation over the (resampled) training images."""
-    return d.shared(("typical", typical), lambda: neurons.typical_contribution(
-        d.table("train")["post"], d.fixed["readout"].direction, typical, d.weights("train")), per_resample=True)
+    return d.shared(
+        ("typical", typical),
+        lambda: neurons.typical_contribution(
+            d.table("train")["post"], d.fixed["readout"].direction, typical, d.weights("train")
+        ),
+        per_resample=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +48,10 @@ def fv_correlation(acts, clue) -> np.ndarray:
 @pytest.fixture(scope="module")
 def strongest(groups, contribution) -> dict[str, np.ndarray]:
     strength = np.abs(contribution)
-    return {"one": neurons.strongest(groups.one, strength, TOP_K), "anti_one": neurons.strongest(groups.anti_one, strength, TOP_K)}
+    return {
+        "one": neurons.strongest(groups.one, strength, TOP_K),
+        "anti_one": neurons.strongest(groups.anti_one, strength, TOP_K),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +59,26 @@ def feature_figures(figure_store, acts, groups, strongest, fv_correlation, clue)
     kind = {int(i): name for name, mask in groups.as_list() for i in np.flatnonzero(mask)}
     return [
         figure_store.render("feature-grid", "feature_grid", acts.fv.images, kind),
-        figure_store.render("feature-top15", "feature_top", acts.fv.images, strongest["one"],
-                            strongest["anti_one"], fv_correlation, clue),
+        figure_store.render(
+            "feature-top15",
+            "feature_top",
+            acts.fv.images,
+            strongest["one"],
+            strongest["anti_one"],
+            fv_correlation,
+            clue,
+        ),
     ]
 
 
 @declare(
     "feature-visualisation",
-    Choice.among("strength", "std", ("std", "mean"), why="\"the 15 strongest\": |logit-diff weight| × activation "
-                 "std (CLAIMS.md) or × mean activation"),
+    Choice.among(
+        "strength",
+        "std",
+        ("std", "mean"),
+        why='"the 15 strongest": |logit-diff weight| × activation std (CLAIMS.md) or × mean activation',
+    ),
     groups_choice(),
     dead_choice(),
     not_explored="the feature-visualisation recipe (steps, learning rate, start image) needs a network pass per "
@@ -70,8 +89,9 @@ def detectors_look_like_their_digit(d: Sample, strength: str, groups: str, dead_
     g = detector_groups(d, groups, dead_fraction)
     fv = d.fixed["fv"]
     if not (g.one.any() and g.anti_one.any()):
-        return Judgement(False, {"one_positive": float("nan"), "anti_one_negative": float("nan")},
-                         measured={"groups": g.sizes()})
+        return Judgement(
+            False, {"one_positive": float("nan"), "anti_one_negative": float("nan")}, measured={"groups": g.sizes()}
+        )
     s = np.abs(typical_contribution(d, strength))
     strongest = {"one": neurons.strongest(g.one, s, TOP_K), "anti_one": neurons.strongest(g.anti_one, s, TOP_K)}
 
@@ -79,19 +99,26 @@ def detectors_look_like_their_digit(d: Sample, strength: str, groups: str, dead_
         return float(np.mean(np.sign(fv[ids]) == sign)) if len(ids) else float("nan")
 
     top = {"one_positive": share(strongest["one"], 1), "anti_one_negative": share(strongest["anti_one"], -1)}
-    whole = {"one_positive": share(np.flatnonzero(g.one), 1), "anti_one_negative": share(np.flatnonzero(g.anti_one), -1)}
+    whole = {
+        "one_positive": share(np.flatnonzero(g.one), 1),
+        "anti_one_negative": share(np.flatnonzero(g.anti_one), -1),
+    }
     measured = dict(
         top15=top,
         whole_group=whole,
         top15_neurons={k: v.tolist() for k, v in strongest.items()},
         top15_correlation={k: fv[v].tolist() for k, v in strongest.items()},
-        near_zero={"threshold": NEAR_ZERO,
-                   "whole_group": {k: int(np.sum(np.abs(fv[m]) < NEAR_ZERO)) for k, m in
-                                   (("one", g.one), ("anti_one", g.anti_one))},
-                   "top15": {k: int(np.sum(np.abs(fv[v]) < NEAR_ZERO)) for k, v in strongest.items()}},
+        near_zero={
+            "threshold": NEAR_ZERO,
+            "whole_group": {
+                k: int(np.sum(np.abs(fv[m]) < NEAR_ZERO)) for k, m in (("one", g.one), ("anti_one", g.anti_one))
+            },
+            "top15": {k: int(np.sum(np.abs(fv[v]) < NEAR_ZERO)) for k, v in strongest.items()},
+        },
     )
-    return Judgement(top["one_positive"] >= FV_MAJORITY and top["anti_one_negative"] >= FV_MAJORITY, top,
-                     measured=measured)
+    return Judgement(
+        top["one_positive"] >= FV_MAJORITY and top["anti_one_negative"] >= FV_MAJORITY, top, measured=measured
+    )
 
 
 @claim(
@@ -100,14 +127,14 @@ def detectors_look_like_their_digit(d: Sample, strength: str, groups: str, dead_
     "“top left” ones correspond to a kinda “anti-1” … Here is a sorted list of the 15 strongest",
     claimed={"one_positive": FV_MAJORITY, "anti_one_negative": FV_MAJORITY},
     accept="per neuron an input maximising its pre-activation (zeros, Adam, lr 0.1, 100 steps); among the 15 "
-    "strongest of each group (|logit-diff weight| × activation std) ≥ 80% of \"1\" detectors correlate "
-    "positively with clue − 0.5 and ≥ 80% of \"anti-1\" detectors negatively",
+    'strongest of each group (|logit-diff weight| × activation std) ≥ 80% of "1" detectors correlate '
+    'positively with clue − 0.5 and ≥ 80% of "anti-1" detectors negatively',
     family="features",
 )
 def test_one_detectors_look_like_a_1_and_anti_one_detectors_like_an_anti_1(
     verdict, neuron_sample, fv_correlation, feature_figures
 ):
-    """"Positive" means a correlation above 0 of the image the recipe produces. The recipe runs in float64
+    """ "Positive" means a correlation above 0 of the image the recipe produces. The recipe runs in float64
     (model/featurevis.py), so every sign — also of the few active neurons whose image barely correlates with the
     template (|r| < 0.001) — is a property of the recipe, the same on every CPU, not of rounding (in float32 those
     signs, and the whole-group shares, changed between CPU kernels). How many signs rest on |r| < 0.01 is reported
@@ -121,15 +148,20 @@ def test_one_detectors_look_like_a_1_and_anti_one_detectors_like_an_anti_1(
         verdict.figure(f)
     verdict.conclude(
         judged.holds,
-        summary=f"top 15: {top['one_positive']:.0%} of \"1\" +, {top['anti_one_negative']:.0%} of \"anti-1\" −; "
+        summary=f'top 15: {top["one_positive"]:.0%} of "1" +, {top["anti_one_negative"]:.0%} of "anti-1" −; '
         f"whole groups {whole['one_positive']:.0%} / {whole['anti_one_negative']:.0%}",
     )
 
 
 @declare(
     "one-way-neurons",
-    Choice.among("typical", "std", ("std", "mean"), why="\"contributes\": logit-diff weight × typical activation; "
-                 "CLAIMS.md takes the std over the training set as typical, the mean is the other natural reading"),
+    Choice.among(
+        "typical",
+        "std",
+        ("std", "mean"),
+        why='"contributes": logit-diff weight × typical activation; '
+        "CLAIMS.md takes the std over the training set as typical, the mean is the other natural reading",
+    ),
     dead_choice(),
     seed_group="neurons",
 )
@@ -154,8 +186,12 @@ def no_neuron_pushes_the_other_way(d: Sample, typical: str, dead_fraction: float
         fc2_row0_negative=int((w[0] < 0).sum()),
         fc2_row1_positive=int((w[1] > 0).sum()),
     )
-    headline = {"negative_neurons": negative_weights, "negative_share": shares[typical],
-                "negative_share_std_weighted": shares["std"], "negative_share_mean_weighted": shares["mean"]}
+    headline = {
+        "negative_neurons": negative_weights,
+        "negative_share": shares[typical],
+        "negative_share_std_weighted": shares["std"],
+        "negative_share_mean_weighted": shares["mean"],
+    }
     return Judgement(negative_weights == 0, headline, erratum=shares[typical] <= NEGATIVE_SHARE, measured=measured)
 
 
@@ -177,8 +213,12 @@ def test_every_neuron_pushes_towards_class_1(verdict, neuron_sample, contributio
     if not judged.measured:
         verdict.conclude(False, summary="no active neuron: nothing contributes to the logit diff at all")
     m = judged.measured
-    negative_weights, n, share, mean_share = (m["negative_neurons"], m["active_neurons"], m["negative_share"],
-                                              m["negative_share_mean_weighted"])
+    negative_weights, n, share, mean_share = (
+        m["negative_neurons"],
+        m["active_neurons"],
+        m["negative_share"],
+        m["negative_share_mean_weighted"],
+    )
     breaking = m["breaking_fc2_sign_pattern"]
     verdict.measured(**m)
     verdict.figure(contribution_figure)
@@ -201,19 +241,23 @@ def group_sizes(d: Sample, dead_fraction: float, groups: str) -> Judgement:
     sizes = g.sizes()
     arms = d.fixed["arms"]
     by_arms = None if arms is None else neurons.groups_by_arms(d.fixed["components"], *arms, g.dead)
-    measured = {**sizes, "by_arm_directions": by_arms.sizes() if by_arms else None,
-                "agreement_of_definitions": float(np.mean(by_arms.one == g.one)) if by_arms else None}
-    return Judgement(all(within(sizes[k], v, GROUP_TOLERANCE) for k, v in CLAIMED_GROUPS.items()), sizes,
-                     measured=measured)
+    measured = {
+        **sizes,
+        "by_arm_directions": by_arms.sizes() if by_arms else None,
+        "agreement_of_definitions": float(np.mean(by_arms.one == g.one)) if by_arms else None,
+    }
+    return Judgement(
+        all(within(sizes[k], v, GROUP_TOLERANCE) for k, v in CLAIMED_GROUPS.items()), sizes, measured=measured
+    )
 
 
 @claim(
     "detector-groups",
-    quote="of the 200 neurons there are 48 neurons detecting \"1\" similarity, 31 neurons detecting \"anti-1\" "
+    quote='of the 200 neurons there are 48 neurons detecting "1" similarity, 31 neurons detecting "anti-1" '
     "similarity, and 121 dead (useless) neurons",
     claimed=CLAIMED_GROUPS,
-    accept="each group's size within ±3 (dead = never active on the training set; an active neuron is a \"1\" "
-    "detector if it fires more on 1-like than on anti-1-like images, else \"anti-1\")",
+    accept='each group\'s size within ±3 (dead = never active on the training set; an active neuron is a "1" '
+    'detector if it fires more on 1-like than on anti-1-like images, else "anti-1")',
     family="features",
 )
 def test_48_one_detectors_31_anti_one_detectors_121_dead(verdict, neuron_sample):
@@ -225,6 +269,6 @@ def test_48_one_detectors_31_anti_one_detectors_121_dead(verdict, neuron_sample)
     verdict.measured(**m)
     verdict.conclude(
         judged.holds,
-        summary=f"\"1\" {m['one']}, \"anti-1\" {m['anti_one']}, dead {m['dead']}"
+        summary=f'"1" {m["one"]}, "anti-1" {m["anti_one"]}, dead {m["dead"]}'
         + (f" (by arm directions: {by_arms['one']} / {by_arms['anti_one']})" if by_arms else ""),
     )

@@ -79,16 +79,34 @@ def samples(numpy_net, mnist, template, margin, quota, prepared) -> dict[str, oo
     from fixtures.cache import load_or_build, write_cache
 
     def build(path) -> None:
-        measured = {f: ood.measure_sequentially(f, numpy_net.logit_diff, mnist.train_images, template, margin, quota)
-                    for f in ood.FAMILIES}
-        write_cache(path, {**{f"{f}/{k}": getattr(m, k) for f, m in measured.items() for k in ("s", "logit_diff")},
-                           **{f"{f}/params/{k}": v for f, m in measured.items() for k, v in m.params.items()}})
+        measured = {
+            f: ood.measure_sequentially(f, numpy_net.logit_diff, mnist.train_images, template, margin, quota)
+            for f in ood.FAMILIES
+        }
+        write_cache(
+            path,
+            {
+                **{f"{f}/{k}": getattr(m, k) for f, m in measured.items() for k in ("s", "logit_diff")},
+                **{f"{f}/params/{k}": v for f, m in measured.items() for k, v in m.params.items()},
+            },
+        )
 
-    names = [f"{f}/{k}" for f in ood.FAMILIES
-             for k in ("s", "logit_diff", *(f"params/{p}" for p in ood.sample_params(f, 1, 1)))]
+    names = [
+        f"{f}/{k}"
+        for f in ood.FAMILIES
+        for k in ("s", "logit_diff", *(f"params/{p}" for p in ood.sample_params(f, 1, 1)))
+    ]
     arrays = load_or_build(_sample_cache_path(prepared, quota), build, names).arrays
-    return {f: ood.FamilySample(f, {k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{f}/params/")},
-                                arrays[f"{f}/s"], arrays[f"{f}/logit_diff"], margin) for f in ood.FAMILIES}
+    return {
+        f: ood.FamilySample(
+            f,
+            {k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{f}/params/")},
+            arrays[f"{f}/s"],
+            arrays[f"{f}/logit_diff"],
+            margin,
+        )
+        for f in ood.FAMILIES
+    }
 
 
 def _sample_cache_path(prepared, quota: int):
@@ -111,8 +129,9 @@ def oracles(numpy_net, mnist, template, margin) -> dict[str, ood.Oracle]:
 
 
 @pytest.fixture(scope="module")
-def findings(samples, oracles, numpy_net, mnist, template, margin, quota, yardstick,
-             search_settings) -> dict[str, dict]:
+def findings(
+    samples, oracles, numpy_net, mnist, template, margin, quota, yardstick, search_settings
+) -> dict[str, dict]:
     """Each family's record: the sample's agreements, looks and verdict, the yardstick and base rate, the search's
     worst far disagreement reduced to a minimal counterexample (with the proof from its stored parameters), and
     (scale, blend) the fitted switch points. BLAS runs on one thread here: the forward passes are of a few dozen
@@ -122,16 +141,24 @@ def findings(samples, oracles, numpy_net, mnist, template, margin, quota, yardst
     out = {}
     with threadpool_limits(1, user_api="blas"):
         for name, sample in samples.items():
-            out[name] = _family_finding(name, sample, oracles[name], numpy_net, mnist, template, margin, quota,
-                                        yardstick, search_settings)
+            out[name] = _family_finding(
+                name, sample, oracles[name], numpy_net, mnist, template, margin, quota, yardstick, search_settings
+            )
     return out
 
 
 def _family_finding(name, sample, oracle, numpy_net, mnist, template, margin, quota, yardstick, search_settings):
     """One family's record (see :func:`findings`)."""
     with independent_of_imports():  # the same examples whatever else this invocation imported
-        found = ood.search_counterexample(name, mnist.train_images, template, numpy_net.logit_diff, margin,
-                                          search_settings, sample.far_disagreements(KNOWN))
+        found = ood.search_counterexample(
+            name,
+            mnist.train_images,
+            template,
+            numpy_net.logit_diff,
+            margin,
+            search_settings,
+            sample.far_disagreements(KNOWN),
+        )
     rec = ood.family_record(sample, found, quota, yardstick, oracle)
     rec["search"].update(examples=search_settings.max_examples, examples_per_profile=_budget())
     ce = rec["counterexample"]
@@ -174,12 +201,17 @@ def test_the_explanation_generalises_to(family, findings, quota, profile, reques
     assert ce is None or ce["proof"]["proved"], f"{family}: the counterexample is not minimal: {ce}"
     lo, hi = rec["far_interval"]
     agreement = f"far agreement {rec['far_agreement']:.2%} of {rec['n_far']} [{lo:.2%}, {hi:.2%}]"
-    base = "" if rec["informative"] else (
-        f"; uninformative: a one-answer network scores {rec['constant_answer_far_agreement']:.1%}")
+    base = (
+        ""
+        if rec["informative"]
+        else (f"; uninformative: a one-answer network scores {rec['constant_answer_far_agreement']:.1%}")
+    )
     if rec["verdict"] == "breaks":
-        pytest.xfail(f"the explanation breaks on {family}: {agreement}, upper bound < {ood.BAR:.0%}{base} "
-                     f"(e.g. {ce['params']}: s = {ce['s']:.0f}, function says {ce['function_label']}, network logit "
-                     f"diff {ce['logit_diff']:+.2f})")
+        pytest.xfail(
+            f"the explanation breaks on {family}: {agreement}, upper bound < {ood.BAR:.0%}{base} "
+            f"(e.g. {ce['params']}: s = {ce['s']:.0f}, function says {ce['function_label']}, network logit "
+            f"diff {ce['logit_diff']:+.2f})"
+        )
     if rec["verdict"] == "undetermined":
         pytest.skip(f"undetermined on {family}: {agreement} straddles {ood.BAR:.0%}{base}")
 
@@ -194,26 +226,52 @@ def test_the_ood_rule_and_figures(findings, samples, margin, quota, yardstick, f
         generated = ood.generate(name, ood.one(ce["params"]), mnist.train_images)[0]
         source = mnist.train_images[ce["params"]["source"]] if "source" in ce["params"] else None
         label = rec["verdict"] if rec["informative"] else f"{rec['verdict']} (uninformative)"
-        gallery.append({"family": name, "verdict": label, "source": source, "generated": generated,
-                        "s": ce["s"], "function_label": ce["function_label"], "logit_diff": ce["logit_diff"],
-                        "minimal": True})
-    switch = {name: {"s": samples[name].s, "logit_diff": samples[name].logit_diff,
-                     "fitted": findings[name]["switch_points"]}
-              for name in ood.FAMILIES if ood.FAMILIES[name].continuous}
+        gallery.append(
+            {
+                "family": name,
+                "verdict": label,
+                "source": source,
+                "generated": generated,
+                "s": ce["s"],
+                "function_label": ce["function_label"],
+                "logit_diff": ce["logit_diff"],
+                "minimal": True,
+            }
+        )
+    switch = {
+        name: {"s": samples[name].s, "logit_diff": samples[name].logit_diff, "fitted": findings[name]["switch_points"]}
+        for name in ood.FAMILIES
+        if ood.FAMILIES[name].continuous
+    }
     figures = [
         figure_store.render("ood-counterexamples", "ood_gallery", gallery),
         figure_store.render("ood-switch-points", "ood_switch_points", switch, L_THRESHOLD, R_THRESHOLD, margin),
     ]
-    _record(request, {"rule": {
-        "seed": ood.SEED, "margin_fraction_of_range": ood.MARGIN, "margin_s": margin,
-        "thresholds": [L_THRESHOLD, R_THRESHOLD],
-        "bar": ood.BAR, "confidence": ood.CONFIDENCE, "looks": ood.LOOKS, "look_confidence": ood.LOOK_CONFIDENCE,
-        "familywise_confidence": ood.FAMILYWISE_CONFIDENCE,
-        "sequential_correction": "Bonferroni over the looks: each look's Wilson interval at "
-                                 "1 - (1 - confidence) / looks",
-        "chunk": ood.CHUNK, "far_per_look": quota, "far_per_look_per_profile": ood.FAR_PER_LOOK,
-        "far_cap": ood.LOOKS * quota, "fewest_far_to_generalise": ood.fewest_far_to_generalise(),
-        "uninformative_at": ood.UNINFORMATIVE_AT, "search_examples_per_profile": _budget(),
-        "in_distribution": yardstick,
-    }, "figures": figures})
+    _record(
+        request,
+        {
+            "rule": {
+                "seed": ood.SEED,
+                "margin_fraction_of_range": ood.MARGIN,
+                "margin_s": margin,
+                "thresholds": [L_THRESHOLD, R_THRESHOLD],
+                "bar": ood.BAR,
+                "confidence": ood.CONFIDENCE,
+                "looks": ood.LOOKS,
+                "look_confidence": ood.LOOK_CONFIDENCE,
+                "familywise_confidence": ood.FAMILYWISE_CONFIDENCE,
+                "sequential_correction": "Bonferroni over the looks: each look's Wilson interval at "
+                "1 - (1 - confidence) / looks",
+                "chunk": ood.CHUNK,
+                "far_per_look": quota,
+                "far_per_look_per_profile": ood.FAR_PER_LOOK,
+                "far_cap": ood.LOOKS * quota,
+                "fewest_far_to_generalise": ood.fewest_far_to_generalise(),
+                "uninformative_at": ood.UNINFORMATIVE_AT,
+                "search_examples_per_profile": _budget(),
+                "in_distribution": yardstick,
+            },
+            "figures": figures,
+        },
+    )
     assert yardstick["n_far"] > 0, "no MNIST image lies far from the thresholds"

@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 
 from analysis import labelling
 from analysis.labelling import (
-    CLUE_INDEX, L_THRESHOLD, METRICS, R_THRESHOLD, BandScorer, similarity, similarity_metrics, similarity_to_templates,
+    CLUE_INDEX,
+    L_THRESHOLD,
+    METRICS,
+    R_THRESHOLD,
+    BandScorer,
+    similarity,
+    similarity_metrics,
+    similarity_to_templates,
 )
 from analysis.robustness import Choice, Judgement, Sample, declare
 from claims.probe_settings import current_profile, probe_search, probe_settings
@@ -105,11 +112,17 @@ def test_no_nearby_band_beats_the_write_ups(verdict, scorer, s_range, hsettings,
     k = int(np.argmax(grid))
     grid_best = {"agreement": float(grid[k]), "low": float(lows.ravel()[k]), "high": float(highs.ravel()[k])}
     gain = max(best["agreement"], grid_best["agreement"]) - base
-    verdict.measured(write_up=base, hypothesis_best=best, grid_best=grid_best, gain_pp=100 * gain, profile=profile,
-                     window=[L_THRESHOLD - reach, R_THRESHOLD + reach])
+    verdict.measured(
+        write_up=base,
+        hypothesis_best=best,
+        grid_best=grid_best,
+        gain_pp=100 * gain,
+        profile=profile,
+        window=[L_THRESHOLD - reach, R_THRESHOLD + reach],
+    )
     verdict.conclude(
         gain <= BEAT_MARGIN,
-        summary=f"best nearby band ({grid_best['low']:.0f}, {grid_best['high']:.0f}) agrees {grid_best['agreement']:.2%} "
+        summary=f"best nearby band ({grid_best['low']:.0f}, {grid_best['high']:.0f}) agrees {grid_best['agreement']:.2%} "  # noqa: E501
         f"vs {base:.2%} at (L, R): +{100 * gain:.2f} pp",
     )
 
@@ -145,8 +158,14 @@ def test_agreement_has_no_cliff_near_the_thresholds(verdict, scorer, s_range, hs
         jump = abs(_agreement(scorer, low + el * step, high + er * step) - _agreement(scorer, low, high))
         target(jump / moved, label="change per threshold moved")
         if jump / moved > worst["per_threshold_moved"]:
-            worst.update(per_threshold_moved=jump / moved, jump=jump, thresholds_moved=moved, low=low, high=high,
-                         step=[el * step, er * step])
+            worst.update(
+                per_threshold_moved=jump / moved,
+                jump=jump,
+                thresholds_moved=moved,
+                low=low,
+                high=high,
+                step=[el * step, er * step],
+            )
 
     with searching():
         search()
@@ -260,10 +279,10 @@ def refitted_agreements(images: np.ndarray, labels: np.ndarray, templates: np.nd
 
 @probe(
     "template-specificity",
-    question="Is the clue image special, or would any training \"1\" as template (thresholds re-fitted) explain "
+    question='Is the clue image special, or would any training "1" as template (thresholds re-fitted) explain '
     "the labels as well?",
     accept="with thresholds re-fitted for every template the same way, the clue's agreement is higher than that "
-    "of ≥ 90% of 300 other training \"1\"s drawn at random (seeded) from all of them",
+    'of ≥ 90% of 300 other training "1"s drawn at random (seeded) from all of them',
 )
 def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, acts, prepared):
     """CLAIMS.md v2: at least 300 other "1"s drawn at random with a fixed seed from every training "1" (not the
@@ -272,8 +291,12 @@ def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, acts, prep
     ones = np.flatnonzero(mnist.train_labels == 1)
     ones = ones[ones != CLUE_INDEX]
     drawn = np.sort(np.random.default_rng(TEMPLATE_SEED).choice(ones, size=min(TEMPLATES, len(ones)), replace=False))
-    refit = refitted_agreements(mnist.train_images, train.labels, np.concatenate([[CLUE_INDEX], drawn]),
-                                prepared.inputs.cache_dir / f"templates-v{TEMPLATE_CACHE_VERSION}-{acts.source.stem}.npz")
+    refit = refitted_agreements(
+        mnist.train_images,
+        train.labels,
+        np.concatenate([[CLUE_INDEX], drawn]),
+        prepared.inputs.cache_dir / f"templates-v{TEMPLATE_CACHE_VERSION}-{acts.source.stem}.npz",
+    )
     clue, values = float(refit[0]), refit[1:]
     beaten = float(np.mean(values < clue))
     verdict.measured(
@@ -288,7 +311,7 @@ def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, acts, prep
     )
     verdict.conclude(
         beaten >= CLUE_BEATS,
-        summary=f"clue {clue:.2%} (re-fitted) beats {beaten:.0%} of {len(values)} random other \"1\"s "
+        summary=f'clue {clue:.2%} (re-fitted) beats {beaten:.0%} of {len(values)} random other "1"s '
         f"(median {np.median(values):.2%}, best {values.max():.2%})",
     )
 
@@ -323,7 +346,9 @@ def test_similarity_is_linear_and_strict(verdict, template, hsettings, profile, 
         y = np.minimum(y, 255 - x)  # keep x + y inside 0..255
         sx, sy, sxy = similarity(x, template), similarity(y, template), similarity(x + y, template)
         worst["linearity"] = max(worst["linearity"], float(np.max(np.abs(sxy - (sx + sy)))))
-        worst["complement"] = max(worst["complement"], float(np.max(np.abs(similarity(255 - x, template) - (total - sx)))))
+        worst["complement"] = max(
+            worst["complement"], float(np.max(np.abs(similarity(255 - x, template) - (total - sx))))
+        )
         for dtype in (np.int64, np.float32, np.float64):
             assert np.array_equal(similarity(x.astype(dtype), template), sx), dtype
 
@@ -349,10 +374,19 @@ def test_similarity_is_linear_and_strict(verdict, template, hsettings, profile, 
     except AssertionError:
         dtype_blind = False
     tolerance = 1e-6 * total  # float64 rounding of sums of 784 products
-    ok = (worst["linearity"] <= abs(tolerance) and worst["complement"] <= abs(tolerance) and dtype_blind
-          and all(v != "accepted" for v in rejected.values()))
-    verdict.measured(max_linearity_error=worst["linearity"], max_complement_error=worst["complement"],
-                     dtype_blind=dtype_blind, invalid_inputs=rejected, profile=profile)
+    ok = (
+        worst["linearity"] <= abs(tolerance)
+        and worst["complement"] <= abs(tolerance)
+        and dtype_blind
+        and all(v != "accepted" for v in rejected.values())
+    )
+    verdict.measured(
+        max_linearity_error=worst["linearity"],
+        max_complement_error=worst["complement"],
+        dtype_blind=dtype_blind,
+        invalid_inputs=rejected,
+        profile=profile,
+    )
     verdict.conclude(
         ok,
         summary=f"linearity error {worst['linearity']:.1e}, complement error {worst['complement']:.1e}, dtype-blind "
@@ -362,31 +396,48 @@ def test_similarity_is_linear_and_strict(verdict, template, hsettings, profile, 
 
 WRITE_UPS_METRIC = "dot_clue_minus_anticlue"  # "the sum over the element-wise product" with clue − anti-clue
 METRIC_GRID = 400  # the shared quantile grid of band edges (template-specificity's)
-METRIC_WORDS = {"dot_clue_minus_anticlue": "dot product with clue − anti-clue", "dot_clue": "dot product with the clue",
-                "cosine_clue_minus_anticlue": "cosine", "pearson_clue_minus_anticlue": "Pearson correlation"}
+METRIC_WORDS = {
+    "dot_clue_minus_anticlue": "dot product with clue − anti-clue",
+    "dot_clue": "dot product with the clue",
+    "cosine_clue_minus_anticlue": "cosine",
+    "pearson_clue_minus_anticlue": "Pearson correlation",
+}
 
 
 @declare(
     "similarity-metric",
-    Choice.among("grid", METRIC_GRID, (METRIC_GRID, 200, 800), why="\"one shared quantile grid\": CLAIMS.md names no "
-                 "size; 400 quantiles as template-specificity re-fits its bands, half or twice as fine read the same"),
+    Choice.among(
+        "grid",
+        METRIC_GRID,
+        (METRIC_GRID, 200, 800),
+        why='"one shared quantile grid": CLAIMS.md names no '
+        "size; 400 quantiles as template-specificity re-fits its bands, half or twice as fine read the same",
+    ),
     resampled="the 60,000 training images (each metric's band re-fitted on every resample)",
 )
 def the_write_ups_metric_is_best(d: Sample, grid: int) -> Judgement:
     labels = d.rows("train", "labels")
     agreements = {m: best_band_agreement(BandScorer.fit(d.rows("train", m), labels), grid) for m in METRICS}
     best = max(agreements.values())
-    headline = {"write_up": agreements[WRITE_UPS_METRIC], "best": best,
-                "gap_pp": 100 * (best - agreements[WRITE_UPS_METRIC])}
+    headline = {
+        "write_up": agreements[WRITE_UPS_METRIC],
+        "best": best,
+        "gap_pp": 100 * (best - agreements[WRITE_UPS_METRIC]),
+    }
     printed = BandScorer.fit(d.rows("train", WRITE_UPS_METRIC), labels).agreement(L_THRESHOLD, R_THRESHOLD)
-    measured = {"agreements": agreements, "best_metric": max(agreements, key=agreements.get), **headline,
-                "grid": grid, "write_up_printed_band": float(printed)}
+    measured = {
+        "agreements": agreements,
+        "best_metric": max(agreements, key=agreements.get),
+        **headline,
+        "grid": grid,
+        "write_up_printed_band": float(printed),
+    }
     return Judgement(within(agreements[WRITE_UPS_METRIC], best, BEAT_MARGIN), headline, measured=measured)
 
 
 @probe(
     "similarity-metric",
-    question="\"For similarity metric we eventually found the sum over the element-wise product\": does that metric "
+    question='"For similarity metric we eventually found the sum over the element-wise product": does that metric '
     "explain the model's labels at least as well as the other similarities a reader would try?",
     accept="for the dot product with clue − anti-clue (the write-up's), the dot product with the clue alone, the "
     "cosine similarity with clue − anti-clue and the Pearson correlation with it, the band of two thresholds that "
@@ -397,8 +448,11 @@ def test_the_dot_product_is_the_best_similarity(verdict, train, clue, mnist, pre
     """The four metrics of the 60,000 images (~1 s) are memoised in the cache folder, keyed by the data and the
     code that computes them."""
     code = hashlib.blake2b(Path(labelling.__file__).read_bytes(), digest_size=8).hexdigest()
-    metrics = memoised(prepared.inputs.cache_dir / f"similarity-metrics-{mnist.identity}-{code}.npz",
-                       lambda: similarity_metrics(train.images, clue), METRICS)
+    metrics = memoised(
+        prepared.inputs.cache_dir / f"similarity-metrics-{mnist.identity}-{code}.npz",
+        lambda: similarity_metrics(train.images, clue),
+        METRICS,
+    )
     judged = verdict.judge(the_write_ups_metric_is_best, Sample({"train": {**metrics, "labels": train.labels}}))
     agreements, best = judged.measured["agreements"], judged.measured["best_metric"]
     verdict.measured(**judged.measured)

@@ -77,8 +77,13 @@ def quadrant_neurons_are_the_groups(d: Sample, top: int, groups: str) -> Judgeme
         q: {k: int(np.sum((quadrant == q) & (kind == k))) for k in ("one", "anti_one", "dead")}
         for q in (TOP_RIGHT, TOP_LEFT, "other")
     }
-    measured = {"fraction_in_own_quadrant": fraction, "union_size": len(union), "union": union,
-                "quadrant_by_group": table, "not_in_own_quadrant": union[~own]}
+    measured = {
+        "fraction_in_own_quadrant": fraction,
+        "union_size": len(union),
+        "union": union,
+        "quadrant_by_group": table,
+        "not_in_own_quadrant": union[~own],
+    }
     return Judgement(fraction >= SAME_NEURONS, {"fraction_in_own_quadrant": fraction}, measured=measured)
 
 

@@ -34,10 +34,17 @@ def same_as_the_secret(d: Sample, hint: float) -> Judgement:
     agreeing = d.count("test", band_labels(d.table("test")["s"]) == d.table("test")["labels"])
     bound = disagreement_bound(agreeing, hinted_counts(hint, HINTS[hint], d.size("test")))
     lowest, highest = hinted_counts(hint, HINTS[hint], d.size("test"))
-    measured = {"agreement": agreeing / d.size("test"), "differs_on_at_least": bound, "agreeing": int(agreeing),
-                "test_images": d.size("test"), "hinted_correct": [lowest, highest], "caveat": CAVEAT}
-    return Judgement(bound == 0, {"agreement": agreeing / d.size("test"), "differs_on_at_least": bound},
-                     measured=measured)
+    measured = {
+        "agreement": agreeing / d.size("test"),
+        "differs_on_at_least": bound,
+        "agreeing": int(agreeing),
+        "test_images": d.size("test"),
+        "hinted_correct": [lowest, highest],
+        "caveat": CAVEAT,
+    }
+    return Judgement(
+        bound == 0, {"agreement": agreeing / d.size("test"), "differs_on_at_least": bound}, measured=measured
+    )
 
 
 @claim(

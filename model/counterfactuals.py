@@ -9,7 +9,10 @@ history); the matrix report shows predicted against observed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Catalogue(Protocol):
@@ -54,8 +57,14 @@ REPLICA_RATIONALE = (
     "belong to the challenge network and should not."
 )
 REPLICA_PREDICTED_TO_BREAK = (
-    "labeling-function", "formula-as-written", "test-set-hint", "detector-groups", "clue-furthest-out",
-    "causal-scrubbing", "corner-near-minus-2", "unexplained-share",
+    "labeling-function",
+    "formula-as-written",
+    "test-set-hint",
+    "detector-groups",
+    "clue-furthest-out",
+    "causal-scrubbing",
+    "corner-near-minus-2",
+    "unexplained-share",
     "recovered-equals-secret",
 )
 REPLICA_PREFIX = "replica-seed"
@@ -67,8 +76,13 @@ def replica(seed: int) -> Counterfactual:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
         raise ValueError(f"a replica's seed must be an integer >= 1, got {seed!r}")
     return Counterfactual(
-        name=f"{REPLICA_PREFIX}{seed}", kind="trained", labelling="band", seed=seed, slow=True,
-        rationale=REPLICA_RATIONALE, predicted_to_break=REPLICA_PREDICTED_TO_BREAK,
+        name=f"{REPLICA_PREFIX}{seed}",
+        kind="trained",
+        labelling="band",
+        seed=seed,
+        slow=True,
+        rationale=REPLICA_RATIONALE,
+        predicted_to_break=REPLICA_PREDICTED_TO_BREAK,
     )
 
 
@@ -91,13 +105,24 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         rationale="The challenge network with the anti-1 detectors' outgoing fc2 weights zeroed: fc1 (PCA, "
         "groups, feature visualisations) is untouched, but anti-1-like images can no longer reach class 1.",
         predicted_to_break=(
-            "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "logit-diff-to-corner",
-            "zero-ablation-baseline", "min-ablation", "causal-scrubbing",
+            "labeling-function",
+            "formula-as-written",
+            "test-set-hint",
+            "v-shape",
+            "logit-diff-to-corner",
+            "zero-ablation-baseline",
+            "min-ablation",
+            "causal-scrubbing",
             # v2 claims (predicted 2026-11-26, before measuring):
-            "anti-one-baseline", "regions-excite-groups", "ablation-lowers-logit-diff", "unexplained-share",
+            "anti-one-baseline",
+            "regions-excite-groups",
+            "ablation-lowers-logit-diff",
+            "unexplained-share",
             # v3 claims (predicted 2026-12-01, before measuring; the last two fail on the challenge network's fc1,
             # which this model keeps):
-            "recovered-equals-secret", "dead-neurons-stay-dead", "each-detector-tracks-its-region",
+            "recovered-equals-secret",
+            "dead-neurons-stay-dead",
+            "each-detector-tracks-its-region",
         ),
     ),
     Counterfactual(
@@ -106,11 +131,18 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         rationale="The challenge network with the mean incoming fc1 weights of the anti-1 detectors added to every "
         "'1' detector: the two groups now fire together on anti-1-like images, so exclusivity and the "
         "group-specific ablations should fail.",
-        predicted_to_break=("dla-exclusive", "min-ablation", "feature-visualisation", "detector-groups",
-                            "regions-excite-groups",
-                            # v3 claims (predicted 2026-12-01, before measuring):
-                            "quadrants-are-groups", "recovered-equals-secret", "dead-neurons-stay-dead",
-                            "each-detector-tracks-its-region"),
+        predicted_to_break=(
+            "dla-exclusive",
+            "min-ablation",
+            "feature-visualisation",
+            "detector-groups",
+            "regions-excite-groups",
+            # v3 claims (predicted 2026-12-01, before measuring):
+            "quadrants-are-groups",
+            "recovered-equals-secret",
+            "dead-neurons-stay-dead",
+            "each-detector-tracks-its-region",
+        ),
     ),
     Counterfactual(
         name="anti-one-also-on-ones",
@@ -119,9 +151,16 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         "anti-1-like images, were re-sorted into the anti-1 group): half the mean incoming fc1 weights of the "
         "'1' detectors added to every anti-1 detector, so they keep preferring anti-1-like images but also fire "
         "on 1-like ones, together with the '1' detectors.",
-        predicted_to_break=("dla-exclusive", "min-ablation", "causal-scrubbing", "regions-excite-groups",
-                            # v3 claims (predicted 2026-12-01, before measuring):
-                            "recovered-equals-secret", "dead-neurons-stay-dead", "each-detector-tracks-its-region"),
+        predicted_to_break=(
+            "dla-exclusive",
+            "min-ablation",
+            "causal-scrubbing",
+            "regions-excite-groups",
+            # v3 claims (predicted 2026-12-01, before measuring):
+            "recovered-equals-secret",
+            "dead-neurons-stay-dead",
+            "each-detector-tracks-its-region",
+        ),
     ),
     Counterfactual(
         name="one-threshold",
@@ -132,12 +171,23 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         rationale="Trained on a different labelling (class 1 iff s > -7762): only a '1' detector should form, "
         "so the band, the V's second arm and everything about anti-1 detectors should fail.",
         predicted_to_break=(
-            "labeling-function", "formula-as-written", "test-set-hint", "v-shape", "clue-furthest-out",
-            "detector-groups", "zero-ablation-baseline", "min-ablation",
-            "anti-one-baseline", "regions-excite-groups", "ablation-lowers-logit-diff", "unexplained-share",
+            "labeling-function",
+            "formula-as-written",
+            "test-set-hint",
+            "v-shape",
+            "clue-furthest-out",
+            "detector-groups",
+            "zero-ablation-baseline",
+            "min-ablation",
+            "anti-one-baseline",
+            "regions-excite-groups",
+            "ablation-lowers-logit-diff",
+            "unexplained-share",
             "corner-near-minus-2",
             # v3 claims (predicted 2026-12-01, before measuring): no "anti-1" group, so no top-left neurons
-            "quadrants-are-groups", "quadrant-feature-visualisations", "recovered-equals-secret",
+            "quadrants-are-groups",
+            "quadrant-feature-visualisations",
+            "recovered-equals-secret",
         ),
     ),
     *(replica(seed) for seed in (1, 2, 3)),
@@ -150,7 +200,7 @@ def by_name(name: str) -> Counterfactual:
     for c in COUNTERFACTUALS:
         if c.name == name:
             return c
-    seed = name[len(REPLICA_PREFIX):] if name.startswith(REPLICA_PREFIX) else ""
+    seed = name[len(REPLICA_PREFIX) :] if name.startswith(REPLICA_PREFIX) else ""
     if seed.isdigit() and seed == str(int(seed)) and int(seed) >= 1:
         return replica(int(seed))
     raise KeyError(f"no counterfactual named {name!r}; known: {', '.join(c.name for c in COUNTERFACTUALS)}")

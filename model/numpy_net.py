@@ -66,10 +66,14 @@ class NumpyNet:
         check_state_shapes(state, "state")
         p = {k: np.asarray(state[k], dtype=np.float64) for k in STATE_SHAPES}
         return cls(
-            w1=_fused_conv_pool_weight(p["conv1.weight"]), b1=p["conv1.bias"][:, None],
-            w2=_fused_conv_pool_weight(p["conv2.weight"]), b2=p["conv2.bias"][:, None],
-            fc1_w=np.ascontiguousarray(p["fc1.weight"].T), fc1_b=p["fc1.bias"],
-            fc2_w=np.ascontiguousarray(p["fc2.weight"].T), fc2_b=p["fc2.bias"],
+            w1=_fused_conv_pool_weight(p["conv1.weight"]),
+            b1=p["conv1.bias"][:, None],
+            w2=_fused_conv_pool_weight(p["conv2.weight"]),
+            b2=p["conv2.bias"][:, None],
+            fc1_w=np.ascontiguousarray(p["fc1.weight"].T),
+            fc1_b=p["fc1.bias"],
+            fc2_w=np.ascontiguousarray(p["fc2.weight"].T),
+            fc2_b=p["fc2.bias"],
         )
 
     def pre(self, images: np.ndarray) -> np.ndarray:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from filelock import FileLock
@@ -42,7 +42,7 @@ def selected(option: str | None) -> tuple[Counterfactual, ...]:
         if token in SETS:
             models = [by_name(n) for n in SETS[token]]
         elif token.startswith(REPLICAS_PREFIX):
-            count = token[len(REPLICAS_PREFIX):]
+            count = token[len(REPLICAS_PREFIX) :]
             if not (count.isdigit() and int(count) >= 1):
                 raise ValueError(f"--models {option}: 'replicas:N' needs a whole number N >= 1, got {count!r}")
             models = [replica(seed) for seed in range(1, int(count) + 1)]
@@ -103,10 +103,23 @@ def run_document(out: Path) -> Path:
 def claims_command(weights: Path, out: Path, inputs: Any, data_dir: Path, probes: bool = False) -> list[str]:
     """The child run of one model: every record of ``pytest claims/`` (probes only when asked: the replicas)."""
     return [
-        sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider",
+        sys.executable,
+        "-m",
+        "pytest",
+        "claims/",
+        "-q",
+        "-p",
+        "no:cacheprovider",
         *(() if probes else ("-m", "not probe")),
-        "--weights", str(weights), "--report-dir", str(out), "--cache-dir", str(inputs.cache_dir),
-        "--data-dir", str(data_dir), "--no-download",
+        "--weights",
+        str(weights),
+        "--report-dir",
+        str(out),
+        "--cache-dir",
+        str(inputs.cache_dir),
+        "--data-dir",
+        str(data_dir),
+        "--no-download",
     ]
 
 
@@ -135,8 +148,9 @@ def read_document(out: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def is_complete(document: dict[str, Any], cf: Counterfactual, claim_ids: tuple[str, ...],
-                probe_ids: tuple[str, ...]) -> bool:
+def is_complete(
+    document: dict[str, Any], cf: Counterfactual, claim_ids: tuple[str, ...], probe_ids: tuple[str, ...]
+) -> bool:
     """Does a model's ``claims.json`` hold a record of every claim (and, for a replica, every probe)?"""
     if not isinstance(document, dict):
         return False
@@ -154,9 +168,18 @@ class Checkpoints:
     discard: Callable[[Path], None]
 
 
-def model_run(cf: Counterfactual, checkpoints: Checkpoints, complete: Callable[[dict[str, Any]], bool],
-              report_dir: Path, session: str, *, project: Path, inputs: Any, data_dir: Path,
-              warn: Callable[[str], None]) -> ModelRun:
+def model_run(
+    cf: Counterfactual,
+    checkpoints: Checkpoints,
+    complete: Callable[[dict[str, Any]], bool],
+    report_dir: Path,
+    session: str,
+    *,
+    project: Path,
+    inputs: Any,
+    data_dir: Path,
+    warn: Callable[[str], None],
+) -> ModelRun:
     """The claims run of one model: computed once per session (file lock; ``session`` is the session's token,
     so a run left by an earlier session, e.g. on a remote worker's disk, is never reused), read back by later
     callers. A replica runs every claim and every probe; the other models the claims. The child runs in
@@ -189,8 +212,9 @@ def model_run(cf: Counterfactual, checkpoints: Checkpoints, complete: Callable[[
                     checkpoints.discard(weights)
                     proc = child(checkpoints.build(cf))
             output = proc.stdout[-6000:] + proc.stderr[-3000:]
-            (fresh / "run.json").write_text(json.dumps({"returncode": proc.returncode, "session": session,
-                                                         "output": output}))
+            (fresh / "run.json").write_text(
+                json.dumps({"returncode": proc.returncode, "session": session, "output": output})
+            )
             replace_when_complete(fresh, out, complete(read_document(fresh)))
             run = session_run(report_dir, cf.name, session)
     assert run is not None

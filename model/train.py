@@ -44,7 +44,7 @@ from model.network import check_images
 from model.spec import STATE_SHAPES
 
 if TYPE_CHECKING:  # pragma: no cover
-    import torch
+    import torch  # noqa: F401
 
 #: torch intra-op threads used for training: the trained bits depend on it, so it is fixed.
 TRAIN_THREADS = 1
@@ -151,8 +151,10 @@ class Recipe:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs} and {self.batch_size}")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not (
-            math.isfinite(self.lr) and self.lr > 0
+        if (
+            isinstance(self.lr, bool)
+            or not isinstance(self.lr, (int, float))
+            or not (math.isfinite(self.lr) and self.lr > 0)
         ):
             raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
         object.__setattr__(self, "lr", float(self.lr))  # lr=1 and lr=1.0 are one recipe, with one name
@@ -166,9 +168,7 @@ class Recipe:
         ``lr`` is written with ``repr``, the shortest text that reads back as the same float, so two
         different rates never share a name (``:g`` would merge rates equal to 6 digits).
         """
-        return (
-            f"{self.labelling}-seed{self.seed}-e{self.epochs}-b{self.batch_size}-lr{self.lr!r}-{self.schedule}"
-        )
+        return f"{self.labelling}-seed{self.seed}-e{self.epochs}-b{self.batch_size}-lr{self.lr!r}-{self.schedule}"
 
     def hyperparameters(self) -> dict[str, object]:
         """The keyword arguments of :func:`train_state` (everything but the labelling)."""
@@ -215,7 +215,7 @@ def train_state(
     Deterministic: the same inputs and arguments give bitwise-identical arrays. The caller's torch RNG
     state, thread count and deterministic-algorithms flag are restored afterwards.
     """
-    import torch
+    import torch  # noqa: F401
 
     images = check_images(images)
     labels = check_labels(labels, len(images))

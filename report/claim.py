@@ -27,10 +27,14 @@ def claim(
     return pytest.mark.claim(spec)
 
 
-def probe(id: str, *, question: str, accept: str, depends_on: str = "model") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def probe(
+    id: str, *, question: str, accept: str, depends_on: str = "model"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a test as a property probe: a reader's question of the write-up, with a stated acceptance rule.
     Its record goes under ``"probes"`` in claims.json; ``pytest -m probe`` runs the probes alone."""
-    spec = ClaimSpec(id=id, quote=question, claimed=None, accept=accept, depends_on=depends_on, family="probes", kind="probe")
+    spec = ClaimSpec(
+        id=id, quote=question, claimed=None, accept=accept, depends_on=depends_on, family="probes", kind="probe"
+    )
     return pytest.mark.probe(spec)
 
 
@@ -38,8 +42,13 @@ class Verdict:
     """Collects one claim's measurements and turns them into a verdict and a pytest outcome. Its
     :attr:`record` is the claim's one record; the plugin ships it when the test has run."""
 
-    def __init__(self, item: pytest.Item, spec: ClaimSpec, known: Mapping[str, Any] | None = None,
-                 known_source: str = "the reviewed list") -> None:
+    def __init__(
+        self,
+        item: pytest.Item,
+        spec: ClaimSpec,
+        known: Mapping[str, Any] | None = None,
+        known_source: str = "the reviewed list",
+    ) -> None:
         self._item = item
         self._known = known  # this checkpoint's entry of the known non-reproductions, if any
         self._known_source = known_source  # where that list lives, for the xfail reason
@@ -57,7 +66,8 @@ class Verdict:
         config = self._item.config
         if config.getoption("robustness", default=False):
             self.record.robustness = config.hook.pytest_eis_robustness(
-                config=config, declaration=declaration, data=data, judgement=judgement)
+                config=config, declaration=declaration, data=data, judgement=judgement
+            )
         return judgement
 
     def measured(self, **values: Any) -> None:
@@ -85,7 +95,7 @@ class Verdict:
             pytest.xfail(f"erratum: {correction}")
         if rec.verdict == "fails":
             message = (
-                f"{rec.spec.kind} {rec.spec.id!r} does not hold.\n  {'write-up' if rec.spec.kind == 'claim' else 'question'}: {rec.spec.quote}\n"
+                f"{rec.spec.kind} {rec.spec.id!r} does not hold.\n  {'write-up' if rec.spec.kind == 'claim' else 'question'}: {rec.spec.quote}\n"  # noqa: E501
                 f"  accept:   {rec.spec.accept}\n  measured: {summary}"
             )
             if known:
@@ -102,8 +112,10 @@ class Verdict:
         if verdict != j.verdict:
             raise JudgeMismatch(f"{self.record.spec.id}: the test concludes {verdict!r}, its judge {j.verdict!r}")
         if jsonable(self.record.measured) != jsonable(dict(j.measured)):
-            raise JudgeMismatch(f"{self.record.spec.id}: the test records other measurements than its judge's "
-                                "(record exactly verdict.measured(**judgement.measured))")
+            raise JudgeMismatch(
+                f"{self.record.spec.id}: the test records other measurements than its judge's "
+                "(record exactly verdict.measured(**judgement.measured))"
+            )
 
 
 class JudgeMismatch(AssertionError):

@@ -35,7 +35,9 @@ def portable(obj: Any) -> Any:
     if isinstance(obj, (float, np.floating)) and not isinstance(obj, bool):
         return float(f"{float(obj):.{SIGNIFICANT_DIGITS}g}")
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.replace(obj, **{f.name: portable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init})
+        return dataclasses.replace(
+            obj, **{f.name: portable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
+        )
     if isinstance(obj, dict):
         return {k: portable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

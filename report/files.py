@@ -40,6 +40,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_copy(src: Path, dst: Path) -> None:
     """Copy ``src`` to ``dst`` atomically."""
+
     def copy(fh: IO[bytes]) -> None:
         with open(src, "rb") as source:
             shutil.copyfileobj(source, fh)

@@ -12,8 +12,9 @@ import pytest
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_eis_robustness(config: pytest.Config, declaration: Any, data: Any,
-                          judgement: Any) -> Mapping[str, Any] | None:
+def pytest_eis_robustness(
+    config: pytest.Config, declaration: Any, data: Any, judgement: Any
+) -> Mapping[str, Any] | None:
     """With ``--robustness``: the robustness record of ``judgement``, which ``declaration(data)`` returned in
     ``verdict.judge``. JSON-able; its ``cell`` is the one-line text every table shows, ``declared`` and
     ``fragile`` are counted in the summary."""
@@ -26,8 +27,9 @@ def pytest_eis_robustness_unjudged(item: pytest.Item, record: Any) -> Mapping[st
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_eis_matrix(config: pytest.Config, out: Path, document: Mapping[str, Any],
-                      sections: Mapping[str, list[Mapping[str, Any]]]) -> Mapping[str, Any] | None:
+def pytest_eis_matrix(
+    config: pytest.Config, out: Path, document: Mapping[str, Any], sections: Mapping[str, list[Mapping[str, Any]]]
+) -> Mapping[str, Any] | None:
     """The ``matrix.json`` document of a complete run written into ``out`` (None: no matrix), from this run's
     document and the section records the tests shipped (e.g. each model's claims run). A matrix that lists
     ``incomplete_models`` is degraded: the report then goes to ``partial/`` and the session fails."""

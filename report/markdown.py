@@ -16,7 +16,7 @@ def md_cell(text: Any) -> str:
     s = re.sub(r"\s*\n\s*", " ", str(text)).replace("|", r"\|")
     pieces, last = [], 0
     for m in _CODE_SPAN.finditer(s):
-        pieces.append(s[last:m.start()].replace("<", "&lt;"))
+        pieces.append(s[last : m.start()].replace("<", "&lt;"))
         pieces.append(m.group(0))
         last = m.end()
     pieces.append(s[last:].replace("<", "&lt;"))

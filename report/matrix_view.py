@@ -31,24 +31,41 @@ def _replica_cell(row: dict[str, Any], replicas: list[str]) -> str:
 
 def matrix_markdown(matrix: dict[str, Any]) -> str:
     cols, folded = _table_columns(matrix)
-    lines = ["## Claims × models", "", "Verdict of every claim on the original checkpoint and each model "
-             "(`python -m pytest claims/ --models small|full|replicas:N`). *data* = the claim does not involve the network.", ""]
+    lines = [
+        "## Claims × models",
+        "",
+        "Verdict of every claim on the original checkpoint and each model "
+        "(`python -m pytest claims/ --models small|full|replicas:N`). *data* = the claim does not involve the network.",
+        "",
+    ]
     extra = [f"{len(folded)} replicas"] if folded else []
     lines.append("| claim | " + " | ".join(cols + extra) + " |")
     lines.append("|---|" + "---|" * len(cols + extra))
     for cid, row in matrix["claims"].items():
         flag = " (data)" if row["depends_on"] == "data" else " **insensitive**" if row["insensitive"] else ""
-        cells = [verdict_text(row["verdicts"].get(m), mark=True) for m in cols] + ([_replica_cell(row, folded)] if folded else [])
+        cells = [verdict_text(row["verdicts"].get(m), mark=True) for m in cols] + (
+            [_replica_cell(row, folded)] if folded else []
+        )
         lines.append(f"| {cid}{flag} | " + " | ".join(cells) + " |")
-    lines += ["", "### Predicted vs observed", "", "| model | rationale | predicted to break | observed broken | "
-              "broke unexpectedly | survived unexpectedly |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "### Predicted vs observed",
+        "",
+        "| model | rationale | predicted to break | observed broken | broke unexpectedly | survived unexpectedly |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, p in matrix["predictions"].items():
-        lines.append(f"| {name} | {p['rationale']} | {', '.join(p['predicted_to_break']) or '–'} | "
-                     f"{', '.join(p['observed_broken']) or '–'} | {', '.join(p['broke_unexpectedly']) or '–'} | "
-                     f"{', '.join(p['survived_unexpectedly']) or '–'} |")
+        lines.append(
+            f"| {name} | {p['rationale']} | {', '.join(p['predicted_to_break']) or '–'} | "
+            f"{', '.join(p['observed_broken']) or '–'} | {', '.join(p['broke_unexpectedly']) or '–'} | "
+            f"{', '.join(p['survived_unexpectedly']) or '–'} |"
+        )
     if not matrix["sensitivity_judged"]:
-        lines += ["", "Sensitivity (does some counterfactual break each claim?) is judged only when every "
-                  "counterfactual ran: `--models full`."]
+        lines += [
+            "",
+            "Sensitivity (does some counterfactual break each claim?) is judged only when every "
+            "counterfactual ran: `--models full`.",
+        ]
     elif matrix["insensitive"]:
         lines += ["", f"**Insensitive claims** (no counterfactual breaks them): {', '.join(matrix['insensitive'])}."]
         for cid in matrix["insensitive"]:
@@ -68,17 +85,35 @@ def page_view(matrix: dict[str, Any]) -> dict[str, Any]:
     cols, folded = _table_columns(matrix)
     none = "–"
     return {
-        "models": cols, "folded": len(folded),
-        "rows": [{"id": cid, "data_only": row["depends_on"] == "data", "insensitive": bool(row["insensitive"]),
-                  "cells": [{"class": v or "neutral", "text": verdict_text(v)} for v in (row["verdicts"].get(m) for m in cols)],
-                  "replicas": _replica_cell(row, folded) if folded else None}
-                 for cid, row in matrix["claims"].items()],
-        "predictions": [{"model": n, "rationale": p["rationale"],
-                         **{k: ", ".join(p[k]) or none for k in ("predicted_to_break", "observed_broken",
-                                                                  "broke_unexpectedly", "survived_unexpectedly")}}
-                        for n, p in matrix["predictions"].items()],
+        "models": cols,
+        "folded": len(folded),
+        "rows": [
+            {
+                "id": cid,
+                "data_only": row["depends_on"] == "data",
+                "insensitive": bool(row["insensitive"]),
+                "cells": [
+                    {"class": v or "neutral", "text": verdict_text(v)} for v in (row["verdicts"].get(m) for m in cols)
+                ],
+                "replicas": _replica_cell(row, folded) if folded else None,
+            }
+            for cid, row in matrix["claims"].items()
+        ],
+        "predictions": [
+            {
+                "model": n,
+                "rationale": p["rationale"],
+                **{
+                    k: ", ".join(p[k]) or none
+                    for k in ("predicted_to_break", "observed_broken", "broke_unexpectedly", "survived_unexpectedly")
+                },
+            }
+            for n, p in matrix["predictions"].items()
+        ],
         "sensitivity_judged": matrix["sensitivity_judged"],
-        "insensitive": [(c, matrix["claims"][c]["why_insensitive"] or "not explained yet") for c in matrix["insensitive"]],
+        "insensitive": [
+            (c, matrix["claims"][c]["why_insensitive"] or "not explained yet") for c in matrix["insensitive"]
+        ],
         "replica_study": replica_view(matrix["replica_study"]) if matrix.get("replica_study") else None,
         "ood": ood_matrix_view(matrix["ood"], cols) if matrix.get("ood") else None,
     }

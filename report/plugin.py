@@ -64,10 +64,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--report-dir", metavar="DIR", help=f"where the report is written (default report/out) [env {REPORT_DIR_ENV}]"
     )
-    parser.addini("eis_claims_package", "the package (folder, relative to the rootdir) whose test modules hold the "
-                  "@claim and @probe tests: the catalogue a complete run records", default="")
-    parser.addini("eis_known_nonreproductions", "the reviewed list of known non-reproductions (TOML, relative to "
-                  "the rootdir)", default="")
+    parser.addini(
+        "eis_claims_package",
+        "the package (folder, relative to the rootdir) whose test modules hold the "
+        "@claim and @probe tests: the catalogue a complete run records",
+        default="",
+    )
+    parser.addini(
+        "eis_known_nonreproductions",
+        "the reviewed list of known non-reproductions (TOML, relative to the rootdir)",
+        default="",
+    )
 
 
 def report_root(config: pytest.Config) -> Path:
@@ -140,10 +147,18 @@ class ClaimCollector:
         from report.write import build_document, write_report
 
         root = report_root(self.config)
-        order = {name: self.config.hook.pytest_eis_section_order(config=self.config, section=name) or ()
-                 for name in self.sections}
-        doc = build_document(self.context, self.claims, self.probes, configured_catalogue(self.config),
-                             sections=self.sections, order=order)  # once
+        order = {
+            name: self.config.hook.pytest_eis_section_order(config=self.config, section=name) or ()
+            for name in self.sections
+        }
+        doc = build_document(
+            self.context,
+            self.claims,
+            self.probes,
+            configured_catalogue(self.config),
+            sections=self.sections,
+            order=order,
+        )  # once
         self.document = doc
         self.missing = doc["summary"].get("missing", {"claims": [], "probes": []})
         if not doc["summary"]["complete"]:
@@ -151,8 +166,7 @@ class ClaimCollector:
             _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
             self.written = write_report(out, doc, presentation=self.presentation())
             return
-        matrix = self.config.hook.pytest_eis_matrix(config=self.config, out=root, document=doc,
-                                                    sections=self.sections)
+        matrix = self.config.hook.pytest_eis_matrix(config=self.config, out=root, document=doc, sections=self.sections)
         # A matrix without a complete run of every model is degraded: like a partial run it goes to partial/ and
         # never replaces the complete report and matrix.json.
         self.incomplete_models = list((matrix or {}).get("incomplete_models", []))
@@ -197,18 +211,31 @@ class ClaimCollector:
         if self.missing["claims"] or self.missing["probes"]:
             for kind, ids in self.missing.items():
                 if ids:
-                    tr.write_line(f"PARTIAL RUN: no record of {plural(len(ids), kind.rstrip('s'))}: {', '.join(ids)}",
-                                  yellow=True, bold=True)
+                    tr.write_line(
+                        f"PARTIAL RUN: no record of {plural(len(ids), kind.rstrip('s'))}: {', '.join(ids)}",
+                        yellow=True,
+                        bold=True,
+                    )
             root = report_root(config)
-            tr.write_line(f"partial report: {self.written} (a complete report in {root} is never touched by a partial run; "
-                          "run `pytest claims/` for it)", yellow=True)
+            tr.write_line(
+                f"partial report: {self.written} (a complete report in {root} is never touched by a partial run; "
+                "run `pytest claims/` for it)",
+                yellow=True,
+            )
         elif self.incomplete_models:
             root = report_root(config)
-            tr.write_line(f"MATRIX NOT REPLACED: no complete claims run of {', '.join(self.incomplete_models)} (see "
-                          "the failed tests above)", yellow=True, bold=True)
-            tr.write_line(f"partial report: {self.written} (the complete report and matrix.json in {root} are "
-                          "replaced only when every model's run is complete; fix the cause and run the same command "
-                          "again)", yellow=True)
+            tr.write_line(
+                f"MATRIX NOT REPLACED: no complete claims run of {', '.join(self.incomplete_models)} (see "
+                "the failed tests above)",
+                yellow=True,
+                bold=True,
+            )
+            tr.write_line(
+                f"partial report: {self.written} (the complete report and matrix.json in {root} are "
+                "replaced only when every model's run is complete; fix the cause and run the same command "
+                "again)",
+                yellow=True,
+            )
         elif self.written:
             tr.write_line(f"report: {self.written}")
 

@@ -41,20 +41,35 @@ def robustness_cells(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> dict[
     if not committed.exists():
         return {}
     saved = json.loads(committed.read_text())
-    return {cid: (robustness_cell(rob) if rob.get("verdict", rec["verdict"]) == rec["verdict"] and "cell" in rob
-                  else "stale: re-run `pytest claims/ --robustness`")
-            for cid, rec in doc["claims"].items() if (rob := saved.get(cid)) is not None}
+    return {
+        cid: (
+            robustness_cell(rob)
+            if rob.get("verdict", rec["verdict"]) == rec["verdict"] and "cell" in rob
+            else "stale: re-run `pytest claims/ --robustness`"
+        )
+        for cid, rec in doc["claims"].items()
+        if (rob := saved.get(cid)) is not None
+    }
 
 
 def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
     """The README's table: claim, claimed, measured, robustness, verdict (known non-reproductions marked)."""
     robust = robustness_cells(doc, committed)
-    lines = ["| claim | claimed | measured | robustness | verdict |" if robust else "| claim | claimed | measured | verdict |",
-             "|---|---|---|---|---|" if robust else "|---|---|---|---|"]
+    lines = [
+        "| claim | claimed | measured | robustness | verdict |"
+        if robust
+        else "| claim | claimed | measured | verdict |",
+        "|---|---|---|---|---|" if robust else "|---|---|---|---|",
+    ]
     for cid, rec in doc["claims"].items():  # in catalogue order
         verdict = verdict_text(rec["verdict"], known=bool(rec.get("known_nonreproduction")), mark=True)
-        cells = [f"`{cid}`", format_value(rec["claimed"]), rec.get("summary", ""),
-                 *([robust.get(cid, "not measured")] if robust else []), verdict]
+        cells = [
+            f"`{cid}`",
+            format_value(rec["claimed"]),
+            rec.get("summary", ""),
+            *([robust.get(cid, "not measured")] if robust else []),
+            verdict,
+        ]
         lines.append(md_row(cells))
     return "\n".join(lines)
 
@@ -107,8 +122,10 @@ def spliced(readme: Path, body: str, start: str, end: str) -> str:
     try:
         return replace_between_markers(text, body, start, end)
     except ValueError:
-        raise BadDocument(f"{readme} lacks the {start} … {end} markers; restore them (e.g. `git checkout "
-                          f"{Path(readme).name}`) and run again.") from None
+        raise BadDocument(
+            f"{readme} lacks the {start} … {end} markers; restore them (e.g. `git checkout "
+            f"{Path(readme).name}`) and run again."
+        ) from None
 
 
 def publishable_document(report_dir: Path) -> dict[str, Any]:
@@ -128,13 +145,17 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
     if not summary.get("complete", False):
         missing = summary.get("missing", {})
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in missing.items() if v) or "unknown"
-        raise NotPublishable(f"{path} is a partial report (missing {what}); the README shows only a complete run: "
-                             "run `pytest claims/` first.")
+        raise NotPublishable(
+            f"{path} is a partial report (missing {what}); the README shows only a complete run: "
+            "run `pytest claims/` first."
+        )
     ckpt = doc.get("checkpoint", {})
     if ckpt.get("challenge") is not True:
-        raise NotPublishable(f"{path} is a report of another checkpoint (sha256 {str(ckpt.get('sha256', ''))[:12]}…, "
-                             "not the challenge's); the README shows the challenge checkpoint: run `pytest claims/` "
-                             "without --weights.")
+        raise NotPublishable(
+            f"{path} is a report of another checkpoint (sha256 {str(ckpt.get('sha256', ''))[:12]}…, "
+            "not the challenge's); the README shows the challenge checkpoint: run `pytest claims/` "
+            "without --weights."
+        )
     if not (Path(report_dir) / "badge.svg").is_file():
         raise NotPublishable(f"{report_dir} has no badge.svg; run `pytest claims/` again.") from None
     return doc
@@ -150,8 +171,10 @@ def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committ
         try:
             readme_text = with_readme_block(readme_text, doc["ood"])
         except ValueError:
-            raise BadDocument(f"{readme} lacks the {README_START} … {README_END} markers; restore them (e.g. "
-                              f"`git checkout {Path(readme).name}`) and run again.") from None
+            raise BadDocument(
+                f"{readme} lacks the {README_START} … {README_END} markers; restore them (e.g. "
+                f"`git checkout {Path(readme).name}`) and run again."
+            ) from None
     robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
     if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's
         from report.render import badge_svg
@@ -162,8 +185,9 @@ def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committ
         try:
             badge_bytes = (Path(report_dir) / "badge.svg").read_bytes()
         except OSError as exc:
-            raise NotPublishable(f"cannot read {Path(report_dir) / 'badge.svg'} ({exc}); run `pytest claims/` "
-                                 "again.") from None
+            raise NotPublishable(
+                f"cannot read {Path(report_dir) / 'badge.svg'} ({exc}); run `pytest claims/` again."
+            ) from None
     atomic_write_text(readme, readme_text)
     if robustness:
         atomic_write_text(committed, json.dumps(robustness, indent=1, ensure_ascii=False, sort_keys=True) + "\n")

@@ -157,16 +157,31 @@ class ClaimRecord:
     def from_json(cls, cid: str, kind: str, data: Mapping[str, Any]) -> "ClaimRecord":
         """The record :meth:`to_json` wrote (what the collector rebuilds from a worker's wire form)."""
         if kind == "probe":
-            spec = ClaimSpec(id=cid, quote=data["question"], claimed=None, accept=data["accept"], family="probes",
-                             kind="probe")
+            spec = ClaimSpec(
+                id=cid, quote=data["question"], claimed=None, accept=data["accept"], family="probes", kind="probe"
+            )
             measured = data["found"]
         else:
-            spec = ClaimSpec(id=cid, quote=data["quote"], claimed=data["claimed"], accept=data["accept"],
-                             depends_on=data["depends_on"], family=data["family"])
+            spec = ClaimSpec(
+                id=cid,
+                quote=data["quote"],
+                claimed=data["claimed"],
+                accept=data["accept"],
+                depends_on=data["depends_on"],
+                family=data["family"],
+            )
             measured = data["measured"]
-        return cls(spec=spec, verdict=data["verdict"], measured=dict(measured), summary=data["summary"],
-                   erratum=data.get("erratum"), known_nonreproduction=data["known_nonreproduction"],
-                   figures=list(data["figures"]), test=data["test"], robustness=data.get("robustness"))
+        return cls(
+            spec=spec,
+            verdict=data["verdict"],
+            measured=dict(measured),
+            summary=data["summary"],
+            erratum=data.get("erratum"),
+            known_nonreproduction=data["known_nonreproduction"],
+            figures=list(data["figures"]),
+            test=data["test"],
+            robustness=data.get("robustness"),
+        )
 
 
 @dataclass(frozen=True)

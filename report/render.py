@@ -28,16 +28,26 @@ from report.records import format_value, robustness_cell, verdict_text
 BADGE_LABEL = "claims"
 COUNT_WORDS = {"holds": ("hold", "hold"), "erratum": ("erratum", "errata"), "fails": ("fail", "fail")}
 #: Colours per verdict: (text/border, light background). Holds green, erratum amber, fails red.
-VERDICT_COLOURS = {"holds": ("#1b6e20", "#e3f4e4"), "erratum": ("#8a5300", "#fff1d6"), "fails": ("#b3261e", "#fde4e2"),
-                   "neutral": ("#444444", "#f0f0f0")}
+VERDICT_COLOURS = {
+    "holds": ("#1b6e20", "#e3f4e4"),
+    "erratum": ("#8a5300", "#fff1d6"),
+    "fails": ("#b3261e", "#fde4e2"),
+    "neutral": ("#444444", "#f0f0f0"),
+}
 SHIELDS_COLOURS = {True: "brightgreen", False: "red"}  # keyed by "no claim fails"
 ANYBADGE_COLOURS = {True: "#4c1", False: "#e05d44"}  # the same two colours as shields.io draws them
 #: A dict of more scalar entries than this is shown on one line, not as a tall definition list.
 COMPACT_DICT_ABOVE = 8
 #: Lists longer than this are shown truncated in the HTML (claims.json keeps every value).
 MAX_LIST_ITEMS = 64
-IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-               ".gif": "image/gif", ".webp": "image/webp"}
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 
 
 @dataclass(frozen=True)
@@ -123,8 +133,12 @@ def _colour(summary: Mapping[str, Any], kind: str) -> str:
 
 def shields_endpoint(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The shields.io endpoint document (https://shields.io/badges/endpoint-badge) for the same badge."""
-    return {"schemaVersion": 1, "label": BADGE_LABEL, "message": badge_text(summary),
-            "color": _colour(summary, "shields")}
+    return {
+        "schemaVersion": 1,
+        "label": BADGE_LABEL,
+        "message": badge_text(summary),
+        "color": _colour(summary, "shields"),
+    }
 
 
 def badge_svg(summary: Mapping[str, Any]) -> str:
@@ -141,8 +155,13 @@ def badge_svg(summary: Mapping[str, Any]) -> str:
     label_pad = _padding_chars(badge, BADGE_LABEL, badge.get_text_width(BADGE_LABEL))
     value_pad = _padding_chars(badge, text, badge.get_text_width(text))
     if (label_pad, value_pad) != (badge.num_label_padding_chars, badge.num_value_padding_chars):
-        badge = anybadge.Badge(BADGE_LABEL, text, default_color=_colour(summary, "anybadge"),
-                               num_label_padding_chars=label_pad, num_value_padding_chars=value_pad)
+        badge = anybadge.Badge(
+            BADGE_LABEL,
+            text,
+            default_color=_colour(summary, "anybadge"),
+            num_label_padding_chars=label_pad,
+            num_value_padding_chars=value_pad,
+        )
     badge.mask_str = "claims_badge_mask"
     return badge.badge_svg_text
 
@@ -228,10 +247,20 @@ def render_markdown(doc: Mapping[str, Any], extra: str = "", presentation: Prese
     summary = doc.get("summary", {})
     lines = [f"# {presentation.title}", "", md_summary_line(summary), ""]
     robust = has_robustness(claims)
-    lines += md_table(("id", "quote", "claimed", "measured", *(("robustness",) if robust else ()), "verdict"),
-                      ((cid, rec.get("quote", ""), format_value(rec.get("claimed")), rec.get("summary", ""),
-                        *((robustness_cell(rec.get("robustness")),) if robust else ()), verdict_label(rec))
-                       for cid, rec in claims))
+    lines += md_table(
+        ("id", "quote", "claimed", "measured", *(("robustness",) if robust else ()), "verdict"),
+        (
+            (
+                cid,
+                rec.get("quote", ""),
+                format_value(rec.get("claimed")),
+                rec.get("summary", ""),
+                *((robustness_cell(rec.get("robustness")),) if robust else ()),
+                verdict_label(rec),
+            )
+            for cid, rec in claims
+        ),
+    )
     lines += md_errata(claims) + md_failures(claims) + md_robustness(claims) + md_reruns(claims)
     lines += md_probes(doc.get("probes", {})) + md_provenance(doc)
     if extra:
@@ -252,8 +281,10 @@ def has_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> bool:
 
 def interval_text(intervals: Mapping[str, Any]) -> str:
     """``agreement 0.9625 [0.9609, 0.964]; …``: each headline number with its 95% bootstrap interval."""
-    return "; ".join(f"{k} {format_scalar(v.get('estimate'))} [{format_scalar(v.get('low'))}, "
-                     f"{format_scalar(v.get('high'))}]" for k, v in intervals.items())
+    return "; ".join(
+        f"{k} {format_scalar(v.get('estimate'))} [{format_scalar(v.get('low'))}, {format_scalar(v.get('high'))}]"
+        for k, v in intervals.items()
+    )
 
 
 def md_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
@@ -261,17 +292,24 @@ def md_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
     recs = [(cid, rec["robustness"]) for cid, rec in claims if rec.get("robustness")]
     if not recs:
         return []
-    lines = ["", "## Robustness", "",
-             "Bootstrap: seeded resamples of the images each claim is computed on (95% intervals); choices: a "
-             "derandomised hypothesis search over the analysis choices the write-up left open. **Fragile**: the "
-             "verdict holds in fewer than 95% of resamples or of choices.", ""]
+    lines = [
+        "",
+        "## Robustness",
+        "",
+        "Bootstrap: seeded resamples of the images each claim is computed on (95% intervals); choices: a "
+        "derandomised hypothesis search over the analysis choices the write-up left open. **Fragile**: the "
+        "verdict holds in fewer than 95% of resamples or of choices.",
+        "",
+    ]
     for cid, rob in recs:
         if not rob.get("declared"):
             lines.append(f"- **{cid}**: not measured: {md_text(rob.get('why', ''))}")
             continue
         mark = "**fragile** " if rob.get("fragile") else ""
-        lines.append(f"- **{cid}** {mark}({md_text(robustness_cell(rob))}): {md_text(interval_text(rob['intervals']))}; "
-                     f"minimal flip: {md_text(rob.get('minimal_flip_text', ''))}.")
+        lines.append(
+            f"- **{cid}** {mark}({md_text(robustness_cell(rob))}): {md_text(interval_text(rob['intervals']))}; "
+            f"minimal flip: {md_text(rob.get('minimal_flip_text', ''))}."
+        )
         if rob.get("not_explored"):
             lines.append(f"  Not explored: {md_text(rob['not_explored'])}")
     return lines
@@ -282,20 +320,31 @@ def md_reruns(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
     runs = [(cid, rec["rerun"]) for cid, rec in claims if rec.get("rerun")]
     if not runs:
         return []
-    return ["", "## Re-running one claim", "",
-            "From the project folder (`pytest claims/ -k <claim-id>` selects the same test):", ""] + [
-        f"- `{cid}`: `{cmd}`" for cid, cmd in runs]
+    return [
+        "",
+        "## Re-running one claim",
+        "",
+        "From the project folder (`pytest claims/ -k <claim-id>` selects the same test):",
+        "",
+    ] + [f"- `{cid}`: `{cmd}`" for cid, cmd in runs]
 
 
 def md_errata(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
     errata = [(cid, rec) for cid, rec in claims if rec.get("verdict") == "erratum"]
     if not errata:
         return []
-    lines = ["", "## Errata", "",
-             "The claim as literally written does not hold; the stated faithful correction does (both measured).", ""]
+    lines = [
+        "",
+        "## Errata",
+        "",
+        "The claim as literally written does not hold; the stated faithful correction does (both measured).",
+        "",
+    ]
     for cid, rec in errata:
-        lines.append(f"- **{cid}**: {md_text(rec.get('erratum') or 'no correction recorded')} "
-                     f"(measured: {md_text(rec.get('summary', ''))})")
+        lines.append(
+            f"- **{cid}**: {md_text(rec.get('erratum') or 'no correction recorded')} "
+            f"(measured: {md_text(rec.get('summary', ''))})"
+        )
     return lines
 
 
@@ -305,8 +354,10 @@ def md_failures(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
         return []
     lines = ["", "## Does not hold", ""]
     for cid, rec in fails:
-        lines.append(f"- **{cid}**: measured {md_text(rec.get('summary', ''))}; "
-                     f"accepted only if {md_text(rec.get('accept', ''))}.")
+        lines.append(
+            f"- **{cid}**: measured {md_text(rec.get('summary', ''))}; "
+            f"accepted only if {md_text(rec.get('accept', ''))}."
+        )
         if rec.get("known_nonreproduction"):
             lines.append(f"  Known non-reproduction for this checkpoint: {md_text(rec['known_nonreproduction'])}")
     return lines
@@ -317,8 +368,10 @@ def md_probes(probes: Mapping[str, Any]) -> list[str]:
     if not probes:
         return []
     recs = [(pid, rec if isinstance(rec, Mapping) else {"found": rec}) for pid, rec in sorted(probes.items())]
-    rows = ((pid, rec.get("question", ""), rec.get("summary") or _md_found(rec.get("found")), probe_status(rec))
-            for pid, rec in recs)
+    rows = (
+        (pid, rec.get("question", ""), rec.get("summary") or _md_found(rec.get("found")), probe_status(rec))
+        for pid, rec in recs
+    )
     lines = ["", "## Probes", ""] + md_table(("probe", "question", "found", "status"), rows)
     known = [(pid, rec["known_nonreproduction"]) for pid, rec in recs if rec.get("known_nonreproduction")]
     if known:
@@ -369,7 +422,6 @@ def provenance_items(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-
 def _bytecode_cache() -> Any:
     """Jinja2's compiled templates, kept per user in the temporary folder (keyed by each template's source, so an
     edited template is compiled again); none when that folder is unusable: the page is the same either way."""
@@ -386,18 +438,27 @@ def _environment() -> Any:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.ChainableUndefined,
-        keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.ChainableUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+        lstrip_blocks=False,
         bytecode_cache=_bytecode_cache(),
     )
     env.tests["scalar"] = is_scalar
     env.globals.update(compact_dict_above=COMPACT_DICT_ABOVE, max_list_items=MAX_LIST_ITEMS)
     env.filters["inline_markdown"] = inline_markdown
     env.filters.update(
-        plain=_plain, compact_list=compact_list, scalar_text=format_scalar, robustness_cell=robustness_cell,
-        interval_text=interval_text, anchor=lambda ident, prefix: anchor(prefix, ident),
-        choice_range=lambda c: compact_list(c["range"]) if "range" in c else " | ".join(
-            format_scalar(o) for o in c.get("options", [])),
+        plain=_plain,
+        compact_list=compact_list,
+        scalar_text=format_scalar,
+        robustness_cell=robustness_cell,
+        interval_text=interval_text,
+        anchor=lambda ident, prefix: anchor(prefix, ident),
+        choice_range=lambda c: (
+            compact_list(c["range"]) if "range" in c else " | ".join(format_scalar(o) for o in c.get("options", []))
+        ),
     )
     return env
 
@@ -421,20 +482,25 @@ def css() -> str:
 
 def verdict_css() -> str:
     """Badge, tag, table cell and section-edge colours for each verdict, from :data:`VERDICT_COLOURS`."""
-    return "".join(f".{v} {{ color: {fg}; background: {bg}; border-color: {fg}; }}\n"
-                   f"section.is-{v} {{ border-left-color: {fg}; }}\n" for v, (fg, bg) in VERDICT_COLOURS.items())
+    return "".join(
+        f".{v} {{ color: {fg}; background: {bg}; border-color: {fg}; }}\n"
+        f"section.is-{v} {{ border-left-color: {fg}; }}\n"
+        for v, (fg, bg) in VERDICT_COLOURS.items()
+    )
 
 
-def render_html(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None,
-                presentation: Presentation = PLAIN) -> str:
+def render_html(
+    doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None, presentation: Presentation = PLAIN
+) -> str:
     """``index.html`` from ``report/templates/index.html.j2``: header with provenance, a table of contents with each
     verdict, the verdict table, one section per figure family (its figures inlined once, with the claims that use
     them; then its claims), the probes, the generated inputs (``doc["ood"]``) and the claims × models ``matrix``."""
     return _environment().get_template("index.html.j2").render(**page_context(doc, out, matrix, presentation))
 
 
-def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None,
-                 presentation: Presentation = PLAIN) -> dict[str, Any]:
+def page_context(
+    doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None, presentation: Presentation = PLAIN
+) -> dict[str, Any]:
     """Everything the page template shows, from the document (and the matrix) alone, and the figure files they
     name."""
     claims = list(doc.get("claims", {}).items())  # in catalogue order
@@ -445,10 +511,25 @@ def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | 
     views = []
     for cid, rec in claims:
         fam_id = str(rec.get("family") or "other")
-        fam = families.setdefault(fam_id, {"id": fam_id, "anchor": anchor("family", fam_id),
-                                           "title": presentation.families.get(fam_id, fam_id), "claims": [], "figures": []})
-        view = {"id": cid, "anchor": anchor("claim", cid), "rec": rec, "claimed": format_value(rec.get("claimed")),
-                "verdict_class": str(rec.get("verdict", "")), "verdict_text": verdict_label(rec), "figures": []}
+        fam = families.setdefault(
+            fam_id,
+            {
+                "id": fam_id,
+                "anchor": anchor("family", fam_id),
+                "title": presentation.families.get(fam_id, fam_id),
+                "claims": [],
+                "figures": [],
+            },
+        )
+        view = {
+            "id": cid,
+            "anchor": anchor("claim", cid),
+            "rec": rec,
+            "claimed": format_value(rec.get("claimed")),
+            "verdict_class": str(rec.get("verdict", "")),
+            "verdict_text": verdict_label(rec),
+            "figures": [],
+        }
         for rel in dict.fromkeys(rec.get("figures", []) or []):
             if rel not in figures:
                 figures[rel] = _figure_view(rel, cache)
@@ -464,10 +545,18 @@ def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | 
         fields = [(label, rec[key]) for label, key in PROBE_FIELDS if rec.get(key) not in (None, "", {})]
         fields += [(k, v) for k, v in rec.items() if k not in PROBE_SPECIAL]
         figs = [_figure_view(rel, cache) for rel in dict.fromkeys(rec.get("figures") or []) if rel not in figures]
-        probes.append({"id": pid, "anchor": anchor("probe", pid), "rec": rec, "fields": fields, "figures": figs,
-                       "verdict_class": status_class(status),
-                       "verdict_text": (status or "no status") + (" (known non-reproduction)"
-                                                                  if rec.get("known_nonreproduction") else "")})
+        probes.append(
+            {
+                "id": pid,
+                "anchor": anchor("probe", pid),
+                "rec": rec,
+                "fields": fields,
+                "figures": figs,
+                "verdict_class": status_class(status),
+                "verdict_text": (status or "no status")
+                + (" (known non-reproduction)" if rec.get("known_nonreproduction") else ""),
+            }
+        )
     ood_view = matrix_view = None
     if doc.get("ood"):
         from report.ood import page_view as ood_page_view
@@ -482,13 +571,23 @@ def page_context(doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | 
             study = matrix_view["replica_study"]
             study["figures"] = [_figure_view(rel, cache) for rel in study["figures"]]
     return {
-        "ood": ood_view, "matrix": matrix_view,
-        "title": _text(presentation.title), "short_title": _text(presentation.short_title),
-        "css": css(), "total": summary.get("total", 0), "complete": summary.get("complete", True),
-        "badges": [{"verdict": v, "text": _count(summary, v), "zero": int(summary.get(v, 0)) == 0}
-                   for v in ("holds", "erratum", "fails")],
-        "provenance": provenance_items(doc), "claims": views, "families": list(families.values()),
-        "probes": probes, "robust": has_robustness(claims), "schema_version": doc.get("schema_version", "?"),
+        "ood": ood_view,
+        "matrix": matrix_view,
+        "title": _text(presentation.title),
+        "short_title": _text(presentation.short_title),
+        "css": css(),
+        "total": summary.get("total", 0),
+        "complete": summary.get("complete", True),
+        "badges": [
+            {"verdict": v, "text": _count(summary, v), "zero": int(summary.get(v, 0)) == 0}
+            for v in ("holds", "erratum", "fails")
+        ],
+        "provenance": provenance_items(doc),
+        "claims": views,
+        "families": list(families.values()),
+        "probes": probes,
+        "robust": has_robustness(claims),
+        "schema_version": doc.get("schema_version", "?"),
     }
 
 
@@ -503,8 +602,15 @@ def _text(text: str) -> Any:
 
 def _figure_view(rel: str, cache: FigureCache) -> dict[str, Any]:
     title, description = cache.presentation.figure_text(rel)
-    return {"path": rel, "anchor": anchor("figure", Path(rel).stem), "uri": cache.data_uri(rel), "title": title,
-            "alt": f"{title}: {description}", "caption": f"{title}. {description}", "used_by": []}
+    return {
+        "path": rel,
+        "anchor": anchor("figure", Path(rel).stem),
+        "uri": cache.data_uri(rel),
+        "title": title,
+        "alt": f"{title}: {description}",
+        "caption": f"{title}. {description}",
+        "used_by": [],
+    }
 
 
 def html_value(value: Any) -> str:
@@ -521,8 +627,12 @@ def probe_status(rec: Mapping[str, Any]) -> str:
 
 
 #: Probe fields shown first and in this order (label, key); any other field follows under its own name.
-PROBE_FIELDS = (("accepted if", "accept"), ("measured", "summary"), ("found", "found"),
-                ("known non-reproduction", "known_nonreproduction"))
+PROBE_FIELDS = (
+    ("accepted if", "accept"),
+    ("measured", "summary"),
+    ("found", "found"),
+    ("known non-reproduction", "known_nonreproduction"),
+)
 PROBE_SPECIAL = {"question", "status", "verdict", "figures", *(k for _, k in PROBE_FIELDS)}
 
 

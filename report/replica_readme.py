@@ -37,8 +37,12 @@ START, END = "<!-- replicas:start -->", "<!-- replicas:end -->"
 def readme_section(study: dict[str, Any]) -> str:
     """The README's section: the paragraph, then one row per claim and probe (recurrence, category, and where
     the challenge network's first headline number sits among the replicas)."""
-    lines = [study["paragraph"], "", "| record | challenge network | recurs on replicas (95% CI) | category | "
-             "challenge vs replicas |", "|---|---|---|---|---|"]
+    lines = [
+        study["paragraph"],
+        "",
+        "| record | challenge network | recurs on replicas (95% CI) | category | challenge vs replicas |",
+        "|---|---|---|---|---|",
+    ]
     for name, v in labelled(study):
         head = next(iter(v["words"]["headlines"].values()), None)
         cells = [f"`{name}`", v["challenge_verdict"] or "–", v["words"]["recurs"], v["words"]["category"], head or "–"]
@@ -68,31 +72,42 @@ def publishable_study(matrix_json: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise BadDocument(f"{path} cannot be read ({exc}); {rerun} again.") from None
     if not isinstance(matrix, dict):
-        raise BadDocument(f"{path} is not a matrix.json of this suite (a JSON {type(matrix).__name__}, not an "
-                          f"object); {rerun} to write one.")
+        raise BadDocument(
+            f"{path} is not a matrix.json of this suite (a JSON {type(matrix).__name__}, not an "
+            f"object); {rerun} to write one."
+        )
     study = matrix.get("replica_study")
     if not study:
         raise NotPublishable(f"{path} has no replica_study: {rerun} first.")
     try:
         degraded = _degraded(study)
     except (KeyError, TypeError, AttributeError) as exc:
-        raise BadDocument(f"{path}: its replica_study is not one this suite writes ({type(exc).__name__}: {exc}); "
-                          f"{rerun}.") from None
+        raise BadDocument(
+            f"{path}: its replica_study is not one this suite writes ({type(exc).__name__}: {exc}); {rerun}."
+        ) from None
     if degraded:
-        raise NotPublishable(f"{path} holds a degraded replica study ({degraded}); the README shows only a study of "
-                             f"every replica: {rerun}, then publish again.")
+        raise NotPublishable(
+            f"{path} holds a degraded replica study ({degraded}); the README shows only a study of "
+            f"every replica: {rerun}, then publish again."
+        )
     return {k: v for k, v in study.items() if k != "figures"}
 
 
 def _degraded(study: dict[str, Any]) -> str:
     """What makes ``study`` less than a study of every replica it lists ("" if nothing)."""
     if study["missing"]:
-        return (f"the runs of {', '.join(study['missing'])} produced no records, so it covers {study['n']} of "
-                f"{study['n'] + len(study['missing'])} replicas")
+        return (
+            f"the runs of {', '.join(study['missing'])} produced no records, so it covers {study['n']} of "
+            f"{study['n'] + len(study['missing'])} replicas"
+        )
     if not study["n"] or not study["replicas"]:
         return "no replica run produced records"
-    short = [f"{s}/{r} ({v['n']} of {study['n']})" for s, recs in study["records"].items() for r, v in recs.items()
-             if v["n"] != study["n"]]
+    short = [
+        f"{s}/{r} ({v['n']} of {study['n']})"
+        for s, recs in study["records"].items()
+        for r, v in recs.items()
+        if v["n"] != study["n"]
+    ]
     if short:
         return f"some records were measured on fewer replicas than the study lists: {', '.join(short[:5])}"
     return ""
@@ -104,8 +119,10 @@ def update(matrix_json: Path, readme: Path = README, study_json: Path = STUDY_JS
     try:
         text = readme_section(study)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise BadDocument(f"{matrix_json}: its replica_study is not one this suite writes ({type(exc).__name__}: "
-                          f"{exc}); run `pytest claims/ --models replicas:N` again.") from None
+        raise BadDocument(
+            f"{matrix_json}: its replica_study is not one this suite writes ({type(exc).__name__}: "
+            f"{exc}); run `pytest claims/ --models replicas:N` again."
+        ) from None
     readme_text = spliced(readme, text, START, END)
     study_json.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(study_json, json.dumps(study, indent=1, ensure_ascii=False) + "\n")
@@ -115,8 +132,12 @@ def update(matrix_json: Path, readme: Path = README, study_json: Path = STUDY_JS
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--matrix", type=Path, default=None,
-                        help="matrix.json of a replica study, or the report folder holding it [report/out]")
+    parser.add_argument(
+        "--matrix",
+        type=Path,
+        default=None,
+        help="matrix.json of a replica study, or the report folder holding it [report/out]",
+    )
     args = parser.parse_args(argv)
     path = args.matrix or resolve_report_dir(None, PROJECT_ROOT)
     if path.is_dir():

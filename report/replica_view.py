@@ -48,5 +48,9 @@ def markdown(study: Mapping[str, Any], figures: Sequence[str] = ()) -> str:
 def page_view(study: Mapping[str, Any]) -> dict[str, Any]:
     """The same as :func:`markdown`, as the page's replica-study section shows it (sections.html.j2, macro
     ``replica_study``; the paragraph's Markdown emphasis becomes HTML there, after escaping)."""
-    return {"paragraph": study["paragraph"], "figures": list(study.get("figures", [])), "header": HEADER,
-            "rows": list(table_rows(study))}
+    return {
+        "paragraph": study["paragraph"],
+        "figures": list(study.get("figures", [])),
+        "header": HEADER,
+        "rows": list(table_rows(study)),
+    }

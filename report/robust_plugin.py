@@ -10,12 +10,17 @@ import pytest
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("eis")
     group.addoption(
-        "--robustness", action="store_true", default=False,
+        "--robustness",
+        action="store_true",
+        default=False,
         help="also measure each claim's robustness: its allowed readings enumerated, a seeded bootstrap of its "
         "images against its acceptance bounds, and a held-out replication; recorded in claims.json and every view",
     )
     group.addoption(
-        "--robustness-resamples", type=int, default=None, metavar="N",
+        "--robustness-resamples",
+        type=int,
+        default=None,
+        metavar="N",
         help="bootstrap resamples per claim with --robustness (default 200)",
     )
 

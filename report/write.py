@@ -32,13 +32,20 @@ def counts(claims: Mapping[str, ClaimRecord]) -> dict[str, int]:
 def missing_records(claims: Mapping[str, Any], probes: Mapping[str, Any], known: Catalogue) -> dict[str, list[str]]:
     """The catalogue's claims and probes (:func:`report.catalogue.catalogue`, from the claims package's markers)
     a run has no record of (empty lists: a complete run)."""
-    return {"claims": [c for c in known.claim_ids if c not in claims],
-            "probes": [p for p in known.probe_ids if p not in probes]}
+    return {
+        "claims": [c for c in known.claim_ids if c not in claims],
+        "probes": [p for p in known.probe_ids if p not in probes],
+    }
 
 
-def build_document(context: RunContext | None, claims: Mapping[str, ClaimRecord], probes: Mapping[str, ClaimRecord],
-                   known: Catalogue, sections: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                   order: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+def build_document(
+    context: RunContext | None,
+    claims: Mapping[str, ClaimRecord],
+    probes: Mapping[str, ClaimRecord],
+    known: Catalogue,
+    sections: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    order: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
     """The ``claims.json`` document, built once per run from every record; every report file is a function of it.
     Deterministic: no timestamps, claims in catalogue order. ``summary.complete`` is true when every claim and every
     probe has a record; ``summary.missing`` lists what a partial run lacks; the ``ood`` section records (merged,
@@ -50,8 +57,12 @@ def build_document(context: RunContext | None, claims: Mapping[str, ClaimRecord]
         "schema_version": SCHEMA_VERSION,
         "checkpoint": ctx["checkpoint"],
         "data": ctx["data"],
-        "summary": {**counts(claims), "total": len(claims), "complete": complete,
-                    **({} if complete else {"missing": missing})},
+        "summary": {
+            **counts(claims),
+            "total": len(claims),
+            "complete": complete,
+            **({} if complete else {"missing": missing}),
+        },
         "claims": {cid: rec.to_json() for cid, rec in ordered(claims, known.order)},
         "probes": {pid: rec.to_json() for pid, rec in sorted(probes.items())},
     }
@@ -66,8 +77,9 @@ def build_document(context: RunContext | None, claims: Mapping[str, ClaimRecord]
     return doc
 
 
-def write_report(out: Path, doc: dict[str, Any], matrix: Mapping[str, Any] | None = None,
-                 presentation: Any = None) -> Path:
+def write_report(
+    out: Path, doc: dict[str, Any], matrix: Mapping[str, Any] | None = None, presentation: Any = None
+) -> Path:
     """Write every report file of the document ``doc`` (:func:`build_document`) into ``out``, and ``matrix.json``
     with its sections when given; return ``out``. ``presentation``: the project's words
     (:class:`report.render.Presentation`)."""
@@ -99,12 +111,14 @@ def plural_counts(claims: Mapping[str, ClaimRecord]) -> str:
     c = counts(claims)
     known = sum(bool(rec.known_nonreproduction) for rec in claims.values())
     text = f"{len(claims)} claim{'' if len(claims) == 1 else 's'}: " + ", ".join(
-        count_text(c[v], v) for v in ("holds", "erratum", "fails"))
+        count_text(c[v], v) for v in ("holds", "erratum", "fails")
+    )
     return text + (f" ({known} known non-reproduction{'' if known == 1 else 's'})" if known else "")
 
 
-def verdict_table_rows(claims: Mapping[str, ClaimRecord], order: Sequence[str] = (),
-                       clip: bool = True) -> list[tuple[str, ...]]:
+def verdict_table_rows(
+    claims: Mapping[str, ClaimRecord], order: Sequence[str] = (), clip: bool = True
+) -> list[tuple[str, ...]]:
     """The terminal table, claims in ``order``; with robustness measured, a robustness column before the verdict.
     Long cells are clipped unless ``clip`` is false (``-v``)."""
     robust = any(rec.robustness is not None for rec in claims.values())

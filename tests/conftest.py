@@ -48,8 +48,9 @@ def claims_command(config: pytest.Config, *extra: str) -> list[str]:
     return args + list(extra)
 
 
-def run_claims(config: pytest.Config, report_dir: Path, *extra: str, env: dict[str, str] | None = None,
-               timeout: float = 900) -> ClaimsRun:
+def run_claims(
+    config: pytest.Config, report_dir: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> ClaimsRun:
     """Run ``python -m pytest claims/`` in a child process writing its report to ``report_dir``."""
     args = claims_command(config, "--report-dir", str(report_dir), *extra)
     child_env = {**os.environ, **(env or {})}
@@ -63,5 +64,7 @@ def claims_run(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFac
     """One real ``pytest claims/`` run (serial) of the configured checkpoint, shared by the end-to-end tests."""
     run = run_claims(pytestconfig, tmp_path_factory.mktemp("claims-report"))
     if not (run.report_dir / "claims.json").exists():
-        pytest.fail(f"the claims run wrote no report (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}")
+        pytest.fail(
+            f"the claims run wrote no report (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}"
+        )
     return run

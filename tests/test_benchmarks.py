@@ -41,11 +41,11 @@ def test_one_agreement_evaluation_sorted_prefix_counts(benchmark, train):
     benchmark(scorer.agreement, L_THRESHOLD, R_THRESHOLD)
 
 
-def test_one_causal_scrubbing_pass(benchmark, scrubber):
+def test_one_causal_scrubbing_pass(benchmark, scrubber):  # noqa: F811
     benchmark(scrubber.kept, 1e-3, 0)
 
 
-def test_one_min_ablation(benchmark, fc2, groups, train):
+def test_one_min_ablation(benchmark, fc2, groups, train):  # noqa: F811
     benchmark(min_ablation_table, train.post, fc2, groups, train.s)
 
 

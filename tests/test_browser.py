@@ -20,8 +20,14 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 LOCAL_SCHEMES = ("file:", "data:")
 
@@ -38,8 +44,12 @@ def chromium() -> Iterator[Any]:
         pytest.skip(f"playwright is not importable ({exc}); pip install playwright")
     with tempfile.TemporaryDirectory(prefix="eis-chromium-") as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900}, service_workers="block",
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            service_workers="block",
         )
         try:
             yield context
@@ -58,8 +68,10 @@ def opened_report(chromium: Any, claims_run: Any) -> dict[str, Any]:
         page.goto((claims_run.report_dir / "index.html").resolve().as_uri(), wait_until="load")
         page.wait_for_load_state("networkidle")
         images = page.eval_on_selector_all(
-            "img", "els => els.map(e => ({src: e.src.slice(0, 40), alt: e.alt, complete: e.complete,"
-                   " width: e.naturalWidth, height: e.naturalHeight}))")
+            "img",
+            "els => els.map(e => ({src: e.src.slice(0, 40), alt: e.alt, complete: e.complete,"
+            " width: e.naturalWidth, height: e.naturalHeight}))",
+        )
         rows = page.locator("#verdicts tbody tr").count()
         row_ids = page.eval_on_selector_all("#verdicts tbody tr td:first-child", "els => els.map(e => e.textContent)")
         page.screenshot(path=str(claims_run.report_dir / "index.png"), full_page=True)
@@ -108,7 +120,8 @@ def test_badge_text_fits_its_boxes(chromium: Any, claims_run: Any) -> None:
                 const texts = [...svg.querySelectorAll('text')].map(t => {
                     const b = t.getBBox(); return {text: t.textContent, left: b.x, right: b.x + b.width}; });
                 return {width: Number(svg.getAttribute('width')), split, texts};
-            }""")
+            }"""
+        )
     finally:
         page.close()
     label, value = geometry["texts"][:2], geometry["texts"][2:]

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
+from claims import catalogue
 from fixtures.checkpoint import load_state, save_state
 from fixtures.locate import resolve_checkpoint
-from claims import catalogue
 
 CLAIM_IDS = catalogue().claim_ids
-from tests.conftest import run_claims
+from tests.conftest import run_claims  # noqa: E402
 
 pytestmark = [pytest.mark.needs_data, pytest.mark.slow]
 

@@ -30,16 +30,22 @@ from model.counterfactuals import by_name, replica
 from model.runs import Checkpoints, ModelRun, incomplete_dir, run_dir
 from tests.conftest import claims_command
 
-CONTEXT = {"checkpoint": {"path": "data/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
-           "data": {"train": 600, "test": 100, "dir": "~/data", "canonical_mnist": False}}
+CONTEXT = {
+    "checkpoint": {"path": "data/mnist_model.pt", "sha256": "ab" * 32, "challenge": True},
+    "data": {"train": 600, "test": 100, "dir": "~/data", "canonical_mnist": False},
+}
 
 
 def _document(claims=None):
     """A model run's claims.json: a record of each of ``claims`` (default: every claim) and of every probe."""
     claims = catalogue().claim_ids if claims is None else claims
-    return {"checkpoint": CONTEXT["checkpoint"], "data": CONTEXT["data"], "summary": {},
-            "claims": {c: {"verdict": "holds"} for c in claims}, "probes": {p: {"verdict": "holds"}
-                                                                          for p in catalogue().probe_ids}}
+    return {
+        "checkpoint": CONTEXT["checkpoint"],
+        "data": CONTEXT["data"],
+        "summary": {},
+        "claims": {c: {"verdict": "holds"} for c in claims},
+        "probes": {p: {"verdict": "holds"} for p in catalogue().probe_ids},
+    }
 
 
 def _complete(cf):
@@ -52,9 +58,17 @@ def _checkpoints(build):
 
 
 def _model_run(cf, prepared, build, out, session):
-    return runs.model_run(cf, _checkpoints(build), _complete(cf), out, session, project=PROJECT_ROOT,
-                          inputs=prepared.inputs, data_dir=prepared.mnist.root,
-                          warn=lambda m: warnings.warn(m, stacklevel=2))
+    return runs.model_run(
+        cf,
+        _checkpoints(build),
+        _complete(cf),
+        out,
+        session,
+        project=PROJECT_ROOT,
+        inputs=prepared.inputs,
+        data_dir=prepared.mnist.root,
+        warn=lambda m: warnings.warn(m, stacklevel=2),
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -65,8 +79,9 @@ def _prepared(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir(exist_ok=True)
     checkpoint = Checkpoint(tmp_path / "challenge.pt", "cd" * 32)
-    return SimpleNamespace(inputs=SimpleNamespace(cache_dir=cache, checkpoint=checkpoint),
-                           mnist=SimpleNamespace(root=tmp_path / "data"))
+    return SimpleNamespace(
+        inputs=SimpleNamespace(cache_dir=cache, checkpoint=checkpoint), mnist=SimpleNamespace(root=tmp_path / "data")
+    )
 
 
 class Child:
@@ -99,9 +114,29 @@ def test_a_models_run_stopped_by_bad_input_deletes_nothing(tmp_path):
     (out / "models" / "replica-seed1" / "claims.json").write_text("{}")
     (out / "models" / "replica-seed1" / "index.html").write_text("<html></html>")
     before = _snapshot(out)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", "--models",
-                           "replicas:2", "--weights", str(tmp_path), "--report-dir", str(out), "--no-download"],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "claims/",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--models",
+            "replicas:2",
+            "--weights",
+            str(tmp_path),
+            "--report-dir",
+            str(out),
+            "--no-download",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "is a folder, not a file" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
     assert _snapshot(out) == before
@@ -114,9 +149,14 @@ def test_a_partial_models_run_deletes_nothing(pytestconfig, tmp_path):
     (out / "models" / "replica-seed1").mkdir(parents=True)
     (out / "models" / "replica-seed1" / "claims.json").write_text("{}")
     before = _snapshot(out / "models")
-    proc = subprocess.run(claims_command(pytestconfig, "--models", "replicas:2", "-k", "v-shape", "--report-dir",
-                                         str(out)), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
-                          check=False)
+    proc = subprocess.run(
+        claims_command(pytestconfig, "--models", "replicas:2", "-k", "v-shape", "--report-dir", str(out)),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert _snapshot(out / "models") == before
 
@@ -168,10 +208,12 @@ class _Config:
 
 def _matrix(root, shipped, models="replicas:2"):
     """The matrix hook of a complete run of the challenge network whose model tests shipped ``shipped``."""
-    sections = {claims_matrix.MODEL_RUNS: [claims_matrix.transport(ModelRun(name, 0, doc, ""))
-                                           for name, doc in shipped.items()]}
-    return claims_matrix.pytest_eis_matrix(config=_Config(models, "session"), out=root, document=_document(),
-                                           sections=sections)
+    sections = {
+        claims_matrix.MODEL_RUNS: [claims_matrix.transport(ModelRun(name, 0, doc, "")) for name, doc in shipped.items()]
+    }
+    return claims_matrix.pytest_eis_matrix(
+        config=_Config(models, "session"), out=root, document=_document(), sections=sections
+    )
 
 
 def test_a_degraded_matrix_says_so_and_writes_its_study_into_partial(tmp_path):
@@ -212,8 +254,9 @@ def _loads(weights: Path) -> bool:
 
 
 def _build(prepared):
-    return lambda cf: checkpoint.checkpoint_for(cf, prepared.inputs.cache_dir, prepared.inputs.checkpoint.sha256,
-                                                {}, None, prepared.mnist)
+    return lambda cf: checkpoint.checkpoint_for(
+        cf, prepared.inputs.cache_dir, prepared.inputs.checkpoint.sha256, {}, None, prepared.mnist
+    )
 
 
 def test_a_cached_checkpoint_that_cannot_be_loaded_is_rebuilt_with_a_warning(tmp_path, monkeypatch):
@@ -254,8 +297,12 @@ def _unprivileged_mounts() -> bool:
     """Can this user mount a small tmpfs in a namespace of its own (``unshare -rm``, no privileges needed)?"""
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /tmp"],
-                           capture_output=True, timeout=30, check=False)
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /tmp"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
     return probe.returncode == 0
 
 
@@ -276,9 +323,28 @@ def test_a_models_run_with_an_unusable_checkpoint_folder_stops_before_any_test(t
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "models").write_text("not a folder")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "claims/", "-q", "-p", "no:cacheprovider", "--models",
-                           "untrained", "--cache-dir", str(cache), "--report-dir", str(tmp_path / "out")],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "claims/",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--models",
+            "untrained",
+            "--cache-dir",
+            str(cache),
+            "--report-dir",
+            str(tmp_path / "out"),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "model checkpoint folder" in proc.stderr and "--cache-dir" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -289,11 +355,19 @@ def test_a_read_only_checkpoint_folder_stops_a_models_run_before_any_test(tmp_pa
     """A read-only bind mount, which (unlike chmod) also binds root."""
     models = tmp_path / "cache" / "models"
     models.mkdir(parents=True)
-    run = (f"{sys.executable} -m pytest claims/ -q -p no:cacheprovider --models replicas:1 --cache-dir {models.parent} "
-           f"--report-dir {tmp_path / 'out'}")
+    run = (
+        f"{sys.executable} -m pytest claims/ -q -p no:cacheprovider --models replicas:1 --cache-dir {models.parent} "
+        f"--report-dir {tmp_path / 'out'}"
+    )
     script = f"mount --bind {models} {models} && mount -o remount,bind,ro {models} && exec {run}"
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=300, check=False)
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert f"{models} is not writable" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
 
@@ -303,6 +377,7 @@ def _activations_main(out: Path, monkeypatch, capsys, fail_with: OSError | None)
     monkeypatch.setattr(activations, "compute_arrays", lambda *a: {"x": np.zeros(1000)})
     monkeypatch.setattr(activations, "load_mnist", lambda root: None)
     if fail_with is not None:
+
         def full(path, arrays):
             raise fail_with
 
@@ -324,13 +399,21 @@ def test_a_really_full_disk_under_the_activation_cache_is_one_line(tmp_path):
     """A 256 kB tmpfs (mounted in a user namespace, no privileges) and a 1 MB bundle: the real ENOSPC."""
     folder = tmp_path / "small"
     folder.mkdir()
-    stub = ("import sys, numpy as np; import fixtures.activations as a; "
-            "a.compute_arrays = lambda *x: {'x': np.random.default_rng(0).random(131072)}; "
-            "a.load_mnist = lambda root: None; "
-            f"sys.exit(a.main(['--weights', 'w.pt', '--data-dir', 'd', '--out', '{folder}/bundle.npz']))")
-    script = f"mount -t tmpfs -o size=256k tmpfs {folder} && exec {sys.executable} -c \"{stub}\""
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+    stub = (
+        "import sys, numpy as np; import fixtures.activations as a; "
+        "a.compute_arrays = lambda *x: {'x': np.random.default_rng(0).random(131072)}; "
+        "a.load_mnist = lambda root: None; "
+        f"sys.exit(a.main(['--weights', 'w.pt', '--data-dir', 'd', '--out', '{folder}/bundle.npz']))"
+    )
+    script = f'mount -t tmpfs -o size=256k tmpfs {folder} && exec {sys.executable} -c "{stub}"'
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == activations.EXIT_BAD_CHECKPOINT, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "No space left on device" in proc.stderr
 

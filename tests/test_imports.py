@@ -70,20 +70,24 @@ def test_no_module_imports_a_package_above_it_or_the_engine_the_project():
             if (name, target) not in KNOWN_UPWARD:
                 wrong.append(f"{name} imports {target}")
     assert not wrong, "imports that run against model -> fixtures -> analysis -> claims (report imports none):\n" + (
-        "\n".join(wrong))
+        "\n".join(wrong)
+    )
 
 
 def test_the_known_upward_imports_still_exist():
     """An entry of the allow-list that no longer happens is removed from it (the list only shrinks)."""
     mods = modules()
-    stale = [f"{name} -> {target}" for name, target in sorted(KNOWN_UPWARD)
-             if name not in mods or target not in imported(name, mods[name])]
+    stale = [
+        f"{name} -> {target}"
+        for name, target in sorted(KNOWN_UPWARD)
+        if name not in mods or target not in imported(name, mods[name])
+    ]
     assert not stale, "remove from KNOWN_UPWARD: " + ", ".join(stale)
 
 
 def test_there_is_no_cycle_between_packages():
     graph = defaultdict(set)
-    for (src, dst) in edges():
+    for src, dst in edges():
         graph[src].add(dst)
 
     def cycle_from(start: str) -> list[str] | None:
@@ -101,12 +105,15 @@ def test_there_is_no_cycle_between_packages():
     assert not cycles, "import cycles between packages:\n" + "\n".join(sorted(cycles))
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("import model.network\n", {"model"}),
-    ("def f():\n    from analysis.labelling import x\n", {"analysis"}),
-    ("from . import sibling\n", {"report"}),
-    ("import numpy, pytest\n", set()),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import model.network\n", {"model"}),
+        ("def f():\n    from analysis.labelling import x\n", {"analysis"}),
+        ("from . import sibling\n", {"report"}),
+        ("import numpy, pytest\n", set()),
+    ],
+)
 def test_the_reader_sees_every_kind_of_import(tmp_path, source, expected):
     path = tmp_path / "m.py"
     path.write_text(source)
@@ -134,7 +141,7 @@ def test_there_is_no_cycle_between_modules_at_import_time():
         seen[node] = 1
         for nxt in sorted(graph[node]):
             if seen.get(nxt) == 1:
-                cycles.append(" -> ".join(path[path.index(nxt):] + [node, nxt]) if nxt in path else f"{node} -> {nxt}")
+                cycles.append(" -> ".join(path[path.index(nxt) :] + [node, nxt]) if nxt in path else f"{node} -> {nxt}")
             elif nxt not in seen:
                 visit(nxt, path + [node])
         seen[node] = 2

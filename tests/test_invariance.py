@@ -65,4 +65,6 @@ def test_an_equivalent_network_gets_the_same_verdicts(pytestconfig, claims_run, 
             assert after == pytest.approx(FACTOR * before, rel=1e-3)
             expected.pop(cid), got.pop(cid)
     assert got == expected
-    assert {k: v["verdict"] for k, v in doc["probes"].items()} == {k: v["verdict"] for k, v in claims_run.document["probes"].items()}
+    assert {k: v["verdict"] for k, v in doc["probes"].items()} == {
+        k: v["verdict"] for k, v in claims_run.document["probes"].items()
+    }

@@ -1,7 +1,7 @@
 """The same records whatever the invocation: what ``pytest claims/`` records is recorded identically by a run
 that also collects the suite's own tests (as ``pytest`` does: it imports modules ``pytest claims/`` never
 imports, whose constants hypothesis would otherwise mix into the probes' examples) and selects only the probes
-(``-m probe``). ``pytest -n 2`` is compared in tests/test_distributed.py, partial runs in tests/report/test_partial.py."""
+(``-m probe``). ``pytest -n 2`` is compared in tests/test_distributed.py, partial runs in tests/report/test_partial.py."""  # noqa: E501
 
 from __future__ import annotations
 
@@ -33,8 +33,19 @@ def test_a_run_from_another_directory_creates_nothing_there(pytestconfig, tmp_pa
 
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
-    args = [sys.executable, "-m", "pytest", str(PROJECT_ROOT / "claims" / "test_probes.py"), "-q", "-p", "no:cacheprovider",
-            "--hypothesis-profile", "explore", "--report-dir", str(tmp_path / "report")]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(PROJECT_ROOT / "claims" / "test_probes.py"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--hypothesis-profile",
+        "explore",
+        "--report-dir",
+        str(tmp_path / "report"),
+    ]
     for option in ("weights", "data_dir", "cache_dir"):
         if pytestconfig.getoption(option):
             args += [f"--{option.replace('_', '-')}", str(pytestconfig.getoption(option))]

@@ -24,8 +24,9 @@ SETTINGS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SETTINGS)
-def test_records_are_identical_whatever_the_cpu_kernels_and_thread_count(name, pytestconfig, prepared, claims_run,
-                                                                         tmp_path):
+def test_records_are_identical_whatever_the_cpu_kernels_and_thread_count(
+    name, pytestconfig, prepared, claims_run, tmp_path
+):
     cache = tmp_path / "cache"
     cache.mkdir()
     # A fresh cache, so the network side runs again under this setting; only the figure memo is shared (figures
@@ -50,4 +51,3 @@ def test_activations_do_not_depend_on_the_forward_batch_size(mnist, prepared):
     one = activations(challenge_state, images, batch_size=512)
     other = activations(challenge_state, images, batch_size=37)
     assert np.array_equal(one.pre, other.pre) and np.array_equal(one.logits, other.logits)
-

@@ -33,8 +33,15 @@ def anisotropic_data(seed: int = 0, n: int = 300, scales=(5.0, 3.0, 2.0, 1.0, 0.
     return (rng.standard_normal((n, d)) * np.asarray(scales)) @ rotation + rng.standard_normal(d) * 3
 
 
-def v_points(seed: int = 0, corner=(2.0, -1.0), left=(-1.0, 1.2), right=(1.0, 0.8), n_arm: int = 400,
-             noise: float = 0.02, blob: int = 40) -> tuple[np.ndarray, np.ndarray]:
+def v_points(
+    seed: int = 0,
+    corner=(2.0, -1.0),
+    left=(-1.0, 1.2),
+    right=(1.0, 0.8),
+    n_arm: int = 400,
+    noise: float = 0.02,
+    blob: int = 40,
+) -> tuple[np.ndarray, np.ndarray]:
     """Points along two rays from ``corner`` (outward directions ``left``, ``right``), perpendicular noise, and
     a blob at the corner. Returns (points, arm id: 0 left ray, 1 right ray, -1 blob)."""
     rng = np.random.default_rng(seed)
@@ -75,10 +82,12 @@ def synthetic_model(seed: int = 0, n: int = 1500, n_one: int = 10, n_anti: int =
     s = rng.uniform(-26000.0, 2000.0, n)
     region = labelling.regions(s)
     z = (s - (L_THRESHOLD + R_THRESHOLD) / 2) / 5000.0  # ~ -2.7 .. 2.9
-    one = np.maximum(rng.uniform(0.5, 2, n_one) * (z[:, None] - rng.uniform(0.3, 1.0, n_one))
-                     + rng.normal(0, 0.1, (n, n_one)), 0)
-    anti = np.maximum(rng.uniform(0.5, 2, n_anti) * (-z[:, None] - rng.uniform(0.3, 1.0, n_anti))
-                      + rng.normal(0, 0.1, (n, n_anti)), 0)
+    one = np.maximum(
+        rng.uniform(0.5, 2, n_one) * (z[:, None] - rng.uniform(0.3, 1.0, n_one)) + rng.normal(0, 0.1, (n, n_one)), 0
+    )
+    anti = np.maximum(
+        rng.uniform(0.5, 2, n_anti) * (-z[:, None] - rng.uniform(0.3, 1.0, n_anti)) + rng.normal(0, 0.1, (n, n_anti)), 0
+    )
     post = np.concatenate([one, anti, np.zeros((n, n_dead))], axis=1)
     d = post.shape[1]
     weight = np.empty((2, d))
@@ -284,8 +293,21 @@ def test_similarity_of_one_image_is_zero_dimensional_and_a_channel_axis_is_accep
         (np.full((2, 28, 28), np.nan), "NaN or infinity"),
         (np.full((2, 28, 28), np.inf, np.float32), "NaN or infinity"),
     ],
-    ids=["27x28", "28x27", "flat", "3-channels", "1-d", "bool", "complex", "str", "negative", "256", "255.5",
-         "nan", "inf"],
+    ids=[
+        "27x28",
+        "28x27",
+        "flat",
+        "3-channels",
+        "1-d",
+        "bool",
+        "complex",
+        "str",
+        "negative",
+        "256",
+        "255.5",
+        "nan",
+        "inf",
+    ],
 )
 def test_similarity_refuses_bad_pixels_with_a_clear_value_error(images, match):
     with pytest.raises(ValueError, match=match):
@@ -470,8 +492,9 @@ def constant_parts_scrubber(seed: int = 0, n: int = 200) -> Scrubber:
     rng = np.random.default_rng(seed)
     post = np.tile(rng.random(6), (n, 1))
     weight, bias = rng.standard_normal((2, 6)), rng.standard_normal(2)
-    groups = neurons.Groups(one=np.arange(6) < 2, anti_one=(np.arange(6) >= 2) & (np.arange(6) < 4),
-                            dead=np.arange(6) >= 4)
+    groups = neurons.Groups(
+        one=np.arange(6) < 2, anti_one=(np.arange(6) >= 2) & (np.arange(6) < 4), dead=np.arange(6) >= 4
+    )
     s = rng.uniform(-26000, 2000, n)
     labels = labels_from_logits(Readout(weight, bias).logits(post))
     return Scrubber.build(post, Readout(weight, bias), groups, s, labelling.regions(s), labels)
@@ -486,14 +509,20 @@ def region_detector_scrubber(n: int = 600) -> Scrubber:
     """The write-up's hypothesis made exactly true: "1" detectors are on (1) exactly on 1-like images, "anti-1"
     detectors exactly on anti-1-like ones; either lifts class 1 over the bias. The regions are far apart in s."""
     rng = np.random.default_rng(0)
-    s = np.concatenate([rng.uniform(-30000, -20000, n // 3), rng.uniform(-15000, -10000, n // 3),
-                        rng.uniform(-5000, 0, n - 2 * (n // 3))])
+    s = np.concatenate(
+        [
+            rng.uniform(-30000, -20000, n // 3),
+            rng.uniform(-15000, -10000, n // 3),
+            rng.uniform(-5000, 0, n - 2 * (n // 3)),
+        ]
+    )
     region = labelling.regions(s)
     post = np.stack([region == ONE, region == ONE, region == ANTI, np.zeros(n)], axis=1).astype(float)
     weight = np.array([[0.0, 0.0, 0.0, 0.5], [1.0, 1.0, 2.0, -0.5]])
     bias = np.array([1.0, 0.0])
-    groups = neurons.Groups(one=np.array([1, 1, 0, 0], bool), anti_one=np.array([0, 0, 1, 0], bool),
-                            dead=np.array([0, 0, 0, 1], bool))
+    groups = neurons.Groups(
+        one=np.array([1, 1, 0, 0], bool), anti_one=np.array([0, 0, 1, 0], bool), dead=np.array([0, 0, 0, 1], bool)
+    )
     labels = labels_from_logits(Readout(weight, bias).logits(post))
     assert set(labels[region == MIDDLE]) == {0} and set(labels[region != MIDDLE]) == {1}
     return Scrubber.build(post, Readout(weight, bias), groups, s, region, labels)
@@ -510,8 +539,9 @@ def test_random_scrubbing_of_random_labels_is_near_chance():
     n = 4000
     post = rng.random((n, 6))
     weight, bias = rng.standard_normal((2, 6)), np.zeros(2)
-    groups = neurons.Groups(one=np.arange(6) < 2, anti_one=np.arange(6) >= 4,
-                            dead=(np.arange(6) >= 2) & (np.arange(6) < 4))
+    groups = neurons.Groups(
+        one=np.arange(6) < 2, anti_one=np.arange(6) >= 4, dead=(np.arange(6) >= 2) & (np.arange(6) < 4)
+    )
     s = rng.uniform(-26000, 2000, n)
     scrubber = Scrubber.build(post, Readout(weight, bias), groups, s, labelling.regions(s), rng.integers(0, 2, n))
     assert scrubber.kept("random", seed=0) == pytest.approx(0.5, abs=0.05)
@@ -570,8 +600,9 @@ def assert_nested_close(a: dict, b: dict, tol: float = 1e-9) -> None:
 def test_reparametrised_network_computes_the_same_logits(model, reparametrised):
     post, weight, bias, _, _ = model
     _, post2, weight2 = reparametrised
-    np.testing.assert_allclose(Readout(weight2, bias).logits(post2), Readout(weight, bias).logits(post),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        Readout(weight2, bias).logits(post2), Readout(weight, bias).logits(post), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_groups_by_firing_follow_the_neurons_through_permutation_and_scaling(model, reparametrised):
@@ -596,10 +627,12 @@ def test_min_ablation_table_is_invariant_to_reparametrising_neurons(model, repar
 def test_zero_ablation_effect_is_invariant_to_reparametrising_neurons(model, reparametrised):
     post, weight, bias, _, region = model
     _, post2, weight2 = reparametrised
-    effect = ablation.zero_ablation_effect(post, Readout(weight, bias), neurons.groups_by_firing(post, region).anti_one,
-                                           region)
-    effect2 = ablation.zero_ablation_effect(post2, Readout(weight2, bias), neurons.groups_by_firing(post2, region).anti_one,
-                                            region)
+    effect = ablation.zero_ablation_effect(
+        post, Readout(weight, bias), neurons.groups_by_firing(post, region).anti_one, region
+    )
+    effect2 = ablation.zero_ablation_effect(
+        post2, Readout(weight2, bias), neurons.groups_by_firing(post2, region).anti_one, region
+    )
     assert_nested_close(effect2, effect)
 
 
@@ -608,8 +641,7 @@ def v_statistics(post: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     coords = geometry.fit_pca(post, 2).transform(post)
     v = geometry.fit_v(coords)
     distance = np.linalg.norm(coords - v.corner, axis=1)
-    return {"r2_left": v.left.line.r2, "r2_right": v.right.line.r2,
-            "corner_auc": geometry.auc(-distance, labels == 0)}
+    return {"r2_left": v.left.line.r2, "r2_right": v.right.line.r2, "corner_auc": geometry.auc(-distance, labels == 0)}
 
 
 @pytest.mark.parametrize("k", [1.0, 3.7, 0.05])

@@ -34,11 +34,15 @@ FC2 = Readout(W, B)
 ANTI_GROUP = np.array([True, False, False])
 ONE_GROUP = np.array([False, True, False])
 #                 n0    n1   n2      region   logit diff   label | n0 zeroed: logit diff, label
-POST = np.array([[2.0, 0.0, 0.0],  # MIDDLE   -1.9         0     |  0.1   1  (flips)
-                 [0.05, 0.0, 0.0],  # MIDDLE   0.05        1     |  0.1   1  (was 1)
-                 [3.0, 1.0, 0.0],  # ONE      -1.9         0     |  1.1   1  (flips)
-                 [0.0, 0.0, 1.0],  # ONE      -0.9         0     | -0.9   0  (n0 was 0: no change)
-                 [5.0, 0.0, 0.0]])  # ANTI     -4.9         0     |  excluded (anti-1-like)
+POST = np.array(
+    [
+        [2.0, 0.0, 0.0],  # MIDDLE   -1.9         0     |  0.1   1  (flips)
+        [0.05, 0.0, 0.0],  # MIDDLE   0.05        1     |  0.1   1  (was 1)
+        [3.0, 1.0, 0.0],  # ONE      -1.9         0     |  1.1   1  (flips)
+        [0.0, 0.0, 1.0],  # ONE      -0.9         0     | -0.9   0  (n0 was 0: no change)
+        [5.0, 0.0, 0.0],
+    ]
+)  # ANTI     -4.9         0     |  excluded (anti-1-like)
 REGION = np.array([MIDDLE, MIDDLE, ONE, ONE, ANTI])
 
 
@@ -72,14 +76,14 @@ def test_min_ablation_logit_diff_change_by_hand():
     np.testing.assert_allclose(ablation.min_ablation_logit_diff_change(POST, FC2, ONE_GROUP), [0, 0, -1, 0, 0])
     # n2's minimum over the five images is 0; with a raised floor it is 1 and the change is n2 - 1
     raised = POST + np.array([0.0, 0.0, 1.0])
-    np.testing.assert_allclose(ablation.min_ablation_logit_diff_change(raised, FC2, np.array([False, False, True])),
-                               [0, 0, 0, 1, 0])
+    np.testing.assert_allclose(
+        ablation.min_ablation_logit_diff_change(raised, FC2, np.array([False, False, True])), [0, 0, 0, 1, 0]
+    )
 
 
 def test_readout_by_hand():
     # the three-neuron readout above: logit 0 = 0.5 n0 − 0.5 n1 + 0.5 n2, logit 1 = 0.1 − 0.5 n0 + 0.5 n1 − 0.5 n2
-    post = np.array([[2.0, 1.0, 1.0],
-                     [0.0, 3.0, 2.0]])
+    post = np.array([[2.0, 1.0, 1.0], [0.0, 3.0, 2.0]])
     pair = np.array([True, False, True])  # n0 and n2
     np.testing.assert_allclose(FC2.logits(post), [[1.0, -0.9], [-0.5, 0.6]])
     # n0 and n2 contribute (0.5·2 + 0.5·1, −0.5·2 − 0.5·1) = (1.5, −1.5) and (1, −1); to the logit diff −3 and −2
@@ -90,8 +94,7 @@ def test_readout_by_hand():
 
 
 def test_readout_ablations_by_hand():
-    post = np.array([[2.0, 1.0, 1.0],
-                     [0.0, 3.0, 2.0]])
+    post = np.array([[2.0, 1.0, 1.0], [0.0, 3.0, 2.0]])
     pair = np.array([True, False, True])
     # to zero: rows (0, 1, 0) and (0, 3, 0) -> logits (−0.5, 0.6) and (−1.5, 1.6)
     np.testing.assert_allclose(FC2.zero_ablate(post, pair), [[-0.5, 0.6], [-1.5, 1.6]])
@@ -125,10 +128,14 @@ def test_class_0_by_half_by_hand():
 
 def test_min_ablation_outcomes_by_hand():
     # n0 anti group (weight -1), n1 "1" group (weight +1), bias (0, 0.1); minima: n0 = 0, n1 = 0
-    post = np.array([[4.0, 0.0],   # s -20000 (anti half): ld 0.1 - 4 = -3.9 -> 0
-                     [0.0, 0.0],   # s -15000 (anti half): ld 0.1 -> 1
-                     [0.0, 2.0],   # s  -5000 (1 half):    ld 2.1 -> 1
-                     [1.0, 0.0]])  # s      0 (1 half):    ld -0.9 -> 0
+    post = np.array(
+        [
+            [4.0, 0.0],  # s -20000 (anti half): ld 0.1 - 4 = -3.9 -> 0
+            [0.0, 0.0],  # s -15000 (anti half): ld 0.1 -> 1
+            [0.0, 2.0],  # s  -5000 (1 half):    ld 2.1 -> 1
+            [1.0, 0.0],
+        ]
+    )  # s      0 (1 half):    ld -0.9 -> 0
     s = np.array([-20000.0, -15000.0, -5000.0, 0.0])
     groups = Groups(one=np.array([False, True]), anti_one=np.array([True, False]), dead=np.array([False, False]))
     out = ablation.min_ablation_outcomes(post, Readout(W[:, :2], B), groups, s)
@@ -158,18 +165,26 @@ def test_strong_excitation_threshold_by_hand():
 GROUPS2 = Groups(one=np.array([True, False]), anti_one=np.array([False, True]), dead=np.array([False, False]))
 DIR2 = np.array([2.0, 1.0])
 FC2_2 = Readout(np.array([[0.0, 0.0], [2.0, 1.0]]), np.zeros(2))  # its logit-diff direction is DIR2
-POST2 = np.array([[1.0, 0.0],  # one 0, anti 0 -> neither
-                  [2.0, 0.0],  # one 2, anti 0 -> one only (>= 1.5)
-                  [1.0, 3.0],  # one 0, anti 3 -> anti only
-                  [2.0, 3.0],  # both
-                  [1.2, 0.2],  # one 0.4, anti 0.2 -> neither
-                  [1.0, 4.0]])  # anti only
+POST2 = np.array(
+    [
+        [1.0, 0.0],  # one 0, anti 0 -> neither
+        [2.0, 0.0],  # one 2, anti 0 -> one only (>= 1.5)
+        [1.0, 3.0],  # one 0, anti 3 -> anti only
+        [2.0, 3.0],  # both
+        [1.2, 0.2],  # one 0.4, anti 0.2 -> neither
+        [1.0, 4.0],
+    ]
+)  # anti only
 
 
 def test_both_groups_strong_by_hand():
     shares = ablation.both_groups_strong(POST2, FC2_2, GROUPS2, 1.5)
-    assert shares == {"both": pytest.approx(1 / 6), "one_only": pytest.approx(1 / 6),
-                      "anti_one_only": pytest.approx(2 / 6), "neither": pytest.approx(2 / 6)}
+    assert shares == {
+        "both": pytest.approx(1 / 6),
+        "one_only": pytest.approx(1 / 6),
+        "anti_one_only": pytest.approx(2 / 6),
+        "neither": pytest.approx(2 / 6),
+    }
 
 
 def test_regions_excite_groups_by_hand():
@@ -199,7 +214,9 @@ def test_either_group_rule_per_group_by_hand():
     assert ablation.either_group_rule(POST2, FC2_2, GROUPS2, labels)["agreement"] == pytest.approx(5 / 6)
     # sums 0, 2, 3, 5, 0.6, 4: one threshold on the sum misses image 2 too
     assert rule["sum_agreement"] == pytest.approx(5 / 6)
-    swapped = ablation.either_group_rule_per_group(POST2, FC2_2, Groups(GROUPS2.anti_one, GROUPS2.one, GROUPS2.dead), labels)
+    swapped = ablation.either_group_rule_per_group(
+        POST2, FC2_2, Groups(GROUPS2.anti_one, GROUPS2.one, GROUPS2.dead), labels
+    )
     assert 3.0 < swapped["theta_one"] <= 4.0 and swapped["theta_anti_one"] == 2.0  # thresholds follow the groups
 
 
@@ -259,10 +276,7 @@ def test_breaks_sign_pattern_by_hand():
 
 
 def test_no_detection_offset_by_hand():
-    post = np.array([[0.0, 2.0, 5.0],
-                     [0.0, 3.0, 5.0],
-                     [10.0, 10.0, 10.0],
-                     [1.0, 2.0, 0.0]])
+    post = np.array([[0.0, 2.0, 5.0], [0.0, 3.0, 5.0], [10.0, 10.0, 10.0], [1.0, 2.0, 0.0]])
     inactive = np.array([True, True, False, True])
     # column 0: median(0, 0, 1) - 0 = 0; column 1: median(2, 3, 2) - 2 = 0; column 2: median(5, 5, 0) - 0 = 5 of 10
     np.testing.assert_allclose(neurons.no_detection_offset(post, np.array([True, True, True]), inactive), [0, 0, 0.5])
@@ -353,13 +367,18 @@ def test_per_neuron_scrubbing_keeps_everything_when_each_neuron_is_a_function_of
     # "1" neurons are 1 on 1-like images and 0 elsewhere, "anti-1" neurons the mirror: the hypothesis is exactly
     # true, so any replacement it allows gives the same activations and every label is kept, in both schemes
     rng = np.random.default_rng(0)  # three clusters of s, far (> p·range) from the thresholds L and R
-    s = np.concatenate([rng.uniform(-26000, -20000, 130), rng.uniform(-15000, -10000, 140), rng.uniform(-5000, 2000, 130)])
+    s = np.concatenate(
+        [rng.uniform(-26000, -20000, 130), rng.uniform(-15000, -10000, 140), rng.uniform(-5000, 2000, 130)]
+    )
     region = labelling.regions(s)
     post = np.stack([region == ONE, region == ONE, region == ANTI, np.zeros(400, bool)], axis=1).astype(float)
     w = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0]])
     b = np.array([0.5, 0.0])
-    groups = Groups(one=np.array([True, True, False, False]), anti_one=np.array([False, False, True, False]),
-                    dead=np.array([False, False, False, True]))
+    groups = Groups(
+        one=np.array([True, True, False, False]),
+        anti_one=np.array([False, False, True, False]),
+        dead=np.array([False, False, False, True]),
+    )
     labels = np.argmax(post @ w.T + b, axis=1)
     scrubber = Scrubber.build(post, Readout(w, b), groups, s, region, labels)
     for scheme in ("group", "neuron"):
@@ -384,8 +403,9 @@ def test_the_two_scrubbing_schemes_by_hand():
     scrubber = Scrubber.build(post, Readout(w, b), groups, s, region, labels)
     for scheme in ("group", "neuron"):
         assert np.mean([scrubber.kept("random", seed, scheme) for seed in range(20)]) == pytest.approx(0.5, abs=0.03)
-    assert np.mean([scrubber._neuron_logits("random", seed).argmax(axis=1).mean() for seed in range(20)]) == \
-        pytest.approx(0.25, abs=0.03)
+    assert np.mean(
+        [scrubber._neuron_logits("random", seed).argmax(axis=1).mean() for seed in range(20)]
+    ) == pytest.approx(0.25, abs=0.03)
     # with a window holding only images of one parity (p·range = 5.1 reaches only the neighbours 5.03 away,
     # which have the other parity), the group scheme flips every label; so does the neuron scheme
     assert scrubber.kept(0.0051, 0, "group") == 0.0

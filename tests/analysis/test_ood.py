@@ -48,7 +48,10 @@ def test_scaling_scales_s(sources, synthetic_template):
 
 def test_blending_blends_s(sources, synthetic_template):
     params, images = sample("blend", sources)
-    s1, s2 = similarity(sources[params["source"]], synthetic_template), similarity(sources[params["other"]], synthetic_template)
+    s1, s2 = (
+        similarity(sources[params["source"]], synthetic_template),
+        similarity(sources[params["other"]], synthetic_template),
+    )
     lam = params["lam"]
     np.testing.assert_allclose(similarity(images, synthetic_template), lam * s1 + (1 - lam) * s2, rtol=1e-12, atol=1e-8)
 
@@ -56,9 +59,13 @@ def test_blending_blends_s(sources, synthetic_template):
 def test_inversion_and_constants_follow_the_template_sum(sources, synthetic_template):
     params, images = sample("invert", sources)
     s0 = similarity(sources[params["source"]], synthetic_template)
-    np.testing.assert_allclose(similarity(images, synthetic_template), 255 * synthetic_template.sum() - s0, rtol=1e-12, atol=1e-8)
+    np.testing.assert_allclose(
+        similarity(images, synthetic_template), 255 * synthetic_template.sum() - s0, rtol=1e-12, atol=1e-8
+    )
     params, images = sample("constant", sources)
-    np.testing.assert_allclose(similarity(images, synthetic_template), params["c"] * synthetic_template.sum(), rtol=1e-12, atol=1e-8)
+    np.testing.assert_allclose(
+        similarity(images, synthetic_template), params["c"] * synthetic_template.sum(), rtol=1e-12, atol=1e-8
+    )
 
 
 def test_shifts_move_the_ink_by_one_to_three_pixels(sources):
@@ -136,6 +143,7 @@ def _flipping_network(template: np.ndarray, every: int) -> Callable:
         label = band_labels(similarity(images, template))
         flip = (np.floor(images.reshape(len(images), -1).sum(axis=1) * 7.31) % every) == 0
         return np.where(label ^ flip, 1.0, -1.0)
+
     return logit_diff
 
 
@@ -219,8 +227,14 @@ def test_the_search_finds_a_planted_disagreement_and_minimise_proves_the_smalles
     def logit_diff(images):
         return np.where(images[:, 0, :].sum(axis=1) > 0, -5.0, 5.0)
 
-    found = ood.search_counterexample("shift", clean, synthetic_template, logit_diff, 1000.0,
-                                      settings(max_examples=100, derandomize=True, deadline=None, database=None))
+    found = ood.search_counterexample(
+        "shift",
+        clean,
+        synthetic_template,
+        logit_diff,
+        1000.0,
+        settings(max_examples=100, derandomize=True, deadline=None, database=None),
+    )
     assert found.worst is not None and found.worst.function_label == 1 and found.worst.logit_diff < 0
     oracle = ood.Oracle("shift", clean, synthetic_template, logit_diff, 1000.0)
     params, minimality = ood.minimise(oracle, found.worst.params)
@@ -235,6 +249,7 @@ def _pixel_network(special: set[int], needed: int) -> Callable:
 
     def logit_diff(images):
         return np.where((images.reshape(len(images), -1)[:, idx] == 255).sum(axis=1) >= needed, -5.0, 5.0)
+
     return logit_diff
 
 
@@ -317,38 +332,102 @@ def test_the_report_section_merges_orders_and_renders():
     from report import ood as rep
 
     section: dict = {}
-    rep.merge(section, {"family": "salt", "n": 2000, "agreement": 0.8, "n_far": 10, "far_agreement": 0.9,
-                        "far_interval": [0.6, 0.98], "constant_answer_far_agreement": 0.6, "informative": True,
-                        "verdict": "breaks", "in_distribution_far_agreement": 0.99997,
-                        "disagreement_ratio_to_in_distribution": 3344.0,
-                        "counterexample": {"params": {"source": 3, "pixels": [1, 2]}, "s": -11000.0, "function_label": 0,
-                                           "logit_diff": 2.5, "minimality": {"kind": "1-minimal"},
-                                           "proof": {"proved": True}},
-                        "worst": {"params": {"source": 4, "pixels": [5]}, "s": -11000.0, "function_label": 0,
-                                  "logit_diff": 3.0}})
-    rep.merge(section, {"family": "scale", "n": 2000, "agreement": 0.95, "n_far": 1000, "far_agreement": 1.0,
-                        "informative": True, "verdict": "generalises", "counterexample": None, "worst": None})
-    rep.merge(section, {"family": "invert", "n": 1000, "n_far": 1000, "far_agreement": 1.0, "informative": False,
-                        "constant_answer_far_agreement": 1.0, "verdict": "generalises", "counterexample": None})
-    rep.merge(section, {"family": "constant", "n": 1000, "n_far": 1000, "far_agreement": 0.9, "informative": False,
-                        "constant_answer_far_agreement": 0.97, "verdict": "breaks", "counterexample": None})
+    rep.merge(
+        section,
+        {
+            "family": "salt",
+            "n": 2000,
+            "agreement": 0.8,
+            "n_far": 10,
+            "far_agreement": 0.9,
+            "far_interval": [0.6, 0.98],
+            "constant_answer_far_agreement": 0.6,
+            "informative": True,
+            "verdict": "breaks",
+            "in_distribution_far_agreement": 0.99997,
+            "disagreement_ratio_to_in_distribution": 3344.0,
+            "counterexample": {
+                "params": {"source": 3, "pixels": [1, 2]},
+                "s": -11000.0,
+                "function_label": 0,
+                "logit_diff": 2.5,
+                "minimality": {"kind": "1-minimal"},
+                "proof": {"proved": True},
+            },
+            "worst": {"params": {"source": 4, "pixels": [5]}, "s": -11000.0, "function_label": 0, "logit_diff": 3.0},
+        },
+    )
+    rep.merge(
+        section,
+        {
+            "family": "scale",
+            "n": 2000,
+            "agreement": 0.95,
+            "n_far": 1000,
+            "far_agreement": 1.0,
+            "informative": True,
+            "verdict": "generalises",
+            "counterexample": None,
+            "worst": None,
+        },
+    )
+    rep.merge(
+        section,
+        {
+            "family": "invert",
+            "n": 1000,
+            "n_far": 1000,
+            "far_agreement": 1.0,
+            "informative": False,
+            "constant_answer_far_agreement": 1.0,
+            "verdict": "generalises",
+            "counterexample": None,
+        },
+    )
+    rep.merge(
+        section,
+        {
+            "family": "constant",
+            "n": 1000,
+            "n_far": 1000,
+            "far_agreement": 0.9,
+            "informative": False,
+            "constant_answer_far_agreement": 0.97,
+            "verdict": "breaks",
+            "counterexample": None,
+        },
+    )
     rep.merge(section, {"rule": {}, "figures": []})
     done = rep.finish(section)
     assert list(done["families"]) == ["scale", "invert", "salt", "constant"]  # the families' order
-    assert done["summary"] == ("the explanation generalises to 1 of 2 informative input families (scale); breaks on "
-                               "salt, constant; uninformative (not counted): invert, constant")
+    assert done["summary"] == (
+        "the explanation generalises to 1 of 2 informative input families (scale); breaks on "
+        "salt, constant; uninformative (not counted): invert, constant"
+    )
     md = rep.markdown(done)
-    assert ("| salt | 2000 | 90.00% of 10 | [60.00, 98.00] | 0 | 99.997% | 3,344× | 60.0% | breaks "
-            "| source 3, pixels: 2 (1, 2)") in md
+    assert (
+        "| salt | 2000 | 90.00% of 10 | [60.00, 98.00] | 0 | 99.997% | 3,344× | 60.0% | breaks "
+        "| source 3, pixels: 2 (1, 2)"
+    ) in md
     assert "| invert | 1000 | 100.00% of 1000 |" in md and "| uninformative |" in md
     view = rep.page_view(done)
     classes = {row["cells"][0]: row["verdict_class"] for row in view["rows"]}
     assert classes == {"scale": "holds", "invert": "neutral", "salt": "fails", "constant": "fails"}
     block = rep.readme_block(done)
     assert "**Evidence that the explanation generalises**: scale." in block and "invert (a one-answer" in block
-    cols = rep.matrix_columns(done, {"replica": {"ood": {"families": {
-        "salt": {"verdict": "generalises", "far_agreement": 0.97, "informative": True},
-        "invert": {"verdict": "generalises", "far_agreement": 1.0, "informative": False}}}}})
+    cols = rep.matrix_columns(
+        done,
+        {
+            "replica": {
+                "ood": {
+                    "families": {
+                        "salt": {"verdict": "generalises", "far_agreement": 0.97, "informative": True},
+                        "invert": {"verdict": "generalises", "far_agreement": 1.0, "informative": False},
+                    }
+                }
+            }
+        },
+    )
     assert cols["salt"]["original"]["verdict"] == "breaks" and cols["salt"]["replica"]["verdict"] == "generalises"
     text = rep.matrix_markdown(cols, ["original", "replica"])
     assert "generalises (97.0%)" in text and "uninformative (100.0%)" in text

@@ -286,8 +286,12 @@ def _doc():
     data = agreement_sample(2_000, 1_925)  # 96.25%: on the edge of "within 0.1 pp of 96.2%"
     edge = measure(at_least(0.962), data)
     far = measure(threshold_judge, Sample({"images": {"x": np.full(100, 0.3)}}))
-    claims = {"labeling-function": _record("holds", edge), "pca-variance": _record("holds", far),
-              "class-split": _record("erratum", {**far, "verdict": "erratum"}), "v-shape": _record("holds", None)}
+    claims = {
+        "labeling-function": _record("holds", edge),
+        "pca-variance": _record("holds", far),
+        "class-split": _record("erratum", {**far, "verdict": "erratum"}),
+        "v-shape": _record("holds", None),
+    }
     claims["v-shape"]["robustness"] = undeclared("no declaration", "no declaration")
     return build_document({}, claims, {})
 
@@ -322,7 +326,8 @@ def test_every_view_marks_unsettled_verdicts_and_the_badge_counts_settled_holds(
 def test_without_robustness_the_report_is_unchanged():
     from report import render
     from report.write import verdict_table_rows
-    from tests.report.documents import claim_records, document as build_document
+    from tests.report.documents import claim_records
+    from tests.report.documents import document as build_document
 
     doc = build_document({}, {"pca-variance": _record("holds", None)}, {})
     assert "robust_holds" not in doc["summary"]

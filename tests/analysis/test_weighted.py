@@ -32,7 +32,9 @@ def same(a, b) -> None:
         for x, y in zip((a.one, a.anti_one, a.dead), (b.one, b.anti_one, b.dead)):
             np.testing.assert_array_equal(x, y)
     else:
-        np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=1e-9, atol=1e-12
+        )
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +155,10 @@ def test_neuron_statistics_with_counts_equal_the_repeated_rows(model, seed):
     repeated["min"] = ablation.min_ablation_outcomes(postr, readout, groups, sr, midpoint=float(np.median(s)))
     same(weighted_, repeated)
     inactive, inactive_r = region != ONE, regionr != ONE
-    same(neurons.no_detection_offset(post, groups.one, inactive, w),
-         neurons.no_detection_offset(postr, groups.one, inactive_r))
+    same(
+        neurons.no_detection_offset(post, groups.one, inactive, w),
+        neurons.no_detection_offset(postr, groups.one, inactive_r),
+    )
 
 
 def test_best_threshold_rule_with_counts_equals_the_repeated_rows():
@@ -166,8 +170,9 @@ def test_best_threshold_rule_with_counts_equals_the_repeated_rows():
     assert ablation.best_threshold_rule(score, labels, w)[1] == pytest.approx(ablation.best_threshold_rule(sr, lr)[1])
     b = np.round(rng.normal(size=400), 1)
     (br,) = repeat(w, b)
-    assert (ablation.best_two_threshold_rule(score, b, labels, weights=w)["agreement"]
-            == pytest.approx(ablation.best_two_threshold_rule(sr, br, lr)["agreement"]))
+    assert ablation.best_two_threshold_rule(score, b, labels, weights=w)["agreement"] == pytest.approx(
+        ablation.best_two_threshold_rule(sr, br, lr)["agreement"]
+    )
 
 
 def test_regions_and_labels_of_the_synthetic_model_cover_every_case(model):

@@ -24,8 +24,11 @@ class FakeItem(SimpleNamespace):
 
 
 def a_verdict(kind: str = "claim") -> Verdict:
-    item = FakeItem(nodeid="claims/test_x.py::test_x", user_properties=[],
-                    config=SimpleNamespace(getoption=lambda name, default=None: default))
+    item = FakeItem(
+        nodeid="claims/test_x.py::test_x",
+        user_properties=[],
+        config=SimpleNamespace(getoption=lambda name, default=None: default),
+    )
     spec = ClaimSpec(id="x", quote="q", claimed=1, accept="a", kind=kind)
     return Verdict(item, spec, checkpoint_sha256="0")
 
@@ -76,8 +79,9 @@ def test_every_claim_of_a_real_run_records_exactly_what_its_judge_returns(pytest
     """Each judge, called again on its own on the sample its test gave it (the full sample, the default reading),
     returns the verdict and the measurements the claim's record holds; and every claim of the run was judged."""
     log = tmp_path / "judgements.json"
-    run = run_claims(pytestconfig, tmp_path / "report", "-p", "tests.claims.judge_log",
-                     env={"EIS_JUDGEMENTS": str(log)})
+    run = run_claims(
+        pytestconfig, tmp_path / "report", "-p", "tests.claims.judge_log", env={"EIS_JUDGEMENTS": str(log)}
+    )
     assert (tmp_path / "report" / "claims.json").exists(), run.stdout[-3000:] + run.stderr[-2000:]
     assert "JudgeMismatch" not in run.stdout, run.stdout[-3000:]
     records = run.document["claims"]
@@ -118,7 +122,8 @@ def test_a_test_that_judges_nothing_is_missing_from_the_log(pytester: pytest.Pyt
     pytester.makepyfile(test_two=TWO_CLAIMS)
     log = pytester.path / "judgements.json"
     monkeypatch.setenv("EIS_JUDGEMENTS", str(log))
-    result = pytester.runpytest_subprocess("-p", "tests.claims.judge_log", "-p", "no:cacheprovider",
-                                           "-p", "no:hypothesispytest")
+    result = pytester.runpytest_subprocess(
+        "-p", "tests.claims.judge_log", "-p", "no:cacheprovider", "-p", "no:hypothesispytest"
+    )
     result.assert_outcomes(passed=1)
     assert set(json.loads(log.read_text())) == {"judged"}

@@ -94,16 +94,20 @@ def test_replace_equals_brute_force(values):
     post, weight, bias = tiny_layer(seed=4)
     m = random_mask(post.shape[1], seed=5)
     v = 1.5 if values == "scalar" else np.random.default_rng(6).standard_normal(int(m.sum()))
-    np.testing.assert_allclose(Readout(weight, bias).replace(post, m, v), brute_force_logits(post, weight, bias, m, v),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        Readout(weight, bias).replace(post, m, v), brute_force_logits(post, weight, bias, m, v), atol=1e-12
+    )
 
 
 def test_replace_with_the_neurons_own_values_changes_nothing():
     post, weight, bias = tiny_layer()
     m = np.arange(post.shape[1]) < 3
     one_image = post[:1]
-    np.testing.assert_allclose(Readout(weight, bias).replace(one_image, m, one_image[0, m]),
-                               Readout(weight, bias).logits(one_image), atol=1e-12)
+    np.testing.assert_allclose(
+        Readout(weight, bias).replace(one_image, m, one_image[0, m]),
+        Readout(weight, bias).logits(one_image),
+        atol=1e-12,
+    )
 
 
 def test_interventions_do_not_modify_their_inputs():
@@ -137,8 +141,9 @@ def test_resample_with_identity_sources_reproduces_the_logits():
     masks = partition(post.shape[1], 2)
     parts = [Readout(weight, bias).contribution(post, m) for m in masks]
     identity = [np.arange(len(post))] * len(masks)
-    np.testing.assert_allclose(Readout(weight, bias).resample(parts, identity), Readout(weight, bias).logits(post),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        Readout(weight, bias).resample(parts, identity), Readout(weight, bias).logits(post), atol=1e-12
+    )
 
 
 def test_resample_needs_one_source_array_per_group():
@@ -158,6 +163,8 @@ BAD_MASKS = {
     "2-d": np.ones((1, 7), dtype=bool),
     "indices": np.array([0, 2, 4]),
 }
+
+
 def bad_mask_cases():
     for name, mask in BAD_MASKS.items():
         for op in ("zero_ablate", "min_ablate", "contribution", "logit_diff_contribution", "excitation", "restricted"):
@@ -215,8 +222,11 @@ def test_a_readout_is_frozen_float64_and_owns_its_arrays():
         readout.bias = np.zeros(2)  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("weight,bias", [(np.zeros((3, 4)), np.zeros(2)), (np.zeros(4), np.zeros(2)),
-                                         (np.zeros((2, 4)), np.zeros(3))], ids=["three-rows", "1-d", "bias"])
+@pytest.mark.parametrize(
+    "weight,bias",
+    [(np.zeros((3, 4)), np.zeros(2)), (np.zeros(4), np.zeros(2)), (np.zeros((2, 4)), np.zeros(3))],
+    ids=["three-rows", "1-d", "bias"],
+)
 def test_a_layer_that_is_not_two_logits_is_refused(weight, bias):
     with pytest.raises(ValueError, match="fc2"):
         Readout(weight, bias)

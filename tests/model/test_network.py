@@ -48,13 +48,17 @@ def reference_forward(state: dict[str, np.ndarray], images: np.ndarray) -> tuple
         for o in range(w.shape[0]):
             for i in range(h - 2):
                 for j in range(wd - 2):
-                    out[o, i, j] = np.sum(x[:, i:i + 3, j:j + 3] * w[o]) + b[o]
+                    out[o, i, j] = np.sum(x[:, i : i + 3, j : j + 3] * w[o]) + b[o]
         return out
 
     def pool(x):
         c, h, wd = x.shape
-        return np.array([[[x[k, 2 * i:2 * i + 2, 2 * j:2 * j + 2].max() for j in range(wd // 2)]
-                          for i in range(h // 2)] for k in range(c)])
+        return np.array(
+            [
+                [[x[k, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].max() for j in range(wd // 2)] for i in range(h // 2)]
+                for k in range(c)
+            ]
+        )
 
     st = {k: v.astype(np.float64) for k, v in state.items()}
     pres, logits = [], []

@@ -40,8 +40,12 @@ def images_from(kind: str, seed: int, n: int) -> np.ndarray:
     return np.where(rng.random((n, 28, 28)) < density, rng.integers(0, 256, (n, 28, 28)), 0).astype(np.uint8)
 
 
-generated = st.builds(images_from, st.sampled_from(["zeros", "full", "constant", "sparse", "dense", "random", "float"]),
-                      st.integers(0, 2**32 - 1), st.integers(1, 300))
+generated = st.builds(
+    images_from,
+    st.sampled_from(["zeros", "full", "constant", "sparse", "dense", "random", "float"]),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 300),
+)
 
 
 def _check_equal(net: NumpyNet, state: dict, images: np.ndarray) -> None:

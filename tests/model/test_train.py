@@ -97,8 +97,16 @@ def test_training_leaves_torch_global_state_as_it_was(images, labels):
 def test_training_learns_an_easy_labelling():
     """Guards the loop itself (targets, optimiser, eval mode): brightness is learnt within a few epochs."""
     easy, test = dimmed_images(256, 7), dimmed_images(128, 8)
-    _, result = train.train_state(easy, brightness_labels(easy), seed=1, epochs=8, batch_size=32, lr=3e-3,
-                                  test_images=test, test_labels=brightness_labels(test))
+    _, result = train.train_state(
+        easy,
+        brightness_labels(easy),
+        seed=1,
+        epochs=8,
+        batch_size=32,
+        lr=3e-3,
+        test_images=test,
+        test_labels=brightness_labels(test),
+    )
     assert isinstance(result, TrainResult)
     assert result.steps == 8 * 256 // 32 and result.threads == train.TRAIN_THREADS
     assert result.seconds > 0 and np.isfinite(result.final_loss)
@@ -169,8 +177,10 @@ def test_recipe_names_encode_every_field():
     assert DEFAULT_RECIPE.name == "band-seed1-e5-b128-lr0.003-linear"
     custom = Recipe(labelling="one-threshold", seed=2, epochs=3, batch_size=64, lr=1e-3, schedule="constant")
     assert custom.name == "one-threshold-seed2-e3-b64-lr0.001-constant"
-    variants = [dataclasses.replace(custom, **{f.name: v}) for f, v in zip(
-        dataclasses.fields(Recipe), ("band", 3, 4, 32, 2e-3, "linear"))]
+    variants = [
+        dataclasses.replace(custom, **{f.name: v})
+        for f, v in zip(dataclasses.fields(Recipe), ("band", 3, 4, 32, 2e-3, "linear"))
+    ]
     names = {custom.name, *(v.name for v in variants)}
     assert len(names) == 1 + len(dataclasses.fields(Recipe)), "two different recipes share a file name"
 
@@ -186,8 +196,17 @@ def test_recipe_is_frozen():
 
 
 @pytest.mark.parametrize(
-    "field, value", [("epochs", 0), ("batch_size", 0), ("lr", -1.0), ("lr", float("nan")), ("seed", -1),
-                     ("schedule", "cosine"), ("seed", 1.5), ("labelling", "../escape")]
+    "field, value",
+    [
+        ("epochs", 0),
+        ("batch_size", 0),
+        ("lr", -1.0),
+        ("lr", float("nan")),
+        ("seed", -1),
+        ("schedule", "cosine"),
+        ("seed", 1.5),
+        ("labelling", "../escape"),
+    ],
 )
 def test_invalid_recipes_are_rejected(field, value):
     with pytest.raises(ValueError):

@@ -10,11 +10,30 @@ from claims import catalogue
 from report.records import ClaimRecord, RunContext
 from report.write import build_document
 
-CLAIM_FIELDS = {"verdict": "fails", "quote": "", "claimed": None, "accept": "", "measured": {}, "summary": "",
-                "erratum": None, "known_nonreproduction": None, "depends_on": "model", "family": "", "figures": [],
-                "test": ""}
-PROBE_FIELDS = {"verdict": "fails", "question": "", "accept": "", "found": {}, "summary": "",
-                "known_nonreproduction": None, "figures": [], "test": ""}
+CLAIM_FIELDS = {
+    "verdict": "fails",
+    "quote": "",
+    "claimed": None,
+    "accept": "",
+    "measured": {},
+    "summary": "",
+    "erratum": None,
+    "known_nonreproduction": None,
+    "depends_on": "model",
+    "family": "",
+    "figures": [],
+    "test": "",
+}
+PROBE_FIELDS = {
+    "verdict": "fails",
+    "question": "",
+    "accept": "",
+    "found": {},
+    "summary": "",
+    "known_nonreproduction": None,
+    "figures": [],
+    "test": "",
+}
 
 
 def claim_records(claims: Mapping[str, Mapping[str, Any]]) -> dict[str, ClaimRecord]:
@@ -25,8 +44,12 @@ def probe_records(probes: Mapping[str, Mapping[str, Any]]) -> dict[str, ClaimRec
     return {pid: ClaimRecord.from_json(pid, "probe", {**PROBE_FIELDS, **rec}) for pid, rec in probes.items()}
 
 
-def document(context: Mapping[str, Any] | None, claims: Mapping[str, Mapping[str, Any]],
-             probes: Mapping[str, Mapping[str, Any]] | None = None, **kwargs: Any) -> dict[str, Any]:
+def document(
+    context: Mapping[str, Any] | None,
+    claims: Mapping[str, Mapping[str, Any]],
+    probes: Mapping[str, Mapping[str, Any]] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
     """``claims.json`` as the collector builds it from these records, against the suite's catalogue."""
     ctx = RunContext(checkpoint=(context or {}).get("checkpoint", {}), data=(context or {}).get("data", {}))
     return build_document(ctx, claim_records(claims), probe_records(probes or {}), catalogue(), **kwargs)

@@ -11,14 +11,14 @@ import sys
 
 import pytest
 
+from claims import catalogue
 from fixtures.locate import CHALLENGE_SHA256, PROJECT_ROOT
 from report import readme
-from claims import catalogue
 
 CLAIM_IDS, PROBE_IDS = catalogue().claim_ids, catalogue().probe_ids
-from report.write import missing_records
-from tests.report.documents import document as build_document
-from tests.conftest import run_claims
+from report.write import missing_records  # noqa: E402
+from tests.conftest import run_claims  # noqa: E402
+from tests.report.documents import document as build_document  # noqa: E402
 
 
 def _snapshot(folder):
@@ -48,7 +48,9 @@ def test_a_partial_run_leaves_the_complete_report_and_badge_intact(pytestconfig,
 
 
 def _report(folder, complete=True, sha=CHALLENGE_SHA256):
-    claims = {cid: {"verdict": "holds", "claimed": 1, "summary": "s"} for cid in (CLAIM_IDS if complete else CLAIM_IDS[:1])}
+    claims = {
+        cid: {"verdict": "holds", "claimed": 1, "summary": "s"} for cid in (CLAIM_IDS if complete else CLAIM_IDS[:1])
+    }
     probes = {pid: {"verdict": "holds"} for pid in PROBE_IDS}
     doc = build_document({"checkpoint": {"sha256": sha, "challenge": sha == CHALLENGE_SHA256}}, claims, probes)
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,7 +60,10 @@ def _report(folder, complete=True, sha=CHALLENGE_SHA256):
 
 
 def test_missing_records_lists_what_a_run_lacks():
-    assert missing_records(dict.fromkeys(CLAIM_IDS), dict.fromkeys(PROBE_IDS), catalogue()) == {"claims": [], "probes": []}
+    assert missing_records(dict.fromkeys(CLAIM_IDS), dict.fromkeys(PROBE_IDS), catalogue()) == {
+        "claims": [],
+        "probes": [],
+    }
     assert missing_records({}, {"robustness": 1}, catalogue())["probes"] == [p for p in PROBE_IDS if p != "robustness"]
 
 
@@ -75,8 +80,11 @@ def test_report_readme_refuses_with_one_message_and_touches_nothing(tmp_path, ki
     with pytest.raises(readme.NotPublishable) as info:
         readme.update(folder, text, badge)
     message = str(info.value)
-    assert {"no-report": "run `pytest claims/` first", "partial": "partial report",
-            "other-checkpoint": "another checkpoint"}[kind] in message
+    assert {
+        "no-report": "run `pytest claims/` first",
+        "partial": "partial report",
+        "other-checkpoint": "another checkpoint",
+    }[kind] in message
     assert "old" in text.read_text() and badge.read_text() == "<svg>old</svg>"
 
 
@@ -90,8 +98,13 @@ def test_report_readme_copies_a_complete_report_of_the_challenge_checkpoint(tmp_
 
 
 def test_report_readme_without_a_report_exits_1_with_one_line_and_no_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "report.readme", "--report-dir", str(tmp_path / "none")],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "report.readme", "--report-dir", str(tmp_path / "none")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "run `pytest claims/` first" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

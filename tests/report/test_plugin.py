@@ -18,7 +18,7 @@ from fixtures.locate import PROJECT_ROOT
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 
 from report.records import RunContext
@@ -29,7 +29,7 @@ pytest_plugins = ["report.plugin", "report.robust_plugin"]
 @pytest.fixture(scope="session")
 def run_context():
     return RunContext(checkpoint={"path": "synthetic.pt", "sha256": "0" * 64, "challenge": False}, data={})
-'''
+"""
 
 INI = f"""
 [pytest]
@@ -39,7 +39,7 @@ markers =
     probe(spec): a probe
 """
 
-CLAIMS = '''
+CLAIMS = """
 import pytest
 
 from report.claim import claim, probe
@@ -73,7 +73,7 @@ def test_probe_forgets(verdict):
 
 def test_an_ordinary_test_needs_no_verdict():
     pass
-'''
+"""
 
 
 @pytest.fixture
@@ -81,8 +81,9 @@ def outcome(pytester: pytest.Pytester):
     pytester.makeconftest(CONFTEST)
     pytester.makeini(INI)
     pytester.makepyfile(test_synthetic_claims=CLAIMS)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-                                         "--report-dir", str(pytester.path / "out"))
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--report-dir", str(pytester.path / "out")
+    )
 
 
 def test_a_claim_or_probe_test_without_a_verdict_fails_loudly(outcome):
@@ -96,7 +97,7 @@ def test_a_claim_or_probe_test_without_a_verdict_fails_loudly(outcome):
     assert "FAILED test_synthetic_claims.py::test_concludes" not in text
 
 
-VERDICTS = '''
+VERDICTS = """
 from report.claim import claim
 
 
@@ -114,7 +115,7 @@ def test_erratum(verdict):
 @claim("synthetic-fails", quote="q", claimed=1, accept="a")
 def test_fails(verdict):
     verdict.conclude(False, summary="it does not hold")
-'''
+"""
 
 
 @pytest.fixture
@@ -126,8 +127,9 @@ def verdicts(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-                                         "--report-dir", str(pytester.path / "out"), *args)
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--report-dir", str(pytester.path / "out"), *args
+    )
 
 
 def test_each_verdict_gives_its_outcome_and_a_record_with_its_node_id(verdicts):
@@ -149,7 +151,9 @@ def test_minus_k_with_a_claim_id_selects_that_claim(verdicts):
 
 
 def test_the_collector_is_registered_only_where_records_are_collected(verdicts):
-    verdicts.makeconftest(CONFTEST + '''
+    verdicts.makeconftest(
+        CONFTEST
+        + """
 
 def pytest_sessionfinish(session):
     import json
@@ -158,7 +162,8 @@ def pytest_sessionfinish(session):
     has = session.config.pluginmanager.has_plugin("eis-claim-collector")
     with open(f"collector-{name}.json", "w") as fh:
         json.dump(has, fh)
-''')
+"""
+    )
     result = run(verdicts, "-p", "xdist", "-n", "1")
     result.assert_outcomes(passed=1, xfailed=1, failed=1)
     assert json.loads((verdicts.path / "collector-controller.json").read_text()) is True
@@ -167,7 +172,8 @@ def pytest_sessionfinish(session):
 
 
 def test_v_unclips_the_terminal_table(verdicts):
-    verdicts.makepyfile(test_more='''
+    verdicts.makepyfile(
+        test_more="""
 from report.claim import claim
 
 LONG = "a measurement described at length, " * 4 + "the end"
@@ -176,7 +182,8 @@ LONG = "a measurement described at length, " * 4 + "the end"
 @claim("synthetic-long", quote="q", claimed=1, accept="a")
 def test_long(verdict):
     verdict.conclude(True, summary=LONG)
-''')
+"""
+    )
     quiet = run(verdicts, "test_more.py").stdout.str()
     assert "the end" not in quiet and "(-v prints the table unclipped)" in quiet
     verbose = run(verdicts, "test_more.py", "-v").stdout.str()
@@ -184,11 +191,14 @@ def test_long(verdict):
 
 
 # ------------------------------------------------------------------------------- a synthetic claims package
-PACKAGE_INI = INI + """eis_claims_package = synthetic
+PACKAGE_INI = (
+    INI
+    + """eis_claims_package = synthetic
 eis_known_nonreproductions = synthetic/known.toml
 """
+)
 
-PACKAGE_CLAIMS = '''
+PACKAGE_CLAIMS = """
 import pytest
 
 from report.claim import claim, probe
@@ -220,7 +230,7 @@ def test_a_section(request):
                                     "in_distribution_far_agreement": 1.0,
                                     "disagreement_ratio_to_in_distribution": None,
                                     "constant_answer_far_agreement": 0.5, "informative": True})
-'''
+"""
 
 
 @pytest.fixture
@@ -230,8 +240,11 @@ def package(pytester: pytest.Pytester) -> pytest.Pytester:
     pkg = pytester.mkpydir("synthetic")
     (pkg / "__init__.py").write_text('CATALOGUE_ORDER = ("first", "second")\n')
     (pkg / "test_claims.py").write_text(PACKAGE_CLAIMS)
-    (pkg / "known.toml").write_text('[[nonreproduction]]\nclaim = "first"\ncheckpoint_sha256 = "' + "0" * 64
-                                    + '"\nmeasured = "0.5"\nwhy = "reviewed"\n')
+    (pkg / "known.toml").write_text(
+        '[[nonreproduction]]\nclaim = "first"\ncheckpoint_sha256 = "'
+        + "0" * 64
+        + '"\nmeasured = "0.5"\nwhy = "reviewed"\n'
+    )
     return pytester
 
 
@@ -269,11 +282,14 @@ def test_a_serial_and_a_distributed_run_write_the_same_records(package):
 
 
 def test_the_robustness_engine_plugs_in_through_its_hooks(package):
-    package.makeconftest(CONFTEST + '''
+    package.makeconftest(
+        CONFTEST
+        + """
 
 def pytest_eis_robustness_unjudged(item, record):
     return {"declared": False, "why": "synthetic", "fragile": False, "cell": "not measured (synthetic)"}
-''')
+"""
+    )
     run(package, "synthetic", "--robustness")
     doc = json.loads((package.path / "out" / "claims.json").read_text())
     assert doc["claims"]["second"]["robustness"]["cell"] == "not measured (synthetic)"
@@ -281,7 +297,9 @@ def pytest_eis_robustness_unjudged(item, record):
 
 
 def test_each_test_ships_its_records_on_one_channel_and_the_context_once_per_process(package):
-    package.makeconftest(CONFTEST + '''
+    package.makeconftest(
+        CONFTEST
+        + """
 
 def pytest_runtest_logreport(report):
     import json
@@ -290,7 +308,8 @@ def pytest_runtest_logreport(report):
         types = [json.loads(value)["type"] for _, value in report.user_properties]
         with open("shipped.jsonl", "a") as fh:
             fh.write(json.dumps({"names": names, "types": types}) + "\\n")
-''')
+"""
+    )
     run(package, "synthetic")
     shipped = [json.loads(line) for line in (package.path / "shipped.jsonl").read_text().splitlines()]
     assert {name for s in shipped for name in s["names"]} == {"eis_record"}
@@ -303,12 +322,15 @@ def test_a_matrix_with_incomplete_models_never_replaces_the_complete_report(pack
     of the report, says so, and fails the session; the complete report stays as it was."""
     run(package, "synthetic")
     complete = (package.path / "out" / "claims.json").read_bytes()
-    package.makeconftest(CONFTEST + '''
+    package.makeconftest(
+        CONFTEST
+        + """
 
 def pytest_eis_matrix(config, out, document, sections):
     return {"schema_version": 1, "original": document["checkpoint"], "models": ["original", "m"], "claims": {},
             "predictions": {}, "sensitivity_judged": False, "insensitive": [], "incomplete_models": ["m"]}
-''')
+"""
+    )
     result = run(package, "synthetic")
     assert result.ret == 1
     assert "MATRIX NOT REPLACED: no complete claims run of m" in result.stdout.str()

@@ -21,8 +21,9 @@ def _claims_report(folder):
     claims = {cid: {"verdict": "holds", "claimed": 1, "summary": "s"} for cid in catalogue().claim_ids}
     probes = {pid: {"verdict": "holds"} for pid in catalogue().probe_ids}
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "claims.json").write_text(json.dumps(build_document({"checkpoint": {"sha256": CHALLENGE_SHA256}},
-                                                                  claims, probes)))
+    (folder / "claims.json").write_text(
+        json.dumps(build_document({"checkpoint": {"sha256": CHALLENGE_SHA256}}, claims, probes))
+    )
     (folder / "badge.svg").write_text("<svg>new</svg>")
 
 
@@ -46,10 +47,15 @@ def _replica(value):
 @pytest.fixture
 def published(tmp_path):
     """A README with both publishers' markers and the files they write, each holding "old"."""
-    files = {"readme": tmp_path / "README.md", "badge": tmp_path / "badge.svg",
-             "study_json": tmp_path / "docs" / "replica-study.json", "study_md": tmp_path / "docs" / "replica-study.md"}
-    files["readme"].write_text(f"x\n{readme.START}\nold\n{readme.END}\n{replica_readme.START}\nold\n"
-                               f"{replica_readme.END}\n")
+    files = {
+        "readme": tmp_path / "README.md",
+        "badge": tmp_path / "badge.svg",
+        "study_json": tmp_path / "docs" / "replica-study.json",
+        "study_md": tmp_path / "docs" / "replica-study.md",
+    }
+    files["readme"].write_text(
+        f"x\n{readme.START}\nold\n{readme.END}\n{replica_readme.START}\nold\n{replica_readme.END}\n"
+    )
     for key in ("badge", "study_json", "study_md"):
         files[key].parent.mkdir(parents=True, exist_ok=True)
         files[key].write_text("old")
@@ -58,7 +64,7 @@ def published(tmp_path):
 
 def _untouched(files):
     text = files["readme"].read_text()
-    return (text.count("old") == 2 and all(files[k].read_text() == "old" for k in ("badge", "study_json", "study_md")))
+    return text.count("old") == 2 and all(files[k].read_text() == "old" for k in ("badge", "study_json", "study_md"))
 
 
 def _publish_study(matrix, files):
@@ -68,10 +74,14 @@ def _publish_study(matrix, files):
 # ----------------------------------------------------------------------------------- degraded studies (exit 1)
 
 
-@pytest.mark.parametrize("replicas", [
-    {"replica-seed1": {}, "replica-seed2": _replica(0.95)},  # one replica's run produced no records
-    {"replica-seed1": {}, "replica-seed2": {}},  # every replica failed
-], ids=["a-replica-missing", "every-replica-failed"])
+@pytest.mark.parametrize(
+    "replicas",
+    [
+        {"replica-seed1": {}, "replica-seed2": _replica(0.95)},  # one replica's run produced no records
+        {"replica-seed1": {}, "replica-seed2": {}},  # every replica failed
+    ],
+    ids=["a-replica-missing", "every-replica-failed"],
+)
 def test_a_degraded_study_is_refused_and_nothing_is_written(tmp_path, published, replicas):
     matrix = _matrix(tmp_path / "out", replicas)
     with pytest.raises(readme.NotPublishable) as info:
@@ -110,8 +120,9 @@ def _main(module, argv, files, monkeypatch):
     return module.main(argv)
 
 
-def test_the_replica_publisher_refuses_a_degraded_study_with_exit_1_and_one_line(tmp_path, published, monkeypatch,
-                                                                                capsys):
+def test_the_replica_publisher_refuses_a_degraded_study_with_exit_1_and_one_line(
+    tmp_path, published, monkeypatch, capsys
+):
     matrix = _matrix(tmp_path / "out", {"replica-seed1": {}, "replica-seed2": _replica(0.95)})
     assert _main(replica_readme, ["--matrix", str(matrix)], published, monkeypatch) == 1
     err = capsys.readouterr().err
@@ -133,9 +144,17 @@ def test_report_readme_refuses_a_foreign_claims_json_with_exit_4(tmp_path, publi
     assert _untouched(published)
 
 
-@pytest.mark.parametrize("content", ["[]", '{"replica_study": []}', '{"replica_study": {"n": 1}}',
-                                     '{"replica_study": {"replicas": ["r"], "missing": [], "n": 1, "records": []}}',
-                                     '{"replica_study": "x"}', "not json"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]",
+        '{"replica_study": []}',
+        '{"replica_study": {"n": 1}}',
+        '{"replica_study": {"replicas": ["r"], "missing": [], "n": 1, "records": []}}',
+        '{"replica_study": "x"}',
+        "not json",
+    ],
+)
 def test_replica_readme_refuses_a_foreign_matrix_json(tmp_path, published, content):
     (tmp_path / "matrix.json").write_text(content)
     with pytest.raises(readme.NotPublishable) as info:
@@ -146,8 +165,9 @@ def test_replica_readme_refuses_a_foreign_matrix_json(tmp_path, published, conte
 
 
 @pytest.mark.parametrize("module", [readme, replica_readme], ids=["readme", "replica_readme"])
-def test_a_foreign_document_gives_one_line_and_exit_4_from_the_command_line(tmp_path, published, monkeypatch,
-                                                                            capsys, module):
+def test_a_foreign_document_gives_one_line_and_exit_4_from_the_command_line(
+    tmp_path, published, monkeypatch, capsys, module
+):
     (tmp_path / "claims.json").write_text("[]")
     (tmp_path / "matrix.json").write_text("[]")
     option = "--report-dir" if module is readme else "--matrix"
@@ -160,8 +180,14 @@ def test_a_foreign_document_gives_one_line_and_exit_4_from_the_command_line(tmp_
 def test_the_command_line_gives_no_traceback(tmp_path):
     """The real command, on a file that cannot be published (it refuses before writing anything)."""
     (tmp_path / "matrix.json").write_text("[]")
-    proc = subprocess.run([sys.executable, "-m", "report.replica_readme", "--matrix", str(tmp_path)],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "report.replica_readme", "--matrix", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 4 and "Traceback" not in proc.stderr, proc.stderr
 
 

@@ -6,8 +6,6 @@ import pytest
 
 from report.readme import BADGE, README, table_block, verdict_table
 
-
-
 STALE = "run `pytest claims/ && python -m report.readme` and commit the result"
 
 
@@ -20,12 +18,16 @@ def challenge_run(claims_run):
 
 @pytest.mark.needs_data
 def test_the_readme_table_matches_what_the_suite_measures(challenge_run):
-    assert table_block(README.read_text()) == verdict_table(challenge_run.document), f"README.md's table is stale: {STALE}"
+    assert table_block(README.read_text()) == verdict_table(challenge_run.document), (
+        f"README.md's table is stale: {STALE}"
+    )
 
 
 @pytest.mark.needs_data
 def test_the_readme_badge_matches_the_report(challenge_run):
-    assert BADGE.read_bytes() == (challenge_run.report_dir / "badge.svg").read_bytes(), f"docs/badge.svg is stale: {STALE}"
+    assert BADGE.read_bytes() == (challenge_run.report_dir / "badge.svg").read_bytes(), (
+        f"docs/badge.svg is stale: {STALE}"
+    )
 
 
 def test_the_table_is_spliced_between_the_markers_only():

@@ -37,8 +37,12 @@ def spec(id: str = "v-shape", **overrides) -> ClaimSpec:
     return ClaimSpec(**fields)
 
 
-def entry_toml(claim: str = "v-shape", sha: str = SHA, measured: str | None = "R² 0.95",
-               why: str | None = "another checkpoint; reviewed in #12") -> str:
+def entry_toml(
+    claim: str = "v-shape",
+    sha: str = SHA,
+    measured: str | None = "R² 0.95",
+    why: str | None = "another checkpoint; reviewed in #12",
+) -> str:
     lines = ["[[nonreproduction]]", f'claim = "{claim}"', f'checkpoint_sha256 = "{sha}"']
     if measured is not None:
         lines.append(f'measured = "{measured}"')
@@ -141,9 +145,20 @@ def test_jsonable_converts_arrays_tuples_and_nested_containers():
     json.dumps(out, allow_nan=False)  # strict JSON
 
 
-@pytest.mark.parametrize("value", [object(), {1, 2}, Path("x"), 1j, np.complex128(1j), b"bytes",
-                                   np.datetime64("2024-01-01"), [np.array([object()], dtype=object)]],
-                         ids=["object", "set", "path", "complex", "np-complex", "bytes", "datetime64", "nested-object"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        object(),
+        {1, 2},
+        Path("x"),
+        1j,
+        np.complex128(1j),
+        b"bytes",
+        np.datetime64("2024-01-01"),
+        [np.array([object()], dtype=object)],
+    ],
+    ids=["object", "set", "path", "complex", "np-complex", "bytes", "datetime64", "nested-object"],
+)
 def test_jsonable_refuses_unknown_types_with_type_error(value):
     with pytest.raises(TypeError, match="cannot put .* into a claim record"):
         jsonable(value)
@@ -158,8 +173,13 @@ def test_claim_spec_refuses_an_unknown_dependency():
 
 
 def test_claim_record_json_is_strict_json_with_the_spec():
-    record = ClaimRecord(spec=spec(), verdict="holds", measured={"r2": np.float32(0.995), "bad": np.nan},
-                         summary="fine", figures=["figures/v.png"])
+    record = ClaimRecord(
+        spec=spec(),
+        verdict="holds",
+        measured={"r2": np.float32(0.995), "bad": np.nan},
+        summary="fine",
+        figures=["figures/v.png"],
+    )
     out = record.to_json()
     assert out["verdict"] == "holds" and out["quote"] == "the write-up's words" and out["claimed"] == 0.99
     assert out["measured"] == {"r2": pytest.approx(0.995), "bad": None}
@@ -293,10 +313,20 @@ def test_nan_measurements_are_recorded_as_null():
 
 def test_every_record_type_travels_as_itself():
     """One channel, serialised once: each record comes back as the same dataclass with the same JSON form."""
-    rec = ClaimRecord(spec=spec(claimed=[0.99, 1]), verdict="holds", measured={"r2": 0.995}, summary="s",
-                      figures=["figures/v.png"], test="t.py::t", robustness={"declared": False, "cell": "x"})
-    probe = ClaimRecord(spec=ClaimSpec(id="p", quote="q?", claimed=None, accept="a", family="probes", kind="probe"),
-                        verdict="holds", measured={"found": 1})
+    rec = ClaimRecord(
+        spec=spec(claimed=[0.99, 1]),
+        verdict="holds",
+        measured={"r2": 0.995},
+        summary="s",
+        figures=["figures/v.png"],
+        test="t.py::t",
+        robustness={"declared": False, "cell": "x"},
+    )
+    probe = ClaimRecord(
+        spec=ClaimSpec(id="p", quote="q?", claimed=None, accept="a", family="probes", kind="probe"),
+        verdict="holds",
+        measured={"found": 1},
+    )
     context = RunContext(checkpoint={"path": "m.pt", "sha256": SHA}, data={"train": 3})
     section = SectionRecord("ood", {"family": "scale", "n": 2})
     for record in (rec, probe, context, section):

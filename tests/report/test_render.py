@@ -190,8 +190,10 @@ def test_each_figure_is_embedded_once_beside_every_claim_that_uses_it(tmp_path: 
     (tmp_path / "figures").mkdir()
     png = tiny_png()
     (tmp_path / "figures" / "v-shape.png").write_bytes(png)
-    claims = {"pca-variance": record(figures=["figures/v-shape.png"]),
-              "v-shape": record(figures=["figures/v-shape.png", "figures/v-shape.png"])}
+    claims = {
+        "pca-variance": record(figures=["figures/v-shape.png"]),
+        "v-shape": record(figures=["figures/v-shape.png", "figures/v-shape.png"]),
+    }
     page = page_of(write(tmp_path, make_doc(claims)))
     imgs = page.attrs("img")
     assert [a["src"] for a in imgs] == ["data:image/png;base64," + base64.b64encode(png).decode()]  # once
@@ -235,8 +237,14 @@ def test_measured_values_are_readable(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.96246666, "0.9625"), (-17305.0, "-17305"), (12345.678, "12346"), (1.23456e-7, "1.235e-07"), (3, "3"),
-     (True, "True")],
+    [
+        (0.96246666, "0.9625"),
+        (-17305.0, "-17305"),
+        (12345.678, "12346"),
+        (1.23456e-7, "1.235e-07"),
+        (3, "3"),
+        (True, "True"),
+    ],
 )
 def test_format_number(value: float, text: str) -> None:
     assert render.format_number(value) == text
@@ -267,7 +275,11 @@ def test_badge_and_shields_endpoint(tmp_path: Path, verdicts: list[str], text: s
         doc["summary"]["complete"] = True
     out = write(tmp_path, doc)
     assert json.loads((out / "shields.json").read_text(encoding="utf-8")) == {
-        "schemaVersion": 1, "label": "claims", "message": text, "color": shields}
+        "schemaVersion": 1,
+        "label": "claims",
+        "message": text,
+        "color": shields,
+    }
     svg = (out / "badge.svg").read_text(encoding="utf-8")
     assert f">{text}</text>" in svg and ">claims</text>" in svg
     assert f'fill="{fill}"' in svg
@@ -298,8 +310,11 @@ def test_wide_text_gets_more_padding_than_anybadge_estimates() -> None:
 # --------------------------------------------------------------------------------------------- determinism
 def test_same_document_gives_identical_bytes(tmp_path: Path) -> None:
     probes = {"band": {"question": "is it pure?", "status": "holds", "found": {"inside": 0.96, "xs": [1, 2.5]}}}
-    claims = {"v-shape": record(figures=["figures/v.png"]), "class-split": record("erratum"),
-              "dla-exclusive": record("fails")}
+    claims = {
+        "v-shape": record(figures=["figures/v.png"]),
+        "class-split": record("erratum"),
+        "dla-exclusive": record("fails"),
+    }
     outs = []
     for name in ("one", "two"):
         out = tmp_path / name
@@ -319,8 +334,13 @@ def test_same_document_gives_identical_bytes(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------- probes, extras
 def test_probes_are_rendered_generically(tmp_path: Path) -> None:
     probes = {
-        "robustness": {"question": "is there a cliff?", "verdict": "fails", "found": {"jump": 0.00545, "at": [1, 2]},
-                       "summary": "largest step 0.54 pp", "known_nonreproduction": "two moves per step"},
+        "robustness": {
+            "question": "is there a cliff?",
+            "verdict": "fails",
+            "found": {"jump": 0.00545, "at": [1, 2]},
+            "summary": "largest step 0.54 pp",
+            "known_nonreproduction": "two moves per step",
+        },
         "odd": {"question": "free-form?", "status": "inconclusive", "found": {}, "extra_field": {"k": "v"}},
     }
     out = write(tmp_path, make_doc({"v-shape": record()}, probes))
@@ -342,16 +362,29 @@ def test_no_probe_section_without_probes(tmp_path: Path) -> None:
 
 
 def test_the_matrix_section_comes_before_the_footer_and_every_class_has_a_rule(tmp_path: Path) -> None:
-    matrix = {"schema_version": 1, "original": CONTEXT["checkpoint"], "models": ["original", "untrained"],
-              "claims": {"v-shape": {"depends_on": "model", "verdicts": {"original": "holds", "untrained": "fails"},
-                                     "broken_by": ["untrained"], "insensitive": False, "why_insensitive": None}},
-              "predictions": {}, "sensitivity_judged": False, "insensitive": []}
+    matrix = {
+        "schema_version": 1,
+        "original": CONTEXT["checkpoint"],
+        "models": ["original", "untrained"],
+        "claims": {
+            "v-shape": {
+                "depends_on": "model",
+                "verdicts": {"original": "holds", "untrained": "fails"},
+                "broken_by": ["untrained"],
+                "insensitive": False,
+                "why_insensitive": None,
+            }
+        },
+        "predictions": {},
+        "sensitivity_judged": False,
+        "insensitive": [],
+    }
     out = write(tmp_path, make_doc({"v-shape": record()}), matrix=matrix, extra_markdown="## Matrix\n\nrow")
     html = (out / "index.html").read_text(encoding="utf-8")
     assert html.index("Claims × models") < html.index('<table id="matrix">') < html.index("<footer>")
     page = page_of(out)
     classes = {c for _, a in page.tags for c in (a.get("class") or "").split()}
-    css = html[html.index("<style>"):html.index("</style>")]
+    css = html[html.index("<style>") : html.index("</style>")]
     assert {"holds", "fails"} <= classes
     unstyled = {c for c in classes if f".{c}" not in css}
     assert not unstyled, f"classes without a CSS rule: {sorted(unstyled)}"
@@ -390,8 +423,10 @@ def test_a_damaged_cached_figure_is_drawn_again_not_copied(tmp_path):
     assert not _is_png(cached)
     store.render("hint", "hint", image)
     assert _is_png(cached) and _is_png(tmp_path / "report" / "figures" / "hint.png")
-    assert np.array_equal(np.frombuffer(cached.read_bytes(), np.uint8),
-                          np.frombuffer((tmp_path / "report" / "figures" / "hint.png").read_bytes(), np.uint8))
+    assert np.array_equal(
+        np.frombuffer(cached.read_bytes(), np.uint8),
+        np.frombuffer((tmp_path / "report" / "figures" / "hint.png").read_bytes(), np.uint8),
+    )
 
 
 def test_figure_inputs_that_differ_only_by_rounding_draw_the_same_figure():

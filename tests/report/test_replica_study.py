@@ -11,7 +11,14 @@ import subprocess
 import pytest
 
 from analysis.replica_study import (
-    classify, headline_paths, numbers, paragraph, rank_among, replica_study, sections, wilson_interval,
+    classify,
+    headline_paths,
+    numbers,
+    paragraph,
+    rank_among,
+    replica_study,
+    sections,
+    wilson_interval,
 )
 from claims.matrix import build_matrix
 from fixtures.locate import PROJECT_ROOT
@@ -104,8 +111,10 @@ def test_every_record_section_is_studied_including_ones_added_later():
         "ood": {"rotated": {"verdict": "fails", "measured": {"agreement": 0.7}}},
     }
     assert list(sections(doc)) == ["claims", "probes", "ood"]
-    replicas = {f"replica-seed{i}": {**doc, "ood": {"rotated": {"verdict": "holds", "measured": {"agreement": 0.9}}}}
-                for i in (1, 2, 3)}
+    replicas = {
+        f"replica-seed{i}": {**doc, "ood": {"rotated": {"verdict": "holds", "measured": {"agreement": 0.9}}}}
+        for i in (1, 2, 3)
+    }
     study = replica_study(doc, replicas)
     assert study["records"]["ood"]["rotated"]["counts"] == {"holds": 3, "erratum": 0, "fails": 0}
     assert study["records"]["ood"]["rotated"]["headlines"]["agreement"]["challenge"] == 0.7
@@ -115,10 +124,16 @@ def test_every_record_section_is_studied_including_ones_added_later():
 def test_the_beyond_the_data_families_are_studied_in_the_claims_words():
     """claims.json's real ``ood`` section keeps its records under ``families`` with their own verdict words:
     *generalises* recurs like *holds*, *breaks* counts as *fails*; the far-from-threshold agreement is the headline."""
+
     def doc(verdict: str, far: float) -> dict:
-        return {"claims": {"labeling-function": _claim("holds", agreement=0.96)},
-                "ood": {"rule": {"margin_s": 3056.0}, "summary": {"generalises": 1},
-                        "families": {"salt": {"verdict": verdict, "far_agreement": far, "agreement": 0.8, "n": 2000}}}}
+        return {
+            "claims": {"labeling-function": _claim("holds", agreement=0.96)},
+            "ood": {
+                "rule": {"margin_s": 3056.0},
+                "summary": {"generalises": 1},
+                "families": {"salt": {"verdict": verdict, "far_agreement": far, "agreement": 0.8, "n": 2000}},
+            },
+        }
 
     replicas = {f"replica-seed{i}": doc("generalises" if i < 3 else "breaks", 0.9 + i / 100) for i in (1, 2, 3)}
     study = replica_study(doc("breaks", 0.936), replicas)
@@ -126,14 +141,21 @@ def test_the_beyond_the_data_families_are_studied_in_the_claims_words():
     assert salt["counts"] == {"holds": 2, "erratum": 0, "fails": 1}
     assert salt["challenge_verdict"] == "fails"
     assert salt["headlines"]["far_agreement"]["challenge"] == 0.936
-    assert salt["headlines"]["far_agreement"]["replicas"] == {"replica-seed1": 0.91, "replica-seed2": 0.92,
-                                                               "replica-seed3": 0.93}
+    assert salt["headlines"]["far_agreement"]["replicas"] == {
+        "replica-seed1": 0.91,
+        "replica-seed2": 0.92,
+        "replica-seed3": 0.93,
+    }
 
 
 def test_headlines_fall_back_to_the_claimed_keys_then_the_first_numbers():
     rec = {"verdict": "holds", "claimed": {"one": 48, "dead": 121}, "measured": {"x": 1, "one": 46, "n": {"dead": 122}}}
     assert headline_paths("a-new-claim", rec) == ("one", "n.dead")
-    rec = {"verdict": "holds", "claimed": "words", "measured": {"a": 1, "b": True, "c": [1, 2], "d": {"e": 2.5}, "f": 3, "g": 4}}
+    rec = {
+        "verdict": "holds",
+        "claimed": "words",
+        "measured": {"a": 1, "b": True, "c": [1, 2], "d": {"e": 2.5}, "f": 3, "g": 4},
+    }
     assert numbers(rec) == {"a": 1.0, "d.e": 2.5, "f": 3.0, "g": 4.0}  # no booleans, no lists
     assert headline_paths("another", rec) == ("a", "d.e", "f")
     # A listed headline missing from the record (a changed schema) falls back instead of vanishing.
@@ -144,7 +166,9 @@ def test_headlines_fall_back_to_the_claimed_keys_then_the_first_numbers():
 def test_recurrence_counts_holds_and_errata_separately_and_ignores_missing_runs():
     own = {"claims": {"c": _claim("erratum", agreement=0.99)}}
     verdicts = ["holds"] * 17 + ["erratum"] * 2 + ["fails"]
-    replicas = {f"replica-seed{i + 1}": {"claims": {"c": _claim(v, agreement=0.9 + i / 1000)}} for i, v in enumerate(verdicts)}
+    replicas = {
+        f"replica-seed{i + 1}": {"claims": {"c": _claim(v, agreement=0.9 + i / 1000)}} for i, v in enumerate(verdicts)
+    }
     replicas["replica-seed21"] = {}  # its run produced no records
     study = replica_study(own, replicas)
     c = study["records"]["claims"]["c"]
@@ -161,8 +185,10 @@ def test_recurrence_counts_holds_and_errata_separately_and_ignores_missing_runs(
 
 def test_a_claim_only_the_challenge_network_keeps_is_a_property_of_this_network():
     own = {"claims": {"c": _claim("holds", agreement=0.962)}}
-    replicas = {f"replica-seed{i}": {"claims": {"c": _claim("holds" if i <= 2 else "fails", agreement=0.95)}}
-                for i in range(1, 21)}
+    replicas = {
+        f"replica-seed{i}": {"claims": {"c": _claim("holds" if i <= 2 else "fails", agreement=0.95)}}
+        for i in range(1, 21)
+    }
     study = replica_study(own, replicas)
     assert study["by_category"]["network"] == ["c"]
     assert "**Properties of this network**" in paragraph(study) and "`c` 2/20" in paragraph(study)
@@ -202,8 +228,12 @@ def test_bad_replica_counts_are_usage_errors(option):
 
 def test_build_matrix_adds_the_study_only_with_replicas():
     own = {"labeling-function": _claim("holds", agreement=0.962)}
-    runs = {f"replica-seed{i}": ModelRun(f"replica-seed{i}", 0, {"claims": {"labeling-function": _claim("fails", agreement=0.95)}}, "")
-            for i in (1, 2)}
+    runs = {
+        f"replica-seed{i}": ModelRun(
+            f"replica-seed{i}", 0, {"claims": {"labeling-function": _claim("fails", agreement=0.95)}}, ""
+        )
+        for i in (1, 2)
+    }
     matrix = build_matrix(own, {}, runs, selected("replicas:2"), original_doc={"claims": own})
     assert matrix["replica_study"]["replicas"] == ["replica-seed1", "replica-seed2"]
     assert matrix["replicas"]["paragraph"] == paragraph(matrix["replica_study"])
@@ -229,12 +259,14 @@ def test_a_model_run_from_an_earlier_session_is_not_reused(tmp_path, monkeypatch
 
     monkeypatch.setattr(matrix, "checkpoint_for", lambda *a: tmp_path / "w.pt")
     monkeypatch.setattr(matrix.subprocess, "run", fake_run)
-    prepared = type("P", (), {"inputs": type("I", (), {"cache_dir": tmp_path})(), "mnist": type("M", (), {"root": tmp_path})()})()
+    prepared = type(
+        "P", (), {"inputs": type("I", (), {"cache_dir": tmp_path})(), "mnist": type("M", (), {"root": tmp_path})()}
+    )()
     cf = replica(1)
     model_run(cf, prepared, None, tmp_path, "session-a", project=tmp_path)
     model_run(cf, prepared, None, tmp_path, "session-a", project=tmp_path)
     assert len(calls) == 1  # reused within the session
-    assert "-m" not in calls[0][calls[0].index("claims/"):]  # a replica runs the probes too
+    assert "-m" not in calls[0][calls[0].index("claims/") :]  # a replica runs the probes too
     model_run(cf, prepared, None, tmp_path, "session-b", project=tmp_path)
     assert len(calls) == 2
 
@@ -247,7 +279,9 @@ def test_the_readme_section_is_generated_from_the_committed_study():
     study = json.loads(STUDY_JSON.read_text())
     expected = readme_section(study)
     assert STUDY_MD.read_text() == expected, "docs/replica-study.md is stale: python -m report.replica_readme"
-    assert block(README.read_text()) == expected.rstrip("\n"), "README's replica section is stale: python -m report.replica_readme"
+    assert block(README.read_text()) == expected.rstrip("\n"), (
+        "README's replica section is stale: python -m report.replica_readme"
+    )
 
 
 def test_readme_block_replacement_keeps_the_rest():
@@ -270,18 +304,39 @@ def test_two_tx_workers_give_the_same_replica_study_as_a_serial_run(pytestconfig
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
     env.pop("EIS_REPORT_DIR", None)
     serial_dir, tx_dir, w1, w2 = (tmp_path / n for n in ("serial", "tx", "machine1", "machine2"))
-    serial = subprocess.run(claims_command(pytestconfig, "--models", "replicas:2", "--report-dir", str(serial_dir)),
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    serial = subprocess.run(
+        claims_command(pytestconfig, "--models", "replicas:2", "--report-dir", str(serial_dir)),
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert (serial_dir / "matrix.json").exists(), serial.stdout[-3000:] + serial.stderr[-2000:]
     distributed = subprocess.run(
-        claims_command(pytestconfig, "--models", "replicas:2", "--dist", "loadgroup",
-                        "--tx", f"popen//env:EIS_REPORT_DIR={w1}", "--tx", f"popen//env:EIS_REPORT_DIR={w2}"),
-        cwd=PROJECT_ROOT, env={**env, "EIS_REPORT_DIR": str(tx_dir)}, capture_output=True, text=True, timeout=1800,
+        claims_command(
+            pytestconfig,
+            "--models",
+            "replicas:2",
+            "--dist",
+            "loadgroup",
+            "--tx",
+            f"popen//env:EIS_REPORT_DIR={w1}",
+            "--tx",
+            f"popen//env:EIS_REPORT_DIR={w2}",
+        ),
+        cwd=PROJECT_ROOT,
+        env={**env, "EIS_REPORT_DIR": str(tx_dir)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert (tx_dir / "matrix.json").exists(), distributed.stdout[-3000:] + distributed.stderr[-2000:]
     assert distributed.returncode == serial.returncode
-    ran_on = {name: [w.name for w in (w1, w2) if (w / "models" / name / "claims.json").exists()]
-              for name in ("replica-seed1", "replica-seed2")}
+    ran_on = {
+        name: [w.name for w in (w1, w2) if (w / "models" / name / "claims.json").exists()]
+        for name in ("replica-seed1", "replica-seed2")
+    }
     assert all(len(where) == 1 for where in ran_on.values()), ran_on  # each replica on exactly one worker
     assert not (tx_dir / "models").exists()  # the controller ran no model itself
     serial_study = json.loads((serial_dir / "matrix.json").read_text())["replica_study"]
@@ -296,13 +351,23 @@ def test_two_tx_workers_give_the_same_replica_study_as_a_serial_run(pytestconfig
 def test_an_uninformative_family_is_left_out_of_the_recurrence_and_listed():
     """A family a one-answer network passes is no evidence: its passes are not counted (and are listed); a break
     on it still counts as a break."""
-    def doc(verdict: str, informative: bool) -> dict:
-        return {"claims": {"labeling-function": _claim("holds", agreement=0.96)},
-                "ood": {"families": {"invert": {"verdict": verdict, "informative": informative, "far_agreement": 1.0},
-                                     "salt": {"verdict": "breaks", "informative": True, "far_agreement": 0.9}}}}
 
-    replicas = {"replica-seed1": doc("generalises", False), "replica-seed2": doc("breaks", False),
-                "replica-seed3": doc("generalises", True)}
+    def doc(verdict: str, informative: bool) -> dict:
+        return {
+            "claims": {"labeling-function": _claim("holds", agreement=0.96)},
+            "ood": {
+                "families": {
+                    "invert": {"verdict": verdict, "informative": informative, "far_agreement": 1.0},
+                    "salt": {"verdict": "breaks", "informative": True, "far_agreement": 0.9},
+                }
+            },
+        }
+
+    replicas = {
+        "replica-seed1": doc("generalises", False),
+        "replica-seed2": doc("breaks", False),
+        "replica-seed3": doc("generalises", True),
+    }
     study = replica_study(doc("generalises", False), replicas)
     invert = study["records"]["ood"]["invert"]
     assert invert["n"] == 2 and invert["counts"] == {"holds": 1, "erratum": 0, "fails": 1}
