@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.intervals import wilson
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD, band_labels, similarity
 
 #: The rule, fixed before measuring.
@@ -238,22 +239,6 @@ def disagreement_confidence(function_label: np.ndarray, logit_diff: np.ndarray) 
     """How confidently the network says the other class than the function: its logit difference towards the
     other class (positive = the network disagrees, by that many logits)."""
     return np.where(function_label == 0, logit_diff, -logit_diff)
-
-
-def wilson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion (the same interval as scipy's
-    ``binomtest(...).proportion_ci(method="wilson")``, without importing scipy); ``(0, 1)`` for no trials."""
-    if not 0 <= successes <= trials:
-        raise ValueError(f"need 0 <= successes <= trials, got {successes} of {trials}")
-    if trials == 0:
-        return 0.0, 1.0
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p, n = successes / trials, trials
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 def verdict_for(agree: int, n_far: int, confidence: float = LOOK_CONFIDENCE) -> str:

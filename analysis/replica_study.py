@@ -31,11 +31,13 @@ from collections.abc import Iterable, Mapping, Sequence  # noqa: F401
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.intervals import wilson
+
 #: The study size the README documents (``--models replicas:20``).
 STUDY_SIZE = 20
 #: Confidence of every interval.
 CONFIDENCE = 0.95
-#: The classification rule (issue 13): task = recurrence ≥ 90% and Wilson lower bound ≥ 75%; network = the
+#: The classification rule: task = recurrence ≥ 90% and Wilson lower bound ≥ 75%; network = the
 #: challenge network keeps the claim and the upper bound < 50%.
 TASK_MIN_FRACTION, TASK_MIN_LOWER, NETWORK_MAX_UPPER = 0.90, 0.75, 0.50
 #: The challenge network is an *outlier* on a headline number when it lies outside every replica's value and
@@ -87,15 +89,10 @@ MAX_GENERIC_HEADLINES = 3
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion (scipy's implementation). ``(0.0, 1.0)`` for 0 trials."""
-    if isinstance(successes, bool) or isinstance(trials, bool) or not 0 <= successes <= trials:
-        raise ValueError(f"need 0 <= successes <= trials, got {successes} of {trials}")
-    if trials == 0:
-        return 0.0, 1.0
-    from scipy.stats import binomtest
-
-    ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    """The Wilson score interval of a binomial proportion (:func:`analysis.intervals.wilson`)."""
+    if isinstance(successes, bool) or isinstance(trials, bool):
+        raise ValueError(f"need whole numbers, got {successes!r} of {trials!r}")
+    return wilson(int(successes), int(trials), confidence)
 
 
 @dataclass(frozen=True)
@@ -288,7 +285,7 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
         "n": n,
         "uninformative": left_out,
         "confidence": CONFIDENCE,
-        "interval": "Wilson score (scipy.stats.binomtest(...).proportion_ci(method='wilson'))",
+        "interval": "Wilson score",
         "rule": {
             "recurs": "the record holds, or holds as corrected (erratum), on the replica",
             "task": f"recurs on >= {TASK_MIN_FRACTION:.0%} of replicas and the interval's lower bound >= {TASK_MIN_LOWER:.0%}",  # noqa: E501
