@@ -59,3 +59,10 @@ def arms(vshape: geometry.VShape | None, train: Split) -> tuple[geometry.Arm, ge
 @pytest.fixture(scope="session")
 def scrubber(acts: ActivationCache, fc2: Readout, groups: neurons.Groups, train: Split) -> Scrubber:
     return Scrubber.build(acts.train.post, fc2, groups, train.s, train.region, train.labels)
+
+
+@pytest.fixture(scope="session")
+def wrong_sample(scrubber: Scrubber, groups: neurons.Groups, train: Split, prepared, acts: ActivationCache) -> Sample:
+    """The causal scrubbing of the hypothesis and of wrong ones of its shape (claims/samples.py): judged by
+    scrubbing-beats-wrong-hypotheses, drawn beside the causal-scrubbing sweep."""
+    return samples.wrong_hypotheses_sample(scrubber, groups, train, prepared, acts)

@@ -20,7 +20,6 @@ import pytest
 
 from analysis import ablation, geometry, neurons
 from analysis.labelling import CLUE_INDEX, L_THRESHOLD, R_THRESHOLD
-from analysis.scrubbing import SEEDS, Scrubber
 from fixtures.cache import memoised
 from fixtures.locate import PROJECT_ROOT
 from model import featurevis
@@ -43,9 +42,6 @@ __all__ = [  # the fixtures claims/conftest.py imports
 #: Images in the zero-ablation figure (drawn at random, seeded, from the training set).
 ZERO_ABLATION_IMAGES = 60
 #: The wrong hypotheses scrubbing is compared with: the noise level, and how many random partitions.
-WRONG_HYPOTHESES_P = 1e-3
-RANDOM_PARTITIONS = 20
-PARTITION_SEED = 20261201  # the scrubbing-beats-wrong-hypotheses claim's: the figure shows the partitions it judges
 FEATUREVIS_TIMEOUT_S = 600
 
 #: figure fixture -> the claims whose records show it (a claim not in this run is skipped).
@@ -151,76 +147,22 @@ def _kind(groups: neurons.Groups) -> np.ndarray:
     return kind.astype(str)
 
 
-def random_partitions(groups: neurons.Groups, count: int, seed: int = PARTITION_SEED) -> list[neurons.Groups]:
-    """``count`` partitions of the active neurons of ``groups`` into a "1" group and an "anti-1" group of the sizes
-    ``groups`` has, drawn one after another from one generator seeded ``seed``; the dead neurons stay dead."""
-    rng = np.random.default_rng(seed)
-    active = np.flatnonzero(~groups.dead)
-    n_one = int(groups.one.sum())
-    out = []
-    for _ in range(count):
-        one = np.zeros_like(groups.one)
-        one[rng.permutation(active)[:n_one]] = True
-        out.append(neurons.Groups(one=one, anti_one=~groups.dead & ~one, dead=groups.dead))
-    return out
-
-
-def wrong_hypothesis_scores(
-    post: np.ndarray,
-    readout: Any,
-    groups: neurons.Groups,
-    train: Any,
-    p: float = WRONG_HYPOTHESES_P,
-    partitions: int = RANDOM_PARTITIONS,
-) -> dict[str, Any]:
-    """The causal-scrubbing score (group scheme, mean over :data:`SEEDS`) at noise ``p`` of the hypothesis and of
-    wrong hypotheses of the same group sizes: its two detector groups swapped, and ``partitions`` random
-    partitions of the active neurons into a "1" group and an "anti-1" group of the hypothesis's sizes
-    (:func:`random_partitions`); the fully random score (every group from a random image); loss recovered =
-    (score − fully random) / (1 − fully random)."""
-
-    def scrub(g: neurons.Groups, level: float | str = p) -> float:
-        scrubber = Scrubber.build(post, readout, g, train.s, train.region, train.labels)
-        return float(np.mean([scrubber.kept(level, seed) for seed in SEEDS]))
-
-    random_scores = [scrub(g) for g in random_partitions(groups, partitions)]
-    hypothesis = scrub(groups)
-    fully_random = scrub(groups, "random")
-    return {
-        "p": p,
-        "hypothesis": hypothesis,
-        "swapped": scrub(neurons.Groups(one=groups.anti_one, anti_one=groups.one, dead=groups.dead)),
-        "random_partitions": random_scores,
-        "fully_random": fully_random,
-        "loss_recovered": (hypothesis - fully_random) / (1 - fully_random) if fully_random < 1 else float("nan"),
-    }
-
-
 @pytest.fixture(scope="session")
-def wrong_hypotheses(prepared, acts, fc2, groups, train) -> dict[str, Any]:
-    """:func:`wrong_hypothesis_scores` (~10 s: 23 hypotheses × 5 seeds), kept in the cache folder, keyed by the
-    activation bundle and the code it runs."""
-    import inspect
+def wrong_hypotheses(wrong_sample) -> dict[str, Any]:
+    """What the scrubbing figure draws beside the sweep: scrubbing-beats-wrong-hypotheses' scores at p = 0.1%
+    (:func:`claims.samples.scores_at`), the same numbers its record holds."""
+    from analysis.wrong_hypotheses import loss_recovered
+    from claims.samples import NOISE, scores_at
 
-    from analysis import scrubbing
-    from model import interventions
-
-    code = hashlib.blake2b(digest_size=8)
-    for module in (scrubbing, neurons, interventions):
-        code.update(Path(module.__file__).read_bytes())
-    code.update(inspect.getsource(wrong_hypothesis_scores).encode())
-    code.update(repr((WRONG_HYPOTHESES_P, RANDOM_PARTITIONS, PARTITION_SEED, SEEDS)).encode())
-    names = ("hypothesis", "swapped", "random_partitions", "fully_random", "loss_recovered")
-    stored = memoised(
-        prepared.inputs.cache_dir / f"scrub-wrong-hypotheses-{acts.source.stem}-{code.hexdigest()}.npz",
-        lambda: {
-            k: np.asarray(v, dtype=np.float64)
-            for k, v in wrong_hypothesis_scores(train.post, fc2, groups, train).items()
-            if k in names
-        },
-        names,
-    )
-    return {"p": WRONG_HYPOTHESES_P, **{k: stored[k].tolist() for k in names}}
+    scores, random = scores_at(wrong_sample, NOISE), scores_at(wrong_sample, "random")["hypothesis"]
+    return {
+        "p": NOISE,
+        "hypothesis": scores["hypothesis"],
+        "swapped": scores["swapped"],
+        "random_partitions": [v for n, v in scores.items() if n.startswith("partition")],
+        "fully_random": random,
+        "loss_recovered": loss_recovered(scores["hypothesis"], random),
+    }
 
 
 @pytest.fixture(scope="session")

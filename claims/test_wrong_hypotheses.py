@@ -6,76 +6,13 @@ Scrubbing test, and gives us confidence in the tested hypothesis."
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
-import numpy as np
-import pytest
-
-from analysis import neurons, scrubbing, wrong_hypotheses
 from analysis.robustness import Choice, Judgement, Sample, declare
-from analysis.scrubbing import SEEDS, noise_key
+from analysis.scrubbing import SEEDS
 from analysis.wrong_hypotheses import loss_recovered
-from fixtures.cache import memoised
-from model import interventions
+from claims.samples import NOISE, PARTITION_SEED, PARTITIONS, scores_at
 from report.claim import claim
 
-NOISE = 1e-3  # CLAIMS.md: the causal-scrubbing score at p = 0.1%
-PARTITIONS = 20  # CLAIMS.md: 20 seeded random partitions of the active neurons
-PARTITION_SEED = 20261201  # fixed: every run scrubs the same 20 wrong hypotheses
 RECOVERED = 0.75  # CLAIMS.md: "a strong result" = the hypothesis recovers ≥ 75% of the loss
-
-
-@pytest.fixture(scope="module")
-def wrong_sample(scrubber, groups, train, prepared, acts) -> Sample:
-    """Per noise level (computed on first use, memoised in the cache folder: 22 hypotheses × 5 seeds): per
-    hypothesis, seed and training image, is the model's label kept? ``"random"`` holds the fully random
-    replacement (every group from a random image) under the hypothesis's groups."""
-    # neurons drawn in the order of their activation std: the same partitions whatever the neurons' indices or scale
-    named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED, train.post.std(axis=0))
-    code = hashlib.blake2b(digest_size=8)
-    for module in (scrubbing, wrong_hypotheses, neurons, interventions):
-        code.update(Path(module.__file__).read_bytes())
-    code.update(repr((SEEDS, PARTITIONS, PARTITION_SEED)).encode())
-    levels: dict[str, dict[str, np.ndarray]] = {}
-
-    def kept(p: float | str) -> dict[str, np.ndarray]:
-        key = noise_key(p)
-        if key not in levels:
-
-            def compute() -> dict[str, np.ndarray]:
-                chosen = {"hypothesis": groups} if p == "random" else named
-                return wrong_hypotheses.kept_under(scrubber, train.post, chosen, p, SEEDS)
-
-            path = prepared.inputs.cache_dir / f"scrub-wrong-{key}-{acts.source.stem}-{code.hexdigest()}.npz"
-            levels[key] = memoised(path, compute)
-        return levels[key]
-
-    return Sample(
-        {"train": {"region": train.region}}, {"kept": kept, "rates": kept_rates(kept), "sizes": groups.sizes()}
-    )
-
-
-def kept_rates(kept):
-    """``rates(p)``: per training image and hypothesis, the share of seeds that keep its label, (N, hypotheses) in
-    the order of ``kept(p)``; computed once per level (every bootstrap resample weighs the same matrix)."""
-    cache: dict[str, tuple[list[str], np.ndarray]] = {}
-
-    def rates(p: float | str) -> tuple[list[str], np.ndarray]:
-        key = noise_key(p)
-        if key not in cache:
-            per_seed = kept(p)
-            cache[key] = list(per_seed), np.stack([v.mean(axis=0) for v in per_seed.values()], axis=1)
-        return cache[key]
-
-    return rates
-
-
-def scores_at(d: Sample, p: float | str) -> dict[str, float]:
-    """Per hypothesis, the fraction of labels kept at noise level ``p``: the mean over the seeds and the
-    (resampled) training images."""
-    names, rates = d.fixed["rates"](p)
-    return dict(zip(names, (float(v) for v in d.mean("train", rates))))
 
 
 @declare(
