@@ -98,7 +98,7 @@ def _paragraph(text: str) -> str:
 def _choice_range(choice: Any) -> str:
     if getattr(choice, "low", None) is not None:
         return f"from {format_value(choice.low)} to {format_value(choice.high)}"
-    return "one of " + ", ".join(f"`{format_value(v)}`" for v in choice.values)
+    return "one of " + ", ".join(f"`{format_value(v)}`" for v in choice.options)
 
 
 def _choices(declaration: Any, probe: bool) -> list[str]:

@@ -398,7 +398,7 @@ def test_the_report_section_merges_orders_and_renders():
         },
     )
     rep.merge(section, {"rule": {}, "figures": []})
-    done = rep.finish(section)
+    done = rep.finish(section, ood.FAMILIES)
     assert list(done["families"]) == ["scale", "invert", "salt", "constant"]  # the families' order
     assert done["summary"] == (
         "the explanation generalises to 1 of 2 informative input families (scale); breaks on "

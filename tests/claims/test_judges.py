@@ -30,7 +30,7 @@ def a_verdict(kind: str = "claim") -> Verdict:
         config=SimpleNamespace(getoption=lambda name, default=None: default),
     )
     spec = ClaimSpec(id="x", quote="q", claimed=1, accept="a", kind=kind)
-    return Verdict(item, spec, checkpoint_sha256="0")
+    return Verdict(item, spec)
 
 
 def judging(holds: bool, measured: dict, erratum: bool = False):
@@ -87,7 +87,7 @@ def test_every_claim_of_a_real_run_records_exactly_what_its_judge_returns(pytest
     records = run.document["claims"]
     judged = json.loads(log.read_text())
     assert len(records) >= 26
-    assert sorted(judged) == sorted(records)
+    assert set(records) <= set(judged)  # every claim judged (a probe may be judged too)
     for claim, record in records.items():
         assert judged[claim]["verdict"] == record["verdict"], claim
         assert judged[claim]["measured"] == record["measured"], claim

@@ -10,13 +10,13 @@ from analysis.detectors import TOP_LEFT, TOP_RIGHT
 from analysis.labelling import ANTI, MIDDLE, ONE
 from analysis.neurons import Groups
 from analysis.robustness import Sample
-from claims import test_detectors, test_probes, test_quadrants, test_secret, test_wrong_hypotheses
+from claims import samples, test_detectors, test_probes, test_quadrants, test_secret, test_wrong_hypotheses
 
 
 # ------------------------------------------------------------------------------------------- fc2-sign-pattern
 def sign_sample(weight: list[list[float]]) -> Sample:
     post = np.array([[0.0, 0.0], [2.0, 2.0]])  # both neurons: std 1, mean 1
-    return Sample({"train": {"post": post}}, {"weight": np.array(weight)})
+    return Sample({"train": {"post": post}}, {"weight": np.array(weight), "ids": np.arange(post.shape[1])})
 
 
 def test_rows_of_one_sign_hold():
@@ -36,10 +36,13 @@ def test_a_faint_breaking_cell_is_an_erratum_and_a_strong_one_fails():
 # ------------------------------------------------------------------------------------- dead-neurons-stay-dead
 def test_dead_neurons_that_stay_at_zero_hold_and_one_that_fires_fails():
     quiet = np.zeros((4, 3))
-    assert test_detectors.dead_on_test_images(Sample({}, {"test_post": quiet})).verdict == "holds"
+    assert (
+        test_detectors.dead_on_test_images(Sample({}, {"test_post": quiet, "dead": np.arange(quiet.shape[1])})).verdict
+        == "holds"
+    )
     woke = quiet.copy()
     woke[2, 1] = 0.01
-    judged = test_detectors.dead_on_test_images(Sample({}, {"test_post": woke}))
+    judged = test_detectors.dead_on_test_images(Sample({}, {"test_post": woke, "dead": np.arange(woke.shape[1])}))
     assert judged.verdict == "fails"
     assert (judged.headline["revived_neurons"], judged.headline["images"]) == (1, 1)
 
@@ -53,7 +56,7 @@ def region_sample(one_column: list[float], anti_column: list[float]) -> Sample:
     masks = (np.array([True, False]), np.array([False, True]))
     return Sample(
         {"train": {"rank": tie_ranks(post), "region": region}},
-        {"groups": {"firing": masks, "arms": None}, "ids": np.array([0, 1])},
+        {"groups": {"firing": masks, "arms": None}, "ids": np.array([0, 1]), "firing": {"0": 0.5, "1": 0.5}},
     )
 
 
@@ -68,8 +71,8 @@ def test_detectors_firing_on_the_other_groups_region_fail():
     # and loses to two: AUC (1 + 1) / (2 × 4) = 0.25
     judged = test_detectors.detectors_track_their_regions(region_sample([0, 0, 0, 0, 2, 3], [0, 0, 0, 0, 2, 3]))
     assert judged.verdict == "fails" and judged.headline["fraction_tracking"] == 0.5
-    aucs = judged.measured["aucs"]
-    assert aucs["one"][0] == pytest.approx(0.25) and aucs["anti_one"][0] == pytest.approx(1.0)
+    aucs = judged.measured["auc_by_neuron"]
+    assert aucs["one"]["0"] == pytest.approx(0.25) and aucs["anti_one"]["1"] == pytest.approx(1.0)
     assert (
         test_detectors.detectors_track_their_regions(region_sample([1] * 6, [1] * 6), groups="arms").verdict == "fails"
     )
@@ -131,7 +134,8 @@ def wrong_sample(
         levels[p] = level
     lookup = levels.__getitem__
     return Sample(
-        {"train": {"region": np.zeros(20)}}, {"kept": lookup, "rates": test_wrong_hypotheses.kept_rates(lookup)}
+        {"train": {"region": np.zeros(20)}},
+        {"kept": lookup, "rates": samples.kept_rates(lookup), "sizes": {"one": 1, "anti_one": 1, "dead": 0}},
     )
 
 

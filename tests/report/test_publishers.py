@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
+from analysis.replica_study import replica_study
+from claims import catalogue
 from fixtures.locate import CHALLENGE_SHA256, PROJECT_ROOT
 from report import readme, replica_readme
-from report.catalogue import catalogue
-from report.replica_study import replica_study
-from report.write import build_document
+from tests.report.documents import document as build_document
 
 
 def _claims_report(folder):
@@ -22,7 +22,7 @@ def _claims_report(folder):
     probes = {pid: {"verdict": "holds"} for pid in catalogue().probe_ids}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "claims.json").write_text(
-        json.dumps(build_document({"checkpoint": {"sha256": CHALLENGE_SHA256}}, claims, probes))
+        json.dumps(build_document({"checkpoint": {"sha256": CHALLENGE_SHA256, "challenge": True}}, claims, probes))
     )
     (folder / "badge.svg").write_text("<svg>new</svg>")
 

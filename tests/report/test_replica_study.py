@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -252,22 +253,36 @@ def test_a_model_run_from_an_earlier_session_is_not_reused(tmp_path, monkeypatch
 
     def fake_run(cmd, **kw):
         calls.append(cmd)
-        out = tmp_path / "models" / "replica-seed1"
+        out = Path(cmd[cmd.index("--report-dir") + 1])  # the fresh folder beside the model's last run
         out.mkdir(parents=True, exist_ok=True)
         (out / "claims.json").write_text(json.dumps({"claims": {"c": {"verdict": "holds"}}}))
         return Proc()
 
-    monkeypatch.setattr(matrix, "checkpoint_for", lambda *a: tmp_path / "w.pt")
     monkeypatch.setattr(matrix.subprocess, "run", fake_run)
-    prepared = type(
-        "P", (), {"inputs": type("I", (), {"cache_dir": tmp_path})(), "mnist": type("M", (), {"root": tmp_path})()}
-    )()
+    inputs = type("I", (), {"cache_dir": tmp_path})()
+    checkpoints = matrix.Checkpoints(
+        build=lambda cf: tmp_path / "w.pt", unloadable=lambda p: None, discard=lambda p: None
+    )
     cf = replica(1)
-    model_run(cf, prepared, None, tmp_path, "session-a", project=tmp_path)
-    model_run(cf, prepared, None, tmp_path, "session-a", project=tmp_path)
+
+    def run(session: str) -> None:
+        model_run(
+            cf,
+            checkpoints,
+            lambda doc: bool(doc.get("claims")),
+            tmp_path,
+            session,
+            project=tmp_path,
+            inputs=inputs,
+            data_dir=tmp_path,
+            warn=lambda m: None,
+        )
+
+    run("session-a")
+    run("session-a")
     assert len(calls) == 1  # reused within the session
     assert "-m" not in calls[0][calls[0].index("claims/") :]  # a replica runs the probes too
-    model_run(cf, prepared, None, tmp_path, "session-b", project=tmp_path)
+    run("session-b")
     assert len(calls) == 2
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from report import figures
+from claims import figures
 
 
 def _inputs(name: str):
