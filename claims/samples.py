@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from analysis import ablation, neurons
-from analysis.robustness import Choice, Sample
+from analysis.robustness import Choice, Excluded, Sample
 from model.interventions import Readout
 
 DEAD = dict(
@@ -30,6 +30,17 @@ GROUPS = dict(
 
 def dead_choice() -> Choice:
     return Choice.span("dead_fraction", 0.0, 0.0, 0.001, **DEAD)
+
+
+def dead_excluded() -> Excluded:
+    """``dead_fraction > 0`` is ruled out: a neuron active on a few images is not "never active"."""
+    return Excluded(
+        "dead = active on at most 0.1% of the training images (dead_fraction > 0)",
+        '"Useless neurons … are never active (left, middle, and right region)" (the write-up); CLAIMS.md defines '
+        "dead as never active on the training set",
+        "dead_fraction",
+        dead_choice().options[1:],
+    )
 
 
 def groups_choice() -> Choice:

@@ -16,11 +16,12 @@ import pytest
 
 from analysis import ablation, neurons, scrubbing, weighted
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band_labels
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Choice, Excluded, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
 from claims.samples import (
     ActiveNeurons,
     dead_choice,
+    dead_excluded,
     detector_groups,
     excitations,
     grouping_key,
@@ -139,6 +140,7 @@ def on_the_sample(d: Sample) -> tuple[ActiveNeurons, dict[str, np.ndarray], np.n
         "group detects anything",
     ),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     active, t, w = on_the_sample(d)
@@ -189,6 +191,7 @@ def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, d
         "anti-1-like region (CLAIMS.md: inside it the group is what makes them class 1) or all images",
     ),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     active, t, w = on_the_sample(d)
@@ -242,6 +245,19 @@ BASELINE = dict(
 )
 
 
+def strong_choice() -> Choice:
+    return Choice.values(
+        "strong_scale",
+        1.0,
+        {
+            1.0: 'CLAIMS.md: "contributes strongly" = enough to carry the median class-0 image to class 1',
+            0.5: '"strongly" read loosely: half that margin',
+            2.0: '"strongly" read strictly: twice that margin',
+        },
+        **STRONG,
+    )
+
+
 def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float | None:
     """ "Strongly": ``strong_scale`` × ablation.strong_excitation_threshold; None when undefined (a detector group
     is empty, or the model never says class 0)."""
@@ -252,11 +268,12 @@ def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float
 
 @declare(
     "dla-exclusive",
-    Choice.span("strong_scale", 1.0, 0.5, 2.0, **STRONG),
+    strong_choice(),
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
     w = d.weights("train")
@@ -302,11 +319,12 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample,
 
 @declare(
     "regions-excite-groups",
-    Choice.span("strong_scale", 1.0, 0.5, 2.0, **STRONG),
+    strong_choice(),
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def each_region_its_group(
     d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float
@@ -360,6 +378,7 @@ def test_each_region_excites_its_own_group(verdict, neuron_sample, dla_figure):
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str, dead_fraction: float) -> Judgement:
     """θ fitted on the (resampled) images. The per-group rule, reported beside the verdict, costs 101 passes:
@@ -417,20 +436,37 @@ def min_ablation_figure(figure_store, min_outcomes, min_ablation_panel) -> str:
     return figure_store.render("min-ablation", "min_ablation", min_outcomes, *min_ablation_panel)
 
 
+QUARTER = L_THRESHOLD + (R_THRESHOLD - L_THRESHOLD) / 4
+THREE_QUARTERS = L_THRESHOLD + 3 * (R_THRESHOLD - L_THRESHOLD) / 4
+AT_AN_EDGE = Excluded(
+    "split at the band's edge L or R",
+    'a split there makes one "half" a single region: "split in two according to our similarity score" halves '
+    "the band between the regions",
+    "split",
+    (L_THRESHOLD, R_THRESHOLD),
+)
+
+
 @declare(
     "min-ablation",
-    Choice.span(
+    Choice.values(
         "split",
         ablation.MIDPOINT,
-        L_THRESHOLD,
-        R_THRESHOLD,
-        why='"split in two according to our '
-        "similarity score\": at the band's midpoint (CLAIMS.md); any point inside the band keeps every "
-        "1-like image on one side and every anti-1-like image on the other",
+        {
+            ablation.MIDPOINT: "CLAIMS.md: the band's midpoint (L + R) / 2",
+            QUARTER: "a quarter into the band from L: still every anti-1-like image on one side, every 1-like one on "
+            "the other",
+            THREE_QUARTERS: "three quarters into the band from L: likewise",
+            L_THRESHOLD: "the band's edge L",
+            R_THRESHOLD: "the band's edge R",
+        },
+        why='"split in two according to our similarity score": any point inside the band keeps every 1-like '
+        "image on one side and every anti-1-like image on the other",
     ),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded(), AT_AN_EDGE],
 )
 def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) -> Judgement:
     active, t, w = on_the_sample(d)
@@ -517,6 +553,7 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, neuron_sample, min
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -> Judgement:
     active, t, w = on_the_sample(d)
@@ -594,6 +631,7 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min
     dead_choice(),
     resampled="the 60,000 training images (each neuron's minimum and range held at the full sample's)",
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: str, dead_fraction: float) -> Judgement:
     t, w = d.table("train"), d.weights("train")

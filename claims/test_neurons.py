@@ -11,7 +11,7 @@ import pytest
 
 from analysis import neurons
 from analysis.robustness import Choice, Judgement, Sample, declare
-from claims.samples import dead_choice, detector_groups, groups_choice, with_fixed
+from claims.samples import dead_choice, dead_excluded, detector_groups, groups_choice, with_fixed
 from claims.tolerance import within
 from report.claim import claim
 
@@ -84,6 +84,7 @@ def feature_figures(figure_store, acts, groups, strongest, fv_correlation, clue)
     not_explored="the feature-visualisation recipe (steps, learning rate, start image) needs a network pass per "
     "choice; the images of the test's recipe (zeros, Adam, lr 0.1, 100 steps) are held fixed",
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def detectors_look_like_their_digit(d: Sample, strength: str, groups: str, dead_fraction: float) -> Judgement:
     g = detector_groups(d, groups, dead_fraction)
@@ -164,6 +165,7 @@ def test_one_detectors_look_like_a_1_and_anti_one_detectors_like_an_anti_1(
     ),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def no_neuron_pushes_the_other_way(d: Sample, typical: str, dead_fraction: float) -> Judgement:
     readout = d.fixed["readout"]
@@ -235,7 +237,7 @@ def test_every_neuron_pushes_towards_class_1(verdict, neuron_sample, contributio
     )
 
 
-@declare("detector-groups", dead_choice(), groups_choice(), seed_group="neurons")
+@declare("detector-groups", dead_choice(), groups_choice(), seed_group="neurons", excluded=[dead_excluded()])
 def group_sizes(d: Sample, dead_fraction: float, groups: str) -> Judgement:
     g = detector_groups(d, groups, dead_fraction)
     sizes = g.sizes()
