@@ -99,6 +99,7 @@ def test_fc2_rows_have_one_sign_each(verdict, train, fc2, groups):
     resampled='nothing: one test image on which a dead neuron fires refutes "never", and a resample that leaves it '
     "out cannot restore the claim, only miss the counterexample (a bootstrap of the 10,000 test images misses a single "
     "image in 37% of resamples)",
+    no_heldout="it is itself judged on images the groups were not fitted on (the 10,000 test images)",
 )
 def dead_on_test_images(d: Sample) -> Judgement:
     post, dead = d.fixed["test_post"], d.fixed["dead"]

@@ -312,6 +312,8 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_
     max_examples=20,
     seed_group="v",
     excluded=[PRE_RELU],
+    no_heldout="no image enters once the PCA plane and the V are fitted on the training images: the angle is a "
+    "property of those and of fc2",
 )
 def logit_diff_points_to_the_corner(d: Sample, activations: str, bound_deg: float) -> Judgement:
     """Both readings against the same bound (CLAIMS.md v2): logit 1 − logit 0 (the write-up's definition) → holds;
@@ -390,6 +392,7 @@ def test_the_logit_diff_direction_points_to_the_corner(verdict, plane_sample, v_
     max_examples=10,
     seed_group="v",
     excluded=[PRE_RELU],
+    no_heldout="the claim names training images (index 6, index 22752): the test images hold neither",
 )
 def clue_is_furthest_out(d: Sample, furthest: str, activations: str, corner: str) -> Judgement:
     coords, _, anticlue = plane(d, activations)
@@ -584,6 +587,8 @@ def test_low_pc2_means_class_0(verdict, plane_sample, v_figure):
     max_examples=10,
     seed_group="v",
     excluded=[PRE_RELU],
+    no_heldout="no image enters once the PCA plane and the V are fitted on the training images: the corner is a "
+    "property of those",
 )
 def corner_near_minus_2(d: Sample, activations: str, corner: str) -> Judgement:
     coords, _, _ = plane(d, activations)
@@ -642,6 +647,8 @@ def test_the_corner_sits_near_pc1_minus_2(verdict, plane_sample, v_figure):
         PRE_RELU,
         exclude("carried", 0.90, '"mostly" does not mean almost all: ≥ 90% reads "make use mostly of" as "only"'),
     ],
+    no_heldout="no image enters once the PCA plane and the arms are fitted on the training images: the loadings are "
+    "a property of those",
 )
 def a_few_shared_neurons(d: Sample, activations: str, vectors: str, carried: float) -> Judgement:
     if activations == "pre":

@@ -717,6 +717,8 @@ def scrub_scores(d: Sample, replacement: str, similarity: str) -> dict[str, floa
     resampled="the 60,000 training images (each image's kept label averaged over the seeds; the replacement draws "
     "are the test's, held fixed)",
     max_examples=10,
+    no_heldout="scrubbing draws its replacement activations from a pool of training images: a held-out replication "
+    "needs a held-out replacement pool, which is not built",
 )
 def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Judgement:
     mean = scrub_scores(d, replacement, similarity)
@@ -791,6 +793,8 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, scrubbing_sample,
     ),
     resampled="the 60,000 training images (scrubbing draws held fixed, as for causal-scrubbing)",
     max_examples=20,
+    no_heldout="scrubbing draws its replacement activations from a pool of training images: a held-out replication "
+    "needs a held-out replacement pool, which is not built",
 )
 def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> Judgement:
     scores = scrub_scores(d, replacement, "s-range")

@@ -85,6 +85,7 @@ def feature_figures(figure_store, acts, groups, strongest, fv_correlation, clue)
     "choice; the images of the test's recipe (zeros, Adam, lr 0.1, 100 steps) are held fixed",
     seed_group="neurons",
     excluded=[dead_excluded()],
+    no_heldout="the inputs are optimised per neuron, not data: there are no held-out images to judge them on",
 )
 def detectors_look_like_their_digit(d: Sample, strength: str, groups: str, dead_fraction: float) -> Judgement:
     g = detector_groups(d, groups, dead_fraction)
@@ -237,7 +238,15 @@ def test_every_neuron_pushes_towards_class_1(verdict, neuron_sample, contributio
     )
 
 
-@declare("detector-groups", dead_choice(), groups_choice(), seed_group="neurons", excluded=[dead_excluded()])
+@declare(
+    "detector-groups",
+    dead_choice(),
+    groups_choice(),
+    seed_group="neurons",
+    excluded=[dead_excluded()],
+    no_heldout="48 / 31 / 121 are counts of the 200 neurons, grouped on the training images: the test images have no"
+    " claimed counts",
+)
 def group_sizes(d: Sample, dead_fraction: float, groups: str) -> Judgement:
     g = detector_groups(d, groups, dead_fraction)
     sizes = g.sizes()

@@ -64,6 +64,8 @@ def union_quadrants(d: Sample, top: int) -> tuple[np.ndarray, np.ndarray]:
     Choice.among("groups", "firing", ("firing", "arms"), **GROUPS_CHOICE),
     resampled="nothing: the loadings are one PCA fit on the 60,000 training images (pca-variance resamples that "
     "fit), the groups one split of the neurons",
+    no_heldout="it compares two groupings of the 200 neurons fitted on the training images: no image enters the "
+    "comparison",
 )
 def quadrant_neurons_are_the_groups(d: Sample, top: int, groups: str) -> Judgement:
     g = d.fixed["groups"][groups]
@@ -139,6 +141,7 @@ def quadrant_shares(d: Sample, top: int) -> dict[str, float]:
     ),
     resampled="nothing: the loadings are one PCA fit on the 60,000 training images, the feature visualisations one "
     "optimised input per neuron",
+    no_heldout="the inputs are optimised per neuron, not data: there are no held-out images to judge them on",
 )
 def quadrant_neurons_look_like_their_template(d: Sample, top: int, share: float) -> Judgement:
     shares = quadrant_shares(d, top)

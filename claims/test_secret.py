@@ -29,6 +29,7 @@ CAVEAT = (
         'the write-up\'s rounded "95.6%", which stands for any count that rounds to it',
     ),
     resampled="nothing: the hint is the model's accuracy on exactly these 10,000 test images, not on a sample",
+    no_heldout="it is itself judged on the 10,000 held-out test images (the recovered function is fixed)",
 )
 def same_as_the_secret(d: Sample, hint: float) -> Judgement:
     agreeing = d.count("test", band_labels(d.table("test")["s"]) == d.table("test")["labels"])

@@ -91,6 +91,8 @@ def scores_at(d: Sample, p: float | str) -> dict[str, float]:
     resampled="the 60,000 training images (each image's kept label averaged over the seeds; the replacement draws and "
     "the random partitions are the test's, held fixed)",
     max_examples=10,
+    no_heldout="scrubbing draws its replacement activations from a pool of training images: a held-out replication "
+    "needs a held-out replacement pool, which is not built",
 )
 def beats_wrong_hypotheses(d: Sample, noise: float) -> Judgement:
     scores = scores_at(d, noise)
