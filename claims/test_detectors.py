@@ -12,7 +12,7 @@ import pytest
 
 from analysis import detectors, neurons
 from analysis.labelling import ANTI, ONE
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from report.claim import claim
 
 FAINT = 0.05  # CLAIMS.md: breaking cells carrying ≤ 5% of the figure's summed |cell| are too faint to see
@@ -53,6 +53,8 @@ def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
         {"breaking_neurons": breaking, "breaking_share": share},
         erratum=share <= FAINT,
         measured=measured,
+        bounds={"breaking_neurons": Bound(high=0)},
+        erratum_bounds={"breaking_share": Bound(high=FAINT)},
     )
 
 
@@ -118,7 +120,12 @@ def dead_on_test_images(d: Sample) -> Judgement:
             if c > 0
         },
     }
-    return Judgement(revived == 0, {"revived_neurons": revived, "images": images}, measured=measured)
+    return Judgement(
+        revived == 0,
+        {"revived_neurons": revived, "images": images},
+        measured=measured,
+        bounds={"revived_neurons": Bound(high=0)},
+    )
 
 
 @claim(
@@ -221,7 +228,12 @@ def detectors_track_their_regions(d: Sample, groups: str, share: float) -> Judge
         "auc_by_neuron": by_neuron,
         "below_firing_fraction": {k: {n: firing[n] for n in v} for k, v in below.items()},
     }
-    return Judgement(tracking >= share, {"fraction_tracking": tracking, "median_auc": median}, measured=measured)
+    return Judgement(
+        tracking >= share,
+        {"fraction_tracking": tracking, "median_auc": median},
+        measured=measured,
+        bounds={"fraction_tracking": Bound(low=share)},
+    )
 
 
 @claim(

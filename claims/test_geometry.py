@@ -14,7 +14,7 @@ import pytest
 
 from analysis import geometry
 from analysis.labelling import L_THRESHOLD, ONE, R_THRESHOLD, band_labels
-from analysis.robustness import Choice, Judgement, Sample, declare, exclude
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare, exclude
 from claims.tolerance import between
 from report.claim import claim
 
@@ -107,6 +107,7 @@ def two_component_variance(d: Sample, activations: str, ish: float) -> Judgement
     return Judgement(
         between(total, 0.90 - ish, 0.90 + ish),
         {"sum": total, "pc1": float(ratios[0]), "pc2": float(ratios[1])},
+        bounds={"sum": Bound.within(0.90, ish)},
         measured={"ratios": [float(r) for r in ratios], "sum": total},
     )
 
@@ -261,7 +262,10 @@ def v_with_class_0_at_the_corner(
         opening_angle_deg=v.opening_angle_deg,
     )
     return Judgement(
-        r2 >= arm_r2 and closeness >= corner_auc, {"arm_r2_min": r2, "corner_auc": closeness}, measured=measured
+        r2 >= arm_r2 and closeness >= corner_auc,
+        {"arm_r2_min": r2, "corner_auc": closeness},
+        measured=measured,
+        bounds={"arm_r2_min": Bound(low=arm_r2), "corner_auc": Bound(low=corner_auc)},
     )
 
 
@@ -330,6 +334,8 @@ def logit_diff_points_to_the_corner(d: Sample, activations: str, bound_deg: floa
         within["logit1_minus_logit0"],
         {"angle_literal": angles["logit1_minus_logit0"], "angle_negative": angles["class0_minus_class1"]},
         erratum=within["class0_minus_class1"],
+        bounds={"angle_literal": Bound(high=bound_deg)},
+        erratum_bounds={"angle_negative": Bound(high=bound_deg)},
         measured=dict(
             angle_to_corner_deg=angles, within_bound=within, bound_deg=bound_deg, against_both_arms=against_both_arms
         ),
@@ -431,6 +437,7 @@ def clue_is_furthest_out(d: Sample, furthest: str, activations: str, corner: str
     return Judgement(
         holds,
         headline,
+        bounds={"clue_rank": Bound(low=0, high=0), "other_extreme_is_22752": Bound(low=1.0)},
         measured=dict(
             clue_index=extreme[0],
             clue_rank_in_its_arm=clue_rank,
@@ -502,7 +509,12 @@ def pc1_tracks_s(d: Sample, activations: str, correlation: str, tight: float) ->
         return geometry.spearman(pc1, s, w) if correlation == "spearman" else geometry.pearson(pc1, s, w)
 
     rho = d.memo(("correlation", activations, correlation), correlate)
-    return Judgement(bool(np.isfinite(rho) and abs(rho) >= tight), {"rho": abs(rho)}, measured={correlation: rho})
+    return Judgement(
+        bool(np.isfinite(rho) and abs(rho) >= tight),
+        {"rho": abs(rho)},
+        measured={correlation: rho},
+        bounds={"rho": Bound(low=tight)},
+    )
 
 
 @claim(
@@ -558,6 +570,7 @@ def low_pc2_is_class_0(d: Sample, activations: str, labels: str, approximately: 
         bool(np.isfinite(separation) and separation >= approximately),
         {"auc": separation},
         measured={"auc": separation, "clue_pc2_sign": float(sign)},
+        bounds={"auc": Bound(low=approximately)},
     )
 
 
@@ -598,7 +611,12 @@ def corner_near_minus_2(d: Sample, activations: str, corner: str) -> Judgement:
     signs = oriented(coords)
     point = corner_of(v, coords, corner, d.weights("train"))
     x = float(point[0] * signs[0])
-    return Judgement(between(x, *CORNER_PC1), {"corner_pc1": x}, measured={"corner_pc1": x, "corner": point * signs})
+    return Judgement(
+        between(x, *CORNER_PC1),
+        {"corner_pc1": x},
+        measured={"corner_pc1": x, "corner": point * signs},
+        bounds={"corner_pc1": Bound(*CORNER_PC1)},
+    )
 
 
 @claim(
@@ -683,6 +701,7 @@ def a_few_shared_neurons(d: Sample, activations: str, vectors: str, carried: flo
     return Judgement(
         ok,
         {"union_size": len(union), "min_carried": float(np.min(share))},
+        bounds={"union_size": Bound(high=FEW_NEURONS), "min_carried": Bound(low=carried)},
         measured={"union_size": len(union), "union": union, "carried": dict(zip(names, share.tolist()))},
     )
 

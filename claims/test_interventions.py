@@ -16,7 +16,7 @@ import pytest
 
 from analysis import ablation, neurons, scrubbing, weighted
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band_labels
-from analysis.robustness import Choice, Excluded, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Excluded, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
 from claims.samples import (
     ActiveNeurons,
@@ -153,7 +153,12 @@ def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: st
     )
     base = ablation.baseline_summary(contribution, t["region"], w, images)
     holds = bool(base["mean"] < 0 and base["fraction_negative"] >= ALMOST_ALL)
-    return Judgement(holds, {"mean": base["mean"], "fraction_negative": base["fraction_negative"]}, measured=base)
+    return Judgement(
+        holds,
+        {"mean": base["mean"], "fraction_negative": base["fraction_negative"]},
+        measured=base,
+        bounds={"mean": Bound(high=0.0), "fraction_negative": Bound(low=ALMOST_ALL)},
+    )
 
 
 @claim(
@@ -207,7 +212,12 @@ def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, imag
         k: effect[k] for k in ("fraction_class_1_after", "fraction_class_0_flipped", "fraction_logit_diff_rises")
     }
     # judged literally (CLAIMS.md v2): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
-    return Judgement(effect["fraction_class_1_after"] >= ALMOST_ALL, headline, measured=effect)
+    return Judgement(
+        effect["fraction_class_1_after"] >= ALMOST_ALL,
+        headline,
+        measured=effect,
+        bounds={"fraction_class_1_after": Bound(low=ALMOST_ALL)},
+    )
 
 
 @claim(
@@ -286,6 +296,7 @@ def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: s
         shares["both"] <= BOTH_STRONG_MAX,
         {k: shares[k] for k in ("both", "one_only", "anti_one_only")},
         measured={**shares, "strong_threshold": threshold},
+        bounds={"both": Bound(high=BOTH_STRONG_MAX)},
     )
 
 
@@ -336,7 +347,10 @@ def each_region_its_group(
         return Judgement(False, {"anti_one_like": float("nan"), "middle": float("nan"), "one_like": float("nan")})
     shares = ablation.regions_excited(*excitations(d, g, baseline), t["region"], threshold, w)
     return Judgement(
-        all(v >= ALMOST_ALL for v in shares.values()), shares, measured={**shares, "strong_threshold": threshold}
+        all(v >= ALMOST_ALL for v in shares.values()),
+        shares,
+        measured={**shares, "strong_threshold": threshold},
+        bounds={k: Bound(low=ALMOST_ALL) for k in shares},
     )
 
 
@@ -390,13 +404,21 @@ def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str,
     one, anti = excitations(d, g, baseline)
     rule = ablation.either_rule(one, anti, t["labels"], w)
     if thresholds == "one" and d.counts is not None:
-        return Judgement(rule["agreement"] >= EITHER_RULE_AGREEMENT, {"agreement": rule["agreement"]}, measured=rule)
+        return Judgement(
+            rule["agreement"] >= EITHER_RULE_AGREEMENT,
+            {"agreement": rule["agreement"]},
+            measured=rule,
+            bounds={"agreement": Bound(low=EITHER_RULE_AGREEMENT)},
+        )
     two = d.memo(
         ("per-group rule", baseline, grouping_key(g)), lambda: ablation.either_rule_per_group(one, anti, t["labels"], w)
     )
     agreement = rule["agreement"] if thresholds == "one" else two["agreement"]
     return Judgement(
-        agreement >= EITHER_RULE_AGREEMENT, {"agreement": agreement}, measured={**rule, "per_group_thresholds": two}
+        agreement >= EITHER_RULE_AGREEMENT,
+        {"agreement": agreement},
+        measured={**rule, "per_group_thresholds": two},
+        bounds={"agreement": Bound(low=EITHER_RULE_AGREEMENT)},
     )
 
 
@@ -493,9 +515,18 @@ def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) ->
         "class_0_before.anti_one_half": before["anti_one_half"],
         "class_0_before.one_half": before["one_half"],
     }
+    chance, unaffected = Bound(*CHANCE), Bound(low=BARELY_ANY_EFFECT)
     return Judgement(
         all(checks.values()),
         headline,
+        bounds={
+            "anti_one_group.anti_one_half": chance,
+            "anti_one_group.one_half": unaffected,
+            "one_group.one_half": chance,
+            "one_group.anti_one_half": unaffected,
+            "both.anti_one_half": chance,
+            "both.one_half": chance,
+        },
         measured={
             **kept,
             "checks": checks,
@@ -580,7 +611,12 @@ def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -
         )
         headline[f"{name}.mean_change"] = out[name]["own_region_mean"]
         headline[f"{name}.fraction_lowered"] = out[name]["own_region_fraction_lowered"]
-    return Judgement(all(checks.values()), headline, measured={**out, "checks": checks})
+    bounds = {
+        f"{name}.{stat}": bound
+        for name in out
+        for stat, bound in (("mean_change", Bound(high=0.0)), ("fraction_lowered", Bound(low=ALMOST_ALL)))
+    }
+    return Judgement(all(checks.values()), headline, measured={**out, "checks": checks}, bounds=bounds)
 
 
 @claim(
@@ -654,6 +690,7 @@ def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: 
     return Judgement(
         near >= ALMOST_ALL,
         {"fraction_within": near, "detectors": len(all_offsets)},
+        bounds={"fraction_within": Bound(low=ALMOST_ALL)},
         measured={
             "detectors": len(all_offsets),
             "fraction_within": near,
@@ -727,8 +764,14 @@ def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Ju
         "one_percent": mean["0.01"] >= SCRUB_ONE_PERCENT,
         "ten_percent_below_93": mean["0.1"] < SCRUB_BELOW,
     }
+    bounds = {
+        "0.0001": Bound(*SCRUB_LOW_NOISE),
+        "0.001": Bound(*SCRUB_LOW_NOISE),
+        "0.01": Bound(low=SCRUB_ONE_PERCENT),
+        "0.1": Bound(high=SCRUB_BELOW),
+    }
     if d.counts is not None:  # a resample: the verdict's numbers only
-        return Judgement(all(checks.values()), mean, measured={"checks": checks})
+        return Judgement(all(checks.values()), mean, measured={"checks": checks}, bounds=bounds)
     # reported beside the verdict: each seed's score, and the other replacement scheme
     judged, other = (
         d.memo(
@@ -750,7 +793,7 @@ def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Ju
         per_neuron_spread={k: v["std"] for k, v in per_neuron.items()},
         per_neuron_would_pass_low_noise=all(between(neuron_mean[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")),
     )
-    return Judgement(all(checks.values()), mean, measured=measured)
+    return Judgement(all(checks.values()), mean, measured=measured, bounds=bounds)
 
 
 @claim(
@@ -804,9 +847,18 @@ def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> J
         k: between(v, UNEXPLAINED - approx, UNEXPLAINED + approx) and abs(v - gap) <= IN_LINE
         for k, v in unexplained.items()
     }
+    share, in_line = Bound.within(UNEXPLAINED, approx), Bound.within(0.0, IN_LINE)
     return Judgement(
         all(checks.values()),
-        {**{f"unexplained_{k}": v for k, v in unexplained.items()}, "labelling_function_disagreement": gap},
+        {
+            **{f"unexplained_{k}": v for k, v in unexplained.items()},
+            **{f"difference_from_labelling_{k}": v - gap for k, v in unexplained.items()},
+            "labelling_function_disagreement": gap,
+        },
+        bounds={
+            **{f"unexplained_{k}": share for k in unexplained},
+            **{f"difference_from_labelling_{k}": in_line for k in unexplained},
+        },
         measured={"unexplained": unexplained, "labelling_function_disagreement": gap, "checks": checks},
     )
 

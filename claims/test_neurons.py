@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from analysis import neurons
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from claims.samples import dead_choice, dead_excluded, detector_groups, groups_choice, with_fixed
 from claims.tolerance import within
 from report.claim import claim
@@ -119,7 +119,10 @@ def detectors_look_like_their_digit(d: Sample, strength: str, groups: str, dead_
         },
     )
     return Judgement(
-        top["one_positive"] >= FV_MAJORITY and top["anti_one_negative"] >= FV_MAJORITY, top, measured=measured
+        top["one_positive"] >= FV_MAJORITY and top["anti_one_negative"] >= FV_MAJORITY,
+        top,
+        measured=measured,
+        bounds={k: Bound(low=FV_MAJORITY) for k in top},
     )
 
 
@@ -195,7 +198,14 @@ def no_neuron_pushes_the_other_way(d: Sample, typical: str, dead_fraction: float
         "negative_share_std_weighted": shares["std"],
         "negative_share_mean_weighted": shares["mean"],
     }
-    return Judgement(negative_weights == 0, headline, erratum=shares[typical] <= NEGATIVE_SHARE, measured=measured)
+    return Judgement(
+        negative_weights == 0,
+        headline,
+        erratum=shares[typical] <= NEGATIVE_SHARE,
+        measured=measured,
+        bounds={"negative_neurons": Bound(high=0)},
+        erratum_bounds={"negative_share": Bound(high=NEGATIVE_SHARE)},
+    )
 
 
 @claim(
@@ -258,7 +268,10 @@ def group_sizes(d: Sample, dead_fraction: float, groups: str) -> Judgement:
         "agreement_of_definitions": float(np.mean(by_arms.one == g.one)) if by_arms else None,
     }
     return Judgement(
-        all(within(sizes[k], v, GROUP_TOLERANCE) for k, v in CLAIMED_GROUPS.items()), sizes, measured=measured
+        all(within(sizes[k], v, GROUP_TOLERANCE) for k, v in CLAIMED_GROUPS.items()),
+        sizes,
+        measured=measured,
+        bounds={k: Bound.within(v, GROUP_TOLERANCE) for k, v in CLAIMED_GROUPS.items()},
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from analysis import detectors, geometry, neurons
 from analysis.detectors import TOP_LEFT, TOP_RIGHT
 from analysis.labelling import CLUE_INDEX
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from report.claim import claim
 
 TOP_LOADINGS = 15  # CLAIMS.md: the 15 neurons with the largest |loading| on each of PC1 and PC2
@@ -86,7 +86,12 @@ def quadrant_neurons_are_the_groups(d: Sample, top: int, groups: str) -> Judgeme
         "quadrant_by_group": table,
         "not_in_own_quadrant": union[~own],
     }
-    return Judgement(fraction >= SAME_NEURONS, {"fraction_in_own_quadrant": fraction}, measured=measured)
+    return Judgement(
+        fraction >= SAME_NEURONS,
+        {"fraction_in_own_quadrant": fraction},
+        measured=measured,
+        bounds={"fraction_in_own_quadrant": Bound(low=SAME_NEURONS)},
+    )
 
 
 @claim(
@@ -158,7 +163,12 @@ def quadrant_neurons_look_like_their_template(d: Sample, top: int, share: float)
         "top_right": {str(int(i)): float(r[i]) for i in union[quadrant == TOP_RIGHT]},
         "top_left": {str(int(i)): float(r[i]) for i in union[quadrant == TOP_LEFT]},
     }
-    return Judgement(all(v >= share for v in shares.values()), shares, measured=measured)
+    return Judgement(
+        all(v >= share for v in shares.values()),
+        shares,
+        measured=measured,
+        bounds={k: Bound(low=share) for k in shares},
+    )
 
 
 @claim(

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analysis import neurons, scrubbing, wrong_hypotheses
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from analysis.scrubbing import SEEDS, noise_key
 from analysis.wrong_hypotheses import loss_recovered
 from fixtures.cache import memoised
@@ -108,6 +108,13 @@ def beats_wrong_hypotheses(d: Sample, noise: float) -> Judgement:
         "swapped": scores["swapped"],
         "best_random_partition": max(partitions),
         "fully_random": random,
+        "margin_over_swapped": scores["hypothesis"] - scores["swapped"],
+        "margin_over_best_partition": scores["hypothesis"] - max(partitions),
+    }
+    bounds = {
+        "loss_recovered": Bound(low=RECOVERED),
+        "margin_over_swapped": Bound(low=0.0),
+        "margin_over_best_partition": Bound(low=0.0),
     }
     kept = d.fixed["kept"]
     per_seed = {n: [float(v) for v in d.mean("train", kept(noise)[n].T)] for n in ("hypothesis", "swapped")}
@@ -133,7 +140,7 @@ def beats_wrong_hypotheses(d: Sample, noise: float) -> Judgement:
         "group_sizes": d.fixed["sizes"],
         "scheme": "group: all neurons of a group from one replacement image (the causal-scrubbing verdict's)",
     }
-    return Judgement(holds, headline, measured=measured)
+    return Judgement(holds, headline, measured=measured, bounds=bounds)
 
 
 @claim(
