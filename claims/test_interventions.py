@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from claims.samples import (
     dead_excluded,
     detector_groups,
     excitations,
+    fitted_on,
     grouping_key,
     groups_choice,
     per_group,
@@ -271,7 +273,7 @@ def strong_choice() -> Choice:
 def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float | None:
     """ "Strongly": ``strong_scale`` × ablation.strong_excitation_threshold; None when undefined (a detector group
     is empty, or the model never says class 0)."""
-    _, t, w = on_the_sample(d)
+    _, t, w = on_the_sample(fitted_on(d))  # a held-out sample keeps the training images' threshold
     threshold = strong_scale * ablation.strong_excitation_threshold(t["logits"], w)
     return threshold if g.one.any() and g.anti_one.any() and np.isfinite(threshold) else None
 
@@ -402,6 +404,8 @@ def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str,
     if not (g.one.any() or g.anti_one.any()):
         return Judgement(False, {"agreement": float("nan")})
     one, anti = excitations(d, g, baseline)
+    if fitted_on(d) is not d:  # held out: the training images' θ, applied
+        return either_rule_held_out(d, fitted_on(d), one, anti, thresholds, baseline, groups, dead_fraction)
     rule = ablation.either_rule(one, anti, t["labels"], w)
     if thresholds == "one" and d.counts is not None:
         return Judgement(
@@ -418,6 +422,25 @@ def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str,
         agreement >= EITHER_RULE_AGREEMENT,
         {"agreement": agreement},
         measured={**rule, "per_group_thresholds": two},
+        bounds={"agreement": Bound(low=EITHER_RULE_AGREEMENT)},
+    )
+
+
+def either_rule_held_out(d: Sample, fitted: Sample, one: np.ndarray, anti: np.ndarray, *readings: Any) -> Judgement:
+    """The rule with the threshold(s) fitted on the training images, judged on held-out ones."""
+    thresholds = readings[0]
+    rule = either_group_decides.judge(fitted, *readings).measured
+    if thresholds == "one":
+        theta = rule["theta"]
+        says_one = np.maximum(one, anti) >= theta
+    else:
+        theta = (rule["per_group_thresholds"]["theta_one"], rule["per_group_thresholds"]["theta_anti_one"])
+        says_one = (one >= theta[0]) | (anti >= theta[1])
+    agreement = float(d.mean("train", says_one == (d.table("train")["labels"] == 1)))
+    return Judgement(
+        agreement >= EITHER_RULE_AGREEMENT,
+        {"agreement": agreement},
+        measured={"agreement": agreement, "theta": theta},
         bounds={"agreement": Bound(low=EITHER_RULE_AGREEMENT)},
     )
 
@@ -495,7 +518,7 @@ def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) ->
     g = detector_groups(d, groups, dead_fraction)
     labels = d.shared(
         ("min-ablation", grouping_key(g)),
-        lambda: ablation.min_ablation_labels(active.post, active.readout, active.groups(g)),
+        lambda: ablation.min_ablation_labels(active.post, active.readout, active.groups(g), active.minima),
     )
     outcomes = ablation.outcomes_by_half(labels, t["s"], w, split)
     kept = {name: row["kept"] for name, row in outcomes.items()}
@@ -596,7 +619,9 @@ def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -
             d,
             "min-ablation change",
             mask,
-            lambda mask=mask: ablation.min_ablation_logit_diff_change(active.post, active.readout, mask[active.mask]),
+            lambda mask=mask: ablation.min_ablation_logit_diff_change(
+                active.post, active.readout, mask[active.mask], active.minima
+            ),
         )
         own = (t["region"] == region) if images == "region" else half
         some = weighted.total(w, own) > 0
@@ -679,7 +704,9 @@ def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: 
         where = (t["region"] != region) if inactive == "other-regions" else (t["region"] == MIDDLE)
         return d.memo(
             ("offsets", inactive, region, mask.tobytes()),
-            lambda: neurons.no_detection_offset(post, mask, where, w, None if order is None else order[:, mask]),
+            lambda: neurons.no_detection_offset(
+                post, mask, where, w, None if order is None else order[:, mask], fitted_on(d).fixed["extremes"]()
+            ),
         )
 
     by_group = {"one": offsets(g.one, ONE), "anti_one": offsets(g.anti_one, ANTI)}
