@@ -84,6 +84,8 @@ def variance_ratios(d: Sample, activations: str) -> np.ndarray:
     moments (same estimator: covariance eigenvalues) under the bootstrap, a fresh PCA for pre-ReLU."""
     if activations == "pre":
         return d.memo("pre", lambda: geometry.fit_pca(d.fixed["pre"], 2).explained_variance_ratio)
+    if "plane" in d.fixed:  # held out: the variance along the training images' components
+        return geometry.moments_variance_ratios(d.table("blocks"), d.fixed["plane"], d.weights("blocks"))
     if d.counts is None:
         return d.fixed["pca"].explained_variance_ratio
     return geometry.moments_pca(d.table("blocks"), d.weights("blocks"))[1]
@@ -122,7 +124,10 @@ def two_component_variance(d: Sample, activations: str, ish: float) -> Judgement
     family="pca",
 )
 def test_two_components_explain_90ish_percent(verdict, pca, acts, train, v_figure):
-    sample = Sample({"blocks": lambda: active_block_moments(acts.train.post)}, {"pca": pca, "pre": train.pre})
+    held_out = Sample({"blocks": lambda: geometry.block_moments(acts.test.post, BLOCK)}, {"plane": pca.components})
+    sample = Sample(
+        {"blocks": lambda: active_block_moments(acts.train.post)}, {"pca": pca, "pre": train.pre}, heldout=held_out
+    )
     judged = verdict.judge(two_component_variance, sample)
     ratios, total = judged.measured["ratios"], judged.measured["sum"]
     verdict.measured(**judged.measured)
@@ -150,21 +155,19 @@ PLANE_ACTIVATIONS = dict(
 def plane_sample(pca, pca_coords, train, fc2, acts, vshape) -> Sample:
     """What the claims about the PCA plane are judged on: per training image its coordinates in the plane, fc1's
     pre-ReLU output (for the other reading), labels, region, digit and s; fixed, the PCA, the logit-diff
-    direction and the anti-clue's activations. The full sample's V is the session's."""
-    return Sample(
-        {
-            "train": {
-                "coords": pca_coords,
-                "labels": train.labels,
-                "region": train.region,
-                "pre": train.pre,
-                "digits": train.digits,
-                "s": train.s,
-            }
-        },
-        {"pca": pca, "direction": fc2.direction, "anticlue": acts.anticlue},
-        _memo={("v", "post"): vshape},
+    direction and the anti-clue's activations. The full sample's V is the session's. Held out: the same of
+    the test images in the training images' plane, with its orientation."""
+    fixed = {"pca": pca, "direction": fc2.direction, "anticlue": acts.anticlue}
+
+    def table(split, coords: np.ndarray) -> dict[str, np.ndarray]:
+        keys = ("labels", "region", "pre", "digits", "s")
+        return {"coords": coords, **{k: getattr(split, k) for k in keys}}
+
+    held_out = Sample(
+        {"train": lambda: table(acts.test, pca.transform(acts.test.post))},
+        {**fixed, "orientation": oriented(pca_coords)},
     )
+    return Sample({"train": table(train, pca_coords)}, fixed, _memo={("v", "post"): vshape}, heldout=held_out)
 
 
 def plane(d: Sample, activations: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -206,6 +209,11 @@ def oriented(coords: np.ndarray) -> np.ndarray:
     return np.array([geometry.orientation(coords[6, 0]), geometry.orientation(coords[6, 1])])
 
 
+def signs_in(d: Sample, coords: np.ndarray) -> np.ndarray:
+    """The write-up's orientation of the sample's plane: the clue's (a held-out sample keeps the training one's)."""
+    return d.fixed["orientation"] if "orientation" in d.fixed else oriented(coords)
+
+
 @declare(
     "v-shape",
     Choice.among("activations", "post", ("post", "pre"), **ACTIVATIONS),
@@ -242,17 +250,26 @@ def v_with_class_0_at_the_corner(
         )
     else:
         coords = d.rows("train", "coords")
-    try:
-        v = d.memo(("v", activations), lambda: geometry.fit_v(coords))
-    except geometry.NoV:
-        return Judgement(False, {"arm_r2_min": float("nan"), "corner_auc": float("nan")})
+    if d.fixed.get("v") is not None:  # held out: the training images' V, its arms' lines and corner
+        v = d.fixed["v"]
+        left = coords[:, 0] < v.split
+        arm_r2s = {
+            "left": geometry.line_r2(v.left.line, coords[left]),
+            "right": geometry.line_r2(v.right.line, coords[~left]),
+        }
+    else:
+        try:
+            v = d.memo(("v", activations), lambda: geometry.fit_v(coords))
+        except geometry.NoV:
+            return Judgement(False, {"arm_r2_min": float("nan"), "corner_auc": float("nan")})
+        arm_r2s = {"left": v.left.line.r2, "right": v.right.line.r2}
     distance = np.linalg.norm(coords - corner_of(v, coords, corner), axis=1)
     is_zero = d.rows("train", "labels") == 0
     closeness = geometry.auc(-distance, is_zero)
-    r2 = min(v.left.line.r2, v.right.line.r2)
+    r2 = min(arm_r2s.values())
     scale = float(np.percentile(distance, 99))
     measured = dict(
-        arm_r2={"left": v.left.line.r2, "right": v.right.line.r2},
+        arm_r2=arm_r2s,
         corner_auc_class0=closeness,
         median_distance_class0=float(np.median(distance[is_zero])) / scale if is_zero.any() else None,
         median_distance_class1=float(np.median(distance[~is_zero])) / scale if (~is_zero).any() else None,
@@ -278,14 +295,21 @@ def v_with_class_0_at_the_corner(
     "point is closer to the corner than a random class-1 point with probability (AUC) ≥ 0.90",
     family="pca",
 )
-def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(verdict, vshape, pca_coords, train, v_figure):
+def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(
+    verdict, vshape, pca_coords, train, pca, test_split, v_figure
+):
     """Arms and corner come from geometry alone: the PC1 split minimising the two arms' total-least-squares
     residual, one line per arm (R² = share of the arm's variance along its line, orientation-free), corner
     where the lines cross. Statistic for "class 0 at the corner": the AUC of −(distance to the corner) for
     separating model label 0 from 1, chosen because it needs no distance scale; median distances reported."""
+    held_out = Sample(
+        {"train": {"coords": pca.transform(test_split.post), "labels": test_split.labels, "pre": test_split.pre}},
+        {"v": vshape},
+    )
     sample = Sample(
         {"train": {"coords": pca_coords, "labels": train.labels, "pre": train.pre}},
         _memo={("v", "post"): vshape} if vshape is not None else {},
+        heldout=held_out if vshape is not None else None,
     )
     judged = verdict.judge(v_with_class_0_at_the_corner, sample)
     if vshape is None:
@@ -505,7 +529,7 @@ def test_the_clue_is_furthest_out_and_the_anticlue_on_the_other_arm(verdict, pla
 def pc1_tracks_s(d: Sample, activations: str, correlation: str, tight: float) -> Judgement:
     def correlate() -> float:
         coords, _, _ = plane(d, activations)
-        pc1, s, w = coords[:, 0] * oriented(coords)[0], d.table("train")["s"], d.weights("train")
+        pc1, s, w = coords[:, 0] * signs_in(d, coords)[0], d.table("train")["s"], d.weights("train")
         return geometry.spearman(pc1, s, w) if correlation == "spearman" else geometry.pearson(pc1, s, w)
 
     rho = d.memo(("correlation", activations, correlation), correlate)
@@ -561,7 +585,7 @@ def test_the_first_pca_direction_tracks_the_similarity(verdict, plane_sample, pc
 def low_pc2_is_class_0(d: Sample, activations: str, labels: str, approximately: float) -> Judgement:
     coords, _, _ = plane(d, activations)
     t = d.table("train")
-    sign = oriented(coords)[1]
+    sign = signs_in(d, coords)[1]
     y = t["labels"] if labels == "model" else band_labels(t["s"])
     separation = d.memo(
         ("auc", activations, labels), lambda: geometry.auc(-(coords[:, 1] * sign), y == 0, d.weights("train"))
@@ -608,7 +632,7 @@ def corner_near_minus_2(d: Sample, activations: str, corner: str) -> Judgement:
     v = fitted_v(d, activations)
     if v is None:
         return Judgement(False, {"corner_pc1": float("nan")})
-    signs = oriented(coords)
+    signs = signs_in(d, coords)
     point = corner_of(v, coords, corner, d.weights("train"))
     x = float(point[0] * signs[0])
     return Judgement(
