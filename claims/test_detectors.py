@@ -69,14 +69,16 @@ def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
     "|cell| of both rows (too faint to see in the figure) → erratum; else fails",
     family="contributions",
 )
-def test_fc2_rows_have_one_sign_each(verdict, train, fc2, groups):
+def test_fc2_rows_have_one_sign_each(verdict, train, test_split, fc2, groups):
     """Both rows are judged as drawn (fc2's weights, not the logit-diff direction): a neuron can push the logit
     diff towards class 1 and still break the pattern, with both weights positive."""
     active = ~groups.dead
     if not active.any():
         verdict.conclude(False, summary="no active neuron: there are no rows to draw")
     ids = np.flatnonzero(active)
-    sample = Sample({"train": {"post": train.post[:, active]}}, {"weight": fc2.weight[:, active], "ids": ids})
+    fixed = {"weight": fc2.weight[:, active], "ids": ids}
+    held_out = Sample({"train": lambda: {"post": test_split.post[:, active]}}, fixed)  # the training active set
+    sample = Sample({"train": {"post": train.post[:, active]}}, fixed, heldout=held_out)
     judged = verdict.judge(rows_keep_their_sign, sample)
     m = judged.measured
     n, share = int(m["breaking_neurons"]), m["breaking_share"]
@@ -153,23 +155,26 @@ def test_dead_neurons_never_fire_on_test_images(verdict, groups, test_split):
 
 
 @pytest.fixture(scope="module")
-def region_sample(train, groups, pca, arms) -> Sample:
+def region_sample(train, test_split, groups, pca, arms) -> Sample:
     """Per training image: the active neurons' activations as tie ranks (the AUC needs only their order) and its
-    region; the two definitions of the groups over the active neurons."""
+    region; the two definitions of the groups over the active neurons. Held out: the same of the test images,
+    with the training images' groups and active set."""
     active = ~groups.dead
     by_arms = None
     if arms is not None:
         by_arms = neurons.groups_by_arms(pca.components, arms[0].outward, arms[1].outward, groups.dead)
     definitions = {"firing": groups, "arms": by_arms}
     masks = {k: None if g is None else (g.one[active], g.anti_one[active]) for k, g in definitions.items()}
-    return Sample(
-        {"train": {"rank": detectors.tie_ranks(train.post[:, active]), "region": train.region}},
-        {
-            "groups": masks,
-            "ids": np.flatnonzero(active),
-            "firing": {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in np.flatnonzero(active)},
-        },
-    )
+    fixed = {
+        "groups": masks,
+        "ids": np.flatnonzero(active),
+        "firing": {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in np.flatnonzero(active)},
+    }
+
+    def table(split) -> dict[str, np.ndarray]:
+        return {"rank": detectors.tie_ranks(split.post[:, active]), "region": split.region}
+
+    return Sample({"train": table(train)}, fixed, heldout=Sample({"train": lambda: table(test_split)}, fixed))
 
 
 def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
