@@ -45,16 +45,18 @@ def min_ablation_table(
     return {g: row["kept"] for g, row in min_ablation_outcomes(post, readout, groups, s).items()}
 
 
-def min_ablation_labels(post: np.ndarray, readout: Readout, groups: Groups) -> dict[str, np.ndarray]:
+def min_ablation_labels(
+    post: np.ndarray, readout: Readout, groups: Groups, minima: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Per image, the model's label before (``"before"``) and after each ablation: the anti-1 group, the 1 group,
-    or both at their dataset minimum (each neuron's minimum over the rows given)."""
+    or both at their dataset minimum (each neuron's minimum over the rows given, or ``minima``)."""
     out = {"before": labels_from_logits(readout.logits(post))}
     for name, mask in (
         ("anti_one_group", groups.anti_one),
         ("one_group", groups.one),
         ("both", groups.one | groups.anti_one),
     ):
-        out[name] = labels_from_logits(readout.min_ablate(post, mask))
+        out[name] = labels_from_logits(readout.min_ablate(post, mask, minima))
     return out
 
 
@@ -148,11 +150,13 @@ def strong_excitation_threshold(logits: np.ndarray, weights: np.ndarray | None =
 BASELINES = ("minimum", "zero")
 
 
-def excitation(post: np.ndarray, readout: Readout, mask: np.ndarray, baseline: str = "minimum") -> np.ndarray:
+def excitation(
+    post: np.ndarray, readout: Readout, mask: np.ndarray, baseline: str = "minimum", minima: np.ndarray | None = None
+) -> np.ndarray:
     """Per image, a group's logit-diff contribution above its no-detection baseline: every neuron at its dataset
-    minimum over the rows given (the write-up's) or at zero activation."""
+    minimum over the rows given (the write-up's; or ``minima``, fitted elsewhere) or at zero activation."""
     if baseline == "minimum":
-        return readout.excitation(post, mask)
+        return readout.excitation(post, mask, minima)
     if baseline == "zero":
         return readout.logit_diff_contribution(post, mask)
     raise ValueError(f"baseline must be one of {BASELINES}, not {baseline!r}")
@@ -361,6 +365,9 @@ def best_two_threshold_rule(
     return best
 
 
-def min_ablation_logit_diff_change(post: np.ndarray, readout: Readout, mask: np.ndarray) -> np.ndarray:
-    """Per image: logit diff after setting the neurons in ``mask`` to their dataset minimum, minus before."""
-    return logit_diff(readout.min_ablate(post, mask)) - logit_diff(readout.logits(post))
+def min_ablation_logit_diff_change(
+    post: np.ndarray, readout: Readout, mask: np.ndarray, minima: np.ndarray | None = None
+) -> np.ndarray:
+    """Per image: logit diff after setting the neurons in ``mask`` to their dataset minimum (or ``minima``),
+    minus before."""
+    return logit_diff(readout.min_ablate(post, mask, minima)) - logit_diff(readout.logits(post))

@@ -96,6 +96,32 @@ def moments_pca(
     return vectors[:, :k].T, (values[:k] / total if total > 0 else np.zeros(k))
 
 
+def moments_variance_ratios(
+    moments: dict[str, np.ndarray], components: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """The share of the variance of the rows whose :func:`block_moments` are given along each of ``components``
+    (k, D; unit rows fitted elsewhere, e.g. on other images), each block counted ``weights`` times."""
+    w = np.ones(len(moments["n"])) if weights is None else np.asarray(weights, dtype=np.float64)
+    n = w @ moments["n"]
+    mean = (w @ moments["sum"]) / n
+    cov = np.tensordot(w, moments["outer"], axes=1) / n - np.outer(mean, mean)
+    total = float(np.trace(cov))
+    along = np.einsum("kd,de,ke->k", components, cov, components)
+    return along / total if total > 0 else np.zeros(len(components))
+
+
+def line_r2(line: Line, points: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The share of the points' variance (about their mean) along a line fitted elsewhere: for the points the
+    line was fitted on, its own ``r2``."""
+    p = np.asarray(points, dtype=np.float64)
+    if weighted.total(weights, np.ones(len(p), dtype=bool)) < 2:
+        return float("nan")
+    centred = p - (p.mean(axis=0) if weights is None else weighted.mean(p, weights))
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=np.float64)
+    total = float(w @ np.sum(centred**2, axis=1))
+    return float(w @ (centred @ line.direction) ** 2) / total if total > 0 else 0.0
+
+
 def _cov2(sx: np.ndarray, sy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray, n: np.ndarray):
     mx, my = sx / n, sy / n
     return sxx / n - mx * mx, syy / n - my * my, sxy / n - mx * my

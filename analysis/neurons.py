@@ -113,17 +113,19 @@ def no_detection_offset(
     inactive: np.ndarray,
     weights: np.ndarray | None = None,
     order: np.ndarray | None = None,
+    extremes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Per neuron of ``mask``: (median activation on the ``inactive`` rows − dataset minimum) / activation
     range. 0 when the neuron sits exactly at its minimum wherever it is meant not to detect anything. The
-    minimum and range are over all rows given (a resample weights the median, not them); ``order``: the masked
-    columns' argsort along axis 0, if known (it does not depend on the weights)."""
+    minimum and range are over all rows given (a resample weights the median, not them), or ``extremes``
+    (every neuron's minimum and maximum, fitted elsewhere); ``order``: the masked columns' argsort along axis 0,
+    if known (it does not depend on the weights)."""
     cols = post[:, mask]
     if not cols.shape[1]:
         return np.zeros(0)
     if not weighted.total(weights, inactive):
         return np.full(cols.shape[1], np.nan)
-    low, high = cols.min(axis=0), cols.max(axis=0)
+    low, high = (cols.min(axis=0), cols.max(axis=0)) if extremes is None else (extremes[0][mask], extremes[1][mask])
     span = high - low
     if weights is None:
         offset = np.median(cols[inactive], axis=0) - low

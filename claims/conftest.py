@@ -20,8 +20,8 @@ from model.interventions import Readout
 
 @pytest.fixture(scope="session")
 def neuron_sample(acts: ActivationCache, train: Split, fc2: Readout, pca: geometry.PCA, arms) -> Sample:
-    """What the neuron and intervention claims are judged on (claims/samples.py)."""
-    return samples.neuron_sample(acts.train.post, train, fc2, pca, arms)
+    """What the neuron and intervention claims are judged on (claims/samples.py), with the test images held out."""
+    return samples.neuron_sample(acts.train.post, train, fc2, pca, arms, heldout=(acts.test.post, acts.test))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from analysis import ablation, neurons, scrubbing, wrong_hypotheses
-from analysis.robustness import Choice, Sample
+from analysis.robustness import Choice, Excluded, Sample
 from analysis.scrubbing import SEEDS, noise_key
 from fixtures.cache import memoised
 from model import interventions
@@ -37,15 +37,29 @@ def dead_choice() -> Choice:
     return Choice.span("dead_fraction", 0.0, 0.0, 0.001, **DEAD)
 
 
+def dead_excluded() -> Excluded:
+    """``dead_fraction > 0`` is ruled out: a neuron active on a few images is not "never active"."""
+    return Excluded(
+        "dead = active on at most 0.1% of the training images (dead_fraction > 0)",
+        '"Useless neurons … are never active (left, middle, and right region)" (the write-up); CLAIMS.md defines '
+        "dead as never active on the training set",
+        "dead_fraction",
+        dead_choice().options[1:],
+    )
+
+
 def groups_choice() -> Choice:
     return Choice.among("groups", "firing", ("firing", "arms"), **GROUPS)
 
 
-def neuron_sample(post: np.ndarray, train: Any, readout: Any, pca: Any, arms: Any) -> Sample:
+def neuron_sample(
+    post: np.ndarray, train: Any, readout: Any, pca: Any, arms: Any, heldout: tuple[np.ndarray, Any] | None = None
+) -> Sample:
     """Per image: activations, region, s, the model's labels and logits. Fixed: the readout, the PCA
     components and the arms' outward directions, and each neuron's images in order of activation (a weighted
-    median needs it; computed on first use)."""
-    return Sample(
+    median needs it; computed on first use). ``heldout``: (activations, split) of the test images, judged with
+    everything fitted on these images held fixed (:func:`fitted_on`)."""
+    sample = Sample(
         {"train": {"post": post, "region": train.region, "s": train.s, "labels": train.labels, "logits": train.logits}},
         {
             "readout": readout,
@@ -53,8 +67,35 @@ def neuron_sample(post: np.ndarray, train: Any, readout: Any, pca: Any, arms: An
             "arms": None if arms is None else (arms[0].outward, arms[1].outward),
             "column_order": cache(lambda: np.argsort(post, axis=0, kind="stable").astype(np.int32)),
             "active": cache(lambda: ActiveNeurons.of(post, readout)),
+            "extremes": cache(lambda: (post.min(axis=0), post.max(axis=0))),
         },
     )
+    if heldout is not None:
+        test_post, test = heldout
+        sample.heldout = Sample(
+            {
+                "train": {
+                    "post": test_post,
+                    "region": test.region,
+                    "s": test.s,
+                    "labels": test.labels,
+                    "logits": test.logits,
+                }
+            },
+            {
+                **sample.fixed,
+                "column_order": cache(lambda: np.argsort(test_post, axis=0, kind="stable").astype(np.int32)),
+                "active": cache(lambda: sample.fixed["active"]().on(test_post)),
+                "fitted": sample,
+            },
+        )
+    return sample
+
+
+def fitted_on(d: Sample) -> Sample:
+    """The sample the fitted quantities (groups, dead set, minima, thresholds) come from: the training images'
+    for a held-out sample, else ``d`` itself."""
+    return d.fixed.get("fitted", d)
 
 
 @dataclass(frozen=True)
@@ -65,11 +106,17 @@ class ActiveNeurons:
     mask: np.ndarray
     post: np.ndarray
     readout: Readout
+    minima: np.ndarray  # each active neuron's minimum over the images it was found on
 
     @classmethod
     def of(cls, post: np.ndarray, readout: Readout) -> ActiveNeurons:
         mask = ~neurons.dead_neurons(post)
-        return cls(mask, np.ascontiguousarray(post[:, mask]), readout.restricted(mask))
+        active = np.ascontiguousarray(post[:, mask])
+        return cls(mask, active, readout.restricted(mask), active.min(axis=0))
+
+    def on(self, post: np.ndarray) -> ActiveNeurons:
+        """The same neurons, readout and minima on other images."""
+        return ActiveNeurons(self.mask, np.ascontiguousarray(post[:, self.mask]), self.readout, self.minima)
 
     def groups(self, g: neurons.Groups) -> neurons.Groups:
         """A grouping of all neurons, restricted to the active ones."""
@@ -83,7 +130,10 @@ def with_fixed(sample: Sample, **fixed: Any) -> Sample:
 
 def detector_groups(d: Sample, definition: str = "firing", dead_fraction: float = 0.0) -> neurons.Groups:
     """The detector groups of the (resampled) images: by firing (:func:`neurons.groups_by_firing`) or by arm
-    direction (:func:`neurons.groups_by_arms`, the full sample's arms); dead: active on ≤ ``dead_fraction``."""
+    direction (:func:`neurons.groups_by_arms`, the full sample's arms); dead: active on ≤ ``dead_fraction``. A
+    held-out sample takes the training images' groups."""
+    if d.fixed.get("fitted") is not None:
+        return detector_groups(d.fixed["fitted"], definition, dead_fraction)
 
     def compute() -> neurons.Groups:
         t = d.table("train")
@@ -116,7 +166,7 @@ def excitations(d: Sample, g: neurons.Groups, baseline: str = "minimum") -> tupl
             d,
             f"excitation/{baseline}",
             m,
-            lambda m=m: ablation.excitation(active.post, active.readout, m[active.mask], baseline),
+            lambda m=m: ablation.excitation(active.post, active.readout, m[active.mask], baseline, active.minima),
         )
         for m in (g.one, g.anti_one)
     )

@@ -12,7 +12,7 @@ import pytest
 
 from analysis import detectors, neurons
 from analysis.labelling import ANTI, ONE
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from report.claim import claim
 
 FAINT = 0.05  # CLAIMS.md: breaking cells carrying ≤ 5% of the figure's summed |cell| are too faint to see
@@ -53,6 +53,8 @@ def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
         {"breaking_neurons": breaking, "breaking_share": share},
         erratum=share <= FAINT,
         measured=measured,
+        bounds={"breaking_neurons": Bound(high=0)},
+        erratum_bounds={"breaking_share": Bound(high=FAINT)},
     )
 
 
@@ -67,14 +69,16 @@ def rows_keep_their_sign(d: Sample, typical: str) -> Judgement:
     "|cell| of both rows (too faint to see in the figure) → erratum; else fails",
     family="contributions",
 )
-def test_fc2_rows_have_one_sign_each(verdict, train, fc2, groups):
+def test_fc2_rows_have_one_sign_each(verdict, train, test_split, fc2, groups):
     """Both rows are judged as drawn (fc2's weights, not the logit-diff direction): a neuron can push the logit
     diff towards class 1 and still break the pattern, with both weights positive."""
     active = ~groups.dead
     if not active.any():
         verdict.conclude(False, summary="no active neuron: there are no rows to draw")
     ids = np.flatnonzero(active)
-    sample = Sample({"train": {"post": train.post[:, active]}}, {"weight": fc2.weight[:, active], "ids": ids})
+    fixed = {"weight": fc2.weight[:, active], "ids": ids}
+    held_out = Sample({"train": lambda: {"post": test_split.post[:, active]}}, fixed)  # the training active set
+    sample = Sample({"train": {"post": train.post[:, active]}}, fixed, heldout=held_out)
     judged = verdict.judge(rows_keep_their_sign, sample)
     m = judged.measured
     n, share = int(m["breaking_neurons"]), m["breaking_share"]
@@ -99,6 +103,7 @@ def test_fc2_rows_have_one_sign_each(verdict, train, fc2, groups):
     resampled='nothing: one test image on which a dead neuron fires refutes "never", and a resample that leaves it '
     "out cannot restore the claim, only miss the counterexample (a bootstrap of the 10,000 test images misses a single "
     "image in 37% of resamples)",
+    no_heldout="it is itself judged on images the groups were not fitted on (the 10,000 test images)",
 )
 def dead_on_test_images(d: Sample) -> Judgement:
     post, dead = d.fixed["test_post"], d.fixed["dead"]
@@ -117,7 +122,12 @@ def dead_on_test_images(d: Sample) -> Judgement:
             if c > 0
         },
     }
-    return Judgement(revived == 0, {"revived_neurons": revived, "images": images}, measured=measured)
+    return Judgement(
+        revived == 0,
+        {"revived_neurons": revived, "images": images},
+        measured=measured,
+        bounds={"revived_neurons": Bound(high=0)},
+    )
 
 
 @claim(
@@ -145,23 +155,26 @@ def test_dead_neurons_never_fire_on_test_images(verdict, groups, test_split):
 
 
 @pytest.fixture(scope="module")
-def region_sample(train, groups, pca, arms) -> Sample:
+def region_sample(train, test_split, groups, pca, arms) -> Sample:
     """Per training image: the active neurons' activations as tie ranks (the AUC needs only their order) and its
-    region; the two definitions of the groups over the active neurons."""
+    region; the two definitions of the groups over the active neurons. Held out: the same of the test images,
+    with the training images' groups and active set."""
     active = ~groups.dead
     by_arms = None
     if arms is not None:
         by_arms = neurons.groups_by_arms(pca.components, arms[0].outward, arms[1].outward, groups.dead)
     definitions = {"firing": groups, "arms": by_arms}
     masks = {k: None if g is None else (g.one[active], g.anti_one[active]) for k, g in definitions.items()}
-    return Sample(
-        {"train": {"rank": detectors.tie_ranks(train.post[:, active]), "region": train.region}},
-        {
-            "groups": masks,
-            "ids": np.flatnonzero(active),
-            "firing": {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in np.flatnonzero(active)},
-        },
-    )
+    fixed = {
+        "groups": masks,
+        "ids": np.flatnonzero(active),
+        "firing": {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in np.flatnonzero(active)},
+    }
+
+    def table(split) -> dict[str, np.ndarray]:
+        return {"rank": detectors.tie_ranks(split.post[:, active]), "region": split.region}
+
+    return Sample({"train": table(train)}, fixed, heldout=Sample({"train": lambda: table(test_split)}, fixed))
 
 
 def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
@@ -220,7 +233,12 @@ def detectors_track_their_regions(d: Sample, groups: str, share: float) -> Judge
         "auc_by_neuron": by_neuron,
         "below_firing_fraction": {k: {n: firing[n] for n in v} for k, v in below.items()},
     }
-    return Judgement(tracking >= share, {"fraction_tracking": tracking, "median_auc": median}, measured=measured)
+    return Judgement(
+        tracking >= share,
+        {"fraction_tracking": tracking, "median_auc": median},
+        measured=measured,
+        bounds={"fraction_tracking": Bound(low=share)},
+    )
 
 
 @claim(

@@ -10,19 +10,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from analysis import ablation, neurons, scrubbing, weighted
 from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band_labels
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Excluded, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
 from claims.samples import (
     ActiveNeurons,
     dead_choice,
+    dead_excluded,
     detector_groups,
     excitations,
+    fitted_on,
     grouping_key,
     groups_choice,
     per_group,
@@ -139,6 +142,7 @@ def on_the_sample(d: Sample) -> tuple[ActiveNeurons, dict[str, np.ndarray], np.n
         "group detects anything",
     ),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     active, t, w = on_the_sample(d)
@@ -151,7 +155,12 @@ def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: st
     )
     base = ablation.baseline_summary(contribution, t["region"], w, images)
     holds = bool(base["mean"] < 0 and base["fraction_negative"] >= ALMOST_ALL)
-    return Judgement(holds, {"mean": base["mean"], "fraction_negative": base["fraction_negative"]}, measured=base)
+    return Judgement(
+        holds,
+        {"mean": base["mean"], "fraction_negative": base["fraction_negative"]},
+        measured=base,
+        bounds={"mean": Bound(high=0.0), "fraction_negative": Bound(low=ALMOST_ALL)},
+    )
 
 
 @claim(
@@ -189,6 +198,7 @@ def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, d
         "anti-1-like region (CLAIMS.md: inside it the group is what makes them class 1) or all images",
     ),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, images: str) -> Judgement:
     active, t, w = on_the_sample(d)
@@ -204,7 +214,12 @@ def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, imag
         k: effect[k] for k in ("fraction_class_1_after", "fraction_class_0_flipped", "fraction_logit_diff_rises")
     }
     # judged literally (CLAIMS.md v2): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
-    return Judgement(effect["fraction_class_1_after"] >= ALMOST_ALL, headline, measured=effect)
+    return Judgement(
+        effect["fraction_class_1_after"] >= ALMOST_ALL,
+        headline,
+        measured=effect,
+        bounds={"fraction_class_1_after": Bound(low=ALMOST_ALL)},
+    )
 
 
 @claim(
@@ -242,21 +257,35 @@ BASELINE = dict(
 )
 
 
+def strong_choice() -> Choice:
+    return Choice.values(
+        "strong_scale",
+        1.0,
+        {
+            1.0: 'CLAIMS.md: "contributes strongly" = enough to carry the median class-0 image to class 1',
+            0.5: '"strongly" read loosely: half that margin',
+            2.0: '"strongly" read strictly: twice that margin',
+        },
+        **STRONG,
+    )
+
+
 def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float | None:
     """ "Strongly": ``strong_scale`` × ablation.strong_excitation_threshold; None when undefined (a detector group
     is empty, or the model never says class 0)."""
-    _, t, w = on_the_sample(d)
+    _, t, w = on_the_sample(fitted_on(d))  # a held-out sample keeps the training images' threshold
     threshold = strong_scale * ablation.strong_excitation_threshold(t["logits"], w)
     return threshold if g.one.any() and g.anti_one.any() and np.isfinite(threshold) else None
 
 
 @declare(
     "dla-exclusive",
-    Choice.span("strong_scale", 1.0, 0.5, 2.0, **STRONG),
+    strong_choice(),
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float) -> Judgement:
     w = d.weights("train")
@@ -269,6 +298,7 @@ def one_group_at_a_time(d: Sample, strong_scale: float, baseline: str, groups: s
         shares["both"] <= BOTH_STRONG_MAX,
         {k: shares[k] for k in ("both", "one_only", "anti_one_only")},
         measured={**shares, "strong_threshold": threshold},
+        bounds={"both": Bound(high=BOTH_STRONG_MAX)},
     )
 
 
@@ -302,11 +332,12 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample,
 
 @declare(
     "regions-excite-groups",
-    Choice.span("strong_scale", 1.0, 0.5, 2.0, **STRONG),
+    strong_choice(),
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def each_region_its_group(
     d: Sample, strong_scale: float, baseline: str, groups: str, dead_fraction: float
@@ -318,7 +349,10 @@ def each_region_its_group(
         return Judgement(False, {"anti_one_like": float("nan"), "middle": float("nan"), "one_like": float("nan")})
     shares = ablation.regions_excited(*excitations(d, g, baseline), t["region"], threshold, w)
     return Judgement(
-        all(v >= ALMOST_ALL for v in shares.values()), shares, measured={**shares, "strong_threshold": threshold}
+        all(v >= ALMOST_ALL for v in shares.values()),
+        shares,
+        measured={**shares, "strong_threshold": threshold},
+        bounds={k: Bound(low=ALMOST_ALL) for k in shares},
     )
 
 
@@ -360,6 +394,7 @@ def test_each_region_excites_its_own_group(verdict, neuron_sample, dla_figure):
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str, dead_fraction: float) -> Judgement:
     """θ fitted on the (resampled) images. The per-group rule, reported beside the verdict, costs 101 passes:
@@ -369,15 +404,44 @@ def either_group_decides(d: Sample, thresholds: str, baseline: str, groups: str,
     if not (g.one.any() or g.anti_one.any()):
         return Judgement(False, {"agreement": float("nan")})
     one, anti = excitations(d, g, baseline)
+    if fitted_on(d) is not d:  # held out: the training images' θ, applied
+        return either_rule_held_out(d, fitted_on(d), one, anti, thresholds, baseline, groups, dead_fraction)
     rule = ablation.either_rule(one, anti, t["labels"], w)
     if thresholds == "one" and d.counts is not None:
-        return Judgement(rule["agreement"] >= EITHER_RULE_AGREEMENT, {"agreement": rule["agreement"]}, measured=rule)
+        return Judgement(
+            rule["agreement"] >= EITHER_RULE_AGREEMENT,
+            {"agreement": rule["agreement"]},
+            measured=rule,
+            bounds={"agreement": Bound(low=EITHER_RULE_AGREEMENT)},
+        )
     two = d.memo(
         ("per-group rule", baseline, grouping_key(g)), lambda: ablation.either_rule_per_group(one, anti, t["labels"], w)
     )
     agreement = rule["agreement"] if thresholds == "one" else two["agreement"]
     return Judgement(
-        agreement >= EITHER_RULE_AGREEMENT, {"agreement": agreement}, measured={**rule, "per_group_thresholds": two}
+        agreement >= EITHER_RULE_AGREEMENT,
+        {"agreement": agreement},
+        measured={**rule, "per_group_thresholds": two},
+        bounds={"agreement": Bound(low=EITHER_RULE_AGREEMENT)},
+    )
+
+
+def either_rule_held_out(d: Sample, fitted: Sample, one: np.ndarray, anti: np.ndarray, *readings: Any) -> Judgement:
+    """The rule with the threshold(s) fitted on the training images, judged on held-out ones."""
+    thresholds = readings[0]
+    rule = either_group_decides.judge(fitted, *readings).measured
+    if thresholds == "one":
+        theta = rule["theta"]
+        says_one = np.maximum(one, anti) >= theta
+    else:
+        theta = (rule["per_group_thresholds"]["theta_one"], rule["per_group_thresholds"]["theta_anti_one"])
+        says_one = (one >= theta[0]) | (anti >= theta[1])
+    agreement = float(d.mean("train", says_one == (d.table("train")["labels"] == 1)))
+    return Judgement(
+        agreement >= EITHER_RULE_AGREEMENT,
+        {"agreement": agreement},
+        measured={"agreement": agreement, "theta": theta},
+        bounds={"agreement": Bound(low=EITHER_RULE_AGREEMENT)},
     )
 
 
@@ -417,27 +481,44 @@ def min_ablation_figure(figure_store, min_outcomes, min_ablation_panel) -> str:
     return figure_store.render("min-ablation", "min_ablation", min_outcomes, *min_ablation_panel)
 
 
+QUARTER = L_THRESHOLD + (R_THRESHOLD - L_THRESHOLD) / 4
+THREE_QUARTERS = L_THRESHOLD + 3 * (R_THRESHOLD - L_THRESHOLD) / 4
+AT_AN_EDGE = Excluded(
+    "split at the band's edge L or R",
+    'a split there makes one "half" a single region: "split in two according to our similarity score" halves '
+    "the band between the regions",
+    "split",
+    (L_THRESHOLD, R_THRESHOLD),
+)
+
+
 @declare(
     "min-ablation",
-    Choice.span(
+    Choice.values(
         "split",
         ablation.MIDPOINT,
-        L_THRESHOLD,
-        R_THRESHOLD,
-        why='"split in two according to our '
-        "similarity score\": at the band's midpoint (CLAIMS.md); any point inside the band keeps every "
-        "1-like image on one side and every anti-1-like image on the other",
+        {
+            ablation.MIDPOINT: "CLAIMS.md: the band's midpoint (L + R) / 2",
+            QUARTER: "a quarter into the band from L: still every anti-1-like image on one side, every 1-like one on "
+            "the other",
+            THREE_QUARTERS: "three quarters into the band from L: likewise",
+            L_THRESHOLD: "the band's edge L",
+            R_THRESHOLD: "the band's edge R",
+        },
+        why='"split in two according to our similarity score": any point inside the band keeps every 1-like '
+        "image on one side and every anti-1-like image on the other",
     ),
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded(), AT_AN_EDGE],
 )
 def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) -> Judgement:
     active, t, w = on_the_sample(d)
     g = detector_groups(d, groups, dead_fraction)
     labels = d.shared(
         ("min-ablation", grouping_key(g)),
-        lambda: ablation.min_ablation_labels(active.post, active.readout, active.groups(g)),
+        lambda: ablation.min_ablation_labels(active.post, active.readout, active.groups(g), active.minima),
     )
     outcomes = ablation.outcomes_by_half(labels, t["s"], w, split)
     kept = {name: row["kept"] for name, row in outcomes.items()}
@@ -457,9 +538,18 @@ def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) ->
         "class_0_before.anti_one_half": before["anti_one_half"],
         "class_0_before.one_half": before["one_half"],
     }
+    chance, unaffected = Bound(*CHANCE), Bound(low=BARELY_ANY_EFFECT)
     return Judgement(
         all(checks.values()),
         headline,
+        bounds={
+            "anti_one_group.anti_one_half": chance,
+            "anti_one_group.one_half": unaffected,
+            "one_group.one_half": chance,
+            "one_group.anti_one_half": unaffected,
+            "both.anti_one_half": chance,
+            "both.one_half": chance,
+        },
         measured={
             **kept,
             "checks": checks,
@@ -517,6 +607,7 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, neuron_sample, min
     groups_choice(),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -> Judgement:
     active, t, w = on_the_sample(d)
@@ -528,7 +619,9 @@ def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -
             d,
             "min-ablation change",
             mask,
-            lambda mask=mask: ablation.min_ablation_logit_diff_change(active.post, active.readout, mask[active.mask]),
+            lambda mask=mask: ablation.min_ablation_logit_diff_change(
+                active.post, active.readout, mask[active.mask], active.minima
+            ),
         )
         own = (t["region"] == region) if images == "region" else half
         some = weighted.total(w, own) > 0
@@ -543,7 +636,12 @@ def ablation_lowers(d: Sample, images: str, groups: str, dead_fraction: float) -
         )
         headline[f"{name}.mean_change"] = out[name]["own_region_mean"]
         headline[f"{name}.fraction_lowered"] = out[name]["own_region_fraction_lowered"]
-    return Judgement(all(checks.values()), headline, measured={**out, "checks": checks})
+    bounds = {
+        f"{name}.{stat}": bound
+        for name in out
+        for stat, bound in (("mean_change", Bound(high=0.0)), ("fraction_lowered", Bound(low=ALMOST_ALL)))
+    }
+    return Judgement(all(checks.values()), headline, measured={**out, "checks": checks}, bounds=bounds)
 
 
 @claim(
@@ -594,6 +692,7 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min
     dead_choice(),
     resampled="the 60,000 training images (each neuron's minimum and range held at the full sample's)",
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: str, dead_fraction: float) -> Judgement:
     t, w = d.table("train"), d.weights("train")
@@ -605,7 +704,9 @@ def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: 
         where = (t["region"] != region) if inactive == "other-regions" else (t["region"] == MIDDLE)
         return d.memo(
             ("offsets", inactive, region, mask.tobytes()),
-            lambda: neurons.no_detection_offset(post, mask, where, w, None if order is None else order[:, mask]),
+            lambda: neurons.no_detection_offset(
+                post, mask, where, w, None if order is None else order[:, mask], fitted_on(d).fixed["extremes"]()
+            ),
         )
 
     by_group = {"one": offsets(g.one, ONE), "anti_one": offsets(g.anti_one, ANTI)}
@@ -616,6 +717,7 @@ def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: 
     return Judgement(
         near >= ALMOST_ALL,
         {"fraction_within": near, "detectors": len(all_offsets)},
+        bounds={"fraction_within": Bound(low=ALMOST_ALL)},
         measured={
             "detectors": len(all_offsets),
             "fraction_within": near,
@@ -679,6 +781,8 @@ def scrub_scores(d: Sample, replacement: str, similarity: str) -> dict[str, floa
     resampled="the 60,000 training images (each image's kept label averaged over the seeds; the replacement draws "
     "are the test's, held fixed)",
     max_examples=10,
+    no_heldout="scrubbing draws its replacement activations from a pool of training images: a held-out replication "
+    "needs a held-out replacement pool, which is not built",
 )
 def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Judgement:
     mean = scrub_scores(d, replacement, similarity)
@@ -687,8 +791,14 @@ def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Ju
         "one_percent": mean["0.01"] >= SCRUB_ONE_PERCENT,
         "ten_percent_below_93": mean["0.1"] < SCRUB_BELOW,
     }
+    bounds = {
+        "0.0001": Bound(*SCRUB_LOW_NOISE),
+        "0.001": Bound(*SCRUB_LOW_NOISE),
+        "0.01": Bound(low=SCRUB_ONE_PERCENT),
+        "0.1": Bound(high=SCRUB_BELOW),
+    }
     if d.counts is not None:  # a resample: the verdict's numbers only
-        return Judgement(all(checks.values()), mean, measured={"checks": checks})
+        return Judgement(all(checks.values()), mean, measured={"checks": checks}, bounds=bounds)
     # reported beside the verdict: each seed's score, and the other replacement scheme
     judged, other = (
         d.memo(
@@ -710,7 +820,7 @@ def scrubbing_keeps_93_to_94(d: Sample, replacement: str, similarity: str) -> Ju
         per_neuron_spread={k: v["std"] for k, v in per_neuron.items()},
         per_neuron_would_pass_low_noise=all(between(neuron_mean[k], *SCRUB_LOW_NOISE) for k in ("0.0001", "0.001")),
     )
-    return Judgement(all(checks.values()), mean, measured=measured)
+    return Judgement(all(checks.values()), mean, measured=measured, bounds=bounds)
 
 
 @claim(
@@ -753,6 +863,8 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, scrubbing_sample,
     ),
     resampled="the 60,000 training images (scrubbing draws held fixed, as for causal-scrubbing)",
     max_examples=20,
+    no_heldout="scrubbing draws its replacement activations from a pool of training images: a held-out replication "
+    "needs a held-out replacement pool, which is not built",
 )
 def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> Judgement:
     scores = scrub_scores(d, replacement, "s-range")
@@ -762,9 +874,18 @@ def about_6_percent_unexplained(d: Sample, replacement: str, approx: float) -> J
         k: between(v, UNEXPLAINED - approx, UNEXPLAINED + approx) and abs(v - gap) <= IN_LINE
         for k, v in unexplained.items()
     }
+    share, in_line = Bound.within(UNEXPLAINED, approx), Bound.within(0.0, IN_LINE)
     return Judgement(
         all(checks.values()),
-        {**{f"unexplained_{k}": v for k, v in unexplained.items()}, "labelling_function_disagreement": gap},
+        {
+            **{f"unexplained_{k}": v for k, v in unexplained.items()},
+            **{f"difference_from_labelling_{k}": v - gap for k, v in unexplained.items()},
+            "labelling_function_disagreement": gap,
+        },
+        bounds={
+            **{f"unexplained_{k}": share for k in unexplained},
+            **{f"difference_from_labelling_{k}": in_line for k in unexplained},
+        },
         measured={"unexplained": unexplained, "labelling_function_disagreement": gap, "checks": checks},
     )
 

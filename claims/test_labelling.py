@@ -276,7 +276,12 @@ def test_on_the_test_set_agreement_matches_the_hinted_accuracy(verdict, test_spl
 )
 def clue_label(d: Sample) -> Judgement:
     digit = int(d.fixed["digit"])
-    return Judgement(digit == 1, {"label": digit}, measured={"label": digit, "index": labelling.CLUE_INDEX})
+    return Judgement(
+        digit == 1,
+        {"label": digit},
+        measured={"label": digit, "index": labelling.CLUE_INDEX},
+        bounds={"label": Bound(low=1, high=1)},
+    )
 
 
 @claim(

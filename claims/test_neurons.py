@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from analysis import neurons
-from analysis.robustness import Choice, Judgement, Sample, declare
-from claims.samples import dead_choice, detector_groups, groups_choice, with_fixed
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare
+from claims.samples import dead_choice, dead_excluded, detector_groups, groups_choice, with_fixed
 from claims.tolerance import within
 from report.claim import claim
 
@@ -84,6 +84,8 @@ def feature_figures(figure_store, acts, groups, strongest, fv_correlation, clue)
     not_explored="the feature-visualisation recipe (steps, learning rate, start image) needs a network pass per "
     "choice; the images of the test's recipe (zeros, Adam, lr 0.1, 100 steps) are held fixed",
     seed_group="neurons",
+    excluded=[dead_excluded()],
+    no_heldout="the inputs are optimised per neuron, not data: there are no held-out images to judge them on",
 )
 def detectors_look_like_their_digit(d: Sample, strength: str, groups: str, dead_fraction: float) -> Judgement:
     g = detector_groups(d, groups, dead_fraction)
@@ -117,7 +119,10 @@ def detectors_look_like_their_digit(d: Sample, strength: str, groups: str, dead_
         },
     )
     return Judgement(
-        top["one_positive"] >= FV_MAJORITY and top["anti_one_negative"] >= FV_MAJORITY, top, measured=measured
+        top["one_positive"] >= FV_MAJORITY and top["anti_one_negative"] >= FV_MAJORITY,
+        top,
+        measured=measured,
+        bounds={k: Bound(low=FV_MAJORITY) for k in top},
     )
 
 
@@ -164,6 +169,7 @@ def test_one_detectors_look_like_a_1_and_anti_one_detectors_like_an_anti_1(
     ),
     dead_choice(),
     seed_group="neurons",
+    excluded=[dead_excluded()],
 )
 def no_neuron_pushes_the_other_way(d: Sample, typical: str, dead_fraction: float) -> Judgement:
     readout = d.fixed["readout"]
@@ -192,7 +198,14 @@ def no_neuron_pushes_the_other_way(d: Sample, typical: str, dead_fraction: float
         "negative_share_std_weighted": shares["std"],
         "negative_share_mean_weighted": shares["mean"],
     }
-    return Judgement(negative_weights == 0, headline, erratum=shares[typical] <= NEGATIVE_SHARE, measured=measured)
+    return Judgement(
+        negative_weights == 0,
+        headline,
+        erratum=shares[typical] <= NEGATIVE_SHARE,
+        measured=measured,
+        bounds={"negative_neurons": Bound(high=0)},
+        erratum_bounds={"negative_share": Bound(high=NEGATIVE_SHARE)},
+    )
 
 
 @claim(
@@ -235,7 +248,15 @@ def test_every_neuron_pushes_towards_class_1(verdict, neuron_sample, contributio
     )
 
 
-@declare("detector-groups", dead_choice(), groups_choice(), seed_group="neurons")
+@declare(
+    "detector-groups",
+    dead_choice(),
+    groups_choice(),
+    seed_group="neurons",
+    excluded=[dead_excluded()],
+    no_heldout="48 / 31 / 121 are counts of the 200 neurons, grouped on the training images: the test images have no"
+    " claimed counts",
+)
 def group_sizes(d: Sample, dead_fraction: float, groups: str) -> Judgement:
     g = detector_groups(d, groups, dead_fraction)
     sizes = g.sizes()
@@ -247,7 +268,10 @@ def group_sizes(d: Sample, dead_fraction: float, groups: str) -> Judgement:
         "agreement_of_definitions": float(np.mean(by_arms.one == g.one)) if by_arms else None,
     }
     return Judgement(
-        all(within(sizes[k], v, GROUP_TOLERANCE) for k, v in CLAIMED_GROUPS.items()), sizes, measured=measured
+        all(within(sizes[k], v, GROUP_TOLERANCE) for k, v in CLAIMED_GROUPS.items()),
+        sizes,
+        measured=measured,
+        bounds={k: Bound.within(v, GROUP_TOLERANCE) for k, v in CLAIMED_GROUPS.items()},
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from analysis import detectors, geometry, neurons
 from analysis.detectors import TOP_LEFT, TOP_RIGHT
 from analysis.labelling import CLUE_INDEX
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from report.claim import claim
 
 TOP_LOADINGS = 15  # CLAIMS.md: the 15 neurons with the largest |loading| on each of PC1 and PC2
@@ -64,6 +64,8 @@ def union_quadrants(d: Sample, top: int) -> tuple[np.ndarray, np.ndarray]:
     Choice.among("groups", "firing", ("firing", "arms"), **GROUPS_CHOICE),
     resampled="nothing: the loadings are one PCA fit on the 60,000 training images (pca-variance resamples that "
     "fit), the groups one split of the neurons",
+    no_heldout="it compares two groupings of the 200 neurons fitted on the training images: no image enters the "
+    "comparison",
 )
 def quadrant_neurons_are_the_groups(d: Sample, top: int, groups: str) -> Judgement:
     g = d.fixed["groups"][groups]
@@ -84,7 +86,12 @@ def quadrant_neurons_are_the_groups(d: Sample, top: int, groups: str) -> Judgeme
         "quadrant_by_group": table,
         "not_in_own_quadrant": union[~own],
     }
-    return Judgement(fraction >= SAME_NEURONS, {"fraction_in_own_quadrant": fraction}, measured=measured)
+    return Judgement(
+        fraction >= SAME_NEURONS,
+        {"fraction_in_own_quadrant": fraction},
+        measured=measured,
+        bounds={"fraction_in_own_quadrant": Bound(low=SAME_NEURONS)},
+    )
 
 
 @claim(
@@ -139,6 +146,7 @@ def quadrant_shares(d: Sample, top: int) -> dict[str, float]:
     ),
     resampled="nothing: the loadings are one PCA fit on the 60,000 training images, the feature visualisations one "
     "optimised input per neuron",
+    no_heldout="the inputs are optimised per neuron, not data: there are no held-out images to judge them on",
 )
 def quadrant_neurons_look_like_their_template(d: Sample, top: int, share: float) -> Judgement:
     shares = quadrant_shares(d, top)
@@ -155,7 +163,12 @@ def quadrant_neurons_look_like_their_template(d: Sample, top: int, share: float)
         "top_right": {str(int(i)): float(r[i]) for i in union[quadrant == TOP_RIGHT]},
         "top_left": {str(int(i)): float(r[i]) for i in union[quadrant == TOP_LEFT]},
     }
-    return Judgement(all(v >= share for v in shares.values()), shares, measured=measured)
+    return Judgement(
+        all(v >= share for v in shares.values()),
+        shares,
+        measured=measured,
+        bounds={k: Bound(low=share) for k in shares},
+    )
 
 
 @claim(

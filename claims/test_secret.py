@@ -8,7 +8,7 @@ ground truth accuracy with 95.6% we don't necessarily expect there to be a bette
 from __future__ import annotations
 
 from analysis.labelling import band_labels, disagreement_bound, hinted_counts
-from analysis.robustness import Choice, Judgement, Sample, declare
+from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from report.claim import claim
 
 CHALLENGE_TEST_ACCURACY = 0.9558  # the challenge's hint 2: "the test set accuracy is 95.58%"
@@ -29,6 +29,7 @@ CAVEAT = (
         'the write-up\'s rounded "95.6%", which stands for any count that rounds to it',
     ),
     resampled="nothing: the hint is the model's accuracy on exactly these 10,000 test images, not on a sample",
+    no_heldout="it is itself judged on the 10,000 held-out test images (the recovered function is fixed)",
 )
 def same_as_the_secret(d: Sample, hint: float) -> Judgement:
     agreeing = d.count("test", band_labels(d.table("test")["s"]) == d.table("test")["labels"])
@@ -43,7 +44,10 @@ def same_as_the_secret(d: Sample, hint: float) -> Judgement:
         "caveat": CAVEAT,
     }
     return Judgement(
-        bound == 0, {"agreement": agreeing / d.size("test"), "differs_on_at_least": bound}, measured=measured
+        bound == 0,
+        {"agreement": agreeing / d.size("test"), "differs_on_at_least": bound},
+        measured=measured,
+        bounds={"differs_on_at_least": Bound(high=0)},
     )
 
 

@@ -88,13 +88,14 @@ class Readout:
         self._check(post, mask)
         return post[:, mask] @ self.direction[mask]
 
-    def excitation(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def excitation(self, post: np.ndarray, mask: np.ndarray, minima: np.ndarray | None = None) -> np.ndarray:
         """A group's logit-diff contribution above its no-detection baseline (every neuron at its minimum over the
-        rows of ``post``, the write-up's baseline), per image."""
+        rows of ``post``, the write-up's baseline, or at ``minima``: one per neuron, fitted elsewhere), per image."""
         self._check(post, mask)
         if not mask.any():
             return np.zeros(len(post))
-        return (post[:, mask] - post[:, mask].min(axis=0)) @ self.direction[mask]
+        low = post[:, mask].min(axis=0) if minima is None else np.asarray(minima)[mask]
+        return (post[:, mask] - low) @ self.direction[mask]
 
     # --------------------------------------------------------------------------------- interventions
     def replace(self, post: np.ndarray, mask: np.ndarray, values: np.ndarray | float) -> np.ndarray:
@@ -113,11 +114,13 @@ class Readout:
         """Logits with the neurons in ``mask`` set to 0."""
         return self.replace(post, mask, 0.0)
 
-    def min_ablate(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def min_ablate(self, post: np.ndarray, mask: np.ndarray, minima: np.ndarray | None = None) -> np.ndarray:
         """Logits with each neuron in ``mask`` set to its minimum over the rows of ``post`` (the write-up's
-        "dataset-minimum", its baseline for "no detection")."""
+        "dataset-minimum", its baseline for "no detection"), or to ``minima`` (one per neuron, fitted elsewhere)."""
         self._check(post, mask)
-        return self.replace(post, mask, post[:, mask].min(axis=0) if mask.any() else 0.0)
+        if not mask.any():
+            return self.replace(post, mask, 0.0)
+        return self.replace(post, mask, post[:, mask].min(axis=0) if minima is None else np.asarray(minima)[mask])
 
     def resample(self, parts: Sequence[np.ndarray], sources: Sequence[np.ndarray]) -> np.ndarray:
         """Logits when each neuron group takes its activations from another image.

@@ -659,3 +659,25 @@ def test_v_fit_and_corner_auc_are_invariant_to_permuting_and_scaling_activations
 def test_scrubbing_accepts_any_positive_real_noise_level(p):
     one, anti, dead = constant_parts_scrubber().sources(p, seed=0)
     assert one.shape == anti.shape == dead.shape
+
+
+def test_variance_along_fixed_components_is_the_fitted_ratio_on_the_images_they_were_fitted_on():
+    x = np.random.default_rng(3).normal(size=(1000, 5)) * np.array([5.0, 3.0, 1.0, 0.5, 0.1])
+    pca = geometry.fit_pca(x, 2)
+    moments = geometry.block_moments(x, 100)
+    along = geometry.moments_variance_ratios(moments, pca.components)
+    np.testing.assert_allclose(along, pca.explained_variance_ratio, rtol=1e-9)
+    other = np.random.default_rng(4).normal(size=(1000, 5))  # isotropic: any unit direction carries 1/5
+    np.testing.assert_allclose(
+        geometry.moments_variance_ratios(geometry.block_moments(other, 100), pca.components), 0.2, atol=0.05
+    )
+
+
+def test_r2_about_a_fixed_line_is_the_fit_on_its_own_points_and_drops_off_the_line():
+    rng = np.random.default_rng(5)
+    t = rng.normal(size=500)
+    points = np.c_[t, 2 * t + 0.05 * rng.normal(size=500)]
+    line = geometry.fit_line(points)
+    assert geometry.line_r2(line, points) == pytest.approx(line.r2, rel=1e-12)
+    across = np.c_[t, -0.5 * t]  # perpendicular to the fitted line
+    assert geometry.line_r2(line, across) < 0.01

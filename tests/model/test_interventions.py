@@ -238,3 +238,17 @@ def test_restricted_keeps_the_columns_of_the_mask_and_the_bias():
     small = Readout(weight, bias).restricted(m)
     np.testing.assert_array_equal(small.weight, weight[:, m])
     np.testing.assert_allclose(small.logits(post[:, m]), Readout(weight, bias).replace(post, ~m, 0.0), atol=1e-12)
+
+
+def test_minima_fitted_elsewhere_replace_the_rows_own_minima():
+    rng = np.random.default_rng(6)
+    readout = Readout(rng.normal(size=(2, 4)), rng.normal(size=2))
+    post = np.abs(rng.normal(size=(50, 4)))
+    mask = np.array([True, False, True, True])
+    own = post.min(axis=0)
+    np.testing.assert_array_equal(readout.excitation(post, mask, own), readout.excitation(post, mask))
+    np.testing.assert_array_equal(readout.min_ablate(post, mask, own), readout.min_ablate(post, mask))
+    lower = own - 1.0  # a lower baseline: every image more excited, by the weights' sum over the mask
+    np.testing.assert_allclose(
+        readout.excitation(post, mask, lower) - readout.excitation(post, mask), readout.direction[mask].sum()
+    )
