@@ -59,6 +59,8 @@ DEPENDS = "depends on reading"
 NOISE = "within sampling noise"
 NOT_REPLICATED = "does not replicate on held-out data"
 HELDOUT_UNDECLARED = "held-out replication not declared"
+#: Not a doubt about the value measured: the rule is finer than a sample of this size can resolve.
+PRECISE = "stated more precisely than the data can confirm"
 VOCABULARY = (SETTLED, DEPENDS, NOISE, NOT_REPLICATED)
 
 
@@ -787,12 +789,20 @@ def measure(
 def label(record: Mapping[str, Any]) -> dict[str, Any]:
     """The vocabulary, applied: ``settled`` or the marks that apply, and the table's one-line ``cell``."""
     r, h = record["readings"], record["heldout"]
-    marks, words = [], []
+    marks, words, marks_note = [], [], []
     if r["flip"]:
         marks.append(DEPENDS)
         words.append(f"{DEPENDS}: {r['flip_text']}")
     if record["sampling"] == NOISE or h["state"] == NOISE:
-        marks.append(NOISE)
+        # A rule whose tolerance is finer than any sample of this size can resolve is no doubt about the measured
+        # value (an exact reproduction of a stated number lands here): it is said in words, not marked as noise.
+        doubt = (record["sampling"] == NOISE and not precision_only(record)) or (
+            h["state"] == NOISE and not precision_only(h)
+        )
+        if doubt:
+            marks.append(NOISE)
+        elif record["sampling"] == NOISE:
+            marks_note.append(PRECISE)
         where = [noise_words(record)] if record["sampling"] == NOISE else []
         if h["state"] == NOISE:
             said, held = noise_words(record) if record["sampling"] == NOISE else "", noise_words(h)
@@ -800,12 +810,12 @@ def label(record: Mapping[str, Any]) -> dict[str, Any]:
             images = next((s["images"] for s in h["statistics"].values() if s.get("images")), None)
             likewise = f"likewise on {images:,} images" if images else "likewise"
             where.append(f"held-out {h['headline_text']}: " + (likewise if same else held))
-        words.append(f"{NOISE}: " + "; ".join(where))
+        words.append((f"{NOISE}: " if doubt else "") + "; ".join(where))
     if h["state"] == NOT_REPLICATED:
         marks.append(NOT_REPLICATED)
         words.append(f"{NOT_REPLICATED} ({h['verdict']} on the held-out images)")
-    settled = not marks and h["state"] != "not declared"
-    label_text = SETTLED if settled else " · ".join(marks) or HELDOUT_UNDECLARED
+    settled = not marks and not marks_note and h["state"] != "not declared"
+    label_text = SETTLED if settled else " · ".join(marks + marks_note) or HELDOUT_UNDECLARED
     cell_text = SETTLED if settled else " · ".join(words) or HELDOUT_UNDECLARED
     # the keys report/'s views and schema read (``fragile`` is "not settled")
     views = {
@@ -816,6 +826,13 @@ def label(record: Mapping[str, Any]) -> dict[str, Any]:
         "not_explored": r["not_explored"],
     }
     return {"settled": settled, "label": label_text, "marks": marks, "cell": cell_text, **views}
+
+
+def precision_only(sampling: Mapping[str, Any]) -> bool:
+    """Is every statistic whose interval crosses a bound judged by a rule finer than the interval (the sample cannot
+    resolve the rule, whatever the value), rather than one the measured value sits near?"""
+    crossed = [sampling["statistics"][n] for n in sampling.get("in_doubt", ())]
+    return bool(crossed) and all(s["tolerance_narrower_than_interval"] for s in crossed)
 
 
 def noise_words(sampling: Mapping[str, Any]) -> str:

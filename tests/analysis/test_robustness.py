@@ -13,6 +13,7 @@ from analysis.robustness import (
     DEPENDS,
     NOISE,
     NOT_REPLICATED,
+    PRECISE,
     SETTLED,
     Bound,
     Choice,
@@ -86,6 +87,9 @@ def test_a_rule_narrower_than_the_interval_is_said_in_words():
     assert rec["statistics"]["agreement"]["tolerance_narrower_than_interval"]
     assert "stated more precisely than 60,000 images can confirm" in rec["cell"]
     assert "fragile" not in rec["cell"]
+    # an exact reproduction is never called doubtful: no noise mark, not settled either (the data cannot confirm)
+    assert NOISE not in rec["marks"] and NOISE not in rec["cell"] and not rec["settled"]
+    assert rec["label"] == PRECISE
 
 
 def test_a_failing_conjunction_is_clear_when_one_of_its_rules_fails_clearly():
