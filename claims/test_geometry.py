@@ -27,7 +27,7 @@ def figure(verdict, path: str | None) -> None:
 
 
 ARM_R2 = 0.95  # "just two lines"
-CORNER_BOUND_DEG = 30.0  # CLAIMS.md v2: "points downwards to the corner" = within 30° of the corner direction
+CORNER_BOUND_DEG = 30.0  # CLAIMS.md: "points downwards to the corner" = within 30° of the corner direction
 TIGHT_RHO = 0.90  # "maps tightly to the proposed criterion"
 PC2_AUC = 0.90  # "correspond approximately to class 0"
 CORNER_PC1 = (-2.5, -1.5)  # "near the corner (x ~ -2)"
@@ -344,7 +344,7 @@ def test_the_neurons_lie_on_a_v_with_class_0_at_the_corner(
     "property of those and of fc2",
 )
 def logit_diff_points_to_the_corner(d: Sample, activations: str, bound_deg: float) -> Judgement:
-    """Both readings against the same bound (CLAIMS.md v2): logit 1 − logit 0 (the write-up's definition) → holds;
+    """Both readings against the same bound (CLAIMS.md): logit 1 − logit 0 (the write-up's definition) → holds;
     only its negative → erratum."""
     _, towards_one, _ = plane(d, activations)
     v = fitted_v(d, activations)

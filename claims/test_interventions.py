@@ -172,7 +172,7 @@ def baseline_below_zero(d: Sample, groups: str, dead_fraction: float, images: st
     family="dla",
 )
 def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, dla_figure):
-    """The premise of zero-ablation-baseline, judged on its own (CLAIMS.md v2). Post-ReLU activations are never
+    """The premise of zero-ablation-baseline, judged on its own (CLAIMS.md). Post-ReLU activations are never
     negative, so the group's contribution can only be negative through negative logit-diff weights: if this
     holds, one-way-neurons cannot hold literally."""
     judged = verdict.judge(baseline_below_zero, neuron_sample)
@@ -213,7 +213,7 @@ def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, imag
     headline = {
         k: effect[k] for k in ("fraction_class_1_after", "fraction_class_0_flipped", "fraction_logit_diff_rises")
     }
-    # judged literally (CLAIMS.md v2): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
+    # judged literally (CLAIMS.md): "the logit diff rises" is the premise (anti-one-baseline), no erratum route
     return Judgement(
         effect["fraction_class_1_after"] >= ALMOST_ALL,
         headline,
@@ -233,7 +233,7 @@ def zeroing_raises_almost_all(d: Sample, groups: str, dead_fraction: float, imag
     family="dla",
 )
 def test_zero_ablating_anti_one_detectors_raises_almost_all_to_class_1(verdict, neuron_sample, dla_figure):
-    """Judged literally (CLAIMS.md v2). Beside it: the share already class 1 before (the 1-like images, which
+    """Judged literally (CLAIMS.md). Beside it: the share already class 1 before (the 1-like images, which
     inflate "class 1 after"), and the share of the images the model labelled class 0 that flip to class 1."""
     judged = verdict.judge(zeroing_raises_almost_all, neuron_sample)
     effect = judged.measured
@@ -530,7 +530,7 @@ def own_half_only(d: Sample, split: float, groups: str, dead_fraction: float) ->
         "both": between(kept["both"]["anti_one_half"], *CHANCE) and between(kept["both"]["one_half"], *CHANCE),
     }
     before = outcomes["both"]["class_0_before"]
-    # reported beside (CLAIMS.md v2): what "chance" is made of, on each group's own half
+    # reported beside (CLAIMS.md): what "chance" is made of, on each group's own half
     headline = {
         **{f"{name}.{half}": v for name, row in kept.items() for half, v in row.items()},
         "anti_one_group.class_0_after": outcomes["anti_one_group"]["class_0_after"]["anti_one_half"],

@@ -42,10 +42,10 @@ NEIGHBOURHOOD = 0.05  # "within ±5% of the range of s around (L, R)"
 BEAT_MARGIN = 0.001  # "beats the write-up's agreement by more than 0.1 pp"
 SHIFT_RANGE = 0.02  # robustness curve: thresholds moved up to ±2% of the range of s
 STEP = 0.001  # one step of the curve: 0.1% of the range of s
-CLIFF = 0.005  # "no cliff": one step changes agreement by at most 0.5 pp per threshold moved (CLAIMS.md v2)
+CLIFF = 0.005  # "no cliff": one step changes agreement by at most 0.5 pp per threshold moved (CLAIMS.md)
 PURE = 0.90  # purity read like the catalogue's "almost all": ≥ 90%
 WINDOW = 0.05  # the least pure window of s searched for is 5% of the range wide
-TEMPLATES = 300  # CLAIMS.md v2: at least 300 other training "1"s, drawn at random (seeded)
+TEMPLATES = 300  # CLAIMS.md: at least 300 other training "1"s, drawn at random (seeded)
 TEMPLATE_SEED = 20261126  # fixed: every profile and every run compares the clue with the same 300 "1"s
 CLUE_BEATS = 0.90  # "the template for 1 seems to be the given hint": better than ≥ 90% of other "1"s
 
