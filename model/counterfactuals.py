@@ -36,9 +36,11 @@ class Counterfactual:
     kind: str  # "untrained" | "silenced-anti-one" | "entangled" | "anti-one-also-on-ones" | "trained"
     rationale: str
     predicted_to_break: tuple[str, ...]
-    labelling: str = "band"  # for trained models: the labelling function trained on
+    labelling: str = "band"  # for trained models: the labels trained on (a labelling function, or "task")
     seed: int = 0
     slow: bool = False  # needs training: only in the full matrix
+    arm: str = ""  # a replica's arm of the replica study (:data:`ARMS`); empty for the other models
+    changes: tuple[tuple[str, object], ...] = ()  # a trained model's hyperparameters that differ from the default
 
     def predicted(self, known: Catalogue) -> tuple[str, ...]:
         """The claim ids this model is predicted to break, checked against ``known``, the catalogue of marked
@@ -52,9 +54,9 @@ class Counterfactual:
 
 
 REPLICA_RATIONALE = (
-    "Retrained from scratch on the recovered labelling function: the mechanism (V, two detector groups, "
-    "ablations) should recur if it belongs to the task; exact numbers (96.2%, 48/31/121, index 22752, 93-94%) "
-    "belong to the challenge network and should not."
+    "Retrained from scratch on the same task: the mechanism (V, two detector groups, ablations) should recur if it "
+    "belongs to the task; exact numbers (96.2%, 48/31/121, index 22752, 93-94%) belong to the challenge network "
+    "and should not."
 )
 REPLICA_PREDICTED_TO_BREAK = (
     "labeling-function",
@@ -67,28 +69,83 @@ REPLICA_PREDICTED_TO_BREAK = (
     "unexplained-share",
     "recovered-equals-secret",
 )
-REPLICA_PREFIX = "replica-seed"
 
 
-def replica(seed: int) -> Counterfactual:
-    """The challenge recipe (:data:`model.train.DEFAULT_RECIPE` but for its seed) trained on the recovered
-    labelling function: ``replica-seed<seed>``. ``--models replicas:N`` runs seeds 1..N."""
+@dataclass(frozen=True)
+class Arm:
+    """One arm of the replica study: what its replicas are trained on, and how they are named."""
+
+    name: str
+    labelling: str
+    words: str
+
+
+#: The replica study's arms. ``task``, the main arm, trains on the challenge network's own labels (its argmax on
+#: the training images), so no hypothesis of the write-up enters training; ``band`` trains on the recovered
+#: labelling function (the hypothesis itself); ``recipes`` trains on the task labels with the declared grid of
+#: recipes (:func:`model.train.recipe_grid`).
+ARMS: dict[str, Arm] = {
+    "task": Arm("task", "task", "the challenge network's own labels, the challenge recipe"),
+    "band": Arm("band", "band", "the recovered labelling function, the challenge recipe"),
+    "recipes": Arm("recipes", "task", "the challenge network's own labels, a declared grid of recipes"),
+}
+
+
+def _seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
         raise ValueError(f"a replica's seed must be an integer >= 1, got {seed!r}")
+    return seed
+
+
+def _changes_name(changes: tuple[tuple[str, object], ...]) -> str:
+    short = {"epochs": "e", "batch_size": "b", "lr": "lr", "dropout": "drop"}
+    return "-".join(f"{short[k]}{v!r}" for k, v in changes)
+
+
+def replica(seed: int, arm: str = "task") -> Counterfactual:
+    """A replica of arm ``arm`` (:data:`ARMS`) at ``seed``, with the challenge recipe: ``<arm>-seed<seed>``.
+    ``--models replicas:N`` runs the task arm's seeds 1..N, ``replicas-band:N`` the band arm's."""
+    if arm not in ("task", "band"):
+        raise ValueError(f"a seeded replica's arm is 'task' or 'band', got {arm!r}")
+    seed = _seed(seed)
     return Counterfactual(
-        name=f"{REPLICA_PREFIX}{seed}",
+        name=f"{arm}-seed{seed}",
         kind="trained",
-        labelling="band",
+        labelling=ARMS[arm].labelling,
         seed=seed,
         slow=True,
+        arm=arm,
+        rationale=REPLICA_RATIONALE,
+        predicted_to_break=REPLICA_PREDICTED_TO_BREAK,
+    )
+
+
+def recipe_replica(index: int) -> Counterfactual:
+    """The recipe arm's replica number ``index`` (1-based) of :func:`model.train.recipe_grid`:
+    ``recipe-seed<seed>-<changes>``. ``--models replicas-recipes:N`` runs the first N."""
+    from model.train import recipe_grid
+
+    grid = recipe_grid()
+    if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= len(grid):
+        raise ValueError(f"the recipe arm has replicas 1..{len(grid)}, got {index!r}")
+    seed, changes = grid[index - 1]
+    ordered = tuple(changes.items())
+    return Counterfactual(
+        name=f"recipe-seed{seed}-{_changes_name(ordered)}",
+        kind="trained",
+        labelling=ARMS["recipes"].labelling,
+        seed=seed,
+        slow=True,
+        arm="recipes",
+        changes=ordered,
         rationale=REPLICA_RATIONALE,
         predicted_to_break=REPLICA_PREDICTED_TO_BREAK,
     )
 
 
 def is_replica(cf: Counterfactual) -> bool:
-    """A seeded replica of the challenge recipe on the recovered labelling function."""
-    return cf.kind == "trained" and cf.labelling == "band"
+    """A replica of the replica study (any arm)."""
+    return bool(cf.arm)
 
 
 COUNTERFACTUALS: tuple[Counterfactual, ...] = (
@@ -190,20 +247,32 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
             "recovered-equals-secret",
         ),
     ),
-    *(replica(seed) for seed in (1, 2, 3)),
+    *(replica(seed, "band") for seed in (1, 2, 3)),
 )
 
 SMALL = ("untrained", "silenced-anti-one")
 
 
 def by_name(name: str) -> Counterfactual:
+    """The model named ``name``: a counterfactual, a seeded replica (``task-seed3``, ``band-seed3``) or a replica of
+    the recipe arm (``recipe-seed101-e3``)."""
     for c in COUNTERFACTUALS:
         if c.name == name:
             return c
-    seed = name[len(REPLICA_PREFIX) :] if name.startswith(REPLICA_PREFIX) else ""
-    if seed.isdigit() and seed == str(int(seed)) and int(seed) >= 1:
-        return replica(int(seed))
-    raise KeyError(f"no counterfactual named {name!r}; known: {', '.join(c.name for c in COUNTERFACTUALS)}")
+    for arm in ("task", "band"):
+        seed = name[len(f"{arm}-seed") :] if name.startswith(f"{arm}-seed") else ""
+        if seed.isdigit() and seed == str(int(seed)) and int(seed) >= 1:
+            return replica(int(seed), arm)
+    if name.startswith("recipe-"):
+        from model.train import recipe_grid
+
+        for index in range(1, len(recipe_grid()) + 1):
+            if recipe_replica(index).name == name:
+                return recipe_replica(index)
+    raise KeyError(
+        f"no model named {name!r}; known: {', '.join(c.name for c in COUNTERFACTUALS)}, task-seed<N>, band-seed<N>, "
+        "recipe-seed<S>-<changes>"
+    )
 
 
 # ----------------------------------------------------------------------------------------- building them

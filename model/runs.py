@@ -20,11 +20,16 @@ from typing import Any
 
 from filelock import FileLock
 
-from model.counterfactuals import COUNTERFACTUALS, SMALL, Counterfactual, by_name, is_replica, replica
+from model.counterfactuals import COUNTERFACTUALS, SMALL, Counterfactual, by_name, is_replica, recipe_replica, replica
 
 SETS = {"small": SMALL, "full": tuple(c.name for c in COUNTERFACTUALS)}
-#: ``--models replicas:N``: N seeded replicas of the challenge recipe (seeds 1..N); the study's statistics.
-REPLICAS_PREFIX = "replicas:"
+#: ``--models replicas:N`` (the task arm, seeds 1..N), ``replicas-band:N`` (the band arm, seeds 1..N) and
+#: ``replicas-recipes:N`` (the recipe arm's first N): the replica study's arms.
+REPLICA_ARMS = {
+    "replicas:": lambda n: [replica(seed, "task") for seed in range(1, n + 1)],
+    "replicas-band:": lambda n: [replica(seed, "band") for seed in range(1, n + 1)],
+    "replicas-recipes:": lambda n: [recipe_replica(index) for index in range(1, n + 1)],
+}
 #: Kinds that count as counterfactuals for sensitivity (replicas are meant to keep the mechanism).
 COUNTERFACTUAL_KINDS = ("untrained", "silenced-anti-one", "entangled", "anti-one-also-on-ones")
 #: A trained model on a *different* labelling is a counterfactual too.
@@ -32,7 +37,8 @@ DIFFERENT_LABELLING = "one-threshold"
 
 
 def selected(option: str | None) -> tuple[Counterfactual, ...]:
-    """Models named by ``--models``: a comma-separated list of ``small``, ``full``, ``replicas:N`` and names."""
+    """Models named by ``--models``: a comma-separated list of ``small``, ``full``, ``replicas:N``,
+    ``replicas-band:N``, ``replicas-recipes:N`` and names."""
     if not option:
         return ()
     out: dict[str, Counterfactual] = {}
@@ -41,16 +47,22 @@ def selected(option: str | None) -> tuple[Counterfactual, ...]:
             continue
         if token in SETS:
             models = [by_name(n) for n in SETS[token]]
-        elif token.startswith(REPLICAS_PREFIX):
-            count = token[len(REPLICAS_PREFIX) :]
+        elif (prefix := next((p for p in REPLICA_ARMS if token.startswith(p)), None)) is not None:
+            count = token[len(prefix) :]
             if not (count.isdigit() and int(count) >= 1):
-                raise ValueError(f"--models {option}: 'replicas:N' needs a whole number N >= 1, got {count!r}")
-            models = [replica(seed) for seed in range(1, int(count) + 1)]
+                raise ValueError(f"--models {option}: '{prefix}N' needs a whole number N >= 1, got {count!r}")
+            try:
+                models = REPLICA_ARMS[prefix](int(count))
+            except ValueError as exc:
+                raise ValueError(f"--models {option}: {exc}") from None
         else:
             try:
                 models = [by_name(token)]
             except KeyError as exc:
-                raise ValueError(f"--models {option}: {exc.args[0]} (or use 'small', 'full' or 'replicas:N')") from None
+                raise ValueError(
+                    f"--models {option}: {exc.args[0]} "
+                    "(or use 'small', 'full', 'replicas:N', 'replicas-band:N' or 'replicas-recipes:N')"
+                ) from None
         for cf in models:
             out.setdefault(cf.name, cf)
     return tuple(out.values())

@@ -12,14 +12,14 @@ from model.spec import N_FEATURES, N_LOGITS, N_NEURONS
 class ChallengeNet(nn.Module):
     """``pool(drop(relu(conv1))) -> pool(drop(relu(conv2))) -> flatten(400) -> relu(fc1) -> fc2``."""
 
-    def __init__(self) -> None:
+    def __init__(self, dropout: float = 0.2) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, 8, 3)
         self.conv2 = nn.Conv2d(8, 16, 3)
         self.pool = nn.MaxPool2d(2, 2)
         self.fc1 = nn.Linear(N_FEATURES, N_NEURONS)
         self.fc2 = nn.Linear(N_NEURONS, N_LOGITS)
-        self.drop = nn.Dropout(0.2)
+        self.drop = nn.Dropout(dropout)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The 400-d input of fc1 for images ``x`` of shape (N, 1, 28, 28), floats in [0, 1]."""

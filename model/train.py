@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -51,6 +51,8 @@ TRAIN_THREADS = 1
 #: Bump when a change here changes what a recipe trains; older checkpoints are then retrained.
 TRAIN_VERSION = 1
 SCHEDULES = ("linear", "constant")
+#: The challenge architecture's dropout (model/torchnet.py); a recipe's name mentions only another value.
+DEFAULT_DROPOUT = 0.2
 
 
 class Images(Protocol):
@@ -98,8 +100,25 @@ def get_labelling(name: str) -> Labelling:
         ) from None
 
 
-def labels_for(name: str, data: Images) -> tuple[np.ndarray, np.ndarray]:
-    """(train labels, test labels) of labelling ``name``, with the template taken from training image 6."""
+#: The task labelling: the labels a teacher network gives (its argmax), not a formula. Training on them puts no
+#: hypothesis about the teacher's mechanism into the replica; the teacher's digest is part of the recipe.
+TASK_LABELLING = "task"
+
+
+def labels_for(
+    name: str, data: Images, teacher: Mapping[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train labels, test labels) of labelling ``name``: a registered function of the images and the template
+    (taken from training image 6), or for :data:`TASK_LABELLING` the ``teacher`` network's own labels."""
+    if name == TASK_LABELLING:
+        if teacher is None:
+            raise ValueError(f"labelling {name!r} needs the teacher network's state")
+        from model.network import activations
+
+        return (
+            check_labels(activations(teacher, data.train_images).labels, len(data.train_images), "teacher (train)"),
+            check_labels(activations(teacher, data.test_images).labels, len(data.test_images), "teacher (test)"),
+        )
     fn = get_labelling(name)
     template = corrected_template(clue_image(data.train_images))
     return (
@@ -138,11 +157,29 @@ class Recipe:
     batch_size: int = 128
     lr: float = 3e-3
     schedule: str = "linear"
+    dropout: float = DEFAULT_DROPOUT
+    #: For the task labelling: the first 12 hex digits of the teacher checkpoint's sha256 (else empty).
+    teacher: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.labelling, str) or not _SAFE_NAME.match(self.labelling):
             raise ValueError(f"labelling name {self.labelling!r} must be letters, digits, '_', '.', '-' only")
-        get_labelling(self.labelling)
+        if self.labelling == TASK_LABELLING:
+            if not re.fullmatch(r"[0-9a-f]{12}", self.teacher):
+                raise ValueError(
+                    f"the task labelling needs teacher = 12 hex digits of its sha256, got {self.teacher!r}"
+                )
+        else:
+            get_labelling(self.labelling)
+            if self.teacher:
+                raise ValueError(f"labelling {self.labelling!r} takes no teacher (got {self.teacher!r})")
+        if (
+            isinstance(self.dropout, bool)
+            or not isinstance(self.dropout, (int, float))
+            or not 0.0 <= self.dropout < 1.0
+        ):
+            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        object.__setattr__(self, "dropout", float(self.dropout))
         for field_name in ("seed", "epochs", "batch_size"):
             value = getattr(self, field_name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -168,16 +205,41 @@ class Recipe:
         ``lr`` is written with ``repr``, the shortest text that reads back as the same float, so two
         different rates never share a name (``:g`` would merge rates equal to 6 digits).
         """
-        return f"{self.labelling}-seed{self.seed}-e{self.epochs}-b{self.batch_size}-lr{self.lr!r}-{self.schedule}"
+        labels = f"{self.labelling}-{self.teacher}" if self.teacher else self.labelling
+        name = f"{labels}-seed{self.seed}-e{self.epochs}-b{self.batch_size}-lr{self.lr!r}-{self.schedule}"
+        return name if self.dropout == DEFAULT_DROPOUT else f"{name}-drop{self.dropout!r}"
 
     def hyperparameters(self) -> dict[str, object]:
-        """The keyword arguments of :func:`train_state` (everything but the labelling)."""
+        """The keyword arguments of :func:`train_state` (everything but the labels)."""
         fields = asdict(self)
-        del fields["labelling"]
+        del fields["labelling"], fields["teacher"]
         return fields
 
 
 DEFAULT_RECIPE = Recipe()
+
+#: The recipe arm's declared grid: each hyperparameter moved one at a time to a lower and a higher value around
+#: :data:`DEFAULT_RECIPE`, then two changes at once; every variant is trained at two seeds of its own
+#: (:data:`RECIPE_SEEDS`), so the arm's first 20 replicas cover each value twice. Fixed before training any.
+RECIPE_VARIANTS: tuple[dict[str, object], ...] = (
+    {"epochs": 3},
+    {"epochs": 8},
+    {"batch_size": 64},
+    {"batch_size": 256},
+    {"lr": 1e-3},
+    {"lr": 1e-2},
+    {"dropout": 0.0},
+    {"dropout": 0.4},
+    {"epochs": 8, "lr": 1e-3},
+    {"batch_size": 256, "dropout": 0.0},
+)
+RECIPE_SEEDS = (101, 102)
+
+
+def recipe_grid() -> tuple[tuple[int, dict[str, object]], ...]:
+    """The recipe arm in its declared order: (seed, changes from the default) for every seed and variant, the
+    first seed's ten variants first."""
+    return tuple((seed, dict(v)) for seed in RECIPE_SEEDS for v in RECIPE_VARIANTS)
 
 
 # ------------------------------------------------------------------------------------------- training
@@ -203,6 +265,7 @@ def train_state(
     batch_size: int = DEFAULT_RECIPE.batch_size,
     lr: float = DEFAULT_RECIPE.lr,
     schedule: str = DEFAULT_RECIPE.schedule,
+    dropout: float = DEFAULT_RECIPE.dropout,
     test_images: np.ndarray | None = None,
     test_labels: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], TrainResult]:
@@ -220,7 +283,7 @@ def train_state(
     images = check_images(images)
     labels = check_labels(labels, len(images))
     # The recipe validates the hyperparameters; "band" is just a placeholder name here.
-    Recipe(seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule)
+    Recipe(seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule, dropout=dropout)
     if (test_images is None) != (test_labels is None):
         raise ValueError("pass both test_images and test_labels, or neither")
     if test_images is not None:
@@ -231,7 +294,7 @@ def train_state(
 
     with _training_context(seed):
         start = time.perf_counter()
-        state, steps, final_loss = _optimise(images, labels, seed, epochs, batch_size, lr, schedule)
+        state, steps, final_loss = _optimise(images, labels, seed, epochs, batch_size, lr, schedule, dropout)
         seconds = time.perf_counter() - start
     agreement = None
     if test_images is not None:
@@ -272,7 +335,14 @@ class _training_context:
 
 
 def _optimise(
-    images: np.ndarray, labels: np.ndarray, seed: int, epochs: int, batch_size: int, lr: float, schedule: str
+    images: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    schedule: str,
+    dropout: float,
 ) -> tuple[dict[str, np.ndarray], int, float]:
     """The training loop. Batches are gathered from the uint8 array and converted one at a time, so no
     float copy of the whole training set (188 MB for MNIST) is ever made."""
@@ -281,7 +351,7 @@ def _optimise(
 
     from model.torchnet import ChallengeNet
 
-    net = ChallengeNet()  # initialised from the global RNG, seeded by _training_context
+    net = ChallengeNet(dropout)  # initialised from the global RNG, seeded by _training_context
     net.train()
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     shuffle = torch.Generator().manual_seed(seed)
@@ -313,10 +383,12 @@ def _optimise(
     return state, step, last_epoch_loss
 
 
-def train_recipe(recipe: Recipe, data: Images) -> tuple[dict[str, np.ndarray], TrainResult]:
+def train_recipe(
+    recipe: Recipe, data: Images, teacher: Mapping[str, np.ndarray] | None = None
+) -> tuple[dict[str, np.ndarray], TrainResult]:
     """Train ``recipe`` on ``data``'s training images; agreement is measured on its test images against
-    the recipe's own labelling (for "band", the recovered labelling function)."""
-    train_labels, test_labels = labels_for(recipe.labelling, data)
+    the recipe's own labels (for "band", the recovered labelling function; for "task", the teacher's)."""
+    train_labels, test_labels = labels_for(recipe.labelling, data, teacher)
     return train_state(
         data.train_images,
         train_labels,
