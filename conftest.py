@@ -68,14 +68,19 @@ def pytest_collection_modifyitems(config, items):
 def run_context(prepared) -> RunContext:
     """What this run tests, as every report shows it (paths as the user gave them, relative to the project)."""
     ckpt, mnist = prepared.inputs.checkpoint, prepared.mnist
+    data = {
+        "train": int(len(mnist.train_images)),
+        "test": int(len(mnist.test_images)),
+        "dir": shown_path(mnist.root),
+        "canonical_mnist": mnist.canonical,
+    }
+    if prepared.acts.band is not None:  # judged at the network's own band (--fit own)
+        from analysis.labelling import L_THRESHOLD, R_THRESHOLD
+
+        data["fit"] = {"band": list(prepared.acts.band), "mapped_to": [L_THRESHOLD, R_THRESHOLD]}
     return RunContext(
         checkpoint={"path": shown_path(ckpt.path), "sha256": ckpt.sha256, "challenge": ckpt.is_challenge},
-        data={
-            "train": int(len(mnist.train_images)),
-            "test": int(len(mnist.test_images)),
-            "dir": shown_path(mnist.root),
-            "canonical_mnist": mnist.canonical,
-        },
+        data=data,
     )
 
 

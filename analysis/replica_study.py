@@ -1,27 +1,31 @@
 """The replica study: which claims describe the task, and which describe the one network the write-up studied.
 
-``pytest claims/ --models replicas:N`` trains N seeded replicas of the challenge recipe on the recovered
-labelling function and runs every claim, probe and any other record section on each. This module turns
-those per-model documents (``claims.json`` of each run) into statistics:
+``pytest claims/ --models replicas:N,replicas-band:N,replicas-recipes:N`` trains replicas of the challenge
+architecture in three arms (:data:`model.counterfactuals.ARMS`): the *task* arm (the main one) on the challenge
+network's own labels, the *band* arm on the recovered labelling function, the *recipes* arm on the task labels with
+a declared grid of recipes. Every claim, probe and other record section runs on each replica twice: as written (at
+the write-up's band) and at the replica's own fit (``--fit own``: its own best band; groups and PCA are always its
+own). This module turns those ``claims.json`` documents into statistics:
 
-* **recurrence**: for every record (claim, probe, out-of-distribution family, …), how many replicas it
-  holds on, is an erratum on, fails on; the fraction that *recurs* (holds or holds as corrected) with a
-  Wilson 95% interval (``scipy.stats.binomtest(...).proportion_ci(method="wilson")``);
-* **headline distributions**: the record's headline numbers (agreement, group sizes, scrubbing at p = 0.1%,
-  …) across replicas against the challenge network's value, and that value's rank among them;
-* **classification** (the issue's rule, fixed before measuring): a *property of the task* recurs on ≥ 90%
-  of replicas with the interval's lower bound ≥ 75%; a *property of this network* holds on the challenge
-  network while the recurrence's upper bound is < 50%; everything else *varies*.
+* **recurrence** per arm: how many replicas a record holds on, is an erratum on, fails on, at the own fit and as
+  written; the fraction that *recurs* (holds or holds as corrected) with a Wilson 95% interval;
+* **category** (fixed before measuring), from the main arm at the own fit: a *property of the task* recurs on
+  ≥ 90% of replicas with the interval's lower bound ≥ 75%; a *property of this network* holds on the challenge
+  network (at its own fit) while the upper bound is < 50%; *fails on every network* (or nearly) when the challenge
+  network fails it too and the upper bound is < 50%; *specific by construction* when the claim states a number of
+  one network (:data:`SPECIFIC_BY_CONSTRUCTION`), whatever it recurs on; everything else *varies*. The rule's power
+  (the chance that a record recurring on a true share p of networks is classed a property of the task) is printed;
+* **headline numbers** at the own fit: the challenge network's rank among the main arm's replicas, its two-sided
+  rank p-value, and outlier flags corrected for multiple comparisons (Benjamini–Hochberg over every ranked
+  number);
+* **arms compared**: per record, the task arm's recurrence against the band arm's and the recipe arm's (Fisher's
+  exact test, Benjamini–Hochberg over records): where training on the hypothesis, or another recipe, changes what
+  recurs.
 
-Everything here is generic over the records: a section of ``claims.json`` is any top-level mapping whose
-values are records with a ``verdict``; a record's headline numbers come from :data:`HEADLINES` when listed,
-otherwise from its ``claimed`` keys, otherwise its first numeric measurements. New claims, probes and
-sections are covered without changes here.
-
-The study carries its own words (each record's recurrence, category and headline texts, and the "task or
-network?" paragraph), so its Markdown and HTML views (:mod:`report.replica_view`) need nothing from here.
-
-Pure functions of their inputs (no clock, no environment): the same documents give the same study.
+Generic over the records: a section of ``claims.json`` is any top-level mapping whose values are records with a
+``verdict``; headline numbers come from :data:`HEADLINES` when listed, otherwise from the ``claimed`` keys,
+otherwise the first numeric measurements. The study carries its own words, so its views need nothing from here.
+Pure functions of their inputs: the same documents give the same study.
 """
 
 from __future__ import annotations
@@ -33,23 +37,45 @@ from typing import Any
 
 from analysis.intervals import wilson
 
-#: The study size the README documents (``--models replicas:20``).
-STUDY_SIZE = 20
+#: The study size the README documents: the main arm's replicas, and each other arm's.
+STUDY_SIZE = 50
+OTHER_ARM_SIZE = 20
 #: Confidence of every interval.
 CONFIDENCE = 0.95
-#: The classification rule: task = recurrence ≥ 90% and Wilson lower bound ≥ 75%; network = the
-#: challenge network keeps the claim and the upper bound < 50%.
+#: The classification rule: task = recurrence ≥ 90% and Wilson lower bound ≥ 75%; network (or fails) = the
+#: challenge network keeps (or fails) the claim and the upper bound < 50%.
 TASK_MIN_FRACTION, TASK_MIN_LOWER, NETWORK_MAX_UPPER = 0.90, 0.75, 0.50
-#: The challenge network is an *outlier* on a headline number when it lies outside every replica's value and
-#: the rank test's two-sided p (exchangeability: its rank among N + 1 networks is uniform) is at most this.
-OUTLIER_P = 0.10
+#: False-discovery rate of the Benjamini–Hochberg corrections (outlier flags, arm differences).
+FDR = 0.10
+#: True recurrence shares at which the rule's power is stated.
+POWER_AT = (0.80, 0.90, 0.95, 0.99)
 RECURS = ("holds", "erratum")
-CATEGORIES = ("task", "network", "varies", "data")
+MAIN_ARM = "task"
+ARM_ORDER = ("task", "band", "recipes")
+CATEGORIES = ("task", "network", "fails", "specific", "varies", "data")
 CATEGORY_WORDS = {
     "task": "property of the task",
     "network": "property of this network",
+    "fails": "fails on (nearly) every network",
+    "specific": "specific by construction",
     "varies": "varies between networks",
     "data": "about the data only",
+}
+#: Claims whose acceptance states a number of one network: they cannot recur by construction, so their recurrence
+#: is no evidence about the mechanism (the reason, in the catalogue's words).
+SPECIFIC_BY_CONSTRUCTION = {
+    "labeling-function": "its rule is this network's agreement, 96.2% ± 0.1 pp",
+    "formula-as-written": "its rule is this network's agreement, 96.2% ± 0.1 pp",
+    "test-set-hint": "its rule is the challenge network's test accuracy, 95.58% ± 1 pp",
+    "recovered-equals-secret": "it compares with the challenge network's accuracy on the secret labels, 95.58%",
+    "detector-groups": "its rule is this network's group sizes, 48/31/121 ± 3",
+    "clue-furthest-out": "it names this network's extreme image, index 22752",
+    "corner-near-minus-2": "it states a position in this network's activation units, x ≈ −2",
+}
+#: Records about the fit itself: at a network's own fit they hold by construction, so they are judged as written.
+FIT_ITSELF = {
+    "local-optimum": "it asks whether the write-up's band is the network's best one; at its own fit it is, by "
+    "construction",
 }
 
 #: Headline numbers of records whose ``claimed`` keys do not name them (dotted paths into ``measured`` /
@@ -127,10 +153,6 @@ class Rank:
             return "below every replica"
         return "within the replicas"
 
-    @property
-    def outlier(self) -> bool:
-        return self.position != "within the replicas" and self.p_two_sided <= OUTLIER_P
-
 
 def rank_among(value: float, others: Sequence[float]) -> Rank:
     return Rank(
@@ -138,18 +160,6 @@ def rank_among(value: float, others: Sequence[float]) -> Rank:
         ties=sum(1 for o in others if o == value),
         above=sum(1 for o in others if o > value),
     )
-
-
-def classify(recurs: int, n: int, challenge_keeps: bool, data_only: bool = False) -> str:
-    """``task`` / ``network`` / ``varies`` by the rule above (``data`` for records that do not involve the network)."""
-    if data_only:
-        return "data"
-    low, high = wilson_interval(recurs, n)
-    if n and recurs / n >= TASK_MIN_FRACTION and low >= TASK_MIN_LOWER:
-        return "task"
-    if challenge_keeps and high < NETWORK_MAX_UPPER:
-        return "network"
-    return "varies"
 
 
 # ----------------------------------------------------------------------------------------------- records
@@ -244,17 +254,88 @@ def headline_paths(record_id: str, record: Mapping[str, Any]) -> tuple[str, ...]
     return tuple(available)[:MAX_GENERIC_HEADLINES]
 
 
+# ----------------------------------------------------------------------------------------------- the rule
+
+
+def classify(recurs: int, n: int, challenge_keeps: bool | None, data_only: bool = False, specific: bool = False) -> str:
+    """The record's category by the rule above (``challenge_keeps``: True if the challenge network keeps the claim,
+    False if it fails it, None if it has no record)."""
+    if data_only:
+        return "data"
+    if specific:
+        return "specific"
+    low, high = wilson_interval(recurs, n)
+    if n and recurs / n >= TASK_MIN_FRACTION and low >= TASK_MIN_LOWER:
+        return "task"
+    if challenge_keeps is True and high < NETWORK_MAX_UPPER:
+        return "network"
+    if challenge_keeps is False and high < NETWORK_MAX_UPPER:
+        return "fails"
+    return "varies"
+
+
+def fewest_for_task(n: int) -> int | None:
+    """The smallest recurrence count that the rule calls a property of the task with ``n`` replicas (None: none)."""
+    return next((k for k in range(n + 1) if classify(k, n, True) == "task"), None)
+
+
+def task_power(n: int, share: float) -> float:
+    """The chance that a record recurring on a true ``share`` of networks is classed a property of the task with
+    ``n`` replicas (binomial; 0 when no count qualifies)."""
+    from scipy.stats import binom
+
+    k = fewest_for_task(n)
+    return 0.0 if k is None else float(binom.sf(k - 1, n, share))
+
+
+def benjamini_hochberg(p_values: Sequence[float], q: float = FDR) -> list[bool]:
+    """Which of ``p_values`` the Benjamini–Hochberg step-up procedure rejects at false-discovery rate ``q``."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    largest = max((rank for rank, i in enumerate(order, 1) if p_values[i] <= rank * q / m), default=0)
+    rejected = [False] * m
+    for i in order[:largest]:
+        rejected[i] = True
+    return rejected
+
+
+def fisher_p(a: int, n_a: int, b: int, n_b: int) -> float:
+    """Two-sided Fisher exact test of ``a`` of ``n_a`` against ``b`` of ``n_b``."""
+    from scipy.stats import fisher_exact
+
+    if not n_a or not n_b:
+        return 1.0
+    return float(fisher_exact([[a, n_a - a], [b, n_b - b]]).pvalue)
+
+
 # ----------------------------------------------------------------------------------------------- the study
 
 
-def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """``matrix.json``'s ``replica_study`` from the challenge network's document and each replica's
-    (``{name: claims.json document}``, in seed order). Replicas whose run produced no records are listed as
-    missing and left out of every fraction."""
+def replica_study(
+    original: Mapping[str, Any],
+    replicas: Mapping[str, Mapping[str, Any]],
+    *,
+    arms: Mapping[str, str] | None = None,
+    original_own: Mapping[str, Any] | None = None,
+    own: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``matrix.json``'s ``replica_study`` from the challenge network's documents (as written, and at its own fit)
+    and each replica's (``{name: claims.json document}``, as written and at its own fit), ``arms`` naming each
+    replica's arm (default: all in the main arm). A replica's missing own-fit run falls back to its as-written one
+    (and is listed); replicas whose run produced no records are listed as missing and left out of every fraction."""
+    arms = dict(arms or {name: MAIN_ARM for name in replicas})
+    own = dict(own or {})
     names = [n for n, doc in replicas.items() if sections(doc)]
     missing = [n for n in replicas if n not in names]
-    n = len(names)
-    original_sections = sections(original)
+    no_own_fit = [n for n in names if not sections(own.get(n) or {})]
+    at_own = {n: (own[n] if n not in no_own_fit else replicas[n]) for n in names}
+    challenge_own = original_own if original_own and sections(original_own) else original
+    arm_names = [a for a in ARM_ORDER if any(arms.get(n) == a for n in names)]
+    arm_names += sorted({arms.get(n, MAIN_ARM) for n in names} - set(arm_names))
+    main = MAIN_ARM if MAIN_ARM in arm_names else (arm_names[0] if arm_names else MAIN_ARM)
+    members = {a: [n for n in names if arms.get(n, MAIN_ARM) == a] for a in arm_names}
+
+    original_sections, own_sections = sections(original), sections(challenge_own)
     section_names = list(original_sections)
     for name in names:
         section_names += [s for s in sections(replicas[name]) if s not in section_names]
@@ -263,17 +344,22 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
         ids = list(original_sections.get(section, {}))
         for name in names:
             ids += [i for i in sections(replicas[name]).get(section, {}) if i not in ids]
-        out = {}
-        for rid in ids:
-            own = original_sections.get(section, {}).get(rid)
-            per = {name: sections(replicas[name]).get(section, {}).get(rid) for name in names}
-            out[rid] = record_study(rid, own, per)
-        records[section] = out
+        records[section] = {
+            rid: record_study(
+                rid,
+                original_sections.get(section, {}).get(rid),
+                own_sections.get(section, {}).get(rid),
+                {a: {n: sections(replicas[n]).get(section, {}).get(rid) for n in members[a]} for a in arm_names},
+                {a: {n: sections(at_own[n]).get(section, {}).get(rid) for n in members[a]} for a in arm_names},
+                main,
+            )
+            for rid in ids
+        }
+    outliers = _correct_outliers(records)
+    arm_differences = _compare_arms(records, main, arm_names)
+    n_main = len(members.get(main, []))
     by_category = {
-        c: [
-            f"{s}/{r}" if s != "claims" else r for s, rs in records.items() for r, v in rs.items() if v["category"] == c
-        ]
-        for c in CATEGORIES
+        c: [_label(s, r) for s, rs in records.items() for r, v in rs.items() if v["category"] == c] for c in CATEGORIES
     }
     left_out: dict[str, list[str]] = {}
     for model, doc in {"original": original, **{name: replicas[name] for name in names}}.items():
@@ -282,18 +368,31 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
     study = {
         "replicas": names,
         "missing": missing,
-        "n": n,
+        "no_own_fit": no_own_fit,
+        "n": n_main,
+        "main_arm": main,
+        "arms": {a: {"replicas": members[a], "n": len(members[a])} for a in arm_names},
         "uninformative": left_out,
         "confidence": CONFIDENCE,
         "interval": "Wilson score",
         "rule": {
             "recurs": "the record holds, or holds as corrected (erratum), on the replica",
-            "task": f"recurs on >= {TASK_MIN_FRACTION:.0%} of replicas and the interval's lower bound >= {TASK_MIN_LOWER:.0%}",  # noqa: E501
-            "network": f"holds (or erratum) on the challenge network and the interval's upper bound < {NETWORK_MAX_UPPER:.0%}",  # noqa: E501
+            "fit": "categories use each network's own fit (its best band on the training images; groups and PCA "
+            "its own), the challenge network's included; records about the fit itself are judged as written",
+            "task": f"recurs on >= {TASK_MIN_FRACTION:.0%} of the main arm's replicas and the interval's lower "
+            f"bound >= {TASK_MIN_LOWER:.0%}",
+            "network": f"holds (or erratum) on the challenge network and the upper bound < {NETWORK_MAX_UPPER:.0%}",
+            "fails": f"fails on the challenge network and the upper bound < {NETWORK_MAX_UPPER:.0%}",
+            "specific": "the claim states a number of one network (listed with its reason)",
             "varies": "everything else",
-            "outlier": f"the challenge network's value lies outside every replica's and its rank's two-sided "
-            f"p <= {OUTLIER_P} (exchangeability: rank uniform on 1..N+1)",
+            "outlier": "the challenge network's own-fit value lies outside every main-arm replica's, and its rank's "
+            f"two-sided p (rank uniform on 1..N+1) survives Benjamini–Hochberg at FDR {FDR} over every ranked number",
+            "arms": f"Fisher's exact test of each other arm's recurrence against the main arm's, Benjamini–Hochberg "
+            f"at FDR {FDR} over the records",
         },
+        "power": power_table(n_main),
+        "outliers": outliers,
+        "arm_differences": arm_differences,
         "records": records,
         "by_category": by_category,
     }
@@ -301,35 +400,28 @@ def replica_study(original: Mapping[str, Any], replicas: Mapping[str, Mapping[st
     return study
 
 
-def record_study(
-    rid: str, own: Mapping[str, Any] | None, per: Mapping[str, Mapping[str, Any] | None]
-) -> dict[str, Any]:
-    """One record across replicas: verdict counts with intervals, category, headline distributions."""
+def power_table(n: int) -> dict[str, Any]:
+    """The rule's power with ``n`` replicas: the fewest recurrences it calls a property of the task, and the chance
+    of that call at each true recurrence share in :data:`POWER_AT`."""
+    return {
+        "n": n,
+        "fewest_for_task": fewest_for_task(n),
+        "task_given_share": {f"{p:.2f}": task_power(n, p) for p in POWER_AT} if n else {},
+        "smallest_rank_p": 2 / (n + 1) if n else None,
+    }
+
+
+def _label(section: str, rid: str) -> str:
+    return rid if section == "claims" else f"{section}/{rid}"
+
+
+def _arm_counts(per: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
     present = {name: rec for name, rec in per.items() if rec is not None}
-    n = len(present)
     verdicts = {name: rec["verdict"] for name, rec in present.items()}
     counts = {v: sum(1 for x in verdicts.values() if x == v) for v in ("holds", "erratum", "fails")}
+    n = len(present)
     recurs = counts["holds"] + counts["erratum"]
-    data_only = (own or next(iter(present.values()), {})).get("depends_on") == "data"
-    challenge_verdict = own.get("verdict") if own else None
-    headlines = {}
-    basis = own if own is not None else next(iter(present.values()), None)
-    for path in headline_paths(rid, basis) if basis is not None else ():
-        values = {name: numbers(rec).get(path) for name, rec in present.items()}
-        got = [v for v in values.values() if v is not None]
-        entry: dict[str, Any] = {"replicas": values}
-        if got:
-            ordered = sorted(got)
-            entry.update(min=ordered[0], median=_median(ordered), max=ordered[-1])
-        challenge = numbers(own).get(path) if own else None
-        entry["challenge"] = challenge
-        if challenge is not None and got:
-            r = rank_among(challenge, got)
-            entry.update(rank=r.rank, of=r.n + 1, p_two_sided=r.p_two_sided, position=r.position, outlier=r.outlier)
-        headlines[path] = entry
-    entry: dict[str, Any] = {
-        "challenge_verdict": challenge_verdict,
-        "depends_on": "data" if data_only else "model",
+    return {
         "n": n,
         "counts": counts,
         "fractions": {
@@ -337,16 +429,132 @@ def record_study(
             "erratum": _interval(counts["erratum"], n),
             "recurs": _interval(recurs, n),
         },
-        "category": classify(recurs, n, challenge_verdict in RECURS, data_only) if n else "varies",
         "verdicts": verdicts,
+    }
+
+
+def record_study(
+    rid: str,
+    own: Mapping[str, Any] | None,
+    own_at_fit: Mapping[str, Any] | None,
+    per_arm: Mapping[str, Mapping[str, Mapping[str, Any] | None]],
+    per_arm_at_fit: Mapping[str, Mapping[str, Mapping[str, Any] | None]],
+    main: str = MAIN_ARM,
+) -> dict[str, Any]:
+    """One record across the replicas of every arm: verdict counts with intervals, as written and at the own fit;
+    the category (main arm); the headline numbers at the own fit, ranked."""
+    basis = own if own is not None else next((r for per in per_arm.values() for r in per.values() if r), None)
+    data_only = (basis or {}).get("depends_on") == "data"
+    fit_itself = FIT_ITSELF.get(rid)
+    judged_as_written = data_only or fit_itself is not None
+    challenge_written = own.get("verdict") if own else None
+    challenge_fit = (own_at_fit or own or {}).get("verdict") if not judged_as_written else challenge_written
+    specific = SPECIFIC_BY_CONSTRUCTION.get(rid)
+    arms: dict[str, Any] = {}
+    for arm in per_arm:
+        written = _arm_counts(per_arm[arm])
+        at_fit = written if judged_as_written else _arm_counts(per_arm_at_fit.get(arm, {}))
+        f = at_fit["fractions"]["recurs"]
+        keeps = None if challenge_fit is None else challenge_fit in RECURS
+        arms[arm] = {
+            **at_fit,
+            "as_written": {"counts": written["counts"], "recurs": written["fractions"]["recurs"]},
+            "category": classify(f["count"], f["of"], keeps, data_only, specific is not None) if f["of"] else "varies",
+        }
+    main_arm = arms.get(main) or next(iter(arms.values()), _arm_counts({}) | {"category": "varies"})
+    headlines = {}
+    hbasis = own_at_fit if (own_at_fit is not None and not judged_as_written) else basis
+    replicas_for_headlines = (per_arm if judged_as_written else per_arm_at_fit).get(main, {})
+    present = {n: r for n, r in replicas_for_headlines.items() if r is not None}
+    for path in headline_paths(rid, hbasis) if hbasis is not None else ():
+        values = {name: numbers(rec).get(path) for name, rec in present.items()}
+        got = [v for v in values.values() if v is not None]
+        entry: dict[str, Any] = {"replicas": values}
+        if got:
+            ordered = sorted(got)
+            entry.update(min=ordered[0], median=_median(ordered), max=ordered[-1])
+        challenge = numbers(hbasis).get(path) if hbasis is not None and (own is not None) else None
+        entry["challenge"] = challenge
+        if challenge is not None and got:
+            r = rank_among(challenge, got)
+            entry.update(rank=r.rank, of=r.n + 1, p_two_sided=r.p_two_sided, position=r.position, outlier=False)
+        headlines[path] = entry
+    entry = {
+        "challenge_verdict": challenge_written,
+        "challenge_verdict_own_fit": challenge_fit,
+        "depends_on": "data" if data_only else "model",
+        "judged": "as written" if judged_as_written else "at own fit",
+        "specific": specific,
+        "fit_itself": fit_itself,
+        "n": main_arm["n"],
+        "counts": main_arm["counts"],
+        "fractions": main_arm["fractions"],
+        "as_written": main_arm.get("as_written"),
+        "category": main_arm["category"],
+        "verdicts": main_arm["verdicts"],
+        "arms": arms,
         "headlines": headlines,
     }
     entry["words"] = {
-        "recurs": recurrence_text(entry),
-        "category": CATEGORY_WORDS[entry["category"]],
-        "headlines": {path: headline_text(path, h) for path, h in headlines.items()},
+        "recurs": recurrence_text(entry["fractions"]["recurs"]),
+        "recurs_as_written": recurrence_text(entry["as_written"]["recurs"]) if entry["as_written"] else "–",
+        "category": CATEGORY_WORDS[entry["category"]] + (f" ({specific})" if specific else ""),
+        "arms": {a: recurrence_text(v["fractions"]["recurs"]) for a, v in arms.items()},
+        "headlines": {},
     }
     return entry
+
+
+def _correct_outliers(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Flag the challenge network's headline numbers outside every replica whose rank p survives
+    Benjamini–Hochberg over every ranked number; write each headline's words afterwards."""
+    ranked = [
+        (s, r, path, h)
+        for s, rs in records.items()
+        for r, v in rs.items()
+        if v["category"] != "data"
+        for path, h in v["headlines"].items()
+        if "rank" in h
+    ]
+    rejected = benjamini_hochberg([h["p_two_sided"] for *_, h in ranked]) if ranked else []
+    flagged = []
+    for (s, r, path, h), reject in zip(ranked, rejected):
+        h["outlier"] = bool(reject and h["position"] != "within the replicas")
+        if h["outlier"]:
+            flagged.append(f"{_label(s, r)} {path}")
+    for rs in records.values():
+        for v in rs.values():
+            v["words"]["headlines"] = {path: headline_text(path, h) for path, h in v["headlines"].items()}
+    outside = sum(1 for *_, h in ranked if h["position"] != "within the replicas")
+    return {"ranked": len(ranked), "outside_every_replica": outside, "flagged": flagged, "fdr": FDR}
+
+
+def _compare_arms(records: dict[str, dict[str, Any]], main: str, arm_names: Sequence[str]) -> list[dict[str, Any]]:
+    """Each other arm's recurrence against the main arm's, per record (Fisher), corrected over the records."""
+    rows = []
+    for s, rs in records.items():
+        for r, v in rs.items():
+            if v["category"] == "data" or main not in v["arms"]:
+                continue
+            a = v["arms"][main]["fractions"]["recurs"]
+            for arm in arm_names:
+                if arm == main or arm not in v["arms"]:
+                    continue
+                b = v["arms"][arm]["fractions"]["recurs"]
+                rows.append(
+                    {
+                        "record": _label(s, r),
+                        "arm": arm,
+                        "main": [a["count"], a["of"]],
+                        "other": [b["count"], b["of"]],
+                        "p": fisher_p(a["count"], a["of"], b["count"], b["of"]),
+                    }
+                )
+    for arm in arm_names:
+        mine = [row for row in rows if row["arm"] == arm]
+        for row, reject in zip(mine, benjamini_hochberg([row["p"] for row in mine]) if mine else []):
+            row["differs"] = reject
+    return rows
 
 
 def _interval(k: int, n: int) -> dict[str, Any]:
@@ -366,9 +574,10 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
 
 
-def recurrence_text(entry: Mapping[str, Any]) -> str:
-    """``"19/20 (95%, 95% CI 76–99%)"``."""
-    f = entry["fractions"]["recurs"]
+def recurrence_text(f: Mapping[str, Any]) -> str:
+    """``"19/20 (95%, CI 76%–99%)"`` of a recurrence interval."""
+    if "fractions" in f:  # a record entry
+        f = f["fractions"]["recurs"]
     return f"{f['count']}/{f['of']} ({_pct(f['fraction'])}, CI {_pct(f['low'])}–{_pct(f['high'])})"
 
 
@@ -381,14 +590,14 @@ def _fmt(x: float | None) -> str:
 
 
 def headline_text(path: str, h: Mapping[str, Any]) -> str:
-    """``"agreement 0.962 vs replicas 0.948–0.961 (median 0.955), rank 21 of 21: above every replica"``."""
+    """``"agreement 0.962 vs replicas 0.958–0.964 (median 0.961), rank 21 of 51 (p 0.82)"``."""
     if "min" not in h:
         return f"{path}: no replica measured it"
     text = (
         f"{path} {_fmt(h.get('challenge'))} vs replicas {_fmt(h['min'])}–{_fmt(h['max'])} (median {_fmt(h['median'])})"
     )
     if "rank" in h:
-        text += f", rank {_fmt(h['rank'])} of {h['of']}"
+        text += f", rank {_fmt(h['rank'])} of {h['of']} (p {h['p_two_sided']:.2g})"
         if h["outlier"]:
             text += f": outlier, {h['position']}"
     return text
@@ -399,45 +608,87 @@ def _names(study: Mapping[str, Any], category: str) -> list[str]:
 
 
 def paragraph(study: Mapping[str, Any]) -> str:
-    """The matrix's "task or network?" paragraph, written from the statistics alone."""
+    """The "task or network?" paragraph, written from the statistics alone."""
     n = study["n"]
     if not n:
-        return "No replica run produced records, so nothing can be said about task or network."
-    recs = {(r if s == "claims" else f"{s}/{r}"): v for s, rs in study["records"].items() for r, v in rs.items()}
+        return "No replica run of the main arm produced records, so nothing can be said about task or network."
+    recs = {_label(s, r): v for s, rs in study["records"].items() for r, v in rs.items()}
+    arms = study["arms"]
 
-    def listing(cat: str) -> str:
+    def listing(cat: str, with_written: bool = True) -> str:
         names = _names(study, cat)
         if not names:
             return "none"
-        return "; ".join(f"`{r}` {recurrence_text(recs[r])}" + _challenge_note(recs[r]) for r in names)
+        out = []
+        for r in names:
+            v = recs[r]
+            text = f"`{r}` {v['words']['recurs']}"
+            if with_written and v["judged"] == "at own fit" and v["as_written"]["recurs"] != v["fractions"]["recurs"]:
+                text += f" (as written {v['words']['recurs_as_written']})"
+            out.append(text)
+        return "; ".join(out)
 
+    arm_words = {
+        "task": "the challenge network's own labels (its argmax on the training images) with the challenge recipe",
+        "band": "the recovered labelling function with the challenge recipe",
+        "recipes": "the challenge network's own labels with a declared grid of recipes",
+    }
+    power = study["power"]
+    shares = power["task_given_share"]
     parts = [
-        f"Across {n} replicas of the challenge recipe retrained on the recovered labelling function (seeds "
-        f"{_seed_span(study['replicas'])}), a record *recurs* on a replica when it holds there or holds as "
-        f"corrected (recurrence with a Wilson {CONFIDENCE:.0%} interval).",
-        f"**Properties of the task** (recur on ≥ {TASK_MIN_FRACTION:.0%} of replicas, lower bound ≥ "
-        f"{TASK_MIN_LOWER:.0%}): {listing('task')}.",
+        f"Replicas of the challenge architecture in {len(arms)} arm{'s' if len(arms) > 1 else ''}: "
+        + "; ".join(f"**{a}** ({v['n']} replicas, trained on {arm_words.get(a, a)})" for a, v in arms.items())
+        + ". Each network is judged twice: as written (the write-up's band) and at its own fit (its own best band on "
+        "the training images; groups and PCA are always its own), the challenge network included. A record *recurs* "
+        "on a replica when it holds there or holds as corrected; categories come from the main arm "
+        f"({study['main_arm']}) at the own fit, with Wilson {CONFIDENCE:.0%} intervals.",
+        f"The rule's power with {n} replicas: a record is called a property of the task from "
+        f"{power['fewest_for_task']}/{n} recurrences on; one that recurs on a true 90% of networks is so called with "
+        f"probability {shares.get('0.90', 0):.0%}, on 95% with {shares.get('0.95', 0):.0%}, on 99% with "
+        f"{shares.get('0.99', 0):.0%}.",
+        f"**Properties of the task** (≥ {TASK_MIN_FRACTION:.0%}, lower bound ≥ {TASK_MIN_LOWER:.0%}): "
+        f"{listing('task')}.",
         f"**Properties of this network** (hold on the challenge network, upper bound < {NETWORK_MAX_UPPER:.0%}): "
         f"{listing('network')}.",
-        f"**Vary** (neither): {listing('varies')}.",
-    ]
-    outliers = [
-        f"`{r}` {headline_text(p, h)}" for r, v in recs.items() for p, h in v["headlines"].items() if h.get("outlier")
-    ]
-    if outliers:
-        parts.append(
-            "The challenge network is an outlier among the replicas (outside all of them, rank p ≤ "
-            f"{OUTLIER_P}) on: " + "; ".join(outliers) + "."
+        f"**Fail on (nearly) every network** (the challenge network included, upper bound < "
+        f"{NETWORK_MAX_UPPER:.0%}): {listing('fails')}.",
+        f"**Vary**: {listing('varies')}.",
+        "**Specific by construction** (the claim states a number of one network, so its recurrence says nothing "
+        "about the mechanism): "
+        + (
+            "; ".join(f"`{r}` {recs[r]['words']['recurs']}, {recs[r]['specific']}" for r in _names(study, "specific"))
+            or "none"
         )
-    else:
-        parts.append("On no headline number is the challenge network an outlier among the replicas.")
-    if n < STUDY_SIZE:
-        lowest_n_task = next((k for k in range(n + 1) if classify(k, n, True) == "task"), None)
-        if lowest_n_task is None:
-            parts.append(
-                f"With {n} replicas no record can be called a property of the task (even {n}/{n} "
-                f"has a lower bound of {_pct(wilson_interval(n, n)[0])}); the study size is {STUDY_SIZE}."
+        + ".",
+    ]
+    out = study["outliers"]
+    flagged = out["flagged"]
+    parts.append(
+        f"Of {out['ranked']} headline numbers ranked at the own fit, the challenge network lies outside every replica "
+        f"on {out['outside_every_replica']}; "
+        + (
+            f"after Benjamini–Hochberg (FDR {out['fdr']}) it is an outlier on: " + ", ".join(f"`{f}`" for f in flagged)
+            if flagged
+            else f"after Benjamini–Hochberg (FDR {out['fdr']}) on none (the smallest rank p with {n} replicas is "
+            f"{power['smallest_rank_p']:.2g})"
+        )
+        + "."
+    )
+    differing = [row for row in study["arm_differences"] if row.get("differs")]
+    if len(arms) > 1:
+        parts.append(
+            "Arms that differ from the main arm (Fisher, Benjamini–Hochberg at FDR "
+            f"{FDR}): "
+            + (
+                "; ".join(
+                    f"`{row['record']}` {row['arm']} {row['other'][0]}/{row['other'][1]} vs {row['main'][0]}/"
+                    f"{row['main'][1]} (p {row['p']:.2g})"
+                    for row in differing
+                )
+                or "none"
             )
+            + "."
+        )
     if study.get("uninformative"):
         parts.append(
             "Not counted, uninformative (a network giving one answer everywhere would pass): "
@@ -447,20 +698,8 @@ def paragraph(study: Mapping[str, Any]) -> str:
             )
             + "."
         )
+    if study.get("no_own_fit"):
+        parts.append(f"Judged as written only (no own-fit run): {', '.join(study['no_own_fit'])}.")
     if study.get("missing"):
         parts.append(f"Runs that produced no records: {', '.join(study['missing'])}.")
     return " ".join(parts)
-
-
-def _challenge_note(entry: Mapping[str, Any]) -> str:
-    """Said of a record that the rule cannot call "of this network" because the challenge network fails it too."""
-    if entry["category"] == "varies" and entry["challenge_verdict"] == "fails":
-        return " (fails on the challenge network too)"
-    return ""
-
-
-def _seed_span(names: Sequence[str]) -> str:
-    seeds = sorted(int(s) for s in (n.rsplit("seed", 1)[-1] for n in names) if s.isdigit())
-    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{seeds[0]}–{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
-    return ", ".join(str(s) for s in seeds) or "?"

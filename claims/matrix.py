@@ -18,7 +18,7 @@ import pytest
 from analysis.ood import FAMILIES
 from analysis.replica_study import replica_study
 from claims import catalogue
-from model.counterfactuals import Counterfactual, is_replica
+from model.counterfactuals import ORIGINAL_AT_OWN_FIT, Counterfactual, is_replica
 from model.runs import (
     Checkpoints,
     ModelRun,
@@ -27,6 +27,7 @@ from model.runs import (
     judges_sensitivity,
     model_run,
     run_dir,
+    run_name,
     selected,
     session_run,
 )
@@ -48,8 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SET",
         default=None,
         help="also run every claim on other models: 'small' (untrained, anti-1 silenced), 'full' (adds a different "
-        "labelling and 3 retrained replicas), 'replicas:N' (N seeded replicas: the replica study) or comma-separated "
-        "names; writes matrix.json",
+        "labelling and 3 retrained replicas), the replica study's arms 'replicas:N' (N replicas trained on this "
+        "network's labels), 'replicas-band:N' (on the recovered labelling function), 'replicas-recipes:N' (on this "
+        "network's labels, a grid of recipes), or comma-separated names; writes matrix.json",
     )
 
 
@@ -92,10 +94,17 @@ def check_model_folder(config: pytest.Config) -> None:
 
 
 def run_model(
-    cf: Counterfactual, prepared: Any, groups: Any, report_dir: Path, session: str, project: Path
+    cf: Counterfactual,
+    prepared: Any,
+    groups: Any,
+    report_dir: Path,
+    session: str,
+    project: Path,
+    fit: str = "as-written",
 ) -> ModelRun:
-    """:func:`model.runs.model_run` with this project's checkpoints and catalogue; a full disk, a read-only
-    folder or an input problem fails the model's test with one line, never a traceback."""
+    """:func:`model.runs.model_run` with this project's checkpoints and catalogue, at ``fit``
+    (:data:`ORIGINAL_AT_OWN_FIT` is the checkpoint under test itself); a full disk, a read-only folder or an input
+    problem fails the model's test with one line, never a traceback."""
     import warnings
 
     from fixtures import checkpoint
@@ -104,8 +113,12 @@ def run_model(
     known = catalogue()
     basis = prepared.inputs.checkpoint
     checkpoints = Checkpoints(
-        build=lambda model: checkpoint.checkpoint_for(
-            model, prepared.inputs.cache_dir, basis.sha256, prepared.acts.params.state, groups, prepared.mnist
+        build=lambda model: (
+            basis.path
+            if model.kind == ORIGINAL_AT_OWN_FIT.kind
+            else checkpoint.checkpoint_for(
+                model, prepared.inputs.cache_dir, basis.sha256, prepared.acts.params.state, groups, prepared.mnist
+            )
         ),
         unloadable=checkpoint.unloadable,
         discard=checkpoint.discard,
@@ -121,6 +134,7 @@ def run_model(
             inputs=prepared.inputs,
             data_dir=prepared.mnist.root,
             warn=lambda message: warnings.warn(message, stacklevel=3),
+            fit=fit,
         )
     except OSError as exc:
         where = exc.filename or run_dir(report_dir, cf.name)
@@ -169,15 +183,22 @@ def pytest_eis_matrix(
     shipped = {r["name"]: received(r) for r in sections.get(MODEL_RUNS, [])}
     token = config.pluginmanager.get_plugin("eis-matrix-session").token
     known = catalogue()
+    # Each run as shipped by its model's test (from any worker, on any machine); else this session's on disk. With
+    # replicas, each replica and the checkpoint under test also run at their own fit (``<name>@own``).
+    wanted = [(cf, "as-written") for cf in models]
+    if any(is_replica(cf) for cf in models):
+        wanted += [(cf, "own") for cf in (ORIGINAL_AT_OWN_FIT, *models) if cf is ORIGINAL_AT_OWN_FIT or is_replica(cf)]
     runs = {}
-    for cf in models:  # as shipped by the model's test (from any worker, on any machine); else this session's on disk
-        run = shipped.get(cf.name) or session_run(out, cf.name, token)
+    for cf, fit in wanted:
+        name = run_name(cf.name, fit)
+        run = shipped.get(name) or session_run(out, name, token)
         if run is not None:
-            runs[cf.name] = run
+            runs[name] = run
     incomplete = [
-        cf.name
-        for cf in models
-        if cf.name not in runs or not is_complete(runs[cf.name].document, cf, known.claim_ids, known.probe_ids)
+        run_name(cf.name, fit)
+        for cf, fit in wanted
+        if run_name(cf.name, fit) not in runs
+        or not is_complete(runs[run_name(cf.name, fit)].document, cf, known.claim_ids, known.probe_ids)
     ]
     original = dict(document["claims"])
     context = {"checkpoint": document["checkpoint"], "data": document["data"]}
@@ -262,13 +283,20 @@ def build_matrix(
             "checkpoint": runs[cf.name].document.get("checkpoint", {}),
             "run_exit_status": runs[cf.name].returncode,
         }
-    replica_names = [cf.name for cf in models if is_replica(cf)]
+    replicas = [cf for cf in models if is_replica(cf)]
+
+    def document_of(name: str) -> dict[str, Any]:
+        return runs[name].document if name in runs else {}
+
     study = (
         replica_study(
             original_doc or {"claims": original},
-            {name: runs[name].document if name in runs else {} for name in replica_names},
+            {cf.name: document_of(cf.name) for cf in replicas},
+            arms={cf.name: cf.arm for cf in replicas},
+            original_own=document_of(run_name(ORIGINAL_AT_OWN_FIT.name, "own")),
+            own={cf.name: document_of(run_name(cf.name, "own")) for cf in replicas},
         )
-        if replica_names
+        if replicas
         else None
     )
     matrix = {
@@ -324,6 +352,8 @@ def replica_summary(study: dict[str, Any] | None) -> dict[str, Any]:
         "replicas": study["replicas"],
         "properties_of_the_task": cats["task"],
         "properties_of_the_network": cats["network"],
+        "fail_on_every_network": cats["fails"],
+        "specific_by_construction": cats["specific"],
         "varies_between_replicas": cats["varies"],
         "paragraph": study["paragraph"],
     }

@@ -9,7 +9,14 @@ from typing import Any
 
 from analysis.replica_study import CATEGORY_WORDS, CONFIDENCE, NETWORK_MAX_UPPER, TASK_MIN_FRACTION, TASK_MIN_LOWER
 
-CATEGORY_COLOURS = {"task": "#1b6e20", "network": "#b3261e", "varies": "#8a5300", "data": "#777777"}
+CATEGORY_COLOURS = {
+    "task": "#1b6e20",
+    "network": "#b3261e",
+    "fails": "#5b2a86",
+    "specific": "#1f5fa8",
+    "varies": "#8a5300",
+    "data": "#777777",
+}
 FIGURES = ("figures/replica-recurrence.png", "figures/replica-headlines.png")
 
 
@@ -61,11 +68,12 @@ def recurrence_figure(study: Mapping[str, Any]) -> Any:
     ax.invert_yaxis()
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel(
-        f"fraction of {study['n']} replicas on which it holds or holds as corrected (Wilson {CONFIDENCE:.0%} interval)"
+        f"fraction of the {study.get('main_arm', 'main')} arm's {study['n']} replicas on which it holds or holds as "
+        f"corrected, at its own fit (Wilson {CONFIDENCE:.0%} interval)"
     )
-    for cat in ("task", "network", "varies", "data"):
+    for cat in CATEGORY_COLOURS:
         ax.plot([], [], "o", color=CATEGORY_COLOURS[cat], label=CATEGORY_WORDS[cat])
-    fig.legend(loc="lower center", ncol=4, fontsize=7, frameon=False)
+    fig.legend(loc="lower center", ncol=3, fontsize=7, frameon=False)
     ax.set_title("replica study: recurrence per record (right: the challenge network's verdict)", fontsize=10)
     fig.subplots_adjust(left=0.3, right=0.95, bottom=1.2 / (0.32 * len(items) + 2.0))
     return fig
@@ -107,7 +115,8 @@ def headline_figure(study: Mapping[str, Any]) -> Any:
         ax.set_title(label, fontsize=7)
     height = 1.25 * rows + 0.8
     fig.suptitle(
-        f"headline numbers over {study['n']} replicas (dots) and the challenge network (black line)",
+        f"headline numbers at the own fit over the {study.get('main_arm', 'main')} arm's {study['n']} replicas (dots) "
+        "and the challenge network (black line)",
         fontsize=10,
         y=1 - 0.15 / height,
     )

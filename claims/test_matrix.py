@@ -12,6 +12,7 @@ import pytest
 
 from claims import catalogue
 from claims.matrix import MODEL_RUNS, load_explained_insensitivity, run_model, transport
+from model.counterfactuals import ORIGINAL_AT_OWN_FIT, is_replica
 from model.runs import ALL_COUNTERFACTUALS, is_counterfactual, judges_sensitivity, selected
 from report.plugin import record_section
 
@@ -43,14 +44,27 @@ def test_the_claims_run_on(model, prepared, groups, report_dir, session_token, r
     """Trains the model if needed (replicas: once per recipe and seed, in the shared cache), runs the claims
     on it, and ships its records to the controller with this test's report (xdist carries them from any
     worker, local or remote)."""
-    run = run_model(model, prepared, groups, report_dir, session_token, request.config.rootpath)
-    if run.document:
-        record_section(request, MODEL_RUNS, transport(run))
-    assert set(run.verdicts) == set(catalogue().claim_ids), (
-        f"the claims run on {model.name} did not complete:\n{run.output}"
-    )
+    fits = ("as-written", "own") if is_replica(model) else ("as-written",)  # a replica: also at its own fit
+    for fit in fits:
+        run = run_model(model, prepared, groups, report_dir, session_token, request.config.rootpath, fit)
+        if run.document:
+            record_section(request, MODEL_RUNS, transport(run))
+        assert set(run.verdicts) == set(catalogue().claim_ids), (
+            f"the claims run on {run.name} did not complete:\n{run.output}"
+        )
     for cid in catalogue().data_only:  # the data did not change, so neither can a data-only verdict
         assert run.verdicts[cid] == run.document["claims"][cid]["verdict"]
+
+
+def test_the_checkpoint_under_test_at_its_own_fit(models, prepared, groups, report_dir, session_token, request):
+    """With replicas, the checkpoint under test runs again at its own fit (``original@own``): each replica's own-fit
+    judgement is compared with the challenge network's own, never with a band fitted to one of them."""
+    if not any(is_replica(cf) for cf in models):
+        pytest.skip("only the replica study compares networks at their own fit")
+    run = run_model(ORIGINAL_AT_OWN_FIT, prepared, groups, report_dir, session_token, request.config.rootpath, "own")
+    if run.document:
+        record_section(request, MODEL_RUNS, transport(run))
+    assert set(run.verdicts) == set(catalogue().claim_ids), f"the own-fit run did not complete:\n{run.output}"
 
 
 def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_dir, session_token, pytestconfig):

@@ -145,7 +145,19 @@ def recipe_replica(index: int) -> Counterfactual:
 
 def is_replica(cf: Counterfactual) -> bool:
     """A replica of the replica study (any arm)."""
-    return bool(cf.arm)
+    return cf.arm in ARMS
+
+
+#: The checkpoint under test itself, run again at its own fit for the replica study (its runs, like the
+#: replicas', hold every probe).
+ORIGINAL_AT_OWN_FIT = Counterfactual(
+    name="original",
+    kind="original",
+    rationale="The checkpoint under test, judged at its own fit, so that each replica's own-fit judgement is "
+    "compared with the challenge network's own.",
+    predicted_to_break=(),
+    arm="original",
+)
 
 
 COUNTERFACTUALS: tuple[Counterfactual, ...] = (

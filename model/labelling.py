@@ -80,3 +80,37 @@ def band_labels(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHO
 def regions(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> np.ndarray:
     """Region of each image: ANTI (``s <= low``), MIDDLE (inside the band), ONE (``s >= high``)."""
     return np.where(s <= low, ANTI, np.where(s >= high, ONE, MIDDLE)).astype(np.int8)
+
+
+def best_band(s: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """The band ``(low, high)`` whose labelling agrees best with ``labels`` (0/1) on these images: the exact
+    maximiser over every band, found once over the sorted distinct values of ``s`` (inside the band counts +1 for
+    each class-0 image and -1 for each class-1 image; the best contiguous run is the band). Its edges lie halfway
+    between neighbouring values; of equally good bands the lowest is taken."""
+    s = np.asarray(s, dtype=np.float64)
+    labels = np.asarray(labels)
+    if s.shape != labels.shape or s.ndim != 1 or len(s) < 2:
+        raise ValueError(f"need one label per similarity, at least two; got shapes {s.shape} and {labels.shape}")
+    values, inverse = np.unique(s, return_inverse=True)
+    gain = np.bincount(inverse, weights=np.where(labels == 0, 1.0, -1.0), minlength=len(values))
+    best, best_start, best_end = -np.inf, 0, 0
+    running, start = 0.0, 0
+    for i, g in enumerate(gain):  # Kadane: the largest sum over a contiguous run
+        if running <= 0:
+            running, start = g, i
+        else:
+            running += g
+        if running > best:
+            best, best_start, best_end = running, start, i
+    low = values[best_start] - 1.0 if best_start == 0 else (values[best_start - 1] + values[best_start]) / 2
+    high = values[best_end] + 1.0 if best_end == len(values) - 1 else (values[best_end] + values[best_end + 1]) / 2
+    return float(low), float(high)
+
+
+def mapped_to_band(low: float, high: float) -> tuple[float, float]:
+    """``(scale, offset)`` of the increasing affine map that sends the band ``(low, high)`` onto the write-up's
+    ``(L_THRESHOLD, R_THRESHOLD)``: a claim judged on ``scale * s + offset`` is judged at that band."""
+    if not high > low:
+        raise ValueError(f"a band needs low < high, got ({low}, {high})")
+    scale = (R_THRESHOLD - L_THRESHOLD) / (high - low)
+    return scale, L_THRESHOLD - scale * low

@@ -20,7 +20,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from model.counterfactuals import COUNTERFACTUALS, SMALL, Counterfactual, by_name, is_replica, recipe_replica, replica
+from model.counterfactuals import COUNTERFACTUALS, SMALL, Counterfactual, by_name, recipe_replica, replica
 
 SETS = {"small": SMALL, "full": tuple(c.name for c in COUNTERFACTUALS)}
 #: ``--models replicas:N`` (the task arm, seeds 1..N), ``replicas-band:N`` (the band arm, seeds 1..N) and
@@ -112,8 +112,20 @@ def run_document(out: Path) -> Path:
     return partial if partial.exists() else out / "claims.json"
 
 
-def claims_command(weights: Path, out: Path, inputs: Any, data_dir: Path, probes: bool = False) -> list[str]:
-    """The child run of one model: every record of ``pytest claims/`` (probes only when asked: the replicas)."""
+#: A model's run at its own fit (``--fit own``) is kept under its name with this suffix.
+OWN_FIT = "@own"
+
+
+def run_name(name: str, fit: str = "as-written") -> str:
+    """The folder and record name of model ``name``'s run at ``fit``: ``task-seed3``, ``task-seed3@own``."""
+    return name if fit == "as-written" else f"{name}{OWN_FIT}"
+
+
+def claims_command(
+    weights: Path, out: Path, inputs: Any, data_dir: Path, probes: bool = False, fit: str = "as-written"
+) -> list[str]:
+    """The child run of one model: every record of ``pytest claims/`` (probes only when asked: the replicas), at
+    ``fit``."""
     return [
         sys.executable,
         "-m",
@@ -132,6 +144,7 @@ def claims_command(weights: Path, out: Path, inputs: Any, data_dir: Path, probes
         "--data-dir",
         str(data_dir),
         "--no-download",
+        *(() if fit == "as-written" else ("--fit", fit)),
     ]
 
 
@@ -167,7 +180,7 @@ def is_complete(
     if not isinstance(document, dict):
         return False
     claims, probes = document.get("claims") or {}, document.get("probes") or {}
-    return all(c in claims for c in claim_ids) and not (is_replica(cf) and any(p not in probes for p in probe_ids))
+    return all(c in claims for c in claim_ids) and not (bool(cf.arm) and any(p not in probes for p in probe_ids))
 
 
 @dataclass(frozen=True)
@@ -191,6 +204,7 @@ def model_run(
     inputs: Any,
     data_dir: Path,
     warn: Callable[[str], None],
+    fit: str = "as-written",
 ) -> ModelRun:
     """The claims run of one model: computed once per session (file lock; ``session`` is the session's token,
     so a run left by an earlier session, e.g. on a remote worker's disk, is never reused), read back by later
@@ -199,11 +213,13 @@ def model_run(
 
     The run is written beside the model's last complete run and replaces it only when ``complete`` says so; an
     incomplete one is kept apart, in ``<name>.incomplete/``, for this session's callers. A cached checkpoint the
-    child cannot load is the cache's fault: it is discarded and rebuilt once (``warn`` says so)."""
-    out = run_dir(report_dir, cf.name)
+    child cannot load is the cache's fault: it is discarded and rebuilt once (``warn`` says so). At ``fit="own"``
+    the run is named :func:`run_name` (``<name>@own``)."""
+    name = run_name(cf.name, fit)
+    out = run_dir(report_dir, name)
     out.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(out) + ".lock"):
-        run = session_run(report_dir, cf.name, session)
+        run = session_run(report_dir, name, session)
         if run is None:
             fresh = out.with_name(f".{out.name}.new")
 
@@ -212,7 +228,7 @@ def model_run(
                 fresh.mkdir(parents=True)
                 env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
                 env.pop("EIS_REPORT_DIR", None)
-                command = claims_command(weights, fresh, inputs, data_dir, probes=is_replica(cf))
+                command = claims_command(weights, fresh, inputs, data_dir, probes=bool(cf.arm), fit=fit)
                 return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
 
             weights = checkpoints.build(cf)
@@ -228,7 +244,7 @@ def model_run(
                 json.dumps({"returncode": proc.returncode, "session": session, "output": output})
             )
             replace_when_complete(fresh, out, complete(read_document(fresh)))
-            run = session_run(report_dir, cf.name, session)
+            run = session_run(report_dir, name, session)
     assert run is not None
     return run
 

@@ -26,7 +26,7 @@ from typing import Any
 from report.files import PROJECT_ROOT, atomic_write_text, resolve_report_dir
 from report.markdown import between_markers, md_row, replace_between_markers
 from report.readme import BadDocument, NotPublishable, spliced
-from report.replica_view import labelled
+from report.replica_view import header, table_rows
 
 README = PROJECT_ROOT / "README.md"
 STUDY_JSON = PROJECT_ROOT / "docs" / "replica-study.json"
@@ -35,18 +35,13 @@ START, END = "<!-- replicas:start -->", "<!-- replicas:end -->"
 
 
 def readme_section(study: dict[str, Any]) -> str:
-    """The README's section: the paragraph, then one row per claim and probe (recurrence, category, and where
-    the challenge network's first headline number sits among the replicas)."""
-    lines = [
-        study["paragraph"],
-        "",
-        "| record | challenge network | recurs on replicas (95% CI) | category | challenge vs replicas |",
-        "|---|---|---|---|---|",
-    ]
-    for name, v in labelled(study):
-        head = next(iter(v["words"]["headlines"].values()), None)
-        cells = [f"`{name}`", v["challenge_verdict"] or "–", v["words"]["recurs"], v["words"]["category"], head or "–"]
-        lines.append(md_row(cells))
+    """The README's section: the paragraph, then one row per claim and probe (the table of
+    :func:`report.replica_view.table_rows`, with the first headline number only)."""
+    columns = header(study)
+    lines = [study["paragraph"], "", md_row(columns), "|" + "---|" * len(columns)]
+    for row in table_rows(study):
+        first_headline = row[-1].split("; ")[0]
+        lines.append(md_row([f"`{row[0]}`", *row[1:-1], first_headline]))
     return "\n".join(lines) + "\n"
 
 

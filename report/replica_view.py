@@ -8,7 +8,21 @@ from typing import Any
 
 from report.markdown import md_row
 
-HEADER = ("record", "challenge", "holds", "erratum", "recurs (95% CI)", "category", "headline: challenge vs replicas")
+
+def header(study: Mapping[str, Any]) -> tuple[str, ...]:
+    """The per-record table's columns: the challenge network's verdict (as written / at its own fit), the main arm's
+    recurrence at the own fit and as written, each other arm's, the category and the headline numbers."""
+    main = study.get("main_arm", "main")
+    others = [a for a in study.get("arms", {}) if a != main]
+    return (
+        "record",
+        "challenge (as written / own fit)",
+        f"{main} arm recurs at own fit (95% CI)",
+        "as written",
+        *(f"{a} arm" for a in others),
+        "category",
+        "headline at own fit: challenge vs replicas",
+    )
 
 
 def labelled(study: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
@@ -18,18 +32,23 @@ def labelled(study: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]
             yield (rid if section == "claims" else f"{section}/{rid}"), v
 
 
-def table_rows(study: Mapping[str, Any]) -> Iterable[tuple[str, str, str, str, str, str, str]]:
-    """(record, challenge verdict, holds, erratum, recurs with interval, category, headline numbers)."""
+def table_rows(study: Mapping[str, Any]) -> Iterable[tuple[str, ...]]:
+    """One row per record, in :func:`header`'s columns."""
+    main = study.get("main_arm", "main")
+    others = [a for a in study.get("arms", {}) if a != main]
     for name, v in labelled(study):
-        f, words = v["fractions"], v["words"]
+        words = v["words"]
+        challenge = v["challenge_verdict"] or "–"
+        if v.get("challenge_verdict_own_fit") not in (None, v["challenge_verdict"]):
+            challenge += f" / {v['challenge_verdict_own_fit']}"
         yield (
             name,
-            v["challenge_verdict"] or "–",
-            f"{f['holds']['count']}/{f['holds']['of']}",
-            f"{f['erratum']['count']}/{f['erratum']['of']}",
+            challenge,
             words["recurs"],
+            words.get("recurs_as_written", "–") if v.get("judged") != "as written" else "(judged as written)",
+            *(words.get("arms", {}).get(a, "–") for a in others),
             words["category"],
-            "; ".join(words["headlines"].values()),
+            "; ".join(words["headlines"].values()) or "–",
         )
 
 
@@ -39,7 +58,8 @@ def markdown(study: Mapping[str, Any], figures: Sequence[str] = ()) -> str:
     lines += [f"![{f}]({f})" for f in figures]
     if figures:
         lines.append("")
-    lines += ["| " + " | ".join(HEADER) + " |", "|---|---|---|---|---|---|---|"]
+    columns = header(study)
+    lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table_rows(study):
         lines.append(md_row(row))
     return "\n".join(lines) + "\n"
@@ -51,6 +71,6 @@ def page_view(study: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "paragraph": study["paragraph"],
         "figures": list(study.get("figures", [])),
-        "header": HEADER,
+        "header": header(study),
         "rows": list(table_rows(study)),
     }

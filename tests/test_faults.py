@@ -110,9 +110,9 @@ def test_a_models_run_stopped_by_bad_input_deletes_nothing(tmp_path):
     """`--models ... --weights DIR` stops before any test with one message naming the folder (and what to pass),
     and the earlier runs in <report-dir>/models/ are still there."""
     out = tmp_path / "report"
-    (out / "models" / "replica-seed1").mkdir(parents=True)
-    (out / "models" / "replica-seed1" / "claims.json").write_text("{}")
-    (out / "models" / "replica-seed1" / "index.html").write_text("<html></html>")
+    (out / "models" / "task-seed1").mkdir(parents=True)
+    (out / "models" / "task-seed1" / "claims.json").write_text("{}")
+    (out / "models" / "task-seed1" / "index.html").write_text("<html></html>")
     before = _snapshot(out)
     proc = subprocess.run(
         [
@@ -146,8 +146,8 @@ def test_a_models_run_stopped_by_bad_input_deletes_nothing(tmp_path):
 def test_a_partial_models_run_deletes_nothing(pytestconfig, tmp_path):
     """`--models replicas:2 -k v-shape` runs one claim and no model: the earlier model runs are untouched."""
     out = tmp_path / "report"
-    (out / "models" / "replica-seed1").mkdir(parents=True)
-    (out / "models" / "replica-seed1" / "claims.json").write_text("{}")
+    (out / "models" / "task-seed1").mkdir(parents=True)
+    (out / "models" / "task-seed1" / "claims.json").write_text("{}")
     before = _snapshot(out / "models")
     proc = subprocess.run(
         claims_command(pytestconfig, "--models", "replicas:2", "-k", "v-shape", "--report-dir", str(out)),
@@ -186,12 +186,12 @@ def test_an_incomplete_model_run_never_replaces_the_last_complete_one(tmp_path, 
 
 
 def test_a_swap_interrupted_between_its_two_renames_keeps_the_last_complete_run(tmp_path):
-    out = run_dir(tmp_path, "replica-seed1")
-    old = out.with_name(".replica-seed1.old")
+    out = run_dir(tmp_path, "task-seed1")
+    old = out.with_name(".task-seed1.old")
     old.mkdir(parents=True)
     (old / "run.json").write_text(json.dumps({"returncode": 0, "session": "s", "output": ""}))
     (old / "claims.json").write_text(json.dumps(_document()))
-    run = runs.session_run(tmp_path, "replica-seed1", "s")
+    run = runs.session_run(tmp_path, "task-seed1", "s")
     assert run is not None and _complete(replica(1))(run.document) and out.is_dir()
 
 
@@ -218,25 +218,27 @@ def _matrix(root, shipped, models="replicas:2"):
 
 def test_a_degraded_matrix_says_so_and_writes_its_study_into_partial(tmp_path):
     root = tmp_path / "out"
-    complete = _matrix(root, {"replica-seed1": _document(), "replica-seed2": _document()})
+    own_fits = {name: _document() for name in ("original@own", "task-seed1@own", "task-seed2@own")}
+    complete = _matrix(root, {"task-seed1": _document(), "task-seed2": _document(), **own_fits})
     assert "incomplete_models" not in complete and (root / "replica-study.md").exists()
     study_md = (root / "replica-study.md").read_bytes()
 
-    # replica-seed2's run produced no records (a checkpoint it could not load, a killed run)
-    degraded = _matrix(root, {"replica-seed1": _document()})
-    assert degraded["incomplete_models"] == ["replica-seed2"]
-    assert degraded["replica_study"]["missing"] == ["replica-seed2"]
+    # task-seed2's run produced no records (a checkpoint it could not load, a killed run)
+    degraded = _matrix(root, {"task-seed1": _document(), **own_fits})
+    assert degraded["incomplete_models"] == ["task-seed2"]
+    assert degraded["replica_study"]["missing"] == ["task-seed2"]
     assert (root / "replica-study.md").read_bytes() == study_md and (root / "partial" / "replica-study.md").exists()
 
 
 def test_the_matrix_never_reads_a_run_of_an_earlier_session_from_disk(tmp_path):
     """A model whose test shipped nothing is looked up on disk, and only this session's run counts."""
     root = tmp_path / "out"
-    stale = run_dir(root, "replica-seed2")
+    stale = run_dir(root, "task-seed2")
     stale.mkdir(parents=True)
     (stale / "run.json").write_text(json.dumps({"returncode": 0, "session": "earlier", "output": ""}))
     (stale / "claims.json").write_text(json.dumps(_document()))
-    assert _matrix(root, {"replica-seed1": _document()})["incomplete_models"] == ["replica-seed2"]
+    own_fits = {name: _document() for name in ("original@own", "task-seed1@own", "task-seed2@own")}
+    assert _matrix(root, {"task-seed1": _document(), **own_fits})["incomplete_models"] == ["task-seed2"]
 
 
 # ----------------------------------------------------------------------------- a cache entry that cannot be loaded

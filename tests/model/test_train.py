@@ -177,12 +177,55 @@ def test_recipe_names_encode_every_field():
     assert DEFAULT_RECIPE.name == "band-seed1-e5-b128-lr0.003-linear"
     custom = Recipe(labelling="one-threshold", seed=2, epochs=3, batch_size=64, lr=1e-3, schedule="constant")
     assert custom.name == "one-threshold-seed2-e3-b64-lr0.001-constant"
-    variants = [
-        dataclasses.replace(custom, **{f.name: v})
-        for f, v in zip(dataclasses.fields(Recipe), ("band", 3, 4, 32, 2e-3, "linear"))
-    ]
-    names = {custom.name, *(v.name for v in variants)}
-    assert len(names) == 1 + len(dataclasses.fields(Recipe)), "two different recipes share a file name"
+    changes = {
+        "labelling": "band",
+        "seed": 3,
+        "epochs": 4,
+        "batch_size": 32,
+        "lr": 2e-3,
+        "schedule": "linear",
+        "dropout": 0.1,
+    }
+    assert set(changes) | {"teacher"} == {f.name for f in dataclasses.fields(Recipe)}
+    variants = [dataclasses.replace(custom, **{k: v}) for k, v in changes.items()]
+    task = Recipe(labelling="task", teacher="0123456789ab")
+    names = {
+        custom.name,
+        *(v.name for v in variants),
+        task.name,
+        dataclasses.replace(task, teacher="ba9876543210").name,
+    }
+    assert len(names) == 3 + len(changes), "two different recipes share a file name"
+    assert task.name == "task-0123456789ab-seed1-e5-b128-lr0.003-linear"
+    assert Recipe(dropout=0.4).name == "band-seed1-e5-b128-lr0.003-linear-drop0.4"
+
+
+def test_the_task_labelling_needs_its_teacher_and_only_it_has_one():
+    with pytest.raises(ValueError, match="teacher"):
+        Recipe(labelling="task")
+    with pytest.raises(ValueError, match="teacher"):
+        Recipe(labelling="band", teacher="0123456789ab")
+
+
+def test_the_task_labels_are_the_teachers_own_labels(images, labels):
+    """Trained on a teacher's labels: the labels are its argmax on the images, train and test alike."""
+    from types import SimpleNamespace
+
+    teacher, _ = train.train_state(images, labels, **FAST)
+    data = SimpleNamespace(train_images=images, test_images=images[:50])
+    got_train, got_test = train.labels_for("task", data, teacher)
+    assert np.array_equal(got_train, activations(teacher, images).labels)
+    assert np.array_equal(got_test, got_train[:50])
+    with pytest.raises(ValueError, match="teacher"):
+        train.labels_for("task", data)
+
+
+def test_the_recipe_grid_is_declared_and_each_value_appears_twice():
+    grid = train.recipe_grid()
+    assert len(grid) == 20 and len({(seed, tuple(c.items())) for seed, c in grid}) == 20
+    for variant in train.RECIPE_VARIANTS:
+        assert sum(1 for _, c in grid if c == variant) == len(train.RECIPE_SEEDS)
+        Recipe(labelling="task", teacher="0" * 12, **variant)  # every variant is a valid recipe
 
 
 def test_close_learning_rates_get_different_names():
@@ -206,6 +249,8 @@ def test_recipe_is_frozen():
         ("schedule", "cosine"),
         ("seed", 1.5),
         ("labelling", "../escape"),
+        ("dropout", 1.0),
+        ("dropout", -0.1),
     ],
 )
 def test_invalid_recipes_are_rejected(field, value):

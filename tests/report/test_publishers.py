@@ -77,8 +77,8 @@ def _publish_study(matrix, files):
 @pytest.mark.parametrize(
     "replicas",
     [
-        {"replica-seed1": {}, "replica-seed2": _replica(0.95)},  # one replica's run produced no records
-        {"replica-seed1": {}, "replica-seed2": {}},  # every replica failed
+        {"task-seed1": {}, "task-seed2": _replica(0.95)},  # one replica's run produced no records
+        {"task-seed1": {}, "task-seed2": {}},  # every replica failed
     ],
     ids=["a-replica-missing", "every-replica-failed"],
 )
@@ -87,13 +87,13 @@ def test_a_degraded_study_is_refused_and_nothing_is_written(tmp_path, published,
     with pytest.raises(readme.NotPublishable) as info:
         _publish_study(matrix, published)
     assert info.value.exit_status == 1
-    assert "degraded" in str(info.value) and "replica-seed1" in str(info.value)
+    assert "degraded" in str(info.value) and "task-seed1" in str(info.value)
     assert _untouched(published)
 
 
 def test_a_study_whose_records_lack_some_replicas_is_refused(tmp_path, published):
     own = {"claims": {"labeling-function": _record("holds", 0.96), "class-split": _record("holds", 1.0)}}
-    study = replica_study(own, {"replica-seed1": _replica(0.95), "replica-seed2": own})
+    study = replica_study(own, {"task-seed1": _replica(0.95), "task-seed2": own})
     (tmp_path / "matrix.json").write_text(json.dumps({"replica_study": study}))
     with pytest.raises(readme.NotPublishable, match=r"class-split \(1 of 2\)"):
         _publish_study(tmp_path / "matrix.json", published)
@@ -101,7 +101,7 @@ def test_a_study_whose_records_lack_some_replicas_is_refused(tmp_path, published
 
 
 def test_a_whole_study_is_published(tmp_path, published):
-    matrix = _matrix(tmp_path / "out", {"replica-seed1": _replica(0.95), "replica-seed2": _replica(0.94)})
+    matrix = _matrix(tmp_path / "out", {"task-seed1": _replica(0.95), "task-seed2": _replica(0.94)})
     _publish_study(matrix, published)
     study = json.loads(published["study_json"].read_text())
     assert study["n"] == 2 and study["missing"] == []
@@ -123,10 +123,10 @@ def _main(module, argv, files, monkeypatch):
 def test_the_replica_publisher_refuses_a_degraded_study_with_exit_1_and_one_line(
     tmp_path, published, monkeypatch, capsys
 ):
-    matrix = _matrix(tmp_path / "out", {"replica-seed1": {}, "replica-seed2": _replica(0.95)})
+    matrix = _matrix(tmp_path / "out", {"task-seed1": {}, "task-seed2": _replica(0.95)})
     assert _main(replica_readme, ["--matrix", str(matrix)], published, monkeypatch) == 1
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "replica-seed1" in err
+    assert len(err.strip().splitlines()) == 1 and "task-seed1" in err
     assert _untouched(published)
 
 
@@ -195,7 +195,7 @@ def test_the_command_line_gives_no_traceback(tmp_path):
 
 
 def test_replica_readme_checks_the_markers_before_it_writes_docs(tmp_path, published):
-    matrix = _matrix(tmp_path / "out", {"replica-seed1": _replica(0.95)})
+    matrix = _matrix(tmp_path / "out", {"task-seed1": _replica(0.95)})
     published["readme"].write_text("no markers here\n")
     with pytest.raises(readme.BadDocument, match="markers") as info:
         _publish_study(matrix, published)
