@@ -72,6 +72,11 @@ SPECIFIC_BY_CONSTRUCTION = {
     "clue-furthest-out": "it names this network's extreme image, index 22752",
     "corner-near-minus-2": "it states a position in this network's activation units, x ≈ −2",
 }
+#: Record sections judged at the write-up's band in both runs, and why.
+AS_WRITTEN_SECTIONS = {
+    "ood": "the generated inputs are labelled at the write-up's band in both runs (their similarity is computed "
+    "apart from the data's)",
+}
 #: Records about the fit itself: at a network's own fit they hold by construction, so they are judged as written.
 FIT_ITSELF = {
     "local-optimum": "it asks whether the write-up's band is the network's best one; at its own fit it is, by "
@@ -352,6 +357,7 @@ def replica_study(
                 {a: {n: sections(replicas[n]).get(section, {}).get(rid) for n in members[a]} for a in arm_names},
                 {a: {n: sections(at_own[n]).get(section, {}).get(rid) for n in members[a]} for a in arm_names},
                 main,
+                as_written=section in AS_WRITTEN_SECTIONS,
             )
             for rid in ids
         }
@@ -378,7 +384,9 @@ def replica_study(
         "rule": {
             "recurs": "the record holds, or holds as corrected (erratum), on the replica",
             "fit": "categories use each network's own fit (its best band on the training images; groups and PCA "
-            "its own), the challenge network's included; records about the fit itself are judged as written",
+            "its own), the challenge network's included; records about the fit itself, data-only records and "
+            + "; ".join(f"the {k} section ({v})" for k, v in AS_WRITTEN_SECTIONS.items())
+            + " are judged as written",
             "task": f"recurs on >= {TASK_MIN_FRACTION:.0%} of the main arm's replicas and the interval's lower "
             f"bound >= {TASK_MIN_LOWER:.0%}",
             "network": f"holds (or erratum) on the challenge network and the upper bound < {NETWORK_MAX_UPPER:.0%}",
@@ -440,13 +448,14 @@ def record_study(
     per_arm: Mapping[str, Mapping[str, Mapping[str, Any] | None]],
     per_arm_at_fit: Mapping[str, Mapping[str, Mapping[str, Any] | None]],
     main: str = MAIN_ARM,
+    as_written: bool = False,
 ) -> dict[str, Any]:
-    """One record across the replicas of every arm: verdict counts with intervals, as written and at the own fit;
-    the category (main arm); the headline numbers at the own fit, ranked."""
+    """One record across the replicas of every arm: verdict counts with intervals, as written and at the own fit
+    (``as_written``: judged as written only); the category (main arm); the headline numbers at the own fit, ranked."""
     basis = own if own is not None else next((r for per in per_arm.values() for r in per.values() if r), None)
     data_only = (basis or {}).get("depends_on") == "data"
     fit_itself = FIT_ITSELF.get(rid)
-    judged_as_written = data_only or fit_itself is not None
+    judged_as_written = as_written or data_only or fit_itself is not None
     challenge_written = own.get("verdict") if own else None
     challenge_fit = (own_at_fit or own or {}).get("verdict") if not judged_as_written else challenge_written
     specific = SPECIFIC_BY_CONSTRUCTION.get(rid)
