@@ -72,6 +72,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
     )
     parser.addini(
+        "eis_presentation",
+        "the project's words on the report's pages and in the terminal: module:attribute of a "
+        "report.render.Presentation (empty: the engine's plain words)",
+        default="",
+    )
+    parser.addini(
         "eis_known_nonreproductions",
         "the reviewed list of known non-reproductions (TOML, relative to the rootdir)",
         default="",
@@ -138,9 +144,9 @@ class ClaimCollector:
         return not (self.claims or self.probes or self.sections.get("ood"))
 
     def presentation(self) -> Any:
-        from report.render import PLAIN
+        from report.render import load_presentation
 
-        return self.config.hook.pytest_eis_presentation(config=self.config) or PLAIN
+        return load_presentation(self.config.getini("eis_presentation"))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self._empty():
@@ -176,7 +182,7 @@ class ClaimCollector:
         out = root / PARTIAL if self.incomplete_models else root
         if self.incomplete_models:
             _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
-            if session.exitstatus == pytest.ExitCode.OK:  # e.g. a replica whose claims all ran but a probe did not
+            if session.exitstatus == pytest.ExitCode.OK:  # e.g. a model whose claims all ran but a probe did not
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.written = write_report(out, report, matrix=matrix, presentation=self.presentation())
         if not self.incomplete_models:
@@ -204,7 +210,7 @@ class ClaimCollector:
         if (self.report.sections.get("ood") or {}).get("families"):
             from report.ood import terminal_lines
 
-            for line, markup in terminal_lines(self.report.sections["ood"]):
+            for line, markup in terminal_lines(self.report.sections["ood"], self.presentation().ood):
                 tr.write_line(line, **markup)
         ckpt = self.context.checkpoint if self.context is not None else {}
         tr.write_line(f"checkpoint: {ckpt.get('path')} (sha256 {str(ckpt.get('sha256'))[:12]}…)")

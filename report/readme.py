@@ -167,15 +167,35 @@ def publishable_report(report_dir: Path) -> RunReport:
     return report
 
 
-def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
-    """Publish the report in ``report_dir``: every file is made, and every input checked, before any is written."""
+def project_presentation(root: Path = PROJECT_ROOT) -> Any:
+    """The project's words (:class:`report.render.Presentation`) its ``pytest.ini`` names (``eis_presentation``),
+    as a pytest run loads them."""
+    import iniconfig
+
+    from report.render import load_presentation
+
+    ini = Path(root) / "pytest.ini"
+    name = iniconfig.IniConfig(ini).get("pytest", "eis_presentation", "") if ini.is_file() else ""
+    return load_presentation(name)
+
+
+def update(
+    report_dir: Path,
+    readme: Path = README,
+    badge: Path = BADGE,
+    committed: Path = ROBUSTNESS,
+    presentation: Any = None,
+) -> None:
+    """Publish the report in ``report_dir``: every file is made, and every input checked, before any is written.
+    ``presentation``: the project's words (default: those its ``pytest.ini`` names)."""
     report = publishable_report(report_dir)
     readme_text = spliced(readme, verdict_table(report, committed), START, END)
     if report.sections.get("ood"):  # the beyond-the-data results, between their own markers
         from report.ood import README_END, README_START, with_readme_block
 
         try:
-            readme_text = with_readme_block(readme_text, report.sections["ood"])
+            words = (presentation or project_presentation()).ood
+            readme_text = with_readme_block(readme_text, report.sections["ood"], words)
         except ValueError:
             raise BadDocument(
                 f"{readme} lacks the {README_START} … {README_END} markers; restore them (e.g. "

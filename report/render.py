@@ -23,6 +23,7 @@ from typing import Any
 
 from report.files import atomic_write_text
 from report.markdown import md_cell, md_table, md_text  # noqa: F401  (md_cell: the one Markdown escaper)
+from report.ood import PLAIN_WORDS, FamilyWords
 from report.records import (
     VERDICT_COUNTS,
     ClaimRecord,
@@ -63,14 +64,19 @@ IMAGE_TYPES = {
 @dataclass(frozen=True)
 class Presentation:
     """The project's words on every page: titles, what each figure shows (``figure name -> (title, description)``,
-    the caption and alt text; a figure not listed falls back to its file name) and the section title of each
-    figure family (the ``family=`` of the claims' markers). Supplied by the ``pytest_eis_presentation`` hook."""
+    the caption and alt text; a figure not listed falls back to its file name), the section title of each
+    figure family (the ``family=`` of the claims' markers), the words of its generated-input families (``ood``)
+    and the labels of the run context's entries (``provenance``: ``(part, key, label)``, part ``checkpoint`` or
+    ``data``; entries not listed are shown under their own names). Named by the ini option ``eis_presentation``
+    (``module:attribute``)."""
 
     title: str = "Claims, measured"  # claims.md's and the page's heading
     short_title: str = "claims measured"  # the page's <title>
     terminal: str = "claims: what was claimed, what we measured"  # the terminal's section above the verdict table
     figures: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     families: Mapping[str, str] = field(default_factory=dict)
+    ood: FamilyWords = PLAIN_WORDS
+    provenance: Sequence[tuple[str, str, str]] = ()
 
     def figure_text(self, rel: str) -> tuple[str, str]:
         """(title, description) of a figure of the report folder."""
@@ -79,6 +85,16 @@ class Presentation:
 
 
 PLAIN = Presentation()
+
+
+def load_presentation(name: str) -> Presentation:
+    """The presentation the ini option ``eis_presentation`` names (``module:attribute``; empty: :data:`PLAIN`)."""
+    if not name:
+        return PLAIN
+    import importlib
+
+    module, _, attribute = name.partition(":")
+    return getattr(importlib.import_module(module), attribute or "PRESENTATION")
 
 
 # ----------------------------------------------------------------------------------------------- the entry point
@@ -210,7 +226,7 @@ def verdict_label(rec: ClaimRecord) -> str:
 
 
 def format_number(value: float | int) -> str:
-    """Ints as they are; floats to 4 significant digits, except that whole or large numbers (thresholds such
+    """Ints as they are; floats to 4 significant digits, except that whole or large numbers (values such
     as -17305) are shown without exponent notation, which 4 significant digits would force."""
     if isinstance(value, int):  # bool included
         return str(value)
@@ -271,7 +287,7 @@ def render_markdown(report: RunReport, extra: str = "", presentation: Presentati
         ),
     )
     lines += md_errata(claims) + md_failures(claims) + md_robustness(claims) + md_reruns(claims)
-    lines += md_probes(report.probes) + md_provenance(report.context)
+    lines += md_probes(report.probes) + md_provenance(report.context, presentation)
     if extra:
         lines += ["", extra.rstrip("\n")]
     lines += ["", f"_Generated from `claims.json` (schema {report.schema_version}) by the claims suite._"]
@@ -392,25 +408,22 @@ def _plain(value: Any) -> str:
     return format_scalar(value)
 
 
-def md_provenance(context: RunContext) -> list[str]:
-    return ["", "## Provenance", ""] + [f"- {md_text(k)}: {md_text(v)}" for k, v in provenance_items(context)]
+def md_provenance(context: RunContext, presentation: Presentation = PLAIN) -> list[str]:
+    items = provenance_items(context, presentation)
+    return ["", "## Provenance", ""] + [f"- {md_text(k)}: {md_text(v)}" for k, v in items]
 
 
-def provenance_items(context: RunContext) -> list[tuple[str, str]]:
-    """What was tested on what: the checkpoint's digest and path, and the data's size and origin."""
-    ckpt, data = context.to_json()["checkpoint"], context.to_json()["data"]
-    items = [
-        ("checkpoint sha256", str(ckpt.get("sha256", "unknown"))),
-        ("checkpoint path", str(ckpt.get("path", "unknown"))),
-        ("challenge checkpoint", format_scalar(ckpt.get("challenge"))),
-        ("training images", format_scalar(data.get("train"))),
-        ("test images", format_scalar(data.get("test"))),
-        ("data folder", str(data.get("dir", "unknown"))),
-        ("canonical MNIST", format_scalar(data.get("canonical_mnist"))),
-    ]
-    known = {"sha256", "path", "challenge", "train", "test", "dir", "canonical_mnist"}
-    items += [(f"checkpoint {k}", _plain(v)) for k, v in ckpt.items() if k not in known]
-    items += [(f"data {k}", _plain(v)) for k, v in data.items() if k not in known]
+def provenance_items(context: RunContext, presentation: Presentation = PLAIN) -> list[tuple[str, str]]:
+    """What was tested on what: the run context's entries the presentation labels, in its order (a missing string
+    entry shown as ``unknown``), then every other entry under its own name."""
+    parts = context.to_json()
+    items = []
+    for part, key, label in presentation.provenance:
+        value = parts[part].get(key)
+        items.append((label, value if isinstance(value, str) else format_scalar(value) if value is not None else "—"))
+    labelled = {(part, key) for part, key, _ in presentation.provenance}
+    for part in ("checkpoint", "data"):
+        items += [(f"{part} {k}", _plain(v)) for k, v in parts[part].items() if (part, k) not in labelled]
     return items
 
 
@@ -566,12 +579,12 @@ def page_context(
     if report.sections.get("ood"):
         from report.ood import page_view as ood_page_view
 
-        ood_view = ood_page_view(report.sections["ood"])
+        ood_view = ood_page_view(report.sections["ood"], presentation.ood)
         ood_view["figures"] = [_figure_view(rel, cache) for rel in ood_view["figures"]]
     if matrix:
         from report.matrix_view import page_view as matrix_page_view
 
-        matrix_view = matrix_page_view(dict(matrix))
+        matrix_view = matrix_page_view(dict(matrix), presentation.ood)
         if matrix_view["replica_study"]:
             study = matrix_view["replica_study"]
             study["figures"] = [_figure_view(rel, cache) for rel in study["figures"]]
@@ -585,7 +598,7 @@ def page_context(
         "total": summary.total,
         "complete": summary.complete,
         "badges": [{"verdict": v, "text": _count(summary, v), "zero": summary.count(v) == 0} for v in VERDICT_COUNTS],
-        "provenance": provenance_items(report.context),
+        "provenance": provenance_items(report.context, presentation),
         "claims": views,
         "families": list(families.values()),
         "probes": probes,

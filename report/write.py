@@ -94,11 +94,12 @@ def write_report(
     sections when given; return ``out``. ``presentation``: the project's words (:class:`report.render.Presentation`)."""
     from report import render
 
+    words = presentation or render.PLAIN
     extra_markdown = ""
     if report.sections.get("ood"):
         from report import ood as ood_report
 
-        extra_markdown = ood_report.markdown(report.sections["ood"]) + "\n"
+        extra_markdown = ood_report.markdown(report.sections["ood"], words.ood) + "\n"
     write_json(out, report)
     if matrix is not None:
         from report.matrix_view import matrix_markdown
@@ -106,7 +107,7 @@ def write_report(
         if schema.checking():
             schema.validate(matrix, "matrix")
         atomic_write_text(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
-        extra_markdown += matrix_markdown(matrix)
+        extra_markdown += matrix_markdown(matrix, words.ood)
     render.write_all(out, report, matrix=matrix, extra_markdown=extra_markdown, presentation=presentation)
     return out
 
