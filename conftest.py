@@ -94,12 +94,6 @@ def figure_store(report_dir, prepared) -> Any:
     store.finish()  # before the report embeds the files
 
 
-def pytest_eis_presentation(config: pytest.Config) -> Any:
-    from claims.presentation import PRESENTATION
-
-    return PRESENTATION
-
-
 def _robustness_record(config: pytest.Config, declaration: Any, data: Any, judgement: Any) -> dict[str, Any]:
     """A claim's robustness record from the robustness engine, with its table cell. A measurement that breaks (a
     judge that cannot handle a resample, say) costs the claim its robustness record, which says why, never its

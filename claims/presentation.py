@@ -1,6 +1,10 @@
 """The claims' words on every page of the report: its titles, what each figure shows, and each figure family's
 section title (the claims engine, report/, knows none of them; conftest.py hands them over)."""
 
+from collections.abc import Mapping
+from typing import Any
+
+from report.ood import FamilyWords
 from report.render import Presentation
 
 TITLE = "EIS VII challenge 1: the write-up's claims, measured"
@@ -122,6 +126,111 @@ FAMILIES = {
 }
 
 
+# ---------------------------------------------------------------------------------------- generated inputs (OOD)
+def _percent(v: Any, digits: int = 1) -> str:
+    return "—" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def rule_text(section: Mapping[str, Any]) -> str:
+    """The rule as applied, from the section's ``rule`` record."""
+    rule = section.get("rule", {})
+    yard = rule.get("in_distribution", {})
+    if not rule:
+        return ""
+    split = ", ".join(f"{v['agree']:,} of {v['n_far']:,} {k}" for k, v in yard.items() if isinstance(v, dict))
+    return (
+        f"Rule, fixed before measuring: a generated input is *far* when its s lies more than "
+        f"{100 * rule['margin_fraction_of_range']:.0f}% of the training range of s ({rule['margin_s']:,.0f}) from "
+        f"both thresholds. Yardstick: far from the thresholds the network agrees with the function on "
+        f"{split} MNIST images ({_percent(yard.get('far_agreement'), 3)}, "
+        f"Wilson {100 * yard.get('confidence', 0):.0f}% "
+        f"[{100 * yard['interval'][0]:.3f}, {100 * yard['interval'][1]:.4f}]%). A family *generalises* when the "
+        f"Wilson lower bound of its far agreement is ≥ {100 * rule['bar']:.0f}% (the project's own bar: the "
+        f"write-up claims nothing beyond its data), *breaks* when the upper bound is < {100 * rule['bar']:.0f}%, "
+        f"and is *undetermined* otherwise. Inputs are drawn in seeded chunks of {rule['chunk']:,} until "
+        f"{rule['far_per_look']:,} far inputs (a look; {_per_profile(rule['far_per_look_per_profile'])}); an "
+        f"undetermined family draws another look's worth, up to {rule['looks']} looks ({rule['far_cap']:,} far "
+        f"inputs), and stays undetermined there. Every look's interval is at the Bonferroni-adjusted "
+        f"{100 * rule['look_confidence']:.2f}%, so each verdict is wrong with probability ≤ "
+        f"{100 * (1 - rule['confidence']):.0f}%; with no disagreement at all a family needs "
+        f"{rule['fewest_far_to_generalise']:,} far inputs to generalise. {_familywise(section)} "
+        f"A family on which a network giving one "
+        f"answer everywhere reaches ≥ {100 * rule['uninformative_at']:.0f}% far agreement is *uninformative*: "
+        f"shown, never counted as evidence (a break there is still a break). The counterexample search draws "
+        f"{_per_profile(rule['search_examples_per_profile'])} examples per family."
+    )
+
+
+def _familywise(section: Mapping[str, Any]) -> str:
+    """Whether the verdicts survive a correction for all families as well as the looks."""
+    rule, families = section.get("rule", {}), section.get("families", {})
+    if "familywise_confidence" not in rule:
+        return ""
+    moved = [
+        f"{k} ({r['verdict_familywise']})"
+        for k, r in families.items()
+        if r.get("verdict_familywise", r.get("verdict")) != r.get("verdict")
+    ]
+    return (
+        f"Corrected for all {len(families)} families as well (Bonferroni, "
+        f"{100 * rule['familywise_confidence']:.2f}%), "
+        + (f"the verdicts change on {', '.join(moved)}." if moved else "every verdict stays the same.")
+    )
+
+
+def _per_profile(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in values.items())
+
+
+def outcome_text(ce: Mapping[str, Any]) -> str:
+    """What one generated input did: its similarity s, the labelling function's label, the network's logit diff."""
+    return f"s = {ce['s']:.0f}, function {ce['function_label']}, network logit diff {ce['logit_diff']:+.2f}"
+
+
+#: The words of claims/test_ood.py's section: the band on s is the prediction each family tests.
+OOD_WORDS = FamilyWords(
+    title="Beyond the data: generated inputs",
+    terminal="beyond the data",
+    rule=rule_text,
+    outcome=outcome_text,
+    prediction="what s predicts",
+    readme_counterexamples=(
+        "Minimal counterexamples, each regenerated and proved minimal from its stored parameters "
+        "(`analysis.ood.prove_minimal`; figure `ood-counterexamples.png`):"
+    ),
+    readme_switch_points=(
+        "The network's switch points on generated inputs (best single threshold per side, bootstrap "
+        "95% interval; figure `ood-switch-points.png`):"
+    ),
+    readme_switch_inside="the write-up's threshold lies inside the interval on {sides}",
+    matrix_note=(
+        "Per input family: *generalises* when the Wilson lower bound of the far-from-threshold agreement is "
+        "≥ 99%, *breaks* when its upper bound is < 99% (far agreement in brackets); *uninformative* when a "
+        "one-answer network would reach ≥ 95% there."
+    ),
+    matrix_page_note=(
+        "Per input family: *generalises* when ≥ 95% of generated inputs far from the thresholds get the band's "
+        "label (far-from-threshold agreement)."
+    ),
+)
+
+#: What the run tested, labelled: (part of the run context, key, label), in the order the report lists them.
+PROVENANCE = (
+    ("checkpoint", "sha256", "checkpoint sha256"),
+    ("checkpoint", "path", "checkpoint path"),
+    ("checkpoint", "challenge", "challenge checkpoint"),
+    ("data", "train", "training images"),
+    ("data", "test", "test images"),
+    ("data", "dir", "data folder"),
+    ("data", "canonical_mnist", "canonical MNIST"),
+)
+
 PRESENTATION = Presentation(
-    title=TITLE, short_title=SHORT_TITLE, figures=FIGURES, families=FAMILIES, terminal=TERMINAL_TITLE
+    title=TITLE,
+    short_title=SHORT_TITLE,
+    figures=FIGURES,
+    families=FAMILIES,
+    terminal=TERMINAL_TITLE,
+    ood=OOD_WORDS,
+    provenance=PROVENANCE,
 )

@@ -39,8 +39,3 @@ def pytest_eis_matrix(
 def pytest_eis_section_order(config: pytest.Config, section: str) -> list[str] | None:
     """The order of a section's records in the report (e.g. the input families of ``ood``); records it does not
     name follow alphabetically."""
-
-
-@pytest.hookspec(firstresult=True)
-def pytest_eis_presentation(config: pytest.Config) -> Any:
-    """The project's words on the report's pages and in the terminal (a :class:`report.render.Presentation`)."""

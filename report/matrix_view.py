@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from report.ood import PLAIN_WORDS, FamilyWords
 from report.ood import matrix_markdown as ood_matrix_markdown
 from report.ood import matrix_view as ood_matrix_view
 from report.records import verdict_text
@@ -29,7 +30,7 @@ def _replica_cell(row: dict[str, Any], replicas: list[str]) -> str:
     return f"{kept}/{measured} hold"
 
 
-def matrix_markdown(matrix: dict[str, Any]) -> str:
+def matrix_markdown(matrix: dict[str, Any], words: FamilyWords = PLAIN_WORDS) -> str:
     cols, folded = _table_columns(matrix)
     lines = [
         "## Claims × models",
@@ -76,11 +77,11 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
     if matrix.get("replica_study"):
         lines += ["", study_markdown(matrix["replica_study"], matrix["replica_study"].get("figures", [])).rstrip("\n")]
     if matrix.get("ood"):
-        lines += ["", ood_matrix_markdown(matrix["ood"], cols)]
+        lines += ["", ood_matrix_markdown(matrix["ood"], cols, words)]
     return "\n".join(lines) + "\n"
 
 
-def page_view(matrix: dict[str, Any]) -> dict[str, Any]:
+def page_view(matrix: dict[str, Any], words: FamilyWords = PLAIN_WORDS) -> dict[str, Any]:
     """What the page's matrix section shows (report/templates/sections.html.j2, macro ``matrix``)."""
     cols, folded = _table_columns(matrix)
     none = "–"
@@ -115,5 +116,5 @@ def page_view(matrix: dict[str, Any]) -> dict[str, Any]:
             (c, matrix["claims"][c]["why_insensitive"] or "not explained yet") for c in matrix["insensitive"]
         ],
         "replica_study": replica_view(matrix["replica_study"]) if matrix.get("replica_study") else None,
-        "ood": ood_matrix_view(matrix["ood"], cols) if matrix.get("ood") else None,
+        "ood": ood_matrix_view(matrix["ood"], cols, words) if matrix.get("ood") else None,
     }

@@ -1,5 +1,8 @@
-"""The ``"ood"`` section of the report (claims/test_ood.py): records merged from the tests, and its Markdown, HTML,
-terminal and README forms. Every function here is a pure function of the merged section.
+"""The ``"ood"`` section of the report: families of generated inputs beyond the data, each with a verdict
+(generalises, breaks, undetermined; uninformative when a one-answer network would pass it), merged from the
+section records the tests ship, and its Markdown, HTML, terminal and README forms. Every function here is a pure
+function of the merged section and of the project's words for it (:class:`FamilyWords`): what the rule was, what a
+generated input's outcome means, what the family's prediction is called. The engine knows none of them.
 
 A family is *evidence* that the explanation generalises only when it generalises and is informative (a network
 giving one answer everywhere would not pass it): the summary, the tables and the matrix say so for each family.
@@ -7,7 +10,8 @@ giving one answer everywhere would not pass it): the summary, the tables and the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from report.markdown import between_markers, md_row, md_text, replace_between_markers
@@ -16,6 +20,35 @@ from report.markdown import between_markers, md_row, md_text, replace_between_ma
 SECTION = "ood"
 VERDICT_CLASS = {"generalises": "holds", "breaks": "fails", "undetermined": "neutral", "uninformative": "neutral"}
 README_START, README_END = "<!-- ood:start -->", "<!-- ood:end -->"
+
+
+def _no_text(_: Mapping[str, Any]) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class FamilyWords:
+    """The project's words for its generated-input families (a field of :class:`report.render.Presentation`).
+
+    ``rule``: the rule as applied, in Markdown, from the section; ``outcome``: what one generated input did (its
+    measured values, in the project's units), from a counterexample record; ``prediction``: the README column of
+    what each family's prediction is; the ``readme_*`` sentences introduce the README's lists (counterexamples,
+    switch points, and, formatted with ``sides``, where the write-up's value lies); ``matrix_note`` and
+    ``matrix_page_note``: the sentence above the families × models table in claims.md and on the page."""
+
+    title: str = "Generated inputs"
+    terminal: str = "generated inputs"
+    rule: Callable[[Mapping[str, Any]], str] = _no_text
+    outcome: Callable[[Mapping[str, Any]], str] = _no_text
+    prediction: str = "prediction"
+    readme_counterexamples: str = "Minimal counterexamples:"
+    readme_switch_points: str = "Switch points (bootstrap 95% interval):"
+    readme_switch_inside: str = "the stated value lies inside the interval on {sides}"
+    matrix_note: str = ""
+    matrix_page_note: str = ""
+
+
+PLAIN_WORDS = FamilyWords()
 
 
 def merge(section: dict[str, Any], record: Mapping[str, Any]) -> None:
@@ -111,7 +144,8 @@ def _minimality(ce: Mapping[str, Any]) -> str:
     return str(m.get("kind", ""))
 
 
-def counterexample_text(ce: Mapping[str, Any] | None) -> str:
+def counterexample_text(ce: Mapping[str, Any] | None, words: FamilyWords = PLAIN_WORDS) -> str:
+    """A generated input: its parameters, what it did (``words.outcome``) and whether it is proved minimal."""
     if not ce:
         return "none found"
     proof = ce.get("proof", {})
@@ -120,10 +154,7 @@ def counterexample_text(ce: Mapping[str, Any] | None) -> str:
         if not ce.get("minimality")
         else f"; minimal: {_minimality(ce)}" + ("" if proof.get("proved") else " (not proved)")
     )
-    return (
-        f"{_params(ce.get('params'))}: s = {ce['s']:.0f}, function {ce['function_label']}, "
-        f"network logit diff {ce['logit_diff']:+.2f}{minimal}"
-    )
+    return f"{_params(ce.get('params'))}: {words.outcome(ce)}{minimal}"
 
 
 def _switch_text(sp: Mapping[str, Any] | None) -> str:
@@ -160,7 +191,7 @@ HEADER = (
 VERDICT_COLUMN = HEADER.index("verdict")
 
 
-def rows(section: Mapping[str, Any]) -> list[tuple[str, ...]]:
+def rows(section: Mapping[str, Any], words: FamilyWords = PLAIN_WORDS) -> list[tuple[str, ...]]:
     out = []
     for name, r in section.get("families", {}).items():
         out.append(
@@ -174,74 +205,23 @@ def rows(section: Mapping[str, Any]) -> list[tuple[str, ...]]:
                 _ratios(r),
                 _pct(r.get("constant_answer_far_agreement")),
                 verdict_word(r),
-                counterexample_text(r.get("counterexample")),
+                counterexample_text(r.get("counterexample"), words),
                 _switch_text(r.get("switch_points")),
             )
         )
     return out
 
 
-def rule_text(section: Mapping[str, Any]) -> str:
-    """The rule as applied, from the section's ``rule`` record."""
-    rule = section.get("rule", {})
-    yard = rule.get("in_distribution", {})
-    if not rule:
-        return ""
-    split = ", ".join(f"{v['agree']:,} of {v['n_far']:,} {k}" for k, v in yard.items() if isinstance(v, dict))
-    return (
-        f"Rule, fixed before measuring: a generated input is *far* when its s lies more than "
-        f"{100 * rule['margin_fraction_of_range']:.0f}% of the training range of s ({rule['margin_s']:,.0f}) from "
-        f"both thresholds. Yardstick: far from the thresholds the network agrees with the function on "
-        f"{split} MNIST images ({_pct(yard.get('far_agreement'), 3)}, "
-        f"Wilson {100 * yard.get('confidence', 0):.0f}% "
-        f"[{100 * yard['interval'][0]:.3f}, {100 * yard['interval'][1]:.4f}]%). A family *generalises* when the "
-        f"Wilson lower bound of its far agreement is ≥ {100 * rule['bar']:.0f}% (the project's own bar: the "
-        f"write-up claims nothing beyond its data), *breaks* when the upper bound is < {100 * rule['bar']:.0f}%, "
-        f"and is *undetermined* otherwise. Inputs are drawn in seeded chunks of {rule['chunk']:,} until "
-        f"{rule['far_per_look']:,} far inputs (a look; {_per_profile(rule['far_per_look_per_profile'])}); an "
-        f"undetermined family draws another look's worth, up to {rule['looks']} looks ({rule['far_cap']:,} far "
-        f"inputs), and stays undetermined there. Every look's interval is at the Bonferroni-adjusted "
-        f"{100 * rule['look_confidence']:.2f}%, so each verdict is wrong with probability ≤ "
-        f"{100 * (1 - rule['confidence']):.0f}%; with no disagreement at all a family needs "
-        f"{rule['fewest_far_to_generalise']:,} far inputs to generalise. {_familywise(section)} "
-        f"A family on which a network giving one "
-        f"answer everywhere reaches ≥ {100 * rule['uninformative_at']:.0f}% far agreement is *uninformative*: "
-        f"shown, never counted as evidence (a break there is still a break). The counterexample search draws "
-        f"{_per_profile(rule['search_examples_per_profile'])} examples per family."
-    )
-
-
-def _familywise(section: Mapping[str, Any]) -> str:
-    """Whether the verdicts survive a correction for all families as well as the looks."""
-    rule, families = section.get("rule", {}), section.get("families", {})
-    if "familywise_confidence" not in rule:
-        return ""
-    moved = [
-        f"{k} ({r['verdict_familywise']})"
-        for k, r in families.items()
-        if r.get("verdict_familywise", r.get("verdict")) != r.get("verdict")
-    ]
-    return (
-        f"Corrected for all {len(families)} families as well (Bonferroni, "
-        f"{100 * rule['familywise_confidence']:.2f}%), "
-        + (f"the verdicts change on {', '.join(moved)}." if moved else "every verdict stays the same.")
-    )
-
-
-def _per_profile(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} {v:,}" for k, v in values.items())
-
-
-def markdown(section: Mapping[str, Any]) -> str:
+def markdown(section: Mapping[str, Any], words: FamilyWords = PLAIN_WORDS) -> str:
     lines = [
-        "## Beyond the data: generated inputs",
+        f"## {words.title}",
         "",
-        f"**{section.get('summary', '')}.** {rule_text(section)}",
+        f"**{section.get('summary', '')}.** {words.rule(section)}",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
     ]
-    for row in rows(section):
+    for row in rows(section, words):
         lines.append(md_row(row))
     lines += [
         "",
@@ -258,11 +238,11 @@ def markdown(section: Mapping[str, Any]) -> str:
     if worst:
         lines.append("")
     for name, r in worst:
-        lines.append(f"- **{name}** worst far disagreement: {counterexample_text(r['worst'])}")
+        lines.append(f"- **{name}** worst far disagreement: {counterexample_text(r['worst'], words)}")
     return "\n".join(lines) + "\n"
 
 
-def readme_block(section: Mapping[str, Any]) -> str:
+def readme_block(section: Mapping[str, Any], words: FamilyWords = PLAIN_WORDS) -> str:
     """The README's beyond-the-data results (between :data:`README_START` and :data:`README_END`), every number
     from the records: the rule, a table per family, which families are evidence and why, the minimal
     counterexamples and the switch points."""
@@ -271,11 +251,11 @@ def readme_block(section: Mapping[str, Any]) -> str:
     lines = [
         md_text(f"**{section.get('summary', '')}** ({', '.join(profiles)} profile).")
         + " "
-        + md_text(rule_text(section)),
+        + md_text(words.rule(section)),
         "",
         (
-            "| family | what s predicts | far agreement | interval | in-distribution | disagreement ratio (at least) "
-            "| one answer everywhere | verdict |"
+            f"| family | {words.prediction} | far agreement | interval | in-distribution | disagreement ratio "
+            "(at least) | one answer everywhere | verdict |"
         ),
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -318,32 +298,17 @@ def readme_block(section: Mapping[str, Any]) -> str:
     ]
     found = [(name, r) for name, r in families.items() if r.get("counterexample")]
     if found:
-        lines += [
-            (
-                "Minimal counterexamples, each regenerated and proved minimal from its stored parameters "
-                "(`analysis.ood.prove_minimal`; figure `ood-counterexamples.png`):"
-            ),
-            "",
-        ]
+        lines += [words.readme_counterexamples, ""]
     for name, r in found:
-        lines.append(md_text(f"- **{name}** ({verdict_word(r)}): {counterexample_text(r['counterexample'])}."))
+        lines.append(md_text(f"- **{name}** ({verdict_word(r)}): {counterexample_text(r['counterexample'], words)}."))
     switches = [(name, r["switch_points"]) for name, r in families.items() if r.get("switch_points")]
     if switches:
-        lines += [
-            "",
-            (
-                "The network's switch points on generated inputs (best single threshold per side, bootstrap "
-                "95% interval; figure `ood-switch-points.png`):"
-            ),
-            "",
-        ]
+        lines += ["", words.readme_switch_points, ""]
         for name, sp in switches:
             inside = [side for side, rec in sp.items() if rec.get("write_up_inside_interval")]
+            sides = ", ".join(inside) if inside else "neither side"
             lines.append(
-                md_text(
-                    f"- **{name}**: {_switch_text(sp)}; the write-up's threshold lies inside the "
-                    f"interval on {', '.join(inside) if inside else 'neither side'}."
-                )
+                md_text(f"- **{name}**: {_switch_text(sp)}; {words.readme_switch_inside.format(sides=sides)}.")
             )
     return "\n".join(lines).strip("\n")
 
@@ -353,42 +318,39 @@ def readme_text_block(readme_text: str) -> str:
     return between_markers(readme_text, README_START, README_END)
 
 
-def with_readme_block(readme_text: str, section: Mapping[str, Any]) -> str:
+def with_readme_block(readme_text: str, section: Mapping[str, Any], words: FamilyWords = PLAIN_WORDS) -> str:
     """``readme_text`` with its beyond-the-data results regenerated from ``section``."""
-    return replace_between_markers(readme_text, readme_block(section), README_START, README_END)
+    return replace_between_markers(readme_text, readme_block(section, words), README_START, README_END)
 
 
-def page_view(section: Mapping[str, Any]) -> dict[str, Any]:
-    """What the page's OOD section shows (report/templates/sections.html.j2, macro ``ood``)."""
-    rule = section.get("rule", {})
+def page_view(section: Mapping[str, Any], words: FamilyWords = PLAIN_WORDS) -> dict[str, Any]:
+    """What the page's section of generated inputs shows (report/templates/sections.html.j2, macro ``ood``)."""
     return {
+        "title": words.title,
         "summary": section.get("summary", ""),
-        "sample": rule.get("far_per_look", "?"),
-        "margin_pct": f"{100 * rule.get('margin_fraction_of_range', 0):.0f}",
-        "generalises_pct": f"{100 * rule.get('bar', 0):.0f}",
         "header": HEADER,
-        "rule": rule_text(section).replace("*", ""),  # plain text: the page's template escapes it
+        "rule": words.rule(section).replace("*", ""),  # plain text: the page's template escapes it
         "rows": [
             {
                 "cells": row,
                 "verdict_column": VERDICT_COLUMN,
                 "verdict_class": VERDICT_CLASS.get(row[VERDICT_COLUMN], "neutral"),
             }
-            for row in rows(section)
+            for row in rows(section, words)
         ],
         "figures": list(section.get("figures", [])),
     }
 
 
-def terminal_lines(section: Mapping[str, Any]) -> list[tuple[str, dict[str, bool]]]:
-    out = [(f"beyond the data: {section.get('summary', '')}", {"bold": True})]
+def terminal_lines(section: Mapping[str, Any], words: FamilyWords = PLAIN_WORDS) -> list[tuple[str, dict[str, bool]]]:
+    out = [(f"{words.terminal}: {section.get('summary', '')}", {"bold": True})]
     for name, r in section.get("families", {}).items():
         v = verdict_word(r)
         text = (
             f"  {name:<9} far {_pct(r.get('far_agreement'), 2):>7} of {r.get('n_far')} {_interval(r)}, "
             f"{_ratios(r)} in-distribution, one answer "
             f"{_pct(r.get('constant_answer_far_agreement'))}: {v}; counterexample "
-            f"{counterexample_text(r.get('counterexample'))}"
+            f"{counterexample_text(r.get('counterexample'), words)}"
         )
         out.append((text, {"green": v == "generalises", "yellow": v == "breaks"}))
     return out
@@ -420,15 +382,11 @@ def _cell(rec: Mapping[str, Any] | None) -> str:
     return f"{verdict_word(rec)} ({_pct(rec.get('far_agreement'))})"
 
 
-def matrix_markdown(columns: Mapping[str, Any], models: list[str]) -> str:
+def matrix_markdown(columns: Mapping[str, Any], models: list[str], words: FamilyWords = PLAIN_WORDS) -> str:
     lines = [
-        "### Beyond the data: generated inputs × models",
+        f"### {words.title} × models",
         "",
-        (
-            "Per input family: *generalises* when the Wilson lower bound of the far-from-threshold agreement is "
-            "≥ 99%, *breaks* when its upper bound is < 99% (far agreement in brackets); *uninformative* when a "
-            "one-answer network would reach ≥ 95% there."
-        ),
+        words.matrix_note,
         "",
         "| family | " + " | ".join(models) + " |",
         "|---|" + "---|" * len(models),
@@ -438,9 +396,11 @@ def matrix_markdown(columns: Mapping[str, Any], models: list[str]) -> str:
     return "\n".join(lines)
 
 
-def matrix_view(columns: Mapping[str, Any], models: list[str]) -> dict[str, Any]:
-    """The OOD verdicts per family and model, as the page's matrix section shows them."""
+def matrix_view(columns: Mapping[str, Any], models: list[str], words: FamilyWords = PLAIN_WORDS) -> dict[str, Any]:
+    """The verdicts per family and model, as the page's matrix section shows them."""
     return {
+        "title": f"{words.title} × models",
+        "note": words.matrix_page_note,
         "models": models,
         "rows": [
             {

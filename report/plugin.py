@@ -33,6 +33,7 @@ from report.records import (
     ClaimRecord,
     Record,
     RunContext,
+    RunReport,
     SectionRecord,
     from_wire,
     load_known_nonreproductions,
@@ -68,6 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "eis_claims_package",
         "the package (folder, relative to the rootdir) whose test modules hold the "
         "@claim and @probe tests: the catalogue a complete run records",
+        default="",
+    )
+    parser.addini(
+        "eis_presentation",
+        "the project's words on the report's pages and in the terminal: module:attribute of a "
+        "report.render.Presentation (empty: the engine's plain words)",
         default="",
     )
     parser.addini(
@@ -115,7 +122,7 @@ class ClaimCollector:
         self.sections: dict[str, list[Mapping[str, Any]]] = {}  # section records, in arrival order
         self.context: RunContext | None = None
         self.written: Path | None = None
-        self.document: dict[str, Any] | None = None
+        self.report: RunReport | None = None
         self.missing: dict[str, list[str]] = {"claims": [], "probes": []}
         self.incomplete_models: list[str] = []  # the matrix's models without a complete run this session
 
@@ -137,21 +144,21 @@ class ClaimCollector:
         return not (self.claims or self.probes or self.sections.get("ood"))
 
     def presentation(self) -> Any:
-        from report.render import PLAIN
+        from report.render import load_presentation
 
-        return self.config.hook.pytest_eis_presentation(config=self.config) or PLAIN
+        return load_presentation(self.config.getini("eis_presentation"))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self._empty():
             return
-        from report.write import build_document, write_report
+        from report.write import build_report, write_report
 
         root = report_root(self.config)
         order = {
             name: self.config.hook.pytest_eis_section_order(config=self.config, section=name) or ()
             for name in self.sections
         }
-        doc = build_document(
+        report = build_report(
             self.context,
             self.claims,
             self.probes,
@@ -159,23 +166,25 @@ class ClaimCollector:
             sections=self.sections,
             order=order,
         )  # once
-        self.document = doc
-        self.missing = doc["summary"].get("missing", {"claims": [], "probes": []})
-        if not doc["summary"]["complete"]:
+        self.report = report
+        self.missing = dict(report.summary.missing or {"claims": [], "probes": []})
+        if not report.summary.complete:
             out = root / PARTIAL
             _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
-            self.written = write_report(out, doc, presentation=self.presentation())
+            self.written = write_report(out, report, presentation=self.presentation())
             return
-        matrix = self.config.hook.pytest_eis_matrix(config=self.config, out=root, document=doc, sections=self.sections)
+        matrix = self.config.hook.pytest_eis_matrix(
+            config=self.config, out=root, document=report.to_document(), sections=self.sections
+        )
         # A matrix without a complete run of every model is degraded: like a partial run it goes to partial/ and
         # never replaces the complete report and matrix.json.
         self.incomplete_models = list((matrix or {}).get("incomplete_models", []))
         out = root / PARTIAL if self.incomplete_models else root
         if self.incomplete_models:
             _gather_figures(root, out, [*self.claims.values(), *self.probes.values()])
-            if session.exitstatus == pytest.ExitCode.OK:  # e.g. a replica whose claims all ran but a probe did not
+            if session.exitstatus == pytest.ExitCode.OK:  # e.g. a model whose claims all ran but a probe did not
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        self.written = write_report(out, doc, matrix=matrix, presentation=self.presentation())
+        self.written = write_report(out, report, matrix=matrix, presentation=self.presentation())
         if not self.incomplete_models:
             import shutil
 
@@ -183,7 +192,7 @@ class ClaimCollector:
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         tr = terminalreporter
-        if self._empty() or self.document is None:
+        if self._empty() or self.report is None:
             return
         from report.write import plural_counts, verdict_table_rows
 
@@ -198,10 +207,10 @@ class ClaimCollector:
                 tr.write_line(line, bold=k == 0, green=v == "holds", yellow=v == "erratum", red=v.startswith("fails"))
             clipped = config.get_verbosity() < 1 and rows != verdict_table_rows(self.claims, order, clip=False)
             tr.write_line(plural_counts(self.claims) + (" (-v prints the table unclipped)" if clipped else ""))
-        if (self.document.get("ood") or {}).get("families"):
+        if (self.report.sections.get("ood") or {}).get("families"):
             from report.ood import terminal_lines
 
-            for line, markup in terminal_lines(self.document["ood"]):
+            for line, markup in terminal_lines(self.report.sections["ood"], self.presentation().ood):
                 tr.write_line(line, **markup)
         ckpt = self.context.checkpoint if self.context is not None else {}
         tr.write_line(f"checkpoint: {ckpt.get('path')} (sha256 {str(ckpt.get('sha256'))[:12]}…)")

@@ -23,7 +23,7 @@ from typing import Any
 
 from report.files import PROJECT_ROOT, atomic_write, atomic_write_text, resolve_report_dir
 from report.markdown import between_markers, md_row, replace_between_markers
-from report.records import format_value, robustness_cell, verdict_text
+from report.records import RunReport, format_value, robustness_cell, verdict_text
 
 README = PROJECT_ROOT / "README.md"
 BADGE = PROJECT_ROOT / "docs" / "badge.svg"
@@ -33,40 +33,40 @@ ROBUSTNESS = PROJECT_ROOT / "docs" / "robustness.json"
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
 
 
-def robustness_cells(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> dict[str, str]:
+def robustness_cells(report: RunReport, committed: Path = ROBUSTNESS) -> dict[str, str]:
     """The robustness column: from the report when it measured robustness, else from ``docs/robustness.json``;
     a committed cell whose verdict is no longer the claim's says it is stale."""
-    if any("robustness" in rec for rec in doc["claims"].values()):
-        return {cid: robustness_cell(rec.get("robustness")) for cid, rec in doc["claims"].items()}
+    if report.robustness_measured:
+        return {cid: robustness_cell(rec.robustness) for cid, rec in report.claims.items()}
     if not committed.exists():
         return {}
     saved = json.loads(committed.read_text())
     return {
         cid: (
             robustness_cell(rob)
-            if rob.get("verdict", rec["verdict"]) == rec["verdict"] and "cell" in rob
+            if rob.get("verdict", rec.verdict) == rec.verdict and "cell" in rob
             else "stale: re-run `pytest claims/ --robustness`"
         )
-        for cid, rec in doc["claims"].items()
+        for cid, rec in report.claims.items()
         if (rob := saved.get(cid)) is not None
     }
 
 
-def verdict_table(doc: dict[str, Any], committed: Path = ROBUSTNESS) -> str:
+def verdict_table(report: RunReport, committed: Path = ROBUSTNESS) -> str:
     """The README's table: claim, claimed, measured, robustness, verdict (known non-reproductions marked)."""
-    robust = robustness_cells(doc, committed)
+    robust = robustness_cells(report, committed)
     lines = [
         "| claim | claimed | measured | robustness | verdict |"
         if robust
         else "| claim | claimed | measured | verdict |",
         "|---|---|---|---|---|" if robust else "|---|---|---|---|",
     ]
-    for cid, rec in doc["claims"].items():  # in catalogue order
-        verdict = verdict_text(rec["verdict"], known=bool(rec.get("known_nonreproduction")), mark=True)
+    for cid, rec in report.claims.items():  # in catalogue order
+        verdict = verdict_text(rec.verdict, known=bool(rec.known_nonreproduction), mark=True)
         cells = [
             f"`{cid}`",
-            format_value(rec["claimed"]),
-            rec.get("summary", ""),
+            format_value(rec.spec.claimed),
+            rec.summary,
             *([robust.get(cid, "not measured")] if robust else []),
             verdict,
         ]
@@ -128,9 +128,9 @@ def spliced(readme: Path, body: str, start: str, end: str) -> str:
         ) from None
 
 
-def publishable_document(report_dir: Path) -> dict[str, Any]:
-    """The report's ``claims.json`` if it is a complete report of the challenge checkpoint; else
-    :class:`NotPublishable` saying what to run."""
+def publishable_report(report_dir: Path) -> RunReport:
+    """The typed records of the report's ``claims.json`` if it is a complete report of the challenge checkpoint;
+    else :class:`NotPublishable` saying what to run."""
     path = Path(report_dir) / "claims.json"
     if not path.is_file():
         raise NotPublishable(f"no report in {report_dir}: run `pytest claims/` first (it writes {path}).")
@@ -141,15 +141,21 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
     problem = document_problem(doc)
     if problem:
         raise BadDocument(f"{path} is not a claims.json of this suite ({problem}); run `pytest claims/` to write one.")
-    summary = doc["summary"]
-    if not summary.get("complete", False):
-        missing = summary.get("missing", {})
+    try:
+        report = RunReport.from_document(doc)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadDocument(
+            f"{path} is not a claims.json of this suite (a record lacks {exc}); run `pytest claims/` to write one."
+        ) from None
+    summary = report.summary
+    if not summary.complete:
+        missing = summary.missing or {}
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in missing.items() if v) or "unknown"
         raise NotPublishable(
             f"{path} is a partial report (missing {what}); the README shows only a complete run: "
             "run `pytest claims/` first."
         )
-    ckpt = doc.get("checkpoint", {})
+    ckpt = report.context.checkpoint
     if ckpt.get("challenge") is not True:
         raise NotPublishable(
             f"{path} is a report of another checkpoint (sha256 {str(ckpt.get('sha256', ''))[:12]}…, "
@@ -158,29 +164,48 @@ def publishable_document(report_dir: Path) -> dict[str, Any]:
         )
     if not (Path(report_dir) / "badge.svg").is_file():
         raise NotPublishable(f"{report_dir} has no badge.svg; run `pytest claims/` again.") from None
-    return doc
+    return report
 
 
-def update(report_dir: Path, readme: Path = README, badge: Path = BADGE, committed: Path = ROBUSTNESS) -> None:
-    """Publish the report in ``report_dir``: every file is made, and every input checked, before any is written."""
-    doc = publishable_document(report_dir)
-    readme_text = spliced(readme, verdict_table(doc, committed), START, END)
-    if doc.get("ood"):  # the beyond-the-data results, between their own markers
+def project_presentation(root: Path = PROJECT_ROOT) -> Any:
+    """The project's words (:class:`report.render.Presentation`) its ``pytest.ini`` names (``eis_presentation``),
+    as a pytest run loads them."""
+    import iniconfig
+
+    from report.render import load_presentation
+
+    ini = Path(root) / "pytest.ini"
+    name = iniconfig.IniConfig(ini).get("pytest", "eis_presentation", "") if ini.is_file() else ""
+    return load_presentation(name)
+
+
+def update(
+    report_dir: Path,
+    readme: Path = README,
+    badge: Path = BADGE,
+    committed: Path = ROBUSTNESS,
+    presentation: Any = None,
+) -> None:
+    """Publish the report in ``report_dir``: every file is made, and every input checked, before any is written.
+    ``presentation``: the project's words (default: those its ``pytest.ini`` names)."""
+    report = publishable_report(report_dir)
+    readme_text = spliced(readme, verdict_table(report, committed), START, END)
+    if report.sections.get("ood"):  # the beyond-the-data results, between their own markers
         from report.ood import README_END, README_START, with_readme_block
 
         try:
-            readme_text = with_readme_block(readme_text, doc["ood"])
+            words = (presentation or project_presentation()).ood
+            readme_text = with_readme_block(readme_text, report.sections["ood"], words)
         except ValueError:
             raise BadDocument(
                 f"{readme} lacks the {README_START} … {README_END} markers; restore them (e.g. "
                 f"`git checkout {Path(readme).name}`) and run again."
             ) from None
-    robustness = {cid: rec["robustness"] for cid, rec in doc["claims"].items() if "robustness" in rec}
+    robustness = {cid: rec.robustness for cid, rec in report.claims.items() if rec.robustness is not None}
     if robustness:  # a --robustness report: keep its records for the README; the badge stays a plain run's
         from report.render import badge_svg
 
-        plain = {k: v for k, v in doc["summary"].items() if k not in ("robust_holds", "fragile", "robustness_measured")}
-        badge_bytes = badge_svg(plain).encode("utf-8")
+        badge_bytes = badge_svg(report.summary.without_robustness()).encode("utf-8")
     else:
         try:
             badge_bytes = (Path(report_dir) / "badge.svg").read_bytes()

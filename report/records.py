@@ -13,7 +13,7 @@ import math
 import shlex
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +203,95 @@ class SectionRecord:
 
     section: str
     content: Mapping[str, Any]
+
+
+#: The version of claims.json's published schema (report/claims.schema.json).
+SCHEMA_VERSION = 1
+VERDICT_COUNTS = ("holds", "erratum", "fails")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A run's counts: claims per verdict, how many there are, whether every claim and probe of the catalogue has a
+    record (``missing`` says what a partial run lacks); with ``--robustness``, robust holds and fragile verdicts."""
+
+    holds: int
+    erratum: int
+    fails: int
+    total: int
+    complete: bool = True
+    missing: Mapping[str, Sequence[str]] | None = None
+    robust_holds: int | None = None
+    fragile: int | None = None
+    robustness_measured: int | None = None
+
+    def count(self, verdict: str) -> int:
+        return int(getattr(self, verdict))
+
+    def without_robustness(self) -> "Summary":
+        """The same counts as a run that did not measure robustness shows them."""
+        return replace(self, robust_holds=None, fragile=None, robustness_measured=None)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {v: self.count(v) for v in VERDICT_COUNTS}
+        if self.robustness_measured is not None:
+            out.update(
+                robust_holds=self.robust_holds, fragile=self.fragile, robustness_measured=self.robustness_measured
+            )
+        out.update(total=self.total, complete=self.complete)
+        if not self.complete:
+            out["missing"] = {k: list(v) for k, v in (self.missing or {}).items()}
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Summary":
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+@dataclass
+class RunReport:
+    """Every record of one run, typed: what each report file (claims.json among them) is written from. Claims in
+    catalogue order, probes alphabetical; ``sections``: the finished sections beyond the claims (e.g. the generated
+    inputs, ``"ood"``), JSON-able content in the project's own structure."""
+
+    context: RunContext
+    claims: dict[str, ClaimRecord]
+    probes: dict[str, ClaimRecord]
+    summary: Summary
+    sections: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def robustness_measured(self) -> bool:
+        """Did this run measure robustness (``--robustness``)? Then every table shows a robustness column."""
+        return any(rec.robustness is not None for rec in self.claims.values())
+
+    def to_document(self) -> dict[str, Any]:
+        """The ``claims.json`` document (report/claims.schema.json)."""
+        ctx = self.context.to_json()
+        return {
+            "schema_version": self.schema_version,
+            "checkpoint": ctx["checkpoint"],
+            "data": ctx["data"],
+            "summary": self.summary.to_json(),
+            "claims": {cid: rec.to_json() for cid, rec in self.claims.items()},
+            "probes": {pid: rec.to_json() for pid, rec in self.probes.items()},
+            **self.sections,
+        }
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> "RunReport":
+        """The typed records of a saved ``claims.json`` (:meth:`to_document`): the one place a document is read
+        back (e.g. by a README publisher run later from disk)."""
+        known = {"schema_version", "checkpoint", "data", "summary", "claims", "probes"}
+        return cls(
+            context=RunContext(checkpoint=doc.get("checkpoint") or {}, data=doc.get("data") or {}),
+            claims={cid: ClaimRecord.from_json(cid, "claim", rec) for cid, rec in doc["claims"].items()},
+            probes={pid: ClaimRecord.from_json(pid, "probe", rec) for pid, rec in doc.get("probes", {}).items()},
+            summary=Summary.from_json(doc["summary"]),
+            sections={k: v for k, v in doc.items() if k not in known},
+            schema_version=doc.get("schema_version", SCHEMA_VERSION),
+        )
 
 
 Record = ClaimRecord | RunContext | SectionRecord

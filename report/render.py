@@ -1,10 +1,11 @@
-"""Human-facing report files, all derived from the ``claims.json`` document alone: ``claims.md`` (for a
+"""Human-facing report files, all written from the run's typed records (a :class:`report.records.RunReport`, the
+same records ``claims.json`` is written from): ``claims.md`` (for a
 README or a pull request; Markdown is written here, in Python), ``index.html`` (one self-contained page a reviewer
 opens offline, rendered from the Jinja2 template ``report/templates/index.html.j2`` with autoescape and the
 stylesheet ``report/templates/report.css`` inlined: figures as ``data:`` URIs, no script, no external URL),
 ``badge.svg`` and ``shields.json`` (a shields.io endpoint).
 
-Every file is a pure function of the document (and the figure files it names), so the same run gives the
+Every file is a pure function of the records (and the figure files they name), so the same run gives the
 same bytes: nothing here reads a clock, the environment or the order of a directory listing.
 """
 
@@ -22,7 +23,17 @@ from typing import Any
 
 from report.files import atomic_write_text
 from report.markdown import md_cell, md_table, md_text  # noqa: F401  (md_cell: the one Markdown escaper)
-from report.records import format_value, robustness_cell, verdict_text
+from report.ood import PLAIN_WORDS, FamilyWords
+from report.records import (
+    VERDICT_COUNTS,
+    ClaimRecord,
+    RunContext,
+    RunReport,
+    Summary,
+    format_value,
+    robustness_cell,
+    verdict_text,
+)
 
 #: Badge label, and the words for each verdict count (``verdict -> (singular, plural)``).
 BADGE_LABEL = "claims"
@@ -53,14 +64,19 @@ IMAGE_TYPES = {
 @dataclass(frozen=True)
 class Presentation:
     """The project's words on every page: titles, what each figure shows (``figure name -> (title, description)``,
-    the caption and alt text; a figure not listed falls back to its file name) and the section title of each
-    figure family (the ``family=`` of the claims' markers). Supplied by the ``pytest_eis_presentation`` hook."""
+    the caption and alt text; a figure not listed falls back to its file name), the section title of each
+    figure family (the ``family=`` of the claims' markers), the words of its generated-input families (``ood``)
+    and the labels of the run context's entries (``provenance``: ``(part, key, label)``, part ``checkpoint`` or
+    ``data``; entries not listed are shown under their own names). Named by the ini option ``eis_presentation``
+    (``module:attribute``)."""
 
     title: str = "Claims, measured"  # claims.md's and the page's heading
     short_title: str = "claims measured"  # the page's <title>
     terminal: str = "claims: what was claimed, what we measured"  # the terminal's section above the verdict table
     figures: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     families: Mapping[str, str] = field(default_factory=dict)
+    ood: FamilyWords = PLAIN_WORDS
+    provenance: Sequence[tuple[str, str, str]] = ()
 
     def figure_text(self, rel: str) -> tuple[str, str]:
         """(title, description) of a figure of the report folder."""
@@ -71,10 +87,20 @@ class Presentation:
 PLAIN = Presentation()
 
 
+def load_presentation(name: str) -> Presentation:
+    """The presentation the ini option ``eis_presentation`` names (``module:attribute``; empty: :data:`PLAIN`)."""
+    if not name:
+        return PLAIN
+    import importlib
+
+    module, _, attribute = name.partition(":")
+    return getattr(importlib.import_module(module), attribute or "PRESENTATION")
+
+
 # ----------------------------------------------------------------------------------------------- the entry point
 def write_all(
     out: Path,
-    doc: dict[str, Any],
+    report: RunReport,
     *,
     matrix: Mapping[str, Any] | None = None,
     extra_markdown: str = "",
@@ -86,28 +112,28 @@ def write_all(
     matrix sections' Markdown) is appended to ``claims.md`` before its footer.
     """
     out = Path(out)
-    summary = doc.get("summary", {})
+    summary = report.summary
     words = presentation or PLAIN
-    atomic_write_text(out / "claims.md", render_markdown(doc, extra_markdown, words))
-    atomic_write_text(out / "index.html", render_html(doc, out, matrix, words))
+    atomic_write_text(out / "claims.md", render_markdown(report, extra_markdown, words))
+    atomic_write_text(out / "index.html", render_html(report, out, matrix, words))
     atomic_write_text(out / "badge.svg", badge_svg(summary))
     atomic_write_text(out / "shields.json", json.dumps(shields_endpoint(summary), indent=2, ensure_ascii=False) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------- badge and shields
-def badge_text(summary: Mapping[str, Any]) -> str:
+def badge_text(summary: Summary) -> str:
     """``"11 hold · 4 errata"``, plus ``" · N fail"`` when any claim fails: what a README reader needs at a glance."""
     parts = [_count(summary, "holds"), _count(summary, "erratum")]
-    if "robust_holds" in summary:  # a run that measured robustness: robust holds apart from fragile ones
-        parts[0] += f" ({int(summary['robust_holds'])} robust)"
-    if int(summary.get("fails", 0)) > 0:
+    if summary.robust_holds is not None:  # a run that measured robustness: robust holds apart from fragile ones
+        parts[0] += f" ({summary.robust_holds} robust)"
+    if summary.fails > 0:
         parts.append(_count(summary, "fails"))
-    partial = "" if summary.get("complete", True) else "partial: "
+    partial = "" if summary.complete else "partial: "
     return partial + " · ".join(parts)
 
 
-def _count(summary: Mapping[str, Any], verdict: str) -> str:
-    return count_text(int(summary.get(verdict, 0)), verdict)
+def _count(summary: Summary, verdict: str) -> str:
+    return count_text(summary.count(verdict), verdict)
 
 
 def count_text(n: int, verdict: str) -> str:
@@ -116,22 +142,22 @@ def count_text(n: int, verdict: str) -> str:
     return f"{n} {singular if n == 1 else plural}"
 
 
-def passing(summary: Mapping[str, Any]) -> bool:
+def passing(summary: Summary) -> bool:
     """Green means no claim fails; errata are expected findings, not failures."""
-    return int(summary.get("fails", 0)) == 0
+    return summary.fails == 0
 
 
 #: A partial run's badge is grey whatever it found: it says nothing about the claims it did not check.
 PARTIAL_COLOURS = {"shields": "lightgrey", "anybadge": "#9f9f9f"}
 
 
-def _colour(summary: Mapping[str, Any], kind: str) -> str:
-    if not summary.get("complete", True):
+def _colour(summary: Summary, kind: str) -> str:
+    if not summary.complete:
         return PARTIAL_COLOURS[kind]
     return (SHIELDS_COLOURS if kind == "shields" else ANYBADGE_COLOURS)[passing(summary)]
 
 
-def shields_endpoint(summary: Mapping[str, Any]) -> dict[str, Any]:
+def shields_endpoint(summary: Summary) -> dict[str, Any]:
     """The shields.io endpoint document (https://shields.io/badges/endpoint-badge) for the same badge."""
     return {
         "schemaVersion": 1,
@@ -141,7 +167,7 @@ def shields_endpoint(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def badge_svg(summary: Mapping[str, Any]) -> str:
+def badge_svg(summary: Summary) -> str:
     """The badge drawn by anybadge, deterministic and wide enough for its text.
 
     anybadge estimates text width from a table of per-character percentages and numbers its SVG masks from a
@@ -194,13 +220,13 @@ def _dejavu_sans() -> Path:
 
 
 # ----------------------------------------------------------------------------------------------- shared text helpers
-def verdict_label(rec: Mapping[str, Any]) -> str:
+def verdict_label(rec: ClaimRecord) -> str:
     """The verdict, marked when a failure is a reviewed, known non-reproduction for this checkpoint."""
-    return verdict_text(str(rec.get("verdict", "")), known=bool(rec.get("known_nonreproduction")))
+    return verdict_text(rec.verdict, known=bool(rec.known_nonreproduction))
 
 
 def format_number(value: float | int) -> str:
-    """Ints as they are; floats to 4 significant digits, except that whole or large numbers (thresholds such
+    """Ints as they are; floats to 4 significant digits, except that whole or large numbers (values such
     as -17305) are shown without exponent notation, which 4 significant digits would force."""
     if isinstance(value, int):  # bool included
         return str(value)
@@ -240,43 +266,37 @@ def anchor(prefix: str, ident: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- Markdown
-def render_markdown(doc: Mapping[str, Any], extra: str = "", presentation: Presentation = PLAIN) -> str:
+def render_markdown(report: RunReport, extra: str = "", presentation: Presentation = PLAIN) -> str:
     """``claims.md``: the verdict table in catalogue order, then what each erratum and failure means, then
     where the checkpoint and data came from. ``extra`` (Markdown) goes before the footer."""
-    claims = list(doc.get("claims", {}).items())  # in catalogue order
-    summary = doc.get("summary", {})
-    lines = [f"# {presentation.title}", "", md_summary_line(summary), ""]
-    robust = has_robustness(claims)
+    claims = list(report.claims.values())  # in catalogue order
+    robust = report.robustness_measured
+    lines = [f"# {presentation.title}", "", md_summary_line(report.summary), ""]
     lines += md_table(
         ("id", "quote", "claimed", "measured", *(("robustness",) if robust else ()), "verdict"),
         (
             (
-                cid,
-                rec.get("quote", ""),
-                format_value(rec.get("claimed")),
-                rec.get("summary", ""),
-                *((robustness_cell(rec.get("robustness")),) if robust else ()),
+                rec.id,
+                rec.spec.quote,
+                format_value(rec.spec.claimed),
+                rec.summary,
+                *((robustness_cell(rec.robustness),) if robust else ()),
                 verdict_label(rec),
             )
-            for cid, rec in claims
+            for rec in claims
         ),
     )
     lines += md_errata(claims) + md_failures(claims) + md_robustness(claims) + md_reruns(claims)
-    lines += md_probes(doc.get("probes", {})) + md_provenance(doc)
+    lines += md_probes(report.probes) + md_provenance(report.context, presentation)
     if extra:
         lines += ["", extra.rstrip("\n")]
-    lines += ["", f"_Generated from `claims.json` (schema {doc.get('schema_version', '?')}) by the claims suite._"]
+    lines += ["", f"_Generated from `claims.json` (schema {report.schema_version}) by the claims suite._"]
     return "\n".join(lines) + "\n"
 
 
-def md_summary_line(summary: Mapping[str, Any]) -> str:
-    total = summary.get("total", 0)
-    complete = "" if summary.get("complete", True) else " (incomplete run: not every catalogue claim was checked)"
-    return f"**{badge_text(summary)}** of {total} claims{complete}."
-
-
-def has_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> bool:
-    return any("robustness" in rec for _, rec in claims)
+def md_summary_line(summary: Summary) -> str:
+    complete = "" if summary.complete else " (incomplete run: not every catalogue claim was checked)"
+    return f"**{badge_text(summary)}** of {summary.total} claims{complete}."
 
 
 def interval_text(intervals: Mapping[str, Any]) -> str:
@@ -287,9 +307,9 @@ def interval_text(intervals: Mapping[str, Any]) -> str:
     )
 
 
-def md_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+def md_robustness(claims: Sequence[ClaimRecord]) -> list[str]:
     """Per claim: bootstrap stability and intervals, the choices explored, the minimal flip; fragile ones marked."""
-    recs = [(cid, rec["robustness"]) for cid, rec in claims if rec.get("robustness")]
+    recs = [(rec.id, rec.robustness) for rec in claims if rec.robustness]
     if not recs:
         return []
     lines = [
@@ -315,9 +335,9 @@ def md_robustness(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
     return lines
 
 
-def md_reruns(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+def md_reruns(claims: Sequence[ClaimRecord]) -> list[str]:
     """Each claim's test, as the command that re-runs it alone (``pytest -k <claim-id>`` selects it too)."""
-    runs = [(cid, rec["rerun"]) for cid, rec in claims if rec.get("rerun")]
+    runs = [(rec.id, rec.rerun()) for rec in claims if rec.rerun()]
     if not runs:
         return []
     return [
@@ -329,8 +349,8 @@ def md_reruns(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
     ] + [f"- `{cid}`: `{cmd}`" for cid, cmd in runs]
 
 
-def md_errata(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    errata = [(cid, rec) for cid, rec in claims if rec.get("verdict") == "erratum"]
+def md_errata(claims: Sequence[ClaimRecord]) -> list[str]:
+    errata = [rec for rec in claims if rec.verdict == "erratum"]
     if not errata:
         return []
     lines = [
@@ -340,40 +360,32 @@ def md_errata(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
         "The claim as literally written does not hold; the stated faithful correction does (both measured).",
         "",
     ]
-    for cid, rec in errata:
+    for rec in errata:
         lines.append(
-            f"- **{cid}**: {md_text(rec.get('erratum') or 'no correction recorded')} "
-            f"(measured: {md_text(rec.get('summary', ''))})"
+            f"- **{rec.id}**: {md_text(rec.erratum or 'no correction recorded')} (measured: {md_text(rec.summary)})"
         )
     return lines
 
 
-def md_failures(claims: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    fails = [(cid, rec) for cid, rec in claims if rec.get("verdict") == "fails"]
+def md_failures(claims: Sequence[ClaimRecord]) -> list[str]:
+    fails = [rec for rec in claims if rec.verdict == "fails"]
     if not fails:
         return []
     lines = ["", "## Does not hold", ""]
-    for cid, rec in fails:
-        lines.append(
-            f"- **{cid}**: measured {md_text(rec.get('summary', ''))}; "
-            f"accepted only if {md_text(rec.get('accept', ''))}."
-        )
-        if rec.get("known_nonreproduction"):
-            lines.append(f"  Known non-reproduction for this checkpoint: {md_text(rec['known_nonreproduction'])}")
+    for rec in fails:
+        lines.append(f"- **{rec.id}**: measured {md_text(rec.summary)}; accepted only if {md_text(rec.spec.accept)}.")
+        if rec.known_nonreproduction:
+            lines.append(f"  Known non-reproduction for this checkpoint: {md_text(rec.known_nonreproduction)}")
     return lines
 
 
-def md_probes(probes: Mapping[str, Any]) -> list[str]:
-    """Probes in a table (question, what was found, status), then the reviewed reasons of failing ones."""
+def md_probes(probes: Mapping[str, ClaimRecord]) -> list[str]:
+    """Probes in a table (question, what was found, verdict), then the reviewed reasons of failing ones."""
     if not probes:
         return []
-    recs = [(pid, rec if isinstance(rec, Mapping) else {"found": rec}) for pid, rec in sorted(probes.items())]
-    rows = (
-        (pid, rec.get("question", ""), rec.get("summary") or _md_found(rec.get("found")), probe_status(rec))
-        for pid, rec in recs
-    )
+    rows = ((pid, rec.spec.quote, rec.summary or _md_found(rec.measured), rec.verdict) for pid, rec in probes.items())
     lines = ["", "## Probes", ""] + md_table(("probe", "question", "found", "status"), rows)
-    known = [(pid, rec["known_nonreproduction"]) for pid, rec in recs if rec.get("known_nonreproduction")]
+    known = [(pid, rec.known_nonreproduction) for pid, rec in probes.items() if rec.known_nonreproduction]
     if known:
         lines += [""] + [f"- **{pid}** (known non-reproduction): {md_text(why)}" for pid, why in known]
     return lines
@@ -396,25 +408,22 @@ def _plain(value: Any) -> str:
     return format_scalar(value)
 
 
-def md_provenance(doc: Mapping[str, Any]) -> list[str]:
-    return ["", "## Provenance", ""] + [f"- {md_text(k)}: {md_text(v)}" for k, v in provenance_items(doc)]
+def md_provenance(context: RunContext, presentation: Presentation = PLAIN) -> list[str]:
+    items = provenance_items(context, presentation)
+    return ["", "## Provenance", ""] + [f"- {md_text(k)}: {md_text(v)}" for k, v in items]
 
 
-def provenance_items(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """What was tested on what: the checkpoint's digest and path, and the data's size and origin."""
-    ckpt, data = doc.get("checkpoint", {}) or {}, doc.get("data", {}) or {}
-    items = [
-        ("checkpoint sha256", str(ckpt.get("sha256", "unknown"))),
-        ("checkpoint path", str(ckpt.get("path", "unknown"))),
-        ("challenge checkpoint", format_scalar(ckpt.get("challenge"))),
-        ("training images", format_scalar(data.get("train"))),
-        ("test images", format_scalar(data.get("test"))),
-        ("data folder", str(data.get("dir", "unknown"))),
-        ("canonical MNIST", format_scalar(data.get("canonical_mnist"))),
-    ]
-    known = {"sha256", "path", "challenge", "train", "test", "dir", "canonical_mnist"}
-    items += [(f"checkpoint {k}", _plain(v)) for k, v in ckpt.items() if k not in known]
-    items += [(f"data {k}", _plain(v)) for k, v in data.items() if k not in known]
+def provenance_items(context: RunContext, presentation: Presentation = PLAIN) -> list[tuple[str, str]]:
+    """What was tested on what: the run context's entries the presentation labels, in its order (a missing string
+    entry shown as ``unknown``), then every other entry under its own name."""
+    parts = context.to_json()
+    items = []
+    for part, key, label in presentation.provenance:
+        value = parts[part].get(key)
+        items.append((label, value if isinstance(value, str) else format_scalar(value) if value is not None else "—"))
+    labelled = {(part, key) for part, key, _ in presentation.provenance}
+    for part in ("checkpoint", "data"):
+        items += [(f"{part} {k}", _plain(v)) for k, v in parts[part].items() if (part, k) not in labelled]
     return items
 
 
@@ -490,27 +499,47 @@ def verdict_css() -> str:
 
 
 def render_html(
-    doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None, presentation: Presentation = PLAIN
+    report: RunReport, out: Path, matrix: Mapping[str, Any] | None = None, presentation: Presentation = PLAIN
 ) -> str:
     """``index.html`` from ``report/templates/index.html.j2``: header with provenance, a table of contents with each
     verdict, the verdict table, one section per figure family (its figures inlined once, with the claims that use
-    them; then its claims), the probes, the generated inputs (``doc["ood"]``) and the claims × models ``matrix``."""
-    return _environment().get_template("index.html.j2").render(**page_context(doc, out, matrix, presentation))
+    them; then its claims), the probes, the sections beyond the claims and the claims × models ``matrix``."""
+    return _environment().get_template("index.html.j2").render(**page_context(report, out, matrix, presentation))
+
+
+def record_view(rec: ClaimRecord, prefix: str) -> dict[str, Any]:
+    """What the page shows of one claim or probe record."""
+    return {
+        "id": rec.id,
+        "anchor": anchor(prefix, rec.id),
+        "quote": rec.spec.quote,
+        "accept": rec.spec.accept,
+        "claimed": format_value(rec.spec.claimed),
+        "summary": rec.summary,
+        "measured": rec.measured,
+        "erratum": rec.erratum,
+        "known_nonreproduction": rec.known_nonreproduction,
+        "depends_on": rec.spec.depends_on,
+        "robustness": rec.robustness,
+        "test": rec.test,
+        "rerun": rec.rerun(),
+        "verdict_class": rec.verdict,
+        "verdict_text": verdict_label(rec),
+        "figures": [],
+    }
 
 
 def page_context(
-    doc: Mapping[str, Any], out: Path, matrix: Mapping[str, Any] | None = None, presentation: Presentation = PLAIN
+    report: RunReport, out: Path, matrix: Mapping[str, Any] | None = None, presentation: Presentation = PLAIN
 ) -> dict[str, Any]:
-    """Everything the page template shows, from the document (and the matrix) alone, and the figure files they
+    """Everything the page template shows, from the run's records (and the matrix) alone, and the figure files they
     name."""
-    claims = list(doc.get("claims", {}).items())  # in catalogue order
-    summary = doc.get("summary", {})
     cache = FigureCache(Path(out), presentation)
     figures: dict[str, dict[str, Any]] = {}  # each figure once, in the family of the first claim that uses it
     families: dict[str, dict[str, Any]] = {}
     views = []
-    for cid, rec in claims:
-        fam_id = str(rec.get("family") or "other")
+    for rec in report.claims.values():  # in catalogue order
+        fam_id = rec.spec.family or "other"
         fam = families.setdefault(
             fam_id,
             {
@@ -521,73 +550,60 @@ def page_context(
                 "figures": [],
             },
         )
-        view = {
-            "id": cid,
-            "anchor": anchor("claim", cid),
-            "rec": rec,
-            "claimed": format_value(rec.get("claimed")),
-            "verdict_class": str(rec.get("verdict", "")),
-            "verdict_text": verdict_label(rec),
-            "figures": [],
-        }
-        for rel in dict.fromkeys(rec.get("figures", []) or []):
+        view = record_view(rec, "claim")
+        for rel in dict.fromkeys(rec.figures):
             if rel not in figures:
                 figures[rel] = _figure_view(rel, cache)
                 fam["figures"].append(figures[rel])
-            figures[rel]["used_by"].append(cid)
+            figures[rel]["used_by"].append(rec.id)
             view["figures"].append(figures[rel])
         fam["claims"].append(view)
         views.append(view)
     probes = []
-    for pid, rec in sorted(doc.get("probes", {}).items()):
-        rec = rec if isinstance(rec, Mapping) else {"found": rec}
-        status = probe_status(rec)
-        fields = [(label, rec[key]) for label, key in PROBE_FIELDS if rec.get(key) not in (None, "", {})]
-        fields += [(k, v) for k, v in rec.items() if k not in PROBE_SPECIAL]
-        figs = [_figure_view(rel, cache) for rel in dict.fromkeys(rec.get("figures") or []) if rel not in figures]
-        probes.append(
-            {
-                "id": pid,
-                "anchor": anchor("probe", pid),
-                "rec": rec,
-                "fields": fields,
-                "figures": figs,
-                "verdict_class": status_class(status),
-                "verdict_text": (status or "no status")
-                + (" (known non-reproduction)" if rec.get("known_nonreproduction") else ""),
-            }
-        )
+    for rec in report.probes.values():
+        view = record_view(rec, "probe")
+        view["fields"] = [
+            (label, value)
+            for label, value in (
+                ("accepted if", rec.spec.accept),
+                ("measured", rec.summary),
+                ("found", rec.measured),
+                ("known non-reproduction", rec.known_nonreproduction),
+            )
+            if value not in (None, "", {})
+        ] + [("test", rec.test), ("rerun", rec.rerun())]
+        view["figures"] = [_figure_view(rel, cache) for rel in dict.fromkeys(rec.figures) if rel not in figures]
+        view["verdict_text"] = rec.verdict + (" (known non-reproduction)" if rec.known_nonreproduction else "")
+        probes.append(view)
     ood_view = matrix_view = None
-    if doc.get("ood"):
+    if report.sections.get("ood"):
         from report.ood import page_view as ood_page_view
 
-        ood_view = ood_page_view(doc["ood"])
+        ood_view = ood_page_view(report.sections["ood"], presentation.ood)
         ood_view["figures"] = [_figure_view(rel, cache) for rel in ood_view["figures"]]
     if matrix:
         from report.matrix_view import page_view as matrix_page_view
 
-        matrix_view = matrix_page_view(dict(matrix))
+        matrix_view = matrix_page_view(dict(matrix), presentation.ood)
         if matrix_view["replica_study"]:
             study = matrix_view["replica_study"]
             study["figures"] = [_figure_view(rel, cache) for rel in study["figures"]]
+    summary = report.summary
     return {
         "ood": ood_view,
         "matrix": matrix_view,
         "title": _text(presentation.title),
         "short_title": _text(presentation.short_title),
         "css": css(),
-        "total": summary.get("total", 0),
-        "complete": summary.get("complete", True),
-        "badges": [
-            {"verdict": v, "text": _count(summary, v), "zero": int(summary.get(v, 0)) == 0}
-            for v in ("holds", "erratum", "fails")
-        ],
-        "provenance": provenance_items(doc),
+        "total": summary.total,
+        "complete": summary.complete,
+        "badges": [{"verdict": v, "text": _count(summary, v), "zero": summary.count(v) == 0} for v in VERDICT_COUNTS],
+        "provenance": provenance_items(report.context, presentation),
         "claims": views,
         "families": list(families.values()),
         "probes": probes,
-        "robust": has_robustness(claims),
-        "schema_version": doc.get("schema_version", "?"),
+        "robust": report.robustness_measured,
+        "schema_version": report.schema_version,
     }
 
 
@@ -619,33 +635,6 @@ def html_value(value: Any) -> str:
     env = _environment()
     macro = env.get_template("index.html.j2").module.value
     return str(macro(value))
-
-
-def probe_status(rec: Mapping[str, Any]) -> str:
-    """A probe's outcome word: its ``status``, or its ``verdict`` when it records one instead."""
-    return str(rec.get("status", rec.get("verdict", "")) or "")
-
-
-#: Probe fields shown first and in this order (label, key); any other field follows under its own name.
-PROBE_FIELDS = (
-    ("accepted if", "accept"),
-    ("measured", "summary"),
-    ("found", "found"),
-    ("known non-reproduction", "known_nonreproduction"),
-)
-PROBE_SPECIAL = {"question", "status", "verdict", "figures", *(k for _, k in PROBE_FIELDS)}
-
-
-def status_class(status: str) -> str:
-    """Colour a probe's free-form status when it reads like a verdict; otherwise leave it neutral."""
-    s = status.lower()
-    if s in ("holds", "passed", "pass", "ok", "confirmed"):
-        return "holds"
-    if s in ("erratum", "partial", "inconclusive", "warning"):
-        return "erratum"
-    if s in ("fails", "failed", "fail", "counterexample", "falsified", "refuted"):
-        return "fails"
-    return "neutral"
 
 
 class FigureCache:

@@ -285,7 +285,7 @@ def _record(verdict: str, rob: dict | None) -> dict:
 
 
 def _doc():
-    from tests.report.documents import document as build_document
+    from tests.report.documents import run_report
 
     data = agreement_sample(2_000, 1_925)  # 96.25%: on the edge of "within 0.1 pp of 96.2%"
     edge = measure(at_least(0.962), data)
@@ -297,21 +297,20 @@ def _doc():
         "v-shape": _record("holds", None),
     }
     claims["v-shape"]["robustness"] = undeclared("no declaration", "no declaration")
-    return build_document({}, claims, {})
+    return run_report({}, claims, {})
 
 
 def test_every_view_marks_unsettled_verdicts_and_the_badge_counts_settled_holds():
     from report import render
     from report.write import verdict_table_rows
-    from tests.report.documents import claim_records
 
     doc = _doc()
-    s = doc["summary"]
+    s = doc.summary
     # the views count "not settled" under their earlier key names: the knife edge, and m > cut flips at cut = 0.3
-    assert (s["holds"], s["robust_holds"], s["fragile"]) == (3, 0, 3)
+    assert (s.holds, s.robust_holds, s.fragile) == (3, 0, 3)
     # four records of the 26 claims: a partial document, and the badge says so before the counts
     assert render.badge_text(s) == "partial: 3 hold (0 robust) · 1 erratum"
-    rows = verdict_table_rows(claim_records(doc["claims"]))
+    rows = verdict_table_rows(doc.claims)
     assert rows[0] == ("claim", "claimed", "measured", "robustness", "verdict")
     cells = {r[0]: r[3] for r in rows[1:]}
     assert cells["labeling-function"].startswith(NOISE) and "fragile" not in cells["labeling-function"]
@@ -330,30 +329,29 @@ def test_every_view_marks_unsettled_verdicts_and_the_badge_counts_settled_holds(
 def test_without_robustness_the_report_is_unchanged():
     from report import render
     from report.write import verdict_table_rows
-    from tests.report.documents import claim_records
-    from tests.report.documents import document as build_document
+    from tests.report.documents import run_report
 
-    doc = build_document({}, {"pca-variance": _record("holds", None)}, {})
-    assert "robust_holds" not in doc["summary"]
-    assert render.badge_text(doc["summary"]) == "partial: 1 hold · 0 errata"  # one record of 26: a partial document
-    assert verdict_table_rows(claim_records(doc["claims"]))[0] == ("claim", "claimed", "measured", "verdict")
+    doc = run_report({}, {"pca-variance": _record("holds", None)}, {})
+    assert "robust_holds" not in doc.to_document()["summary"]
+    assert render.badge_text(doc.summary) == "partial: 1 hold · 0 errata"  # one record of 26: a partial document
+    assert verdict_table_rows(doc.claims)[0] == ("claim", "claimed", "measured", "verdict")
     assert "robustness" not in render.render_markdown(doc).lower()
 
 
 def test_the_readme_column_comes_from_the_committed_robustness_when_a_run_did_not_measure_it(tmp_path):
+    import copy
     import json
 
     from report.readme import verdict_table
 
     doc = _doc()
     committed = tmp_path / "robustness.json"
-    committed.write_text(json.dumps({k: v["robustness"] for k, v in doc["claims"].items()}))
-    plain = {
-        **doc,
-        "claims": {k: {kk: vv for kk, vv in v.items() if kk != "robustness"} for k, v in doc["claims"].items()},
-    }
+    committed.write_text(json.dumps({k: v.robustness for k, v in doc.claims.items()}))
+    plain = copy.deepcopy(doc)
+    for rec in plain.claims.values():
+        rec.robustness = None
     assert verdict_table(plain, committed) == verdict_table(doc, committed)
-    plain["claims"]["pca-variance"]["verdict"] = "fails"
+    plain.claims["pca-variance"].verdict = "fails"
     assert "stale" in verdict_table(plain, committed)
     assert "| robustness |" not in verdict_table(plain, tmp_path / "absent.json")
 

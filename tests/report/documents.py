@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from claims import catalogue
-from report.records import ClaimRecord, RunContext
-from report.write import build_document
+from report.records import ClaimRecord, RunContext, RunReport
+from report.write import build_report
 
 CLAIM_FIELDS = {
     "verdict": "fails",
@@ -44,12 +44,22 @@ def probe_records(probes: Mapping[str, Mapping[str, Any]]) -> dict[str, ClaimRec
     return {pid: ClaimRecord.from_json(pid, "probe", {**PROBE_FIELDS, **rec}) for pid, rec in probes.items()}
 
 
+def run_report(
+    context: Mapping[str, Any] | None,
+    claims: Mapping[str, Mapping[str, Any]],
+    probes: Mapping[str, Mapping[str, Any]] | None = None,
+    **kwargs: Any,
+) -> RunReport:
+    """The typed records the collector builds from these records, against the suite's catalogue."""
+    ctx = RunContext(checkpoint=(context or {}).get("checkpoint", {}), data=(context or {}).get("data", {}))
+    return build_report(ctx, claim_records(claims), probe_records(probes or {}), catalogue(), **kwargs)
+
+
 def document(
     context: Mapping[str, Any] | None,
     claims: Mapping[str, Mapping[str, Any]],
     probes: Mapping[str, Mapping[str, Any]] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """``claims.json`` as the collector builds it from these records, against the suite's catalogue."""
-    ctx = RunContext(checkpoint=(context or {}).get("checkpoint", {}), data=(context or {}).get("data", {}))
-    return build_document(ctx, claim_records(claims), probe_records(probes or {}), catalogue(), **kwargs)
+    """``claims.json`` as the collector writes it from these records."""
+    return run_report(context, claims, probes, **kwargs).to_document()

@@ -1,10 +1,11 @@
-"""The README's beyond-the-data results are generated from the records (report/ood.py, ``readme_block``): the
-block between the ``ood`` markers is what the suite measures now."""
+"""The README's beyond-the-data results are generated from the records (report/ood.py, ``readme_block``, in the
+claims' words): the block between the ``ood`` markers is what the suite measures now."""
 
 from __future__ import annotations
 
 import pytest
 
+from claims.presentation import OOD_WORDS
 from report.ood import (
     README_END,
     README_START,
@@ -21,7 +22,7 @@ STALE = "run `pytest claims/ && python -m report.readme` and commit the result"
 def test_the_readme_beyond_the_data_section_matches_what_the_suite_measures(claims_run):
     if not claims_run.document["checkpoint"].get("challenge"):
         pytest.skip("the README describes the challenge checkpoint; this session tests another one")
-    expected = readme_block(claims_run.document["ood"])
+    expected = readme_block(claims_run.document["ood"], OOD_WORDS)
     profiles = {r.get("profile") for r in claims_run.document["ood"]["families"].values()}
     if not all(f"({p} profile)" in readme_text_block(README.read_text()) for p in profiles):
         pytest.skip(f"the README shows another hypothesis profile's run than this session's ({', '.join(profiles)})")

@@ -20,8 +20,9 @@ import pytest
 
 from claims import catalogue
 from report import render
+from report.records import RunReport
 from report.write import write_report
-from tests.report.documents import document
+from tests.report.documents import run_report
 
 CLAIM_IDS = catalogue().claim_ids
 
@@ -63,17 +64,15 @@ def record(verdict: str = "holds", **overrides: Any) -> dict[str, Any]:
 
 
 def make_doc(claims: dict[str, dict[str, Any]], probes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A document built by the real ``build_document``, so the schema is the public one; free-form probe records
-    (what the page must survive) go into it as given."""
-    doc = document(CONTEXT, claims)
-    doc["probes"] = dict(sorted((probes or {}).items()))
-    return doc
+    """A ``claims.json`` document built by the real ``build_report``, so the schema is the public one."""
+    return run_report(CONTEXT, claims, probes).to_document()
 
 
 def write(out: Path, doc: dict[str, Any], **kwargs: Any) -> Path:
+    """The report files of ``doc``, written from its typed records as a run writes them."""
     from claims.presentation import PRESENTATION
 
-    render.write_all(out, doc, **{"presentation": PRESENTATION, **kwargs})
+    render.write_all(out, RunReport.from_document(doc), **{"presentation": PRESENTATION, **kwargs})
     return out
 
 
@@ -175,7 +174,7 @@ def test_html_references_nothing_outside_the_file(tmp_path: Path) -> None:
     (tmp_path / "figures" / "a.png").write_bytes(tiny_png())
     hostile = 'see https://evil.example/x.png <img src="http://evil.example/y.png"> //cdn.example/z.js'
     claims = {"v-shape": record(quote=hostile, figures=["figures/a.png"], summary=hostile)}
-    out = write(tmp_path, make_doc(claims, {"p": {"question": hostile, "status": "holds", "found": {"url": hostile}}}))
+    out = write(tmp_path, make_doc(claims, {"p": {"question": hostile, "verdict": "holds", "found": {"url": hostile}}}))
     html = (out / "index.html").read_text(encoding="utf-8")
     page = Page(html)
     refs = [v for _, a in page.tags for k, v in a.items() if k in ("src", "href", "action", "poster", "srcset") and v]
@@ -289,7 +288,7 @@ def test_badge_boxes_are_wide_enough_for_their_text(tmp_path: Path) -> None:
     claims = {cid: record("fails") for cid in CLAIM_IDS}  # the longest message: "0 hold · 0 errata · 15 fail"
     svg = (write(tmp_path, make_doc(claims)) / "badge.svg").read_text(encoding="utf-8")
     total, split, value = svg_widths(svg)
-    text = render.badge_text(make_doc(claims)["summary"])
+    text = render.badge_text(run_report(CONTEXT, claims).summary)
     assert value >= render.measured_text_width(text, 11) + 6
     assert split >= render.measured_text_width("claims", 11) + 6
     assert total == split + value
@@ -309,7 +308,7 @@ def test_wide_text_gets_more_padding_than_anybadge_estimates() -> None:
 
 # --------------------------------------------------------------------------------------------- determinism
 def test_same_document_gives_identical_bytes(tmp_path: Path) -> None:
-    probes = {"band": {"question": "is it pure?", "status": "holds", "found": {"inside": 0.96, "xs": [1, 2.5]}}}
+    probes = {"band": {"question": "is it pure?", "verdict": "holds", "found": {"inside": 0.96, "xs": [1, 2.5]}}}
     claims = {
         "v-shape": record(figures=["figures/v.png"]),
         "class-split": record("erratum"),
@@ -341,7 +340,7 @@ def test_probes_are_rendered_generically(tmp_path: Path) -> None:
             "summary": "largest step 0.54 pp",
             "known_nonreproduction": "two moves per step",
         },
-        "odd": {"question": "free-form?", "status": "inconclusive", "found": {}, "extra_field": {"k": "v"}},
+        "odd": {"question": "an erratum?", "verdict": "erratum", "found": {"nested": {"extra_field": "v"}}},
     }
     out = write(tmp_path, make_doc({"v-shape": record()}, probes))
     page = page_of(out)
@@ -349,7 +348,7 @@ def test_probes_are_rendered_generically(tmp_path: Path) -> None:
     ids = {a.get("id") for a in page.attrs("section")}
     assert {"probe-robustness", "probe-odd"} <= ids
     assert "is there a cliff?" in html and "0.00545" in html and "two moves per step" in html
-    assert "inconclusive" in html and "extra_field" in html
+    assert "erratum" in html and "extra_field" in html
     md = (out / "claims.md").read_text(encoding="utf-8")
     assert "## Probes" in md and "largest step 0.54 pp" in md and "two moves per step" in md
     assert len(page.verdict_rows) == 1  # probes are not claims
@@ -394,7 +393,7 @@ def test_the_matrix_section_comes_before_the_footer_and_every_class_has_a_rule(t
 
 def test_write_report_writes_every_file(tmp_path: Path) -> None:
     """The real entry point: claims.json first, then the rendered files from the same document."""
-    out = write_report(tmp_path, document(CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {}))
+    out = write_report(tmp_path, run_report(CONTEXT, {"v-shape": record(), "dla-exclusive": record("fails")}, {}))
     names = {p.name for p in out.iterdir()}
     assert {"claims.json", "claims.md", "index.html", "badge.svg", "shields.json"} <= names
     doc = json.loads((out / "claims.json").read_text(encoding="utf-8"))
