@@ -1,10 +1,14 @@
-"""Timings of the suite's heavy steps (pytest-benchmark). Skipped in normal runs; run them with
+"""Timings of the suite's stages (pytest-benchmark). Skipped in normal runs (pytest-benchmark is not even loaded
+without a --benchmark-* option, conftest.py); run them with
 
     pytest --benchmark-only                                  # all timings
-    pytest --benchmark-only --benchmark-save=baseline        # save a baseline under .benchmarks/
-    pytest --benchmark-only --benchmark-compare              # compare with the newest saved run
+    pytest --benchmark-only --benchmark-save=mine            # save a run under benchmarks/<machine>/
+    pytest --benchmark-only --benchmark-compare=0002         # compare with the committed baseline (0002_stages)
 
-No timing is asserted anywhere: these measure, the README reports.
+The stages of a `pytest claims/` run: the activation child process (torch's import, the float64 forward pass, the
+feature visualisation), each cached analysis artefact (template re-fits, scrubbing tables, the generated-input
+sample), the counterexample searches, start-up and collection, and writing the report; and the heavy steps inside
+them. No timing is asserted anywhere: these measure, the README reports.
 """
 
 from __future__ import annotations
