@@ -4,6 +4,7 @@ robustness engine), the hypothesis profiles of the property probes, where pytest
 pytest-xdist distributes the claims."""
 
 import os
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,18 @@ _hypothesis_settings.load_profile(default_profile())
 #: pytest-benchmark's default storage is relative to the working directory; the project keeps its runs here.
 BENCHMARK_DEFAULT_STORAGE = "file://./.benchmarks"
 BENCHMARKS = PROJECT_ROOT / "benchmarks"
+#: pytest-benchmark's plugin (its entry point is disabled in pytest.ini: ``-p no:benchmark``).
+BENCHMARK_PLUGIN = "pytest_benchmark.plugin"
+SKIP_BENCHMARK = pytest.mark.skip(reason="a timing: run it with --benchmark-only")
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Load pytest-benchmark (its options, fixture and reports) only for a run given one of its options: every
+    other run is spared importing it. Its options are added here, before the command line is parsed."""
+    config = pluginmanager.get_plugin("pytestconfig")
+    given = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    if any(str(arg).startswith("--benchmark") for arg in given):
+        pluginmanager.import_plugin(BENCHMARK_PLUGIN)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -44,7 +57,10 @@ def pytest_configure(config):
                 f"unknown hypothesis profile {profile!r}; the suite registers {', '.join(PROFILES)} "
                 "(and hypothesis its own 'default')"
             ) from None
-    # Saved benchmark runs live in the project's benchmarks/ whatever the working directory (unless given).
+    # Timings run only with --benchmark-only (which overrides --benchmark-skip). Saved benchmark runs live in the
+    # project's benchmarks/ whatever the working directory (unless given).
+    if config.pluginmanager.has_plugin(BENCHMARK_PLUGIN):
+        config.option.benchmark_skip = True
     if getattr(config.option, "benchmark_storage", None) == BENCHMARK_DEFAULT_STORAGE:
         config.option.benchmark_storage = f"file://{BENCHMARKS}"
     # Under pytest-xdist (-n N) without an explicit --dist, distribute by group: each claims module stays on
@@ -58,7 +74,10 @@ def pytest_configure(config):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    timed = config.pluginmanager.has_plugin(BENCHMARK_PLUGIN)
     for item in items:
+        if not timed and "benchmark" in getattr(item, "fixturenames", ()):
+            item.add_marker(SKIP_BENCHMARK)  # as pytest-benchmark's --benchmark-skip does
         if item.get_closest_marker("matrix") is None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__ if hasattr(item, "module") else item.nodeid))
 

@@ -61,9 +61,9 @@ def rank_window(index: scrubbing.SimilarityIndex, p: float) -> tuple[np.ndarray,
 
 
 def kept_images(scrubber, scheme: str, similarity: str, prepared=None, acts=None) -> dict[str, np.ndarray]:
-    """Per noise level, per seed and image: is the label kept? The group scheme (5 seeds) is computed each run
-    (fast); the per-neuron scheme (3 seeds, ~0.4 s a pass) is memoised in the cache folder, keyed by the
-    activation bundle (checkpoint and data) and the scrubbing and grouping code."""
+    """Per noise level, per seed and image: is the label kept? Both schemes (group: 5 seeds; per neuron: 3 seeds,
+    ~0.4 s a pass) are memoised in the cache folder, keyed by the activation bundle (checkpoint and data) and the
+    scrubbing and grouping code; without ``prepared`` (no cache folder) they are computed."""
     seeds = SEEDS if scheme == "group" else NEURON_SEEDS
     if similarity == "rank":
         scrubber = dataclasses.replace(
@@ -73,12 +73,14 @@ def kept_images(scrubber, scheme: str, similarity: str, prepared=None, acts=None
     def compute() -> dict[str, np.ndarray]:
         return {noise_key(p): np.array([scrubber.kept_images(p, seed, scheme) for seed in seeds]) for p in NOISE_LEVELS}
 
-    if scheme == "group" or prepared is None:
+    if prepared is None:
         return compute()
     code = hashlib.blake2b(digest_size=8)
     for module in (scrubbing, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())
     code.update(repr((NOISE_LEVELS, seeds, similarity)).encode())
+    for part in scrubber.parts:  # the groups and readout it scrubs, whatever code derived them
+        code.update(np.ascontiguousarray(part).tobytes())
     return memoised(
         prepared.inputs.cache_dir / f"scrub-{scheme}-{similarity}-{acts.source.stem}-{code.hexdigest()}.npz", compute
     )

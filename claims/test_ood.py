@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from analysis import ood
-from analysis.labelling import L_THRESHOLD, R_THRESHOLD
+from analysis.labelling import L_THRESHOLD, R_THRESHOLD, band_labels
 from claims.probe_settings import SCALE, current_profile, independent_of_imports, probe_settings
 from report.ood import SECTION
 from report.plugin import record_section
@@ -112,15 +113,20 @@ def samples(numpy_net, mnist, template, margin, quota, prepared) -> dict[str, oo
 def _sample_cache_path(prepared, quota: int):
     """Keyed by the checkpoint's sha256, the data's digest, the quota, and the code that generates and runs the
     inputs."""
+    return _cache_path(prepared, "ood-sample", f"{ood.SEED}|{ood.CHUNK}|{quota}|{ood.LOOKS}|{ood.MAX_CHUNKS}")
+
+
+def _cache_path(prepared, kind: str, rule: str, more_sources: tuple[str, ...] = ()):
+    """A cache file of ``kind`` keyed by the checkpoint's sha256, the data's digest, ``rule``, and the source of the
+    code that generates and runs the inputs (and ``more_sources``)."""
     import hashlib
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    rule = f"{ood.SEED}|{ood.CHUNK}|{quota}|{ood.LOOKS}|{ood.MAX_CHUNKS}"
     h = hashlib.sha256(f"{prepared.inputs.checkpoint.sha256}|{prepared.mnist.identity}|{rule}".encode())
-    for source in ("analysis/ood.py", "analysis/labelling.py", "model/numpy_net.py"):
+    for source in ("analysis/ood.py", "analysis/labelling.py", "model/numpy_net.py", *more_sources):
         h.update((root / source).read_bytes())
-    return Path(prepared.inputs.cache_dir) / f"ood-sample-{h.hexdigest()[:24]}.npz"
+    return Path(prepared.inputs.cache_dir) / f"{kind}-{h.hexdigest()[:24]}.npz"
 
 
 @pytest.fixture(scope="module")
@@ -130,25 +136,71 @@ def oracles(numpy_net, mnist, template, margin) -> dict[str, ood.Oracle]:
 
 @pytest.fixture(scope="module")
 def findings(
-    samples, oracles, numpy_net, mnist, template, margin, quota, yardstick, search_settings
+    samples, oracles, numpy_net, mnist, template, margin, quota, yardstick, search_settings, prepared
 ) -> dict[str, dict]:
     """Each family's record: the sample's agreements, looks and verdict, the yardstick and base rate, the search's
     worst far disagreement reduced to a minimal counterexample (with the proof from its stored parameters), and
     (scale, blend) the fitted switch points. BLAS runs on one thread here: the forward passes are of a few dozen
-    images, where a multi-threaded BLAS spends more CPU waiting than computing (the numbers are the same)."""
+    images, where a multi-threaded BLAS spends more CPU waiting than computing (the numbers are the same).
+
+    A derandomised search (dev, ci) gives the same records for the same network, data, profile and code, so they
+    are memoised in the cache folder like the sample (:func:`_findings_cache_path`); the explore profile searches
+    afresh every run. A stored record is trusted only after its counterexample is run again through the network and
+    the function and gives the stored s, labels and logit diff; the proof of minimality is always computed on the
+    run's own network. So a stale or foreign cache file can never report a counterexample that is not one: it is
+    recomputed."""
     from threadpoolctl import threadpool_limits
 
-    out = {}
-    with threadpool_limits(1, user_api="blas"):
-        for name, sample in samples.items():
-            out[name] = _family_finding(
+    from fixtures.cache import as_json, memoised_json
+
+    def compute() -> dict[str, dict]:
+        return {
+            name: _family_finding(
                 name, sample, oracles[name], numpy_net, mnist, template, margin, quota, yardstick, search_settings
             )
+            for name, sample in samples.items()
+        }
+
+    def reproduces(stored: dict[str, dict]) -> bool:
+        return set(stored) == set(samples) and all(_reproduces(oracles[name], rec) for name, rec in stored.items())
+
+    with threadpool_limits(1, user_api="blas"):
+        if search_settings.derandomize:
+            out = memoised_json(_findings_cache_path(prepared, quota, search_settings), compute, reproduces)
+        else:
+            out = as_json(compute())
+        for name, rec in out.items():
+            ce = rec["counterexample"]
+            if ce is not None:
+                ce["proof"] = ood.prove_minimal(oracles[name], ce["params"], ce["minimality"])
     return out
 
 
+def _reproduces(oracle: ood.Oracle, rec: dict) -> bool:
+    """Whether a stored record's counterexample, run again through this run's network and the function, gives
+    exactly the s, function label, network label and logit diff it states, and still disagrees. (Evaluated alone,
+    as it was when recorded: a batch's BLAS kernels may round the last bits differently.)"""
+    ce = rec.get("counterexample")
+    if ce is None:
+        return True
+    (s,), (d,) = oracle.evaluate([ce["params"]])
+    function = int(band_labels(np.array([s]))[0])
+    stated = (ce["s"], ce["logit_diff"], ce["function_label"], ce["network_label"])
+    return (float(s), float(d), function, int(d > 0)) == stated and bool(oracle.disagrees([ce["params"]])[0])
+
+
+def _findings_cache_path(prepared, quota: int, search_settings):
+    """Keyed like the sample, and by the search: the profile's settings, hypothesis's version, and the code that
+    searches, reduces and records."""
+    import hypothesis
+
+    search = f"findings|{quota}|{search_settings.max_examples}|{current_profile()}|{hypothesis.__version__}"
+    sources = ("claims/test_ood.py", "claims/probe_settings.py", "model/labelling.py")
+    return _cache_path(prepared, "ood-findings", search, sources)
+
+
 def _family_finding(name, sample, oracle, numpy_net, mnist, template, margin, quota, yardstick, search_settings):
-    """One family's record (see :func:`findings`)."""
+    """One family's record (see :func:`findings`), without the proof of minimality."""
     with independent_of_imports():  # the same examples whatever else this invocation imported
         found = ood.search_counterexample(
             name,
@@ -161,9 +213,6 @@ def _family_finding(name, sample, oracle, numpy_net, mnist, template, margin, qu
         )
     rec = ood.family_record(sample, found, quota, yardstick, oracle)
     rec["search"].update(examples=search_settings.max_examples, examples_per_profile=_budget())
-    ce = rec["counterexample"]
-    if ce is not None:
-        ce["proof"] = ood.prove_minimal(oracle, ce["params"], ce["minimality"])
     return rec
 
 
