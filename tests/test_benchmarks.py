@@ -182,10 +182,11 @@ def test_writing_the_report(benchmark, prepared, tmp_path):
     """Writing claims.json, claims.md, the HTML page and the badge from a warm run's document (the HTML and badge
     libraries imported in the round, as in a run)."""
     from claims.presentation import PRESENTATION
+    from report.records import RunReport
     from report.write import write_report
 
     out = tmp_path / "report"
     done = _claims_run("claims/", "-q", "-p", "no:randomly", f"--report-dir={out}")
     assert done.returncode == 0, done.stdout[-2000:]
-    doc = json.loads((out / "claims.json").read_text())
-    benchmark.pedantic(write_report, args=(out, doc), kwargs={"presentation": PRESENTATION}, rounds=3, iterations=1)
+    report = RunReport.from_document(json.loads((out / "claims.json").read_text()))
+    benchmark.pedantic(write_report, args=(out, report), kwargs={"presentation": PRESENTATION}, rounds=3, iterations=1)
