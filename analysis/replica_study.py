@@ -612,6 +612,25 @@ def headline_text(path: str, h: Mapping[str, Any]) -> str:
     return text
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _power_sentence(power: Mapping[str, Any]) -> str:
+    """The rule's power in words: the fewest recurrences called a property of the task, and the chance of it."""
+    n, fewest, shares = power["n"], power["fewest_for_task"], power["task_given_share"]
+    if fewest is None:
+        return (
+            f"With {_count(n, 'replica')} no record can be called a property of the task (even {n}/{n} has a lower "
+            f"bound below {TASK_MIN_LOWER:.0%}); the documented study has {STUDY_SIZE} in its main arm."
+        )
+    return (
+        f"The rule's power with {_count(n, 'replica')}: a record is called a property of the task from {fewest}/{n} "
+        f"recurrences on; one that recurs on a true 90% of networks is so called with probability "
+        f"{shares['0.90']:.0%}, on 95% with {shares['0.95']:.0%}, on 99% with {shares['0.99']:.0%}."
+    )
+
+
 def _names(study: Mapping[str, Any], category: str) -> list[str]:
     return list(study["by_category"].get(category, []))
 
@@ -643,18 +662,14 @@ def paragraph(study: Mapping[str, Any]) -> str:
         "recipes": "the challenge network's own labels with a declared grid of recipes",
     }
     power = study["power"]
-    shares = power["task_given_share"]
     parts = [
         f"Replicas of the challenge architecture in {len(arms)} arm{'s' if len(arms) > 1 else ''}: "
-        + "; ".join(f"**{a}** ({v['n']} replicas, trained on {arm_words.get(a, a)})" for a, v in arms.items())
+        + "; ".join(f"**{a}** ({_count(v['n'], 'replica')}, trained on {arm_words.get(a, a)})" for a, v in arms.items())
         + ". Each network is judged twice: as written (the write-up's band) and at its own fit (its own best band on "
         "the training images; groups and PCA are always its own), the challenge network included. A record *recurs* "
         "on a replica when it holds there or holds as corrected; categories come from the main arm "
         f"({study['main_arm']}) at the own fit, with Wilson {CONFIDENCE:.0%} intervals.",
-        f"The rule's power with {n} replicas: a record is called a property of the task from "
-        f"{power['fewest_for_task']}/{n} recurrences on; one that recurs on a true 90% of networks is so called with "
-        f"probability {shares.get('0.90', 0):.0%}, on 95% with {shares.get('0.95', 0):.0%}, on 99% with "
-        f"{shares.get('0.99', 0):.0%}.",
+        _power_sentence(power),
         f"**Properties of the task** (≥ {TASK_MIN_FRACTION:.0%}, lower bound ≥ {TASK_MIN_LOWER:.0%}): "
         f"{listing('task')}.",
         f"**Properties of this network** (hold on the challenge network, upper bound < {NETWORK_MAX_UPPER:.0%}): "
