@@ -240,6 +240,9 @@ class Judgement:
         return decide(self.holds, self.erratum)
 
 
+_COUNTS = ("counts digest",)  # the memo key of a resample's hashed multiplicities
+
+
 @dataclass
 class Sample:
     """The per-image arrays a claim is computed on (``tables``: name → {key → array with one row per image};
@@ -300,12 +303,16 @@ class Sample:
         judging one sample on the same resamples (a ``seed_group``) share it."""
         store, size = self._shared.setdefault(per_resample, {}), 4096 if per_resample else 256
         if per_resample and self.counts is not None:
-            key = (key, tuple(hashlib.blake2b(c.tobytes(), digest_size=16).digest() for c in self.counts.values()))
+            key = (key, self.memo(_COUNTS, self._digest))
         if key not in store:
             if len(store) >= size:
                 del store[next(iter(store))]
             store[key] = compute()
         return store[key]
+
+    def _digest(self) -> tuple[bytes, ...]:
+        """The resample's multiplicities as a short key (hashed once per resample)."""
+        return tuple(hashlib.blake2b(c.tobytes(), digest_size=16).digest() for c in self.counts.values())
 
     def resampled(self, rng: np.random.Generator) -> Sample:
         counts = {

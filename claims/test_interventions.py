@@ -20,6 +20,7 @@ from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band
 from analysis.robustness import Bound, Choice, Excluded, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
 from claims.samples import (
+    RESAMPLED,
     ActiveNeurons,
     dead_choice,
     dead_excluded,
@@ -141,6 +142,7 @@ def on_the_sample(d: Sample) -> tuple[ActiveNeurons, dict[str, np.ndarray], np.n
         "outside the anti-1-like region (CLAIMS.md), or only the band, where the hypothesis says neither "
         "group detects anything",
     ),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -197,6 +199,7 @@ def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, d
         why='"almost all data points": the images outside the '
         "anti-1-like region (CLAIMS.md: inside it the group is what makes them class 1) or all images",
     ),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -284,6 +287,7 @@ def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -336,6 +340,7 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample,
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -393,6 +398,7 @@ def test_each_region_excites_its_own_group(verdict, neuron_sample, dla_figure):
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -510,6 +516,7 @@ AT_AN_EDGE = Excluded(
     ),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded(), AT_AN_EDGE],
 )
@@ -606,6 +613,7 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, neuron_sample, min
     ),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -690,7 +698,7 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min
     ),
     groups_choice(),
     dead_choice(),
-    resampled="the 60,000 training images (each neuron's minimum and range held at the full sample's)",
+    resampled=RESAMPLED[:-1] + "; each neuron's minimum and range held at the full sample's)",
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -698,15 +706,13 @@ def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: 
     t, w = d.table("train"), d.weights("train")
     post = t["post"]
     g = detector_groups(d, groups, dead_fraction)
-    order = None if w is None else d.fixed["column_order"]()
 
     def offsets(mask: np.ndarray, region: int) -> np.ndarray:
         where = (t["region"] != region) if inactive == "other-regions" else (t["region"] == MIDDLE)
+        summary = None if w is None else d.fixed["sorted_columns"]((inactive, region), where)
         return d.memo(
             ("offsets", inactive, region, mask.tobytes()),
-            lambda: neurons.no_detection_offset(
-                post, mask, where, w, None if order is None else order[:, mask], fitted_on(d).fixed["extremes"]()
-            ),
+            lambda: neurons.no_detection_offset(post, mask, where, w, summary, fitted_on(d).fixed["extremes"]()),
         )
 
     by_group = {"one": offsets(g.one, ONE), "anti_one": offsets(g.anti_one, ANTI)}
