@@ -121,17 +121,35 @@ class Choice:
         high: float,
         *,
         why: str,
+        words: Mapping[float, str],
+        between: str,
         steps: int = SPAN_STEPS,
         integer: bool = False,
     ) -> Choice:
         """A numeric range as a declared, fixed set of values: ``low``, ``high``, the ``steps - 1`` points
-        evenly between them, and the default."""
+        evenly between them, and the default. ``words``: the words that allow the default, ``low`` and ``high``
+        (each its own); ``between``: those that allow the points between them."""
         if not low <= default <= high or not low < high:
             raise ValueError(f"choice {name}: need low <= default <= high, got {low}, {default}, {high}")
+
+        def said(v: float) -> str | None:
+            return next((w for k, w in words.items() if math.isclose(k, v, rel_tol=1e-12, abs_tol=1e-15)), None)
+
+        unsaid = [v for v in (default, low, high) if said(v) is None]
+        if unsaid:
+            raise ValueError(f"choice {name}: no words for {unsaid} (the default, low and high each need theirs)")
         grid = np.linspace(low, high, steps + 1)
         grid = np.unique(np.round(grid).astype(int)) if integer else grid
         values = [default] + [v.item() for v in grid if not math.isclose(v, default, rel_tol=1e-12, abs_tol=1e-15)]
-        return cls.values_of(name, default, values, why=why, low=float(low), high=float(high), integer=integer)
+        return cls.values_of(
+            name,
+            default,
+            {v: said(v) or between for v in values},
+            why=why,
+            low=float(low),
+            high=float(high),
+            integer=integer,
+        )
 
     @property
     def numeric(self) -> bool:

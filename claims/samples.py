@@ -40,7 +40,18 @@ GROUPS = dict(
 
 
 def dead_choice() -> Choice:
-    return Choice.span("dead_fraction", 0.0, 0.0, 0.001, **DEAD)
+    return Choice.span(
+        "dead_fraction",
+        0.0,
+        0.0,
+        0.001,
+        **DEAD,
+        words={
+            0.0: 'CLAIMS.md: "dead" is never active on the training set',
+            0.001: '"useless" read loosely: active on at most 0.1% of the training images (60)',
+        },
+        between='"useless" read loosely: active on at most this share of the training images, between none and 0.1%',
+    )
 
 
 def dead_excluded() -> Excluded:

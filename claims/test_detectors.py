@@ -215,6 +215,12 @@ def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
         why='the write-up says it of every detector ("1 '
         'detector neurons are active for … and inactive otherwise"): CLAIMS.md accepts ≥ 90% of them, the '
         "literal reading all",
+        words={
+            TRACKING_SHARE: "CLAIMS.md: a detector tracks its region for ≥ 90% of the detectors",
+            1.0: 'the literal reading: the write-up says it of every detector ("1 detector neurons are active for '
+            '… and inactive for otherwise")',
+        },
+        between="between CLAIMS.md's 90% and the literal every detector",
     ),
     resampled="the 60,000 training images (the groups are fixed on all of them)",
 )

@@ -688,6 +688,14 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min
         why='"represents the baseline for no detection": the median where the '
         "neuron should detect nothing within 5% of its range above its minimum (CLAIMS.md); 2.5% to 10% are "
         "as defensible",
+        words={
+            0.05: 'CLAIMS.md: "the baseline for no detection" when the median where the neuron should detect nothing '
+            "lies within 5% of its range above its minimum",
+            0.025: '"represents the baseline" read more strictly: within 2.5% of the range, half of CLAIMS.md\'s 5%',
+            0.10: '"represents the baseline" read more loosely: within the lowest tenth of the range',
+        },
+        between="a tolerance between 2.5% and 10% of the range: the write-up gives no scale, so each is as "
+        "defensible as CLAIMS.md's 5%",
     ),
     Choice.among(
         "inactive",
@@ -866,6 +874,11 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, scrubbing_sample,
         0.005,
         ABOUT,
         why='"~6%": CLAIMS.md accepts [5%, 7%] (±1 pp); a reader who takes it as a rounded value accepts [5.5%, 6.5%]',
+        words={
+            ABOUT: 'CLAIMS.md: "~6%" accepted within [5%, 7%] (±1 pp)',
+            0.005: '"~6%" taken as a rounded value: [5.5%, 6.5%] (±0.5 pp)',
+        },
+        between="\"~\": a tolerance between the rounded value's ±0.5 pp and CLAIMS.md's ±1 pp",
     ),
     resampled="the 60,000 training images (scrubbing draws held fixed, as for causal-scrubbing)",
     max_examples=20,
