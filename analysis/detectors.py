@@ -4,6 +4,8 @@ quadrant of the PCA loadings a neuron sits in."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 TOP_RIGHT, TOP_LEFT, OTHER = "top_right", "top_left", "other"
@@ -66,24 +68,58 @@ def auc_from_ranks(
     ranks: np.ndarray, positive: np.ndarray, weights: np.ndarray | None = None, columns: np.ndarray | None = None
 ) -> np.ndarray:
     """Per column (of ``columns``; None: all): the probability that a random positive image scores higher than a
-    random negative one (ties count ½), images counted ``weights`` times: the Mann–Whitney AUC. NaN where a class
-    is empty."""
-    positive = np.asarray(positive, dtype=bool)
-    w = np.ones(len(positive)) if weights is None else np.asarray(weights, dtype=np.float64)
-    w_pos, w_neg = w * positive, w * ~positive
-    n_pos, n_neg = float(w_pos.sum()), float(w_neg.sum())
-    columns = np.arange(ranks.shape[1]) if columns is None else np.asarray(columns)
-    out = np.full(len(columns), np.nan)
-    if n_pos == 0 or n_neg == 0:
+    random negative one (ties count ½), images counted ``weights`` times (integer multiplicities): the
+    Mann–Whitney AUC. NaN where a class is empty. (:class:`RankCounts` is this, prepared once for many
+    weightings.)"""
+    return RankCounts.of(ranks, positive, columns).auc(weights, columns)
+
+
+@dataclass(frozen=True)
+class RankCounts:
+    """Tie-ranked columns (:func:`tie_ranks`) and a positive class, prepared for :meth:`auc` under many
+    weightings: per column, the rows off its most common rank and their codes 2 × rank + positive. The most
+    common rank's positive and negative weights follow from the totals (integer multiplicities add exactly),
+    so a mostly silent detector costs only the images it fires on."""
+
+    positive: np.ndarray
+    rows: dict[int, np.ndarray]  # per column: the rows off its most common rank
+    codes: dict[int, np.ndarray]  # their 2 × rank + positive
+    mode: dict[int, int]  # per column: its most common rank
+    size: dict[int, int]  # per column: how many distinct ranks
+
+    @classmethod
+    def of(cls, ranks: np.ndarray, positive: np.ndarray, columns: np.ndarray | None = None) -> RankCounts:
+        positive = np.asarray(positive, dtype=bool)
+        columns = np.arange(ranks.shape[1]) if columns is None else np.asarray(columns)
+        rows, codes, mode, size = {}, {}, {}, {}
+        for c in (int(c) for c in columns):
+            column = ranks[:, c]
+            counts = np.bincount(column)
+            m = int(np.argmax(counts))
+            off = np.flatnonzero(column != m)
+            rows[c], codes[c] = off, 2 * column[off] + positive[off]
+            mode[c], size[c] = m, len(counts)
+        return cls(positive, rows, codes, mode, size)
+
+    def auc(self, weights: np.ndarray | None = None, columns: np.ndarray | None = None) -> np.ndarray:
+        """:func:`auc_from_ranks` of the prepared columns (``columns``; None: all prepared)."""
+        w = np.ones(len(self.positive)) if weights is None else np.asarray(weights, dtype=np.float64)
+        if weights is not None and not np.array_equal(w, np.round(w)):
+            raise ValueError("weights must be integer multiplicities")
+        w_pos, w_neg = w * self.positive, w * ~self.positive
+        n_pos, n_neg = float(w_pos.sum()), float(w_neg.sum())
+        columns = list(self.rows) if columns is None else [int(c) for c in columns]
+        out = np.full(len(columns), np.nan)
+        if n_pos == 0 or n_neg == 0:
+            return out
+        for j, c in enumerate(columns):
+            both = np.bincount(self.codes[c], weights=w[self.rows[c]], minlength=2 * self.size[c])
+            neg, pos = both[0::2], both[1::2]
+            m = self.mode[c]
+            neg[m], pos[m] = n_neg - neg.sum(), n_pos - pos.sum()  # exact: sums of integers
+            below = np.cumsum(neg) - neg  # negatives strictly below each distinct value
+            out[j] = float(np.sum(pos * (below + 0.5 * neg))) / (n_pos * n_neg)  # no BLAS call: ~10× faster here
         return out
-    for j, c in enumerate(columns):
-        column = ranks[:, c]  # contiguous in tie_ranks' column-major layout: bincount is then ~10× faster
-        size = int(column.max()) + 1
-        pos = np.bincount(column, weights=w_pos, minlength=size)
-        neg = np.bincount(column, weights=w_neg, minlength=size)
-        below = np.cumsum(neg) - neg  # negatives strictly below each distinct value
-        out[j] = float(np.sum(pos * (below + 0.5 * neg))) / (n_pos * n_neg)  # no BLAS call: ~10× faster here
-    return out
 
 
 def quadrants(loadings: np.ndarray) -> np.ndarray:

@@ -52,12 +52,22 @@ class BandScorer:
     n_ones: int
 
     @classmethod
-    def fit(cls, s: np.ndarray, labels: np.ndarray) -> "BandScorer":
+    def fit(
+        cls, s: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, order: np.ndarray | None = None
+    ) -> "BandScorer":
+        """``weights``: integer multiplicities (a bootstrap resample): the scorer of the rows repeated by them.
+        ``order``: ``s``'s stable argsort, when it is known (it does not depend on the weights)."""
         if s.shape != labels.shape or s.ndim != 1:
             raise ValueError(f"s and labels must be 1-d of equal length, got {s.shape} and {labels.shape}")
-        order = np.argsort(s, kind="stable")
+        order = np.argsort(s, kind="stable") if order is None else np.asarray(order)
         zero = (labels[order] == 0).astype(np.int64)
-        return cls(s[order], np.concatenate([[0], np.cumsum(zero)]), int(np.sum(labels != 0)))
+        if weights is None:
+            return cls(s[order], np.concatenate([[0], np.cumsum(zero)]), int(np.sum(labels != 0)))
+        # repeating the sorted rows sorts the repeated rows: the same values; tied rows may order their labels
+        # otherwise, but a band's edges fall between distinct values only
+        w = np.asarray(weights)[order]
+        ones = int(np.asarray(weights)[labels != 0].sum())
+        return cls(np.repeat(s[order], w), np.concatenate([[0], np.cumsum(np.repeat(zero, w))]), ones)
 
     def agreement(self, low: np.ndarray | float, high: np.ndarray | float) -> np.ndarray:
         """Vectorised over arrays of thresholds; the band is open: ``low < s < high``."""

@@ -44,23 +44,37 @@ def dead_neurons(post: np.ndarray, weights: np.ndarray | None = None, fraction: 
 
 
 def groups_by_firing(
-    post: np.ndarray, region: np.ndarray, weights: np.ndarray | None = None, dead_fraction: float = 0.0
+    post: np.ndarray,
+    region: np.ndarray,
+    weights: np.ndarray | None = None,
+    dead_fraction: float = 0.0,
+    full: Groups | None = None,
+    moments: weighted.Moments | None = None,
 ) -> Groups:
     """Detector groups by where a neuron fires: an active neuron is a "1" detector if its mean activation on
     1-like images exceeds its mean on anti-1-like images, else an "anti-1" detector (CLAIMS.md's definition).
-    Dead: see :func:`dead_neurons`."""
+    Dead: see :func:`dead_neurons`. ``full``: the full sample's groups, for a bootstrap resample: it keeps their
+    dead set ("never active" is a statement about all the images), and a neuron it leaves silent on both regions
+    keeps its group (the resample has no evidence either way); otherwise a resample that misses a rare neuron's
+    few active images would call it dead, or "anti-1" by the tie, and shift the counts by resampling alone.
+    ``moments``: ``post`` summarised once (:class:`weighted.Moments`), for many resamples' means."""
     if post.shape[0] != region.shape[0]:
         raise ValueError(f"{post.shape[0]} activation rows but {region.shape[0]} regions")
     for r, name in ((ONE, "1-like"), (ANTI, "anti-1-like")):
         if not weighted.total(weights, region == r):
             raise ValueError(f"no {name} images: the detector groups are defined by where neurons fire on both regions")
-    dead = dead_neurons(post, weights, dead_fraction)
+    dead = dead_neurons(post, weights, dead_fraction) if full is None else full.dead
     if weights is None:
         on_one = post[region == ONE].mean(axis=0)
         on_anti = post[region == ANTI].mean(axis=0)
+    elif moments is not None:
+        on_one, on_anti = moments.mean(weights, region == ONE), moments.mean(weights, region == ANTI)
     else:
         on_one, on_anti = weighted.mean(post, weights, region == ONE), weighted.mean(post, weights, region == ANTI)
-    one = ~dead & (on_one > on_anti)
+    one = on_one > on_anti
+    if full is not None:
+        one = np.where((on_one > 0) | (on_anti > 0), one, full.one)
+    one = ~dead & one
     return Groups(one=one, anti_one=~dead & ~one, dead=dead)
 
 
@@ -74,21 +88,30 @@ def groups_by_arms(components: np.ndarray, arm_one: np.ndarray, arm_anti: np.nda
 
 
 def typical_contribution(
-    post: np.ndarray, direction: np.ndarray, typical: str = "std", weights: np.ndarray | None = None
+    post: np.ndarray,
+    direction: np.ndarray,
+    typical: str = "std",
+    weights: np.ndarray | None = None,
+    moments: weighted.Moments | None = None,
 ) -> np.ndarray:
     """Per neuron: logit-diff weight × typical activation, its standard deviation over the images (``"std"``,
-    how much the neuron moves the logit diff) or its mean (``"mean"``, what it adds on average)."""
+    how much the neuron moves the logit diff) or its mean (``"mean"``, what it adds on average). ``moments``:
+    ``post`` converted once (:class:`weighted.Moments`), for many resamples."""
     if typical not in ("std", "mean"):
         raise ValueError(f"typical activation must be 'std' or 'mean', not {typical!r}")
     if weights is None:
         scale = post.std(axis=0, dtype=np.float64) if typical == "std" else post.mean(axis=0, dtype=np.float64)
     else:
-        scale = mean = weighted.mean(post, weights)
+        scale = mean = weighted.mean(post, weights) if moments is None else moments.mean(weights)
         if typical == "std":  # post-ReLU activations are >= 0: a column of weighted mean 0 is 0 throughout, std 0
             scale = np.zeros_like(mean)
             varies = mean > 0
-            cols = post[:, varies]
-            scale[varies] = np.sqrt(np.maximum(weighted.mean(cols * cols, weights) - mean[varies] ** 2, 0.0))
+            if moments is None:
+                cols = post[:, varies]
+                squares = weighted.mean(cols * cols, weights)
+            else:
+                squares = moments.mean_squares(weights)[varies]
+            scale[varies] = np.sqrt(np.maximum(squares - mean[varies] ** 2, 0.0))
     return np.asarray(direction, dtype=np.float64) * scale
 
 
@@ -112,25 +135,33 @@ def no_detection_offset(
     mask: np.ndarray,
     inactive: np.ndarray,
     weights: np.ndarray | None = None,
-    order: np.ndarray | None = None,
+    summary: weighted.SortedColumns | None = None,
     extremes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Per neuron of ``mask``: (median activation on the ``inactive`` rows − dataset minimum) / activation
     range. 0 when the neuron sits exactly at its minimum wherever it is meant not to detect anything. The
     minimum and range are over all rows given (a resample weights the median, not them), or ``extremes``
-    (every neuron's minimum and maximum, fitted elsewhere); ``order``: the masked columns' argsort along axis 0,
-    if known (it does not depend on the weights)."""
-    cols = post[:, mask]
-    if not cols.shape[1]:
+    (every neuron's minimum and maximum, fitted elsewhere); ``summary``: ``post``'s columns sorted once for
+    medians over the ``inactive`` rows (:class:`weighted.SortedColumns`; it does not depend on the weights)."""
+    n = int(np.count_nonzero(mask))
+    if not n:
         return np.zeros(0)
     if not weighted.total(weights, inactive):
-        return np.full(cols.shape[1], np.nan)
-    low, high = (cols.min(axis=0), cols.max(axis=0)) if extremes is None else (extremes[0][mask], extremes[1][mask])
+        return np.full(n, np.nan)
+    if extremes is None:
+        cols = post[:, mask]
+        low, high = cols.min(axis=0), cols.max(axis=0)
+    else:
+        low, high = extremes[0][mask], extremes[1][mask]
     span = high - low
     if weights is None:
-        offset = np.median(cols[inactive], axis=0) - low
+        offset = np.median(post[:, mask][inactive], axis=0) - low
+    elif summary is not None:
+        if not np.array_equal(summary.where, inactive):
+            raise ValueError("the summary's rows are not the inactive rows")
+        offset = summary.medians(weights, np.flatnonzero(mask)) - low
     else:
-        offset = weighted.median_columns(cols, np.where(inactive, weights, 0), order) - low
+        offset = weighted.median_columns(post[:, mask], np.where(inactive, weights, 0)) - low
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(span > 0, offset / span, 0.0)
 

@@ -121,17 +121,35 @@ class Choice:
         high: float,
         *,
         why: str,
+        words: Mapping[float, str],
+        between: str,
         steps: int = SPAN_STEPS,
         integer: bool = False,
     ) -> Choice:
         """A numeric range as a declared, fixed set of values: ``low``, ``high``, the ``steps - 1`` points
-        evenly between them, and the default."""
+        evenly between them, and the default. ``words``: the words that allow the default, ``low`` and ``high``
+        (each its own); ``between``: those that allow the points between them."""
         if not low <= default <= high or not low < high:
             raise ValueError(f"choice {name}: need low <= default <= high, got {low}, {default}, {high}")
+
+        def said(v: float) -> str | None:
+            return next((w for k, w in words.items() if math.isclose(k, v, rel_tol=1e-12, abs_tol=1e-15)), None)
+
+        unsaid = [v for v in (default, low, high) if said(v) is None]
+        if unsaid:
+            raise ValueError(f"choice {name}: no words for {unsaid} (the default, low and high each need theirs)")
         grid = np.linspace(low, high, steps + 1)
         grid = np.unique(np.round(grid).astype(int)) if integer else grid
         values = [default] + [v.item() for v in grid if not math.isclose(v, default, rel_tol=1e-12, abs_tol=1e-15)]
-        return cls.values_of(name, default, values, why=why, low=float(low), high=float(high), integer=integer)
+        return cls.values_of(
+            name,
+            default,
+            {v: said(v) or between for v in values},
+            why=why,
+            low=float(low),
+            high=float(high),
+            integer=integer,
+        )
 
     @property
     def numeric(self) -> bool:
@@ -240,6 +258,9 @@ class Judgement:
         return decide(self.holds, self.erratum)
 
 
+_COUNTS = ("counts digest",)  # the memo key of a resample's hashed multiplicities
+
+
 @dataclass
 class Sample:
     """The per-image arrays a claim is computed on (``tables``: name → {key → array with one row per image};
@@ -300,12 +321,16 @@ class Sample:
         judging one sample on the same resamples (a ``seed_group``) share it."""
         store, size = self._shared.setdefault(per_resample, {}), 4096 if per_resample else 256
         if per_resample and self.counts is not None:
-            key = (key, tuple(hashlib.blake2b(c.tobytes(), digest_size=16).digest() for c in self.counts.values()))
+            key = (key, self.memo(_COUNTS, self._digest))
         if key not in store:
             if len(store) >= size:
                 del store[next(iter(store))]
             store[key] = compute()
         return store[key]
+
+    def _digest(self) -> tuple[bytes, ...]:
+        """The resample's multiplicities as a short key (hashed once per resample)."""
+        return tuple(hashlib.blake2b(c.tobytes(), digest_size=16).digest() for c in self.counts.values())
 
     def resampled(self, rng: np.random.Generator) -> Sample:
         counts = {

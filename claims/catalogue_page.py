@@ -111,6 +111,8 @@ def _choices(declaration: Any, probe: bool) -> list[str]:
         lines.append("- **Open choices** (the default first; the robustness run explores the rest):")
         for c in declaration.choices:
             lines.append(f"  - `{c.name}` = `{format_value(c.default)}` ({_choice_range(c)}): {_paragraph(c.why)}")
+            if any(c.words):  # each declared value with the words that allow it
+                lines += [f"    - `{format_value(v)}`: {_paragraph(c.words_for(v))}" for v in c.options]
     if getattr(declaration, "not_explored", None):
         lines.append(f"- **Not explored:** {_paragraph(declaration.not_explored)}")
     if getattr(declaration, "resampled", None):

@@ -19,6 +19,7 @@ import numpy as np
 from analysis import ablation, neurons, scrubbing, wrong_hypotheses
 from analysis.robustness import Choice, Excluded, Sample
 from analysis.scrubbing import SEEDS, noise_key
+from analysis.weighted import Moments, SortedColumns
 from fixtures.cache import memoised
 from model import interventions
 from model.interventions import Readout
@@ -27,6 +28,11 @@ DEAD = dict(
     why='"dead (useless)": never active on the training set (CLAIMS.md), or active on at most 0.1% of it '
     "(60 images), which a reader could also call useless"
 )
+RESAMPLED = (
+    "the 60,000 training images (the detector groups re-formed on each resample among the neurons alive on all of "
+    "them: the dead set, never active on the full sample, is held fixed, and so is the group of a neuron the "
+    "resample leaves silent on the 1-like and anti-1-like images)"
+)
 GROUPS = dict(
     why="CLAIMS.md accepts either definition of the detector groups: by where a neuron fires (1-like vs "
     "anti-1-like images) or by the write-up's route, the PCA arm direction it loads on"
@@ -34,7 +40,18 @@ GROUPS = dict(
 
 
 def dead_choice() -> Choice:
-    return Choice.span("dead_fraction", 0.0, 0.0, 0.001, **DEAD)
+    return Choice.span(
+        "dead_fraction",
+        0.0,
+        0.0,
+        0.001,
+        **DEAD,
+        words={
+            0.0: 'CLAIMS.md: "dead" is never active on the training set',
+            0.001: '"useless" read loosely: active on at most 0.1% of the training images (60)',
+        },
+        between='"useless" read loosely: active on at most this share of the training images, between none and 0.1%',
+    )
 
 
 def dead_excluded() -> Excluded:
@@ -65,7 +82,8 @@ def neuron_sample(
             "readout": readout,
             "components": pca.components,
             "arms": None if arms is None else (arms[0].outward, arms[1].outward),
-            "column_order": cache(lambda: np.argsort(post, axis=0, kind="stable").astype(np.int32)),
+            "sorted_columns": sorted_columns(post),
+            "moments": cache(lambda: Moments.of(post)),
             "active": cache(lambda: ActiveNeurons.of(post, readout)),
             "extremes": cache(lambda: (post.min(axis=0), post.max(axis=0))),
         },
@@ -84,12 +102,29 @@ def neuron_sample(
             },
             {
                 **sample.fixed,
-                "column_order": cache(lambda: np.argsort(test_post, axis=0, kind="stable").astype(np.int32)),
+                "sorted_columns": sorted_columns(test_post, ~neurons.dead_neurons(post)),
+                "moments": cache(lambda: Moments.of(test_post)),
                 "active": cache(lambda: sample.fixed["active"]().on(test_post)),
                 "fitted": sample,
             },
         )
     return sample
+
+
+def sorted_columns(post: np.ndarray, alive: np.ndarray | None = None) -> Callable[[Any, np.ndarray], SortedColumns]:
+    """``summary(key, where)``: the columns of the neurons alive on the training images (``alive``; by default those
+    active on some row of ``post``) sorted once, for weighted medians over the rows ``where`` (one summary per
+    key, built on first use): every detector group of a resample lies among them (the dead set is held fixed)."""
+    made: dict[Any, SortedColumns] = {}
+    columns = cache(lambda: np.flatnonzero(~neurons.dead_neurons(post) if alive is None else alive))
+    order = cache(lambda: np.argsort(post[:, columns()], axis=0, kind="stable"))
+
+    def summary(key: Any, where: np.ndarray) -> SortedColumns:
+        if key not in made:
+            made[key] = SortedColumns.of(post, where, columns(), order())
+        return made[key]
+
+    return summary
 
 
 def fitted_on(d: Sample) -> Sample:
@@ -130,14 +165,22 @@ def with_fixed(sample: Sample, **fixed: Any) -> Sample:
 
 def detector_groups(d: Sample, definition: str = "firing", dead_fraction: float = 0.0) -> neurons.Groups:
     """The detector groups of the (resampled) images: by firing (:func:`neurons.groups_by_firing`) or by arm
-    direction (:func:`neurons.groups_by_arms`, the full sample's arms); dead: active on ≤ ``dead_fraction``. A
-    held-out sample takes the training images' groups."""
+    direction (:func:`neurons.groups_by_arms`, the full sample's arms); dead: active on ≤ ``dead_fraction`` of
+    the full sample. A resample re-judges the group of each neuron alive on the full sample and firing on the
+    resample's 1-like or anti-1-like images; the dead set, and the group of a neuron the resample leaves silent
+    there, are the full sample's (``full`` of :func:`neurons.groups_by_firing`). A held-out sample takes the
+    training images' groups."""
     if d.fixed.get("fitted") is not None:
         return detector_groups(d.fixed["fitted"], definition, dead_fraction)
 
     def compute() -> neurons.Groups:
         t = d.table("train")
-        firing = neurons.groups_by_firing(t["post"], t["region"], d.weights("train"), dead_fraction)
+        w = d.weights("train")
+        if w is None:
+            firing = neurons.groups_by_firing(t["post"], t["region"], None, dead_fraction)
+        else:
+            full = detector_groups(replace(d, counts=None, _memo={}), "firing", dead_fraction)  # shared: computed once
+            firing = neurons.groups_by_firing(t["post"], t["region"], w, dead_fraction, full, d.fixed["moments"]())
         if definition == "firing":
             return firing
         if d.fixed["arms"] is None:

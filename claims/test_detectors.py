@@ -183,8 +183,16 @@ def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
     if masks is None:
         return None
     rank, region, w = d.table("train")["rank"], d.table("train")["region"], d.weights("train")
+
+    def prepared(own: int, mask: np.ndarray) -> detectors.RankCounts:
+        # the ranks and regions do not depend on the resample: prepared once for the sample and its resamples
+        return d.shared(
+            ("rank counts", own, mask.tobytes()),
+            lambda: detectors.RankCounts.of(rank, region == own, np.flatnonzero(mask)),
+        )
+
     return {
-        name: detectors.auc_from_ranks(rank, region == own, w, np.flatnonzero(mask))
+        name: prepared(own, mask).auc(w, np.flatnonzero(mask))
         for name, mask, own in (("one", masks[0], ONE), ("anti_one", masks[1], ANTI))
     }
 
@@ -207,6 +215,12 @@ def detector_aucs(d: Sample, groups: str) -> dict[str, np.ndarray] | None:
         why='the write-up says it of every detector ("1 '
         'detector neurons are active for … and inactive otherwise"): CLAIMS.md accepts ≥ 90% of them, the '
         "literal reading all",
+        words={
+            TRACKING_SHARE: "CLAIMS.md: a detector tracks its region for ≥ 90% of the detectors",
+            1.0: 'the literal reading: the write-up says it of every detector ("1 detector neurons are active for '
+            '… and inactive for otherwise")',
+        },
+        between="between CLAIMS.md's 90% and the literal every detector",
     ),
     resampled="the 60,000 training images (the groups are fixed on all of them)",
 )

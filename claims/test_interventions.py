@@ -20,6 +20,7 @@ from analysis.labelling import ANTI, L_THRESHOLD, MIDDLE, ONE, R_THRESHOLD, band
 from analysis.robustness import Bound, Choice, Excluded, Judgement, Sample, declare
 from analysis.scrubbing import NOISE_LEVELS, SEEDS, noise_key
 from claims.samples import (
+    RESAMPLED,
     ActiveNeurons,
     dead_choice,
     dead_excluded,
@@ -143,6 +144,7 @@ def on_the_sample(d: Sample) -> tuple[ActiveNeurons, dict[str, np.ndarray], np.n
         "outside the anti-1-like region (CLAIMS.md), or only the band, where the hypothesis says neither "
         "group detects anything",
     ),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -199,6 +201,7 @@ def test_the_anti_one_detectors_baseline_is_below_zero(verdict, neuron_sample, d
         why='"almost all data points": the images outside the '
         "anti-1-like region (CLAIMS.md: inside it the group is what makes them class 1) or all images",
     ),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -286,6 +289,7 @@ def strong_threshold(d: Sample, g: neurons.Groups, strong_scale: float) -> float
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -338,6 +342,7 @@ def test_images_excite_one_group_or_the_other_or_neither(verdict, neuron_sample,
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -395,6 +400,7 @@ def test_each_region_excites_its_own_group(verdict, neuron_sample, dla_figure):
     Choice.among("baseline", "minimum", ("minimum", "zero"), **BASELINE),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -512,6 +518,7 @@ AT_AN_EDGE = Excluded(
     ),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded(), AT_AN_EDGE],
 )
@@ -608,6 +615,7 @@ def test_ablating_a_group_destroys_its_own_half_only(verdict, neuron_sample, min
     ),
     groups_choice(),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -682,6 +690,14 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min
         why='"represents the baseline for no detection": the median where the '
         "neuron should detect nothing within 5% of its range above its minimum (CLAIMS.md); 2.5% to 10% are "
         "as defensible",
+        words={
+            0.05: 'CLAIMS.md: "the baseline for no detection" when the median where the neuron should detect nothing '
+            "lies within 5% of its range above its minimum",
+            0.025: '"represents the baseline" read more strictly: within 2.5% of the range, half of CLAIMS.md\'s 5%',
+            0.10: '"represents the baseline" read more loosely: within the lowest tenth of the range',
+        },
+        between="a tolerance between 2.5% and 10% of the range: the write-up gives no scale, so each is as "
+        "defensible as CLAIMS.md's 5%",
     ),
     Choice.among(
         "inactive",
@@ -692,7 +708,7 @@ def test_ablating_either_group_lowers_the_logit_diff(verdict, neuron_sample, min
     ),
     groups_choice(),
     dead_choice(),
-    resampled="the 60,000 training images (each neuron's minimum and range held at the full sample's)",
+    resampled=RESAMPLED[:-1] + "; each neuron's minimum and range held at the full sample's)",
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -700,15 +716,13 @@ def minimum_means_no_detection(d: Sample, offset: float, inactive: str, groups: 
     t, w = d.table("train"), d.weights("train")
     post = t["post"]
     g = detector_groups(d, groups, dead_fraction)
-    order = None if w is None else d.fixed["column_order"]()
 
     def offsets(mask: np.ndarray, region: int) -> np.ndarray:
         where = (t["region"] != region) if inactive == "other-regions" else (t["region"] == MIDDLE)
+        summary = None if w is None else d.fixed["sorted_columns"]((inactive, region), where)
         return d.memo(
             ("offsets", inactive, region, mask.tobytes()),
-            lambda: neurons.no_detection_offset(
-                post, mask, where, w, None if order is None else order[:, mask], fitted_on(d).fixed["extremes"]()
-            ),
+            lambda: neurons.no_detection_offset(post, mask, where, w, summary, fitted_on(d).fixed["extremes"]()),
         )
 
     by_group = {"one": offsets(g.one, ONE), "anti_one": offsets(g.anti_one, ANTI)}
@@ -862,6 +876,11 @@ def test_scrubbing_all_neurons_keeps_93_to_94_percent(verdict, scrubbing_sample,
         0.005,
         ABOUT,
         why='"~6%": CLAIMS.md accepts [5%, 7%] (±1 pp); a reader who takes it as a rounded value accepts [5.5%, 6.5%]',
+        words={
+            ABOUT: 'CLAIMS.md: "~6%" accepted within [5%, 7%] (±1 pp)',
+            0.005: '"~6%" taken as a rounded value: [5.5%, 6.5%] (±0.5 pp)',
+        },
+        between="\"~\": a tolerance between the rounded value's ±0.5 pp and CLAIMS.md's ±1 pp",
     ),
     resampled="the 60,000 training images (scrubbing draws held fixed, as for causal-scrubbing)",
     max_examples=20,

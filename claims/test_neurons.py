@@ -11,7 +11,7 @@ import pytest
 
 from analysis import neurons
 from analysis.robustness import Bound, Choice, Judgement, Sample, declare
-from claims.samples import dead_choice, dead_excluded, detector_groups, groups_choice, with_fixed
+from claims.samples import RESAMPLED, dead_choice, dead_excluded, detector_groups, groups_choice, with_fixed
 from claims.tolerance import within
 from report.claim import claim
 
@@ -28,7 +28,11 @@ def typical_contribution(d: Sample, typical: str = "std") -> np.ndarray:
     return d.shared(
         ("typical", typical),
         lambda: neurons.typical_contribution(
-            d.table("train")["post"], d.fixed["readout"].direction, typical, d.weights("train")
+            d.table("train")["post"],
+            d.fixed["readout"].direction,
+            typical,
+            d.weights("train"),
+            None if d.counts is None else d.fixed["moments"](),
         ),
         per_resample=True,
     )
@@ -83,6 +87,7 @@ def feature_figures(figure_store, acts, groups, strongest, fv_correlation, clue)
     dead_choice(),
     not_explored="the feature-visualisation recipe (steps, learning rate, start image) needs a network pass per "
     "choice; the images of the test's recipe (zeros, Adam, lr 0.1, 100 steps) are held fixed",
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
     no_heldout="the inputs are optimised per neuron, not data: there are no held-out images to judge them on",
@@ -168,6 +173,7 @@ def test_one_detectors_look_like_a_1_and_anti_one_detectors_like_an_anti_1(
         "CLAIMS.md takes the std over the training set as typical, the mean is the other natural reading",
     ),
     dead_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
 )
@@ -252,6 +258,7 @@ def test_every_neuron_pushes_towards_class_1(verdict, neuron_sample, contributio
     "detector-groups",
     dead_choice(),
     groups_choice(),
+    resampled=RESAMPLED,
     seed_group="neurons",
     excluded=[dead_excluded()],
     no_heldout="48 / 31 / 121 are counts of the 200 neurons, grouped on the training images: the test images have no"

@@ -25,6 +25,13 @@ TOP_CHOICE = {
     "why": '"make use mostly of a couple of neurons only": CLAIMS.md takes the 15 largest |loadings| '
     'of each component, the size of the write-up\'s list of "the 15 strongest"; 10 or 20 read the '
     "same words",
+    "words": {
+        TOP_LOADINGS: "CLAIMS.md: the 15 largest |loadings| of each component, as many as the write-up's list of \"the "
+        '15 strongest"',
+        10: '"a couple of neurons only" read more tightly: the 10 largest of each component',
+        20: '"make use mostly of" read more loosely: the 20 largest of each component',
+    },
+    "between": '"a couple of neurons": a size between 10 and 20 reads the same words as 15',
     "integer": True,
 }
 GROUPS_CHOICE = {
@@ -143,6 +150,11 @@ def quadrant_shares(d: Sample, top: int) -> dict[str, float]:
         ALL_READ_AS,
         1.0,
         why='"All the “top right” ones … all the “top left” ones": CLAIMS.md accepts ≥ 90%; the literal "all" is 100%',
+        words={
+            ALL_READ_AS: 'CLAIMS.md: "All the “top right” ones … all the “top left” ones" accepted for ≥ 90% of them',
+            1.0: 'the literal "all": every one of them',
+        },
+        between='between CLAIMS.md\'s 90% and the literal "all"',
     ),
     resampled="nothing: the loadings are one PCA fit on the 60,000 training images, the feature visualisations one "
     "optimised input per neuron",

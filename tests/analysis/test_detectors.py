@@ -110,3 +110,24 @@ def test_loadings_are_oriented_so_the_reference_point_is_positive():
     components = np.array([[1.0, -0.5], [0.25, 1.0]])
     assert detectors.oriented_loadings(components, np.array([-2.0, 3.0])).tolist() == [[-1.0, 0.5], [0.25, 1.0]]
     assert detectors.oriented_loadings(components, np.array([0.0, -1.0])).tolist() == [[1.0, -0.5], [-0.25, -1.0]]
+
+
+def test_the_prepared_rank_counts_give_the_auc_of_every_row_bit_for_bit():
+    """The most common rank's weights follow from the totals: the same pos and neg counts as binning every row,
+    so the same AUC to the last bit (a silent detector, mostly at 0, and one that always fires)."""
+    rng = np.random.default_rng(0)
+    scores = np.round(np.maximum(rng.normal(-0.8, 1, size=(500, 3)), 0), 2)
+    scores[:, 2] = rng.normal(size=500)
+    positive = rng.random(500) < 0.3
+    ranks = detectors.tie_ranks(scores)
+    prepared = detectors.RankCounts.of(ranks, positive, [0, 2])
+    for seed in range(5):
+        w = np.bincount(np.random.default_rng(seed).integers(0, 500, 500), minlength=500).astype(np.float64)
+        got = prepared.auc(w, [2, 0])
+        for j, c in enumerate([2, 0]):
+            pos = np.bincount(ranks[:, c], weights=w * positive)
+            neg = np.bincount(ranks[:, c], weights=w * ~positive, minlength=len(pos))
+            want = float(np.sum(pos * (np.cumsum(neg) - neg + 0.5 * neg))) / (w[positive].sum() * w[~positive].sum())
+            assert got[j] == want
+    with pytest.raises(ValueError):
+        prepared.auc(np.full(500, 0.5))

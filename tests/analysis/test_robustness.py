@@ -164,9 +164,18 @@ def test_every_value_cites_its_words():
     assert threshold_judge.choices[1].to_json()["values"][1]["words"] == "synthetic: both summarise the same values"
 
 
-def test_a_span_is_a_declared_fixed_set_of_values():
-    c = Choice.span("x", 0.3, 0.0, 1.0, why="synthetic")
+def test_a_span_is_a_declared_fixed_set_of_values_each_with_its_words():
+    words = {0.3: "synthetic: the default", 0.0: "synthetic: the least", 1.0: "synthetic: the most"}
+    c = Choice.span("x", 0.3, 0.0, 1.0, why="synthetic", words=words, between="synthetic: in between")
     assert c.options == (0.3, 0.0, 0.25, 0.5, 0.75, 1.0)
+    assert [c.words_for(v) for v in c.options] == [
+        "synthetic: the default",
+        "synthetic: the least",
+        *["synthetic: in between"] * 3,
+        "synthetic: the most",
+    ]
+    with pytest.raises(ValueError, match="no words"):
+        Choice.span("x", 0.3, 0.0, 1.0, why="synthetic", words={0.3: "the default"}, between="in between")
 
 
 def test_a_large_grid_is_every_one_at_a_time_change_and_every_pair():
@@ -395,7 +404,15 @@ def test_the_robustness_mode_records_every_selected_claim(pytestconfig, tmp_path
 def test_a_numeric_flip_is_named_at_the_value_nearest_the_default():
     @declare(
         "synthetic-nearest",
-        Choice.span("split", 0.5, 0.0, 1.0, why="synthetic: any split inside the band"),
+        Choice.span(
+            "split",
+            0.5,
+            0.0,
+            1.0,
+            why="synthetic: any split inside the band",
+            words={0.5: "synthetic: the middle", 0.0: "synthetic: one edge", 1.0: "synthetic: the other"},
+            between="synthetic: inside the band",
+        ),
         no_heldout="synthetic",
     )
     def judge(d: Sample, split: float) -> Judgement:

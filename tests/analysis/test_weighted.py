@@ -181,3 +181,100 @@ def test_regions_and_labels_of_the_synthetic_model_cover_every_case(model):
     assert {ANTI, MIDDLE, ONE} <= set(np.unique(region).tolist())
     assert set(np.unique(labels).tolist()) == {0, 1}
     assert groups.one.any() and groups.anti_one.any()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sorted_columns_give_the_weighted_medians_of_the_whole_columns(seed):
+    """The summary's medians are exactly median_columns' (bit for bit, in the columns' own precision), also when a
+    resample's median falls outside the window around the full sample's (a window of 0 or 1 rows forces that)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 800))
+    x = np.round(np.maximum(rng.normal(size=(n, 5)), 0), 1).astype(np.float32 if seed % 2 else np.float64)  # ties
+    where = rng.random(n) < rng.uniform(0.1, 0.9)
+    where[0] = True
+    columns = np.array([0, 2, 3, 4])
+    for half_width in (None, 0, 1, 3):
+        summary = weighted.SortedColumns.of(x, where, columns, half_width=half_width)
+        for r in range(15):
+            w = counts(n, 100 * seed + r)
+            w[0] += 1  # some row of ``where`` in the resample
+            got = summary.medians(w, [4, 0, 2])
+            want = weighted.median_columns(x[:, [4, 0, 2]], np.where(where, w, 0))
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError):
+        summary.medians(counts(n), [1])  # not summarised
+
+
+def test_no_detection_offset_with_a_summary_is_the_offset_without(model):
+    post, _, region, _, _, groups = model
+    inactive = region != ONE
+    summary = weighted.SortedColumns.of(post, inactive, np.flatnonzero(~groups.dead))
+    for seed in range(3):
+        w = counts(len(post), seed)
+        np.testing.assert_array_equal(
+            neurons.no_detection_offset(post, groups.one, inactive, w, summary),
+            neurons.no_detection_offset(post, groups.one, inactive, w),
+        )
+    with pytest.raises(ValueError):
+        neurons.no_detection_offset(post, groups.one, region != ANTI, counts(len(post)), summary)
+
+
+def test_moments_give_the_typical_contributions_and_groups_of_the_array(model):
+    """Converted once, the same numbers up to the order of their sums; a column 0 throughout has mean 0."""
+    post, readout, region, _, _, groups = model
+    post = post.astype(np.float32)
+    post[:, 0] = 0.0
+    moments = weighted.Moments.of(post)
+    assert not moments.common[0]
+    for seed in range(3):
+        w = counts(len(post), seed)
+        for typical in ("std", "mean"):
+            same(
+                neurons.typical_contribution(post, readout.direction, typical, w, moments),
+                neurons.typical_contribution(post, readout.direction, typical, w),
+            )
+        same(moments.mean(w, region == ONE), weighted.mean(post, w, region == ONE))
+        full = neurons.groups_by_firing(post, region)
+        same(
+            neurons.groups_by_firing(post, region, w, full=full, moments=moments),
+            neurons.groups_by_firing(post, region, w, full=full),
+        )
+
+
+def test_a_fixed_dead_set_is_kept_and_the_rest_grouped_on_the_resample(model):
+    """A resample that misses a rare neuron's active images leaves it among the living when the full sample's
+    dead set is given; its group is then judged on the resample by the same rule."""
+    post, _, region, _, _, _ = model
+    rare = post.copy()
+    rare[:, 0] = 0.0
+    rare[np.flatnonzero(region == ONE)[0], 0] = 1.0  # neuron 0 fires on one 1-like image only: a "1" detector
+    w = counts(len(rare), 0)
+    w[np.flatnonzero(region == ONE)[0]] = 0  # ... which this resample misses
+    full = neurons.groups_by_firing(rare, region)
+    assert full.one[0]
+    assert not full.dead[0] and neurons.dead_neurons(rare, w)[0]
+    g = neurons.groups_by_firing(rare, region, w, full=full)
+    np.testing.assert_array_equal(g.dead, full.dead)
+    assert g.one[0] == full.one[0] and g.anti_one[0] == full.anti_one[0]  # silent on the resample: its group kept
+    free = neurons.groups_by_firing(rare, region, w)
+    assert free.dead[0]  # without the full sample's groups the resample would call it dead
+    np.testing.assert_array_equal(g.one[1:], free.one[1:])  # the others are grouped as without them
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_band_scorer_with_counts_scores_every_band_as_the_repeated_rows(seed):
+    from analysis.labelling import BandScorer
+
+    rng = np.random.default_rng(seed)
+    s = np.round(rng.normal(size=500), 1)  # ties, with both labels among tied rows
+    labels = (s + rng.normal(size=500) > 0).astype(int)
+    w = counts(500, seed)
+    sr, lr = repeat(w, s, labels)
+    weighted_, repeated = BandScorer.fit(s, labels, w, np.argsort(s, kind="stable")), BandScorer.fit(sr, lr)
+    np.testing.assert_array_equal(weighted_.sorted_s, repeated.sorted_s)
+    assert weighted_.n_ones == repeated.n_ones
+    edges = np.unique(s)
+    low, high = np.meshgrid(edges, edges, indexing="ij")
+    np.testing.assert_array_equal(weighted_.agreement(low, high), repeated.agreement(low, high))
+    assert weighted_.best_band() == repeated.best_band()
