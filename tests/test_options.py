@@ -26,7 +26,7 @@ def run_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 @pytest.mark.parametrize(
     "args,env,message",
     [
-        (("--models", "nonsense"), None, "no counterfactual named 'nonsense'"),
+        (("--models", "nonsense"), None, "no model named 'nonsense'"),
         (("--hypothesis-profile", "bogus"), None, "unknown hypothesis profile 'bogus'"),
     ],
     ids=["unknown-model", "unknown-hypothesis-profile"],
