@@ -68,14 +68,15 @@ def recurrence_figure(study: Mapping[str, Any]) -> Any:
     ax.invert_yaxis()
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel(
-        f"fraction of the {study.get('main_arm', 'main')} arm's {study['n']} replicas on which it holds or holds as "
-        f"corrected, at its own fit (Wilson {CONFIDENCE:.0%} interval)"
+        f"share of the {study.get('main_arm', 'main')} arm's {study['n']} replicas on which it recurs, each at its "
+        f"own fit (Wilson {CONFIDENCE:.0%})"
     )
     for cat in CATEGORY_COLOURS:
         ax.plot([], [], "o", color=CATEGORY_COLOURS[cat], label=CATEGORY_WORDS[cat])
     fig.legend(loc="lower center", ncol=3, fontsize=7, frameon=False)
     ax.set_title("replica study: recurrence per record (right: the challenge network's verdict)", fontsize=10)
-    fig.subplots_adjust(left=0.3, right=0.95, bottom=1.2 / (0.32 * len(items) + 2.0))
+    height = 0.32 * len(items) + 2.0
+    fig.subplots_adjust(left=0.3, right=0.95, bottom=1.2 / height, top=1 - 0.5 / height)
     return fig
 
 
