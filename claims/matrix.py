@@ -101,6 +101,7 @@ def run_model(
     session: str,
     project: Path,
     fit: str = "as-written",
+    profile: str | None = None,
 ) -> ModelRun:
     """:func:`model.runs.model_run` with this project's checkpoints and catalogue, at ``fit``
     (:data:`ORIGINAL_AT_OWN_FIT` is the checkpoint under test itself); a full disk, a read-only folder or an input
@@ -135,6 +136,7 @@ def run_model(
             data_dir=prepared.mnist.root,
             warn=lambda message: warnings.warn(message, stacklevel=3),
             fit=fit,
+            profile=profile,
         )
     except OSError as exc:
         where = exc.filename or run_dir(report_dir, cf.name)

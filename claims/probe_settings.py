@@ -41,6 +41,13 @@ def default_profile() -> str:
     return "ci" if os.environ.get("CI") else "dev"
 
 
+def active_profile(config: Any) -> str:
+    """The profile this run uses: the one named by ``--hypothesis-profile``, else :func:`default_profile`. A child
+    run (another model's claims, on any machine) is given it explicitly, so its records never depend on that
+    machine's environment."""
+    return config.getoption("hypothesis_profile", None) or default_profile()
+
+
 def register_profiles(cache_dir: Path) -> None:
     """Register ``dev``, ``ci`` and ``explore`` (re-registering replaces them: the cache folder may change once the
     command line is parsed) and point hypothesis's storage at ``cache_dir/hypothesis``."""

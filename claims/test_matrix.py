@@ -12,6 +12,7 @@ import pytest
 
 from claims import catalogue
 from claims.matrix import MODEL_RUNS, load_explained_insensitivity, run_model, transport
+from claims.probe_settings import active_profile
 from model.counterfactuals import ORIGINAL_AT_OWN_FIT, is_replica
 from model.runs import ALL_COUNTERFACTUALS, is_counterfactual, judges_sensitivity, selected
 from report.plugin import record_section
@@ -46,7 +47,16 @@ def test_the_claims_run_on(model, prepared, groups, report_dir, session_token, r
     worker, local or remote)."""
     fits = ("as-written", "own") if is_replica(model) else ("as-written",)  # a replica: also at its own fit
     for fit in fits:
-        run = run_model(model, prepared, groups, report_dir, session_token, request.config.rootpath, fit)
+        run = run_model(
+            model,
+            prepared,
+            groups,
+            report_dir,
+            session_token,
+            request.config.rootpath,
+            fit,
+            active_profile(request.config),
+        )
         if run.document:
             record_section(request, MODEL_RUNS, transport(run))
         assert set(run.verdicts) == set(catalogue().claim_ids), (
@@ -61,7 +71,16 @@ def test_the_checkpoint_under_test_at_its_own_fit(models, prepared, groups, repo
     judgement is compared with the challenge network's own, never with a band fitted to one of them."""
     if not any(is_replica(cf) for cf in models):
         pytest.skip("only the replica study compares networks at their own fit")
-    run = run_model(ORIGINAL_AT_OWN_FIT, prepared, groups, report_dir, session_token, request.config.rootpath, "own")
+    run = run_model(
+        ORIGINAL_AT_OWN_FIT,
+        prepared,
+        groups,
+        report_dir,
+        session_token,
+        request.config.rootpath,
+        "own",
+        active_profile(request.config),
+    )
     if run.document:
         record_section(request, MODEL_RUNS, transport(run))
     assert set(run.verdicts) == set(catalogue().claim_ids), f"the own-fit run did not complete:\n{run.output}"
@@ -73,9 +92,9 @@ def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_d
             f"sensitivity is judged over every counterfactual ({', '.join(ALL_COUNTERFACTUALS)}): --models full"
         )
     verdicts = {
-        cf.name: run_model(cf, prepared, groups, report_dir, session_token, pytestconfig.rootpath).verdicts.get(
-            claim_id
-        )
+        cf.name: run_model(
+            cf, prepared, groups, report_dir, session_token, pytestconfig.rootpath, profile=active_profile(pytestconfig)
+        ).verdicts.get(claim_id)
         for cf in models
         if is_counterfactual(cf)
     }

@@ -122,10 +122,16 @@ def run_name(name: str, fit: str = "as-written") -> str:
 
 
 def claims_command(
-    weights: Path, out: Path, inputs: Any, data_dir: Path, probes: bool = False, fit: str = "as-written"
+    weights: Path,
+    out: Path,
+    inputs: Any,
+    data_dir: Path,
+    probes: bool = False,
+    fit: str = "as-written",
+    profile: str | None = None,
 ) -> list[str]:
     """The child run of one model: every record of ``pytest claims/`` (probes only when asked: the replicas), at
-    ``fit``."""
+    ``fit``, with the session's hypothesis ``profile`` (when given)."""
     return [
         sys.executable,
         "-m",
@@ -145,6 +151,7 @@ def claims_command(
         str(data_dir),
         "--no-download",
         *(() if fit == "as-written" else ("--fit", fit)),
+        *(() if profile is None else (f"--hypothesis-profile={profile}",)),
     ]
 
 
@@ -205,6 +212,7 @@ def model_run(
     data_dir: Path,
     warn: Callable[[str], None],
     fit: str = "as-written",
+    profile: str | None = None,
 ) -> ModelRun:
     """The claims run of one model: computed once per session (file lock; ``session`` is the session's token,
     so a run left by an earlier session, e.g. on a remote worker's disk, is never reused), read back by later
@@ -228,7 +236,9 @@ def model_run(
                 fresh.mkdir(parents=True)
                 env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
                 env.pop("EIS_REPORT_DIR", None)
-                command = claims_command(weights, fresh, inputs, data_dir, probes=bool(cf.arm), fit=fit)
+                command = claims_command(
+                    weights, fresh, inputs, data_dir, probes=bool(cf.arm), fit=fit, profile=profile
+                )
                 return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
 
             weights = checkpoints.build(cf)

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from claims.probe_settings import active_profile
 from fixtures.locate import PROJECT_ROOT
 from fixtures.plugin import prepare
 from model.runs import run_dir, run_document
@@ -174,6 +175,9 @@ def test_a_worker_over_ssh_gives_the_same_matrix_as_a_serial_run(pytestconfig, l
         f"--data-dir={inputs.data_dir}",
         f"--cache-dir={inputs.cache_dir}",
         "--no-download",
+        # ssh carries no environment: the profile hypothesis would pick from $CI is named explicitly (the model
+        # runs the worker starts are given it too).
+        f"--hypothesis-profile={active_profile(pytestconfig)}",
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
     env.pop("EIS_REPORT_DIR", None)
