@@ -19,6 +19,7 @@ unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 from dataclasses import dataclass, field
 
@@ -116,6 +117,20 @@ class Scrubber:
             (np.ascontiguousarray(post[:, m].T), readout.weight[:, m]) for m in (groups.one, groups.anti_one)
         )
         return cls(SimilarityIndex.build(s), region, labels, parts, readout, per_neuron)  # type: ignore[arg-type]
+
+    def digest(self) -> str:
+        """A hex digest of every array a pass reads (similarities, regions, labels, logit parts, readout and
+        per-neuron activations): results memoised under it can only be reused by a scrubber that would
+        recompute them exactly. The cached windows are derived from ``s`` and left out."""
+        h = hashlib.blake2b(digest_size=8)
+        arrays = [self.index.s, self.region, self.labels, *self.parts, self.readout.weight, self.readout.bias]
+        for cols, weight in self.neurons or ():
+            arrays += [cols, weight]
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
 
     def _window(self, p: float | str) -> tuple[np.ndarray, np.ndarray] | None:
         if p == "random":
