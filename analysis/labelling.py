@@ -60,9 +60,9 @@ class BandScorer:
         if s.shape != labels.shape or s.ndim != 1:
             raise ValueError(f"s and labels must be 1-d of equal length, got {s.shape} and {labels.shape}")
         order = np.argsort(s, kind="stable") if order is None else np.asarray(order)
-        zero = (labels[order] == 0).astype(np.int64)
         if weights is None:
-            return cls(s[order], np.concatenate([[0], np.cumsum(zero)]), int(np.sum(labels != 0)))
+            return cls(s[order], zeros_before(labels, order), int(np.sum(labels != 0)))
+        zero = (labels[order] == 0).astype(np.int64)
         # repeating the sorted rows sorts the repeated rows: the same values; tied rows may order their labels
         # otherwise, but a band's edges fall between distinct values only
         w = np.asarray(weights)[order]
@@ -87,6 +87,53 @@ class BandScorer:
         scores = self.agreement(low[keep], high[keep])
         k = int(np.argmax(scores))
         return float(low[keep][k]), float(high[keep][k]), float(scores[k])
+
+
+def zeros_before(labels: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``zeros_before[k]``: the class-0 labels among the ``k`` images first in ``order`` (an ``s``'s sort order)."""
+    return np.concatenate([[0], np.cumsum(np.asarray(labels)[order] == 0)])
+
+
+@dataclass(frozen=True)
+class BandEdges:
+    """The data-only half of the best band on a quantile grid of one similarity ``s``: its stable sort order and,
+    per candidate edge ``q[j]``, where a band opening (``lo``) or closing (``hi``) there cuts the sorted ``s``, and
+    ``first[j]``, the number of candidates strictly below ``q[j]``. They depend on ``s`` alone, so they can be
+    computed once per dataset and template and judged against any network's labels (:meth:`best_agreement`)."""
+
+    order: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    first: np.ndarray
+
+    @classmethod
+    def of(cls, s: np.ndarray, candidates: int = 400, order: np.ndarray | None = None) -> "BandEdges":
+        order = np.argsort(s, kind="stable") if order is None else np.asarray(order)
+        sorted_s = np.asarray(s)[order]
+        q = np.quantile(sorted_s, np.linspace(0, 1, candidates))
+        lo = np.searchsorted(sorted_s, q, side="right")
+        hi = np.searchsorted(sorted_s, q, side="left")  # q[i] < q[j] implies lo[i] <= hi[j]
+        first = np.searchsorted(q, q, side="left")  # lows strictly below q[j] are exactly indices < first[j]
+        return cls(order, lo, hi, first)
+
+    def best_agreement(self, labels: np.ndarray) -> float:
+        """The best agreement with ``labels`` of a band with both edges on the grid: ``BandScorer.best_band``'s
+        value in O(N + candidates). With ``g(k) = 2·zeros_before[k] − k`` the agreement of the band between
+        sorted indices ``lo`` and ``hi`` is ``(g(hi) − g(lo) + n_ones) / N``, so the best pair is a prefix
+        minimum of ``g(lo)`` against each ``g(hi)``; the integers are those best_band divides, so the value is
+        identical."""
+        return best_grid_agreement(self, zeros_before(labels, self.order), int(np.sum(np.asarray(labels) != 0)))
+
+
+def best_grid_agreement(edges: BandEdges, zeros: np.ndarray, n_ones: int) -> float:
+    """:meth:`BandEdges.best_agreement` given the labels' prefix counts along ``edges.order``."""
+    g_lo, g_hi = 2 * zeros[edges.lo] - edges.lo, 2 * zeros[edges.hi] - edges.hi
+    prefix_min = np.minimum.accumulate(g_lo)
+    ok = edges.first > 0
+    if not ok.any():
+        raise ValueError("no band: every candidate edge is equal")
+    best = int(np.max(g_hi[ok] - prefix_min[edges.first[ok] - 1]))
+    return (best + n_ones) / (len(zeros) - 1)
 
 
 def similarity_to_templates(images: np.ndarray, template_images: np.ndarray) -> np.ndarray:

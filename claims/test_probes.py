@@ -25,7 +25,9 @@ from analysis.labelling import (
     L_THRESHOLD,
     METRICS,
     R_THRESHOLD,
+    BandEdges,
     BandScorer,
+    best_grid_agreement,
     similarity,
     similarity_metrics,
     similarity_to_templates,
@@ -236,38 +238,52 @@ def test_the_band_is_pure_on_both_sides(verdict, train, scorer, s_range, hsettin
     )
 
 
-#: Bump when how the re-fitted agreements are computed changes (they are cached: ~5 s to compute).
+#: Bump when how the re-fitted agreements are computed changes (they are cached per checkpoint).
 TEMPLATE_CACHE_VERSION = 2  # 2: best_band_agreement (same values, O(K))
+#: The quantile grid of band edges every template is re-fitted on.
+TEMPLATE_CANDIDATES = 400
 
 
 def best_band_agreement(scorer: BandScorer, candidates: int = 400) -> float:
     """``scorer.best_band(candidates)[2]`` — the best agreement over the same quantile grid of band edges — in
-    O(candidates) instead of O(candidates²). With ``lo``/``hi`` the indices of the band's edges in the sorted ``s``,
-    the agreement is ``(g(hi) − g(lo) + n_ones) / N`` with ``g(k) = 2·zeros_before[k] − k``, so the best pair is
-    a prefix minimum of ``g(lo)`` against each ``g(hi)``; the integers are those best_band divides, so the value is
-    identical (tests/claims/test_probe_helpers.py compares both)."""
-    sorted_s, zeros = scorer.sorted_s, scorer.zeros_before
-    q = np.quantile(sorted_s, np.linspace(0, 1, candidates))
-    lo = np.searchsorted(sorted_s, q, side="right")
-    hi = np.searchsorted(sorted_s, q, side="left")  # q[i] < q[j] implies lo[i] <= hi[j]
-    g_lo, g_hi = 2 * zeros[lo] - lo, 2 * zeros[hi] - hi
-    first = np.searchsorted(q, q, side="left")  # lows strictly below q[j] are exactly indices < first[j]
-    prefix_min = np.minimum.accumulate(g_lo)
-    ok = first > 0
-    if not ok.any():
-        raise ValueError("no band: every candidate edge is equal")
-    best = int(np.max(g_hi[ok] - prefix_min[first[ok] - 1]))
-    return (best + scorer.n_ones) / len(sorted_s)
+    O(candidates) instead of O(candidates²) (:meth:`analysis.labelling.BandEdges.best_agreement`; the same
+    integers, so the same value: tests/claims/test_probe_helpers.py compares both)."""
+    in_order = np.arange(len(scorer.sorted_s))
+    edges = BandEdges.of(scorer.sorted_s, candidates, order=in_order)
+    return best_grid_agreement(edges, scorer.zeros_before, scorer.n_ones)
 
 
-def refitted_agreements(images: np.ndarray, labels: np.ndarray, templates: np.ndarray, cache: Path) -> np.ndarray:
+def template_edges(images: np.ndarray, templates: np.ndarray, cache: Path) -> list[BandEdges]:
+    """Per template image (its index in ``images``), the data-only half of its re-fit: the sort order of its
+    similarity over ``images`` and the grid's edges (:class:`BandEdges`). Memoised in ``cache``, keyed by the
+    caller by the data and the templates, so every checkpoint judged on the same data shares the 300 similarity
+    passes and sorts (~3 s) and pays only for counting its own labels."""
+
+    def compute() -> dict[str, np.ndarray]:
+        s_all = similarity_to_templates(images, images[templates])
+        edges = [BandEdges.of(s_all[:, k], TEMPLATE_CANDIDATES) for k in range(len(templates))]
+        return {
+            "templates": np.asarray(templates, np.int64),
+            "order": np.stack([e.order for e in edges]).astype(np.int32),  # < 2^31 images
+            **{name: np.stack([getattr(e, name) for e in edges]) for name in ("lo", "hi", "first")},
+        }
+
+    arrays = memoised(cache, compute, ("templates", "order", "lo", "hi", "first"))
+    if not np.array_equal(arrays["templates"], templates):  # another draw under the same name: recompute
+        cache.unlink(missing_ok=True)
+        arrays = memoised(cache, compute, ("templates", "order", "lo", "hi", "first"))
+    return [BandEdges(*(arrays[name][k] for name in ("order", "lo", "hi", "first"))) for k in range(len(templates))]
+
+
+def refitted_agreements(
+    images: np.ndarray, labels: np.ndarray, templates: np.ndarray, cache: Path, edges_cache: Path
+) -> np.ndarray:
     """For each template image (its index in ``images``): the best agreement with ``labels`` of a band re-fitted on
-    its own similarity ``s``. Memoised in ``cache`` (keyed by the caller: checkpoint, data, templates), since the
-    300 similarity passes and re-fits take seconds and depend only on inputs already cached."""
+    its own similarity ``s``. Memoised in ``cache`` (keyed by the caller: checkpoint, data, templates); the
+    label-free half comes from ``edges_cache`` (:func:`template_edges`), shared by every checkpoint."""
 
     def build(path: Path) -> None:
-        s_all = similarity_to_templates(images, images[templates])
-        best = [best_band_agreement(BandScorer.fit(s_all[:, k], labels)) for k in range(len(templates))]
+        best = [edges.best_agreement(labels) for edges in template_edges(images, templates, edges_cache)]
         write_cache(path, {"templates": np.asarray(templates, np.int64), "agreement": np.array(best, np.float64)})
 
     arrays = load_or_build(cache, build, ("templates", "agreement")).arrays
@@ -275,6 +291,15 @@ def refitted_agreements(images: np.ndarray, labels: np.ndarray, templates: np.nd
         cache.unlink(missing_ok=True)
         arrays = load_or_build(cache, build, ("templates", "agreement")).arrays
     return arrays["agreement"]
+
+
+def template_edges_path(cache_dir: Path, mnist, templates: np.ndarray) -> Path:
+    """The data-only cache file of :func:`template_edges`: the data's identity, the templates, the grid and the
+    code that computes it."""
+    key = hashlib.blake2b(Path(labelling.__file__).read_bytes(), digest_size=8)
+    key.update(np.asarray(templates, np.int64).tobytes())
+    key.update(repr(TEMPLATE_CANDIDATES).encode())
+    return Path(cache_dir) / f"template-edges-{mnist.identity}-{key.hexdigest()}.npz"
 
 
 @probe(
@@ -291,11 +316,13 @@ def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, acts, prep
     ones = np.flatnonzero(mnist.train_labels == 1)
     ones = ones[ones != CLUE_INDEX]
     drawn = np.sort(np.random.default_rng(TEMPLATE_SEED).choice(ones, size=min(TEMPLATES, len(ones)), replace=False))
+    templates = np.concatenate([[CLUE_INDEX], drawn])
     refit = refitted_agreements(
         mnist.train_images,
         train.labels,
-        np.concatenate([[CLUE_INDEX], drawn]),
+        templates,
         prepared.inputs.cache_dir / f"templates-v{TEMPLATE_CACHE_VERSION}-{acts.source.stem}.npz",
+        template_edges_path(prepared.inputs.cache_dir, mnist, templates),
     )
     clue, values = float(refit[0]), refit[1:]
     beaten = float(np.mean(values < clue))
