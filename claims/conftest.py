@@ -17,6 +17,7 @@ from analysis.robustness import Sample
 from analysis.scrubbing import Scrubber
 from claims import samples
 from claims.figures_fixtures import *  # noqa: F401,F403  (the figure fixtures, and attach_figures)
+from claims.started_first import background, start_the_slowest  # noqa: F401  (the slowest artefacts, started first)
 from fixtures.activations import ActivationCache
 from fixtures.cache import memoised
 from fixtures.plugin import Split

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 
 from analysis import ablation, geometry, neurons
 from analysis.labelling import CLUE_INDEX, L_THRESHOLD, R_THRESHOLD
+from claims.started_first import Background, starts_first
 from fixtures.cache import memoised
 from fixtures.locate import PROJECT_ROOT
 from model import featurevis
@@ -132,12 +134,24 @@ def direction_feature_visualisations(prepared: Any, acts: Any, directions: np.nd
     return memoised(path, compute, ("images", "reached"))
 
 
-@pytest.fixture(scope="session")
-def direction_fv(prepared, acts, directions) -> tuple[list[str], dict[str, np.ndarray]]:
+def start_direction_fv(background: Background, prepared, acts, directions) -> Future:
+    """The feature visualisations of ``directions``, computed in the background (one child process)."""
     from report.figstore import portable
 
-    names = list(directions)
-    return names, direction_feature_visualisations(prepared, acts, portable(np.vstack(list(directions.values()))))
+    stacked = portable(np.vstack(list(directions.values())))
+    return background.start(
+        "direction-feature-visualisations", direction_feature_visualisations, prepared, acts, stacked
+    )
+
+
+@starts_first("feature-visualisation")
+def _start_direction_fv(request: pytest.FixtureRequest, background: Background) -> None:
+    start_direction_fv(background, *(request.getfixturevalue(name) for name in ("prepared", "acts", "directions")))
+
+
+@pytest.fixture(scope="session")
+def direction_fv(prepared, acts, directions, background) -> tuple[list[str], dict[str, np.ndarray]]:
+    return list(directions), start_direction_fv(background, prepared, acts, directions).result()
 
 
 def _kind(groups: neurons.Groups) -> np.ndarray:

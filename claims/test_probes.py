@@ -12,6 +12,7 @@ examples whatever else the run collected (``pytest``, ``pytest claims/``, ``pyte
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from analysis.labelling import (
 )
 from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from claims.probe_settings import current_profile, probe_search, probe_settings
+from claims.started_first import Background, starts_first
 from claims.tolerance import within
 from fixtures.cache import load_or_build, memoised, write_cache
 from report.claim import probe
@@ -302,6 +304,34 @@ def template_edges_path(cache_dir: Path, mnist, templates: np.ndarray) -> Path:
     return Path(cache_dir) / f"template-edges-{mnist.identity}-{key.hexdigest()}.npz"
 
 
+def start_template_refits(
+    background: Background, mnist, train, acts, prepared
+) -> tuple[np.ndarray, np.ndarray, Future]:
+    """The other training "1"s, the seeded draw of them, and the re-fitted agreements of the clue and the drawn
+    templates (:func:`refitted_agreements`), computed in the background."""
+    ones = np.flatnonzero(mnist.train_labels == 1)
+    ones = ones[ones != CLUE_INDEX]
+    drawn = np.sort(np.random.default_rng(TEMPLATE_SEED).choice(ones, size=min(TEMPLATES, len(ones)), replace=False))
+    templates = np.concatenate([[CLUE_INDEX], drawn])
+    refitting = background.start(
+        "template-refits",
+        refitted_agreements,
+        mnist.train_images,
+        train.labels,
+        templates,
+        prepared.inputs.cache_dir / f"templates-v{TEMPLATE_CACHE_VERSION}-{acts.source.stem}.npz",
+        template_edges_path(prepared.inputs.cache_dir, mnist, templates),
+    )
+    return ones, drawn, refitting
+
+
+@starts_first("template-specificity")
+def _start_template_refits(request: pytest.FixtureRequest, background: Background) -> None:
+    start_template_refits(
+        background, *(request.getfixturevalue(name) for name in ("mnist", "train", "acts", "prepared"))
+    )
+
+
 @probe(
     "template-specificity",
     question='Is the clue image special, or would any training "1" as template (thresholds re-fitted) explain '
@@ -309,21 +339,12 @@ def template_edges_path(cache_dir: Path, mnist, templates: np.ndarray) -> Path:
     accept="with thresholds re-fitted for every template the same way, the clue's agreement is higher than that "
     'of ≥ 90% of 300 other training "1"s drawn at random (seeded) from all of them',
 )
-def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, acts, prepared):
+def test_the_clue_beats_other_ones_as_template(verdict, mnist, train, acts, prepared, background):
     """CLAIMS.md v2: at least 300 other "1"s drawn at random with a fixed seed from every training "1" (not the
     first ones in dataset order, which are not a sample of anything). A plain seeded draw rather than hypothesis:
     the question is about the typical "1", and the same 300 are compared in every profile and on every run."""
-    ones = np.flatnonzero(mnist.train_labels == 1)
-    ones = ones[ones != CLUE_INDEX]
-    drawn = np.sort(np.random.default_rng(TEMPLATE_SEED).choice(ones, size=min(TEMPLATES, len(ones)), replace=False))
-    templates = np.concatenate([[CLUE_INDEX], drawn])
-    refit = refitted_agreements(
-        mnist.train_images,
-        train.labels,
-        templates,
-        prepared.inputs.cache_dir / f"templates-v{TEMPLATE_CACHE_VERSION}-{acts.source.stem}.npz",
-        template_edges_path(prepared.inputs.cache_dir, mnist, templates),
-    )
+    ones, drawn, refitting = start_template_refits(background, mnist, train, acts, prepared)
+    refit = refitting.result()
     clue, values = float(refit[0]), refit[1:]
     beaten = float(np.mean(values < clue))
     verdict.measured(

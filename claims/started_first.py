@@ -1,0 +1,86 @@
+"""The slowest artefacts of a run, started at its first test so that they compute beside the tests before them.
+
+A run's tests are single-threaded Python; the slowest artefacts are numpy work that releases the GIL (the template
+re-fits' 300 similarity passes and sorts) or a child process (the feature visualisation of the PCA directions).
+On two cores they can compute in a background thread while the other tests run. A starter is registered by the
+module whose test needs the artefact (:func:`starts_first`, under the record id of that test) and called at the
+session's first test if that record is in the run; it gathers its inputs from the session's fixtures in the main
+thread and hands the artefact's own function to :class:`Background`. The fixture or test then waits for the
+same future, so the result is the one it would have computed itself, and an error is raised where it is used.
+
+Not under pytest-xdist: a worker does not know which tests it will be given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+#: At most two artefacts at once: the machine the suite is sized for has two cores.
+WORKERS = 2
+
+Starter = Callable[[pytest.FixtureRequest, "Background"], None]
+#: record id -> the starters of the artefacts its test needs (registered when the test's module is imported).
+STARTERS: dict[str, list[Starter]] = {}
+
+
+def starts_first(record_id: str) -> Callable[[Starter], Starter]:
+    """Register a starter for an artefact the test of ``record_id`` needs."""
+
+    def register(starter: Starter) -> Starter:
+        STARTERS.setdefault(record_id, []).append(starter)
+        return starter
+
+    return register
+
+
+class Background:
+    """Futures by name: :meth:`start` submits a computation once; every later call returns the same future."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="started-first")
+        self._futures: dict[str, Future] = {}
+
+    def start(self, name: str, compute: Callable[..., Any], *args: Any) -> Future:
+        if name not in self._futures:
+            self._futures[name] = self._pool.submit(compute, *args)
+        return self._futures[name]
+
+    def close(self) -> None:
+        """Drop what has not started and wait for what has (a thread cannot be stopped)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def record_ids(items: list[pytest.Item]) -> set[str]:
+    """The ids of the claims and probes among ``items``."""
+    out = set()
+    for item in items:
+        for name in ("claim", "probe"):
+            marker = item.get_closest_marker(name)
+            if marker is not None and marker.args:
+                out.add(marker.args[0].id)
+    return out
+
+
+@pytest.fixture(scope="session")
+def background() -> Any:
+    """The session's background computations (closed at its end)."""
+    pool = Background()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def start_the_slowest(request: pytest.FixtureRequest, background: Background) -> None:
+    """Call the starter of every artefact a test of this run needs, before the first test runs."""
+    if hasattr(request.config, "workerinput"):
+        return
+    for record_id in sorted(record_ids(request.session.items) & set(STARTERS)):
+        for starter in STARTERS[record_id]:
+            try:
+                starter(request, background)
+            except (Exception, pytest.skip.Exception, pytest.fail.Exception):
+                pass  # an input that cannot be made: the test that needs it makes it itself and reports why
