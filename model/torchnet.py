@@ -22,9 +22,16 @@ class ChallengeNet(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The 400-d input of fc1 for images ``x`` of shape (N, 1, 28, 28), floats in [0, 1]."""
-        h = self.pool(self.drop(F.relu(self.conv1(x))))
-        h = self.pool(self.drop(F.relu(self.conv2(h))))
+        """The 400-d input of fc1 for images ``x`` of shape (N, 1, 28, 28), floats in [0, 1].
+
+        In eval mode dropout is the identity and max-pooling commutes with ReLU (max(relu(a)) = relu(max(a)), both
+        exact, gradients too), so the ReLU is applied after pooling, to a quarter of the values: the same bits
+        ~15% sooner. Training keeps dropout between the ReLU and the pooling."""
+        if self.training:
+            h = self.pool(self.drop(F.relu(self.conv1(x))))
+            h = self.pool(self.drop(F.relu(self.conv2(h))))
+        else:
+            h = F.relu(self.pool(self.conv2(F.relu(self.pool(self.conv1(x))))))
         return torch.flatten(h, 1)
 
     def taps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

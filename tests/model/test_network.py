@@ -125,3 +125,22 @@ def test_check_images_accepts_a_channel_axis_and_drops_it():
 def test_activations_refuse_float_images():
     with pytest.raises(TypeError, match="uint8"):
         activations(numpy_state(), np.zeros((1, 28, 28), dtype=np.float32))
+
+
+def test_eval_features_equal_the_training_order_of_relu_and_pooling_exactly():
+    """Eval mode pools before its ReLU (the same values sooner); values and input gradients must equal those of
+    the layer order training uses, ReLU then pooling, bit for bit."""
+    import torch
+    import torch.nn.functional as F
+
+    net = build_network(numpy_state(seed=5), "float64")
+    x = torch.from_numpy(random_images(16, seed=6)).unsqueeze(1).double().div(255.0).requires_grad_(True)
+    y = x.detach().clone().requires_grad_(True)
+    fast = net.features(x)
+    h = net.pool(F.relu(net.conv1(y)))
+    ordered = torch.flatten(net.pool(F.relu(net.conv2(h))), 1)
+    assert torch.equal(fast, ordered)
+    direction = torch.from_numpy(np.random.default_rng(7).standard_normal(400))
+    (fast @ direction).sum().backward()
+    (ordered @ direction).sum().backward()
+    assert torch.equal(x.grad, y.grad)
