@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -118,10 +119,12 @@ class Scrubber:
         )
         return cls(SimilarityIndex.build(s), region, labels, parts, readout, per_neuron)  # type: ignore[arg-type]
 
+    @cached_property
     def digest(self) -> str:
         """A hex digest of every array a pass reads (similarities, regions, labels, logit parts, readout and
         per-neuron activations): results memoised under it can only be reused by a scrubber that would
-        recompute them exactly. The cached windows are derived from ``s`` and left out."""
+        recompute them exactly. The cached windows are derived from ``s`` and left out. Hashed once per
+        scrubber (~100 MB with the per-neuron activations)."""
         h = hashlib.blake2b(digest_size=8)
         arrays = [self.index.s, self.region, self.labels, *self.parts, self.readout.weight, self.readout.bias]
         for cols, weight in self.neurons or ():

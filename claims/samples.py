@@ -231,7 +231,7 @@ def wrong_hypotheses_sample(scrubber, groups, train, prepared, acts) -> Sample:
     for module in (scrubbing, wrong_hypotheses, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())
     code.update(repr((SEEDS, PARTITIONS, PARTITION_SEED)).encode())
-    code.update(scrubber.digest().encode())  # the hypothesis scrubbed, its regions and s
+    code.update(scrubber.digest.encode())  # the hypothesis scrubbed, its regions and s
     for hypothesis in named.values():  # and every wrong grouping of the neurons
         for _, mask in hypothesis.as_list():
             code.update(np.packbits(mask).tobytes())

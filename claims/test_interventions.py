@@ -80,7 +80,7 @@ def kept_images(scrubber, scheme: str, similarity: str, prepared=None, acts=None
     for module in (scrubbing, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())
     code.update(repr((NOISE_LEVELS, seeds, similarity)).encode())
-    code.update(scrubber.digest().encode())  # what it scrubs (groups, regions, s), whatever code derived them
+    code.update(scrubber.digest.encode())  # what it scrubs (groups, regions, s), whatever code derived them
     return memoised(
         prepared.inputs.cache_dir / f"scrub-{scheme}-{similarity}-{acts.source.stem}-{code.hexdigest()}.npz", compute
     )
