@@ -15,6 +15,7 @@ from claims.matrix import MODEL_RUNS, load_explained_insensitivity, run_model, t
 from claims.probe_settings import active_profile
 from model.counterfactuals import ORIGINAL_AT_OWN_FIT, is_replica
 from model.runs import ALL_COUNTERFACTUALS, is_counterfactual, judges_sensitivity, selected
+from report.claim import xfail
 from report.plugin import record_section
 
 pytestmark = [pytest.mark.matrix, pytest.mark.needs_data]
@@ -100,7 +101,7 @@ def test_some_counterfactual_breaks(claim_id, models, prepared, groups, report_d
     }
     explained = load_explained_insensitivity().get(claim_id)
     if explained and "fails" not in verdicts.values():
-        pytest.xfail(f"insensitive, explained in claims/known_nonreproductions.toml: {explained}")
+        xfail(f"insensitive, explained in claims/known_nonreproductions.toml: {explained}")
     assert "fails" in verdicts.values(), (
         f"{claim_id} is insensitive: it does not fail on any counterfactual ({verdicts}), so it cannot tell this "
         "network from a broken one"

@@ -28,6 +28,7 @@ import pytest
 from analysis import ood
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD, band_labels
 from claims.probe_settings import SCALE, current_profile, independent_of_imports, probe_settings
+from report.claim import xfail
 from report.ood import SECTION
 from report.plugin import record_section
 from report.records import jsonable
@@ -264,7 +265,7 @@ def test_the_explanation_generalises_to(family, findings, quota, profile, reques
         else (f"; uninformative: a one-answer network scores {rec['constant_answer_far_agreement']:.1%}")
     )
     if rec["verdict"] == "breaks":
-        pytest.xfail(
+        xfail(
             f"the explanation breaks on {family}: {agreement}, upper bound < {ood.BAR:.0%}{base} "
             f"(e.g. {ce['params']}: s = {ce['s']:.0f}, function says {ce['function_label']}, network logit "
             f"diff {ce['logit_diff']:+.2f})"

@@ -12,7 +12,7 @@ rule) and the ``verdict`` fixture's :class:`Verdict` (what was measured, and the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import pytest
 
@@ -25,6 +25,14 @@ def claim(
     """Mark a test as the check of one claim of CLAIMS.md."""
     spec = ClaimSpec(id=id, quote=quote, claimed=claimed, accept=accept, depends_on=depends_on, family=family)
     return pytest.mark.claim(spec)
+
+
+def xfail(reason: str) -> NoReturn:
+    """End the test as xfailed with ``reason``, as ``pytest.xfail`` does, without a traceback: for an expected
+    outcome the reason is the whole report, as ``pytest.fail(..., pytrace=False)`` is for a failure. (A traceback
+    makes pytest re-parse the test module and repr every fixture argument: ~0.1 s per xfail, measured.)"""
+    __tracebackhide__ = True
+    raise pytest.xfail.Exception(reason, pytrace=False)
 
 
 def probe(
@@ -92,14 +100,14 @@ class Verdict:
         if known:
             rec.known_nonreproduction = known["why"]
         if rec.verdict == "erratum":
-            pytest.xfail(f"erratum: {correction}")
+            xfail(f"erratum: {correction}")
         if rec.verdict == "fails":
             message = (
                 f"{rec.spec.kind} {rec.spec.id!r} does not hold.\n  {'write-up' if rec.spec.kind == 'claim' else 'question'}: {rec.spec.quote}\n"  # noqa: E501
                 f"  accept:   {rec.spec.accept}\n  measured: {summary}"
             )
             if known:
-                pytest.xfail(f"known non-reproduction ({self._known_source}): {known['why']}")
+                xfail(f"known non-reproduction ({self._known_source}): {known['why']}")
             pytest.fail(message, pytrace=False)
 
     def _check_judged(self, holds: bool, erratum: bool) -> None:
