@@ -6,7 +6,6 @@ never imports it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -80,7 +79,6 @@ def activations(
     state: dict[str, np.ndarray],
     images: np.ndarray,
     batch_size: int = BATCH_SIZE,
-    between_batches: Callable[[], None] | None = None,
 ) -> Activations:
     """Run the network (eval mode) over uint8 images in fixed-size batches; return pre-ReLU fc1 and logits.
 
@@ -89,8 +87,8 @@ def activations(
     resolution, so the float32 result is the same on every machine (except a value within ~1e-16 of a float32
     rounding boundary: about one in 10^9).
 
-    ``between_batches`` is called before every batch (the bundle builder uses it to widen torch's thread
-    pool once the feature visualisation running beside it has finished).
+    The activation cache takes its taps from the numpy pass (model/numpy_net.py), which has these bits; this one
+    is the reference it is tested against, and what training uses.
 
     Raises :class:`CheckpointError` if the network produces NaN or infinity.
     """
@@ -104,8 +102,6 @@ def activations(
     logits = np.empty((n, N_LOGITS), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, n, batch_size):
-            if between_batches is not None:
-                between_batches()
             batch = torch.from_numpy(images[start : start + batch_size].copy()).unsqueeze(1).to(dtype).div_(255.0)
             out = net.taps(batch)
             with np.errstate(over="ignore"):  # rounded to float32 here; beyond its range -> inf, reported below

@@ -25,10 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from model.spec import STATE_SHAPES, check_state_shapes
+from model.network import Activations
+from model.spec import STATE_SHAPES, CheckpointError, check_state_shapes
 
 #: Images per block (fixed: the same block boundaries, hence the same rounding, on every run).
 BLOCK = 128
+#: Images per chunk of :meth:`NumpyNet.taps` (whole blocks, so that chunking changes no bit).
+TAPS_CHUNK = 64 * BLOCK
 #: Threads for large batches (the project's machines have 2 cores).
 THREADS = min(2, os.cpu_count() or 1)
 
@@ -93,7 +96,29 @@ class NumpyNet:
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Logits (N, 2), float64."""
-        return np.maximum(self.pre(images), 0.0) @ self.fc2_w + self.fc2_b
+        return self._readout(self.pre(images))
+
+    def taps(self, images: np.ndarray) -> Activations:
+        """The network's taps as the activation cache stores them: fc1 pre-activations and logits computed in
+        float64 and rounded once to float32 (the same bits as torch's float64 pass, model/network.py, on every
+        MNIST image; tests/model/test_numpy_net.py). Raises :class:`CheckpointError` on NaN or infinity."""
+        x = as_stack(images)
+        taps = Activations(pre=np.empty((len(x), 200), np.float32), logits=np.empty((len(x), 2), np.float32))
+        for start in range(0, len(x), TAPS_CHUNK):  # whole blocks: the same bits as one call, a fraction of the memory
+            pre = self.pre(x[start : start + TAPS_CHUNK])
+            with np.errstate(over="ignore", invalid="ignore"):  # inf or NaN (damaged weights): reported below
+                taps.pre[start : start + len(pre)] = pre
+                taps.logits[start : start + len(pre)] = self._readout(pre)
+        bad = int((~np.isfinite(taps.pre)).sum() + (~np.isfinite(taps.logits)).sum())
+        if bad:
+            raise CheckpointError(
+                f"the network produced {bad} non-finite activations (NaN or infinity) on {len(x)} images; "
+                "its weights are damaged or out of range. Use another checkpoint."
+            )
+        return taps
+
+    def _readout(self, pre: np.ndarray) -> np.ndarray:
+        return np.maximum(pre, 0.0) @ self.fc2_w + self.fc2_b
 
     def logit_diff(self, images: np.ndarray) -> np.ndarray:
         """``logit 1 − logit 0`` (N,): positive means class 1."""

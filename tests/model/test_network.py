@@ -85,12 +85,6 @@ def test_activations_match_an_independent_numpy_forward_pass_and_do_not_depend_o
     np.testing.assert_allclose(whole.pre, out.pre, rtol=1e-5, atol=1e-6)
 
 
-def test_activations_calls_between_batches_once_per_batch():
-    calls = []
-    activations(numpy_state(), random_images(5), batch_size=2, between_batches=lambda: calls.append(1))
-    assert len(calls) == 3
-
-
 def test_build_network_refuses_a_state_of_another_architecture():
     state = numpy_state()
     state["fc1.weight"] = np.zeros((10, 400), dtype=np.float32)
