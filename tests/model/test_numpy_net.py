@@ -72,25 +72,6 @@ def test_equals_torch_for_an_untrained_network(images, seed):
     _check_equal(NumpyNet.from_state(state), state, images)
 
 
-@pytest.mark.needs_data
-def test_taps_have_the_bits_of_torchs_float64_pass(numpy_net, acts, mnist):
-    """The activation cache's taps come from :meth:`NumpyNet.taps`: they are torch's float64 pass rounded to
-    float32, bit for bit (on 3,000 training images, a chunk boundary among them, and the clue)."""
-    from model.network import activations
-
-    images = mnist.train_images[numpy_net_chunk_boundary() - 1500 :][:3000]
-    theirs, ours = activations(acts.params.state, images), numpy_net.taps(images)
-    assert ours.pre.dtype == ours.logits.dtype == np.float32
-    assert np.array_equal(ours.pre, theirs.pre) and np.array_equal(ours.logits, theirs.logits)
-    assert np.array_equal(ours.pre, acts.train.pre[numpy_net_chunk_boundary() - 1500 :][:3000])
-
-
-def numpy_net_chunk_boundary() -> int:
-    from model.numpy_net import TAPS_CHUNK
-
-    return TAPS_CHUNK
-
-
 def test_taps_reject_non_finite_activations():
     from model.counterfactuals import untrained_state
     from model.spec import CheckpointError
@@ -102,12 +83,21 @@ def test_taps_reject_non_finite_activations():
 
 
 @pytest.mark.needs_data
-def test_equals_torch_on_all_70000_images(numpy_net, acts, mnist):
-    """torch's float32 network labels all 70,000 images as the numpy pass does, within rounding."""
-    for images, ref in ((mnist.train_images, acts.train.logits), (mnist.test_images, acts.test.logits)):
-        ours = numpy_net.logits(images)
-        assert np.array_equal(np.argmax(ours, 1), np.argmax(ref, 1))
-        assert np.max(np.abs(ours - ref)) <= LOGIT_TOLERANCE
+def test_cached_taps_are_torchs_float64_pass_on_all_70000_images(acts, mnist):
+    """The activation cache's taps come from :meth:`NumpyNet.taps` (chunked, two threads): they are torch's float64
+    pass rounded to float32, bit for bit, on every training and test image and the anti-clue."""
+    from fixtures.activations import anticlue_images
+    from model.network import activations
+
+    state = acts.params.state
+    for images, cached in (
+        (mnist.train_images, acts.train),
+        (mnist.test_images, acts.test),
+        (anticlue_images(mnist.train_images), acts.anticlue),
+    ):
+        torchs = activations(state, images)
+        assert cached.pre.dtype == cached.logits.dtype == np.float32
+        assert np.array_equal(cached.pre, torchs.pre) and np.array_equal(cached.logits, torchs.logits)
 
 
 def test_single_images_blocks_and_dtypes_agree():
