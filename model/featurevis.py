@@ -48,15 +48,59 @@ def maximise_preactivations(
             raise ValueError(f"directions must have shape (k, {N_NEURONS}), got {tuple(d.shape)}")
         w, b = d @ w, d @ b  # direction j's weights on the 400 conv features
     x = torch.zeros(len(w), 1, 28, 28, dtype=dtype, requires_grad=True)
-    opt = torch.optim.Adam([x], lr=lr)
+    step = adam_step(torch, x, lr)
     for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
+        x.grad = None
         reached = (net.features(x) * w).sum(dim=1) + b
         (-reached.sum()).backward()
-        opt.step()
+        step()
     with torch.no_grad():
         reached = (net.features(x) * w).sum(dim=1) + b
     return x.detach()[:, 0].numpy().astype(np.float32), reached.numpy().astype(np.float32)
+
+
+def adam_step(torch, x, lr: float):
+    """One step of ``torch.optim.Adam([x], lr=lr)`` with its defaults: the functional update its ``step()`` calls,
+    with the same state and arguments (so the same bits), without the wrapper around ``step()``, whose first call
+    imports ``torch._dynamo`` (~1 s of a cold run, twice: the neurons' and the directions' visualisations)."""
+    import inspect
+
+    from torch.optim.adam import Adam, adam
+    from torch.optim.optimizer import _get_scalar_dtype
+
+    # the optimiser's own defaults, read from its signature (constructing one would import torch._dynamo too)
+    defaults = {
+        k: v.default for k, v in inspect.signature(Adam.__init__).parameters.items() if k not in ("self", "params")
+    }
+    defaults["lr"] = lr
+    state = ([torch.zeros_like(x)], [torch.zeros_like(x)], [torch.tensor(0.0, dtype=_get_scalar_dtype())])
+    beta1, beta2 = defaults["betas"]
+
+    def step() -> None:
+        with torch.no_grad():
+            adam(
+                [x],
+                [x.grad],
+                state[0],
+                state[1],
+                [],
+                state[2],
+                amsgrad=defaults["amsgrad"],
+                has_complex=False,
+                beta1=beta1,
+                beta2=beta2,
+                lr=defaults["lr"],
+                weight_decay=defaults["weight_decay"],
+                eps=defaults["eps"],
+                maximize=defaults["maximize"],
+                foreach=defaults["foreach"],
+                capturable=defaults["capturable"],
+                differentiable=defaults["differentiable"],
+                fused=defaults["fused"],
+                decoupled_weight_decay=defaults["decoupled_weight_decay"],
+            )
+
+    return step
 
 
 def main(argv: list[str] | None = None) -> int:
