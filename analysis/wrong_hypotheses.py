@@ -36,12 +36,14 @@ def random_partitions(groups: Groups, count: int, seed: int, key: np.ndarray | N
     return out
 
 
-def regrouped(scrubber: Scrubber, post: np.ndarray, groups: Groups) -> Scrubber:
+def regrouped(scrubber: Scrubber, post: np.ndarray, groups: Groups, active_post: np.ndarray | None = None) -> Scrubber:
     """``scrubber`` under another split of the same active neurons into "1" and "anti-1" detectors: the same
     images, similarity index (and its cached windows), regions, labels, readout and dead neurons' part; the two
-    detector groups' logit parts recomputed. Only the group scheme (a group from one replacement image)."""
+    detector groups' logit parts recomputed. Only the group scheme (a group from one replacement image).
+    ``active_post``: ``post[:, ~groups.dead]``, if the caller has it (one copy for many hypotheses)."""
     active = ~groups.dead
-    readout, cols = scrubber.readout.restricted(active), np.asarray(post)[:, active]
+    readout = scrubber.readout.restricted(active)
+    cols = np.asarray(post)[:, active] if active_post is None else active_post
     parts = (
         readout.contribution(cols, groups.one[active]),
         readout.contribution(cols, groups.anti_one[active]),
@@ -70,5 +72,13 @@ def kept_under(
     label kept when every group is scrubbed at noise level ``p`` (group scheme)? The replacement images depend on
     the seed and the regions only, so every hypothesis is scrubbed with the same draws."""
     first = next(iter(named))
-    scrubbers = {n: scrubber if n == first else regrouped(scrubber, post, g) for n, g in named.items()}
+    active_posts: dict[bytes, np.ndarray] = {}  # the hypotheses share their dead neurons: one column copy
+
+    def active_post(g: Groups) -> np.ndarray:
+        key = np.packbits(g.dead).tobytes()
+        if key not in active_posts:
+            active_posts[key] = np.asarray(post)[:, ~g.dead]
+        return active_posts[key]
+
+    scrubbers = {n: scrubber if n == first else regrouped(scrubber, post, g, active_post(g)) for n, g in named.items()}
     return {n: np.array([s.kept_images(p, seed) for seed in seeds]) for n, s in scrubbers.items()}
