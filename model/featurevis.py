@@ -23,13 +23,20 @@ LR = 0.1
 
 
 def maximise_preactivations(
-    state: dict[str, np.ndarray], steps: int = STEPS, lr: float = LR, directions: np.ndarray | None = None
+    state: dict[str, np.ndarray],
+    steps: int = STEPS,
+    lr: float = LR,
+    directions: np.ndarray | None = None,
+    rows: slice = slice(None),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (images (200, 28, 28) float32, reached pre-activation (200,) float32), image i for neuron i.
 
     With ``directions`` (k, 200), the same recipe for k directions of neuron space instead: image j maximises
     ``directions[j] · pre-activation`` (a neuron is the direction of its unit vector; its weights are then
-    fc1's own row, so the neurons' images are the same either way)."""
+    fc1's own row, so the neurons' images are the same either way). ``rows``: only those neurons' (or
+    directions') images. Each image is optimised on its own (its loss term and its Adam moments are its own, and
+    torch's float64 convolutions run image by image), so a slice's images are the whole run's, bit for bit, and
+    slices can run in parallel."""
     if steps <= 0 or lr <= 0:
         raise ValueError(f"steps and lr must be positive, got steps={steps}, lr={lr}")
     import torch
@@ -47,6 +54,7 @@ def maximise_preactivations(
         if d.ndim != 2 or d.shape[1] != N_NEURONS:
             raise ValueError(f"directions must have shape (k, {N_NEURONS}), got {tuple(d.shape)}")
         w, b = d @ w, d @ b  # direction j's weights on the 400 conv features
+    w, b = w[rows], b[rows]
     x = torch.zeros(len(w), 1, 28, 28, dtype=dtype, requires_grad=True)
     step = adam_step(torch, x, lr)
     for _ in range(steps):
