@@ -81,4 +81,5 @@ def kept_under(
         return active_posts[key]
 
     scrubbers = {n: scrubber if n == first else regrouped(scrubber, post, g, active_post(g)) for n, g in named.items()}
+    active_posts.clear()  # not held while scrubbing: the run's peak memory stays where it was
     return {n: np.array([s.kept_images(p, seed) for seed in seeds]) for n, s in scrubbers.items()}
