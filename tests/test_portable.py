@@ -1,5 +1,6 @@
 """The same report on every machine: the network side is computed in float64 (and stored as float32), so the
-records do not depend on the CPU's instruction set, the thread count or the forward batch size.
+records do not depend on the CPU's instruction set (torch's kernels and OpenBLAS's), the thread count or the forward
+batch size.
 
 Each setting below recomputes the activation bundle in a child process with a fresh cache folder and runs every
 claim and probe; the records must equal those of the session's own run (the default setting) exactly. On a machine
@@ -19,6 +20,8 @@ SETTINGS = {
     "onednn-avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},  # oneDNN's AVX2 kernels instead of AVX-512
     "aten-default": {"ATEN_CPU_CAPABILITY": "default"},  # ATen's portable kernels, no vector extensions
     "one-thread": {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    # OpenBLAS's SSE kernels instead of the CPU's own (Haswell or SkylakeX): numpy computes the cached taps
+    "openblas-nehalem": {"OPENBLAS_CORETYPE": "Nehalem"},
 }
 
 
