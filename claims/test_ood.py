@@ -133,7 +133,13 @@ def _cache_path(prepared, kind: str, rule: str, more_sources: tuple[str, ...] = 
 
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256(f"{prepared.inputs.checkpoint.sha256}|{prepared.mnist.identity}|{rule}".encode())
-    for source in ("analysis/ood.py", "analysis/labelling.py", "model/numpy_net.py", *more_sources):
+    for source in (
+        "analysis/ood.py",
+        "analysis/labelling.py",
+        "model/labelling.py",
+        "model/numpy_net.py",
+        *more_sources,
+    ):
         h.update((root / source).read_bytes())
     return Path(prepared.inputs.cache_dir) / f"{kind}-{h.hexdigest()[:24]}.npz"
 

@@ -19,7 +19,7 @@ CLUE_INDEX = 6
 ANTI, MIDDLE, ONE = 0, 1, 2
 REGION_NAMES = {ANTI: "anti_one_like", MIDDLE: "middle", ONE: "one_like"}
 
-#: Images per matrix product in :func:`similarity` (bounds the float64 copy to ~50 MB).
+#: Images per chunk of :func:`similarity` (bounds its float64 products to ~50 MB).
 CHUNK_IMAGES = 8192
 
 
@@ -56,20 +56,24 @@ def as_pixels(images: np.ndarray, name: str = "images") -> np.ndarray:
 def similarity(images: np.ndarray, template: np.ndarray) -> np.ndarray:
     """``s(x) = sum(x * template)`` for pixels in 0..255, in float64 (chunked to bound memory).
 
-    Returns shape (N,) for a stack of images, a 0-d array for one image.
+    The same bits on every CPU: each image's 784 products (each rounded once) are summed by numpy's pairwise
+    summation, whose order is fixed, not by a BLAS dot product, whose order depends on the kernel OpenBLAS picks
+    for the CPU (its pre-AVX2 kernels round differently on 2/3 of the training images, which reorders near-ties
+    of s). Returns shape (N,) for a stack of images, a 0-d array for one image.
     """
     x = as_pixels(images)
     t = np.asarray(template, dtype=np.float64)
     if t.shape != (28, 28):
         raise ValueError(f"template: expected shape (28, 28), got {t.shape}")
-    if x.ndim == 2:
-        return np.asarray(float(np.sum(x.astype(np.float64) * t)))
-    flat = x.reshape(len(x), 784)
+    one = x.ndim == 2
+    flat = x.reshape(-1, 784)
     tv = t.reshape(784)
-    out = np.empty(len(x), dtype=np.float64)
-    for start in range(0, len(x), CHUNK_IMAGES):
-        out[start : start + CHUNK_IMAGES] = flat[start : start + CHUNK_IMAGES].astype(np.float64) @ tv
-    return out
+    out = np.empty(len(flat), dtype=np.float64)
+    for start in range(0, len(flat), CHUNK_IMAGES):
+        products = flat[start : start + CHUNK_IMAGES].astype(np.float64)
+        products *= tv
+        np.add.reduce(products, axis=1, out=out[start : start + CHUNK_IMAGES])
+    return np.asarray(out[0]) if one else out
 
 
 def band_labels(s: np.ndarray, low: float = L_THRESHOLD, high: float = R_THRESHOLD) -> np.ndarray:

@@ -23,28 +23,10 @@ SETTINGS = {
     # OpenBLAS's SSE kernels instead of the CPU's own (Haswell or SkylakeX): numpy computes the cached taps and s
     "openblas-nehalem": {"OPENBLAS_CORETYPE": "Nehalem"},
 }
-#: Settings whose records are known to differ, and why (strict: the test fails once they no longer do).
-KNOWN_DIFFERENCES = {
-    "openblas-nehalem": (
-        "the cached taps are the same bits under every OpenBLAS kernel, but the similarity s is a BLAS dot product "
-        "(model/labelling.py): with OpenBLAS's pre-AVX2 kernels (Nehalem, Sandybridge; not Haswell, SkylakeX or "
-        "Zen) it differs in its last bits (~1e-11) on 2/3 of the training images, which reorders 276 near-ties of s "
-        "and so changes the causal-scrubbing draws (~1e-5 in the kept fractions); needs an s that does not depend "
-        "on the BLAS kernels"
-    ),
-}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_DIFFERENCES[name], raises=AssertionError, strict=True))
-        if name in KNOWN_DIFFERENCES
-        else name
-        for name in SETTINGS
-    ],
-)
+@pytest.mark.parametrize("name", SETTINGS)
 def test_records_are_identical_whatever_the_cpu_kernels_and_thread_count(
     name, pytestconfig, prepared, claims_run, tmp_path
 ):

@@ -272,8 +272,37 @@ def test_similarity_of_one_image_is_zero_dimensional_and_a_channel_axis_is_accep
     images, template = image_stack(n=3), random_template()
     stack = labelling.similarity(images, template)
     assert labelling.similarity(images[1], template).shape == ()
-    assert float(labelling.similarity(images[1], template)) == pytest.approx(stack[1], rel=1e-12)
+    assert float(labelling.similarity(images[1], template)) == stack[1]  # one image is its row of the stack
     np.testing.assert_array_equal(labelling.similarity(images[:, None], template), stack)
+
+
+SIMILARITY_SETTINGS = {
+    "openblas-sse": {"OPENBLAS_CORETYPE": "Nehalem"},  # BLAS kernels of another CPU generation
+    "openblas-avx": {"OPENBLAS_CORETYPE": "Sandybridge"},
+    "numpy-baseline-simd": {"NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512_SKX AVX2 FMA3"},  # numpy's own dispatch
+}
+
+
+@pytest.mark.parametrize("setting", SIMILARITY_SETTINGS)
+def test_similarity_has_the_same_bits_whatever_the_cpu_kernels(setting, tmp_path):
+    """s decides regions and the order of near-ties (the scrubbing's draws): it must not depend on the kernels
+    numpy or OpenBLAS pick for the CPU (a BLAS dot product did, under OpenBLAS's pre-AVX2 kernels)."""
+    import os
+    import subprocess
+    import sys
+
+    from fixtures.locate import PROJECT_ROOT
+
+    images, template = image_stack(n=2000), random_template()
+    np.savez(tmp_path / "in.npz", images=images, template=template)
+    code = (
+        "import sys, numpy as np; from analysis.labelling import similarity; z = np.load(sys.argv[1]); "
+        "np.save(sys.argv[2], similarity(z['images'], z['template']))"
+    )
+    env = {**os.environ, **SIMILARITY_SETTINGS[setting]}
+    cmd = [sys.executable, "-c", code, str(tmp_path / "in.npz"), str(tmp_path / "out.npy")]
+    subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), labelling.similarity(images, template))
 
 
 @pytest.mark.parametrize(
