@@ -56,7 +56,7 @@ def maximise_preactivations(
         w, b = d @ w, d @ b  # direction j's weights on the 400 conv features
     w, b = w[rows], b[rows]
     x = torch.zeros(len(w), 1, 28, 28, dtype=dtype, requires_grad=True)
-    step = adam_step(torch, x, lr)
+    step = adam_step(x, lr)
     for _ in range(steps):
         x.grad = None
         reached = (net.features(x) * w).sum(dim=1) + b
@@ -67,12 +67,13 @@ def maximise_preactivations(
     return x.detach()[:, 0].numpy().astype(np.float32), reached.numpy().astype(np.float32)
 
 
-def adam_step(torch, x, lr: float):
+def adam_step(x, lr: float):
     """One step of ``torch.optim.Adam([x], lr=lr)`` with its defaults: the functional update its ``step()`` calls,
     with the same state and arguments (so the same bits), without the wrapper around ``step()``, whose first call
     imports ``torch._dynamo`` (~1 s of a cold run, twice: the neurons' and the directions' visualisations)."""
     import inspect
 
+    import torch
     from torch.optim.adam import Adam, adam
     from torch.optim.optimizer import _get_scalar_dtype
 
