@@ -24,7 +24,7 @@ from model.labelling import (  # re-exported: the claims read the labelling from
     clue_image,  # noqa: F401
     corrected_template,  # noqa: F401
     regions,
-    similarity,  # noqa: F401
+    similarity,
 )
 
 
@@ -187,12 +187,13 @@ def similarity_metrics(images: np.ndarray, clue: np.ndarray) -> dict[str, np.nda
     c = np.asarray(clue, dtype=np.float64).reshape(784)
     t = c - (1.0 - c)
     tc = t - t.mean()
-    templates = np.stack([t, c, tc], axis=1)  # (784, 3)
     flat = x.reshape(len(x), 784)
     out = {name: np.empty(len(x), dtype=np.float64) for name in METRICS}
     for start in range(0, len(x), CHUNK_IMAGES):
         xf = flat[start : start + CHUNK_IMAGES].astype(np.float64)
-        dot_t, dot_c, dot_tc = (xf @ templates).T  # x · tc is the centred x's product with the centred t
+        # the dot products are the session's own similarity, the norms numpy's pairwise sums, not BLAS (the same
+        # bits on every CPU); x · tc is the centred x's product with the centred t
+        dot_t, dot_c, dot_tc = (similarity(xf.reshape(-1, 28, 28), v.reshape(28, 28)) for v in (t, c, tc))
         square = np.einsum("ij,ij->i", xf, xf)
         norm = np.sqrt(square)
         spread = np.sqrt(np.maximum(square - xf.sum(axis=1) ** 2 / 784, 0.0))
@@ -200,8 +201,8 @@ def similarity_metrics(images: np.ndarray, clue: np.ndarray) -> dict[str, np.nda
         out["dot_clue_minus_anticlue"][chunk] = dot_t
         out["dot_clue"][chunk] = dot_c
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["cosine_clue_minus_anticlue"][chunk] = np.where(norm > 0, dot_t / (norm * np.linalg.norm(t)), 0.0)
+            out["cosine_clue_minus_anticlue"][chunk] = np.where(norm > 0, dot_t / (norm * np.sqrt(np.sum(t * t))), 0.0)
             out["pearson_clue_minus_anticlue"][chunk] = np.where(
-                spread > 0, dot_tc / (spread * np.linalg.norm(tc)), 0.0
+                spread > 0, dot_tc / (spread * np.sqrt(np.sum(tc * tc))), 0.0
             )
     return out

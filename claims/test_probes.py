@@ -38,6 +38,7 @@ from claims.probe_settings import current_profile, probe_search, probe_settings
 from claims.started_first import Background, starts_first
 from claims.tolerance import within
 from fixtures.cache import load_or_build, memoised, write_cache
+from model import labelling as model_labelling
 from report.claim import probe
 
 pytestmark = pytest.mark.probe
@@ -507,9 +508,10 @@ def the_write_ups_metric_is_best(d: Sample, grid: int) -> Judgement:
 def test_the_dot_product_is_the_best_similarity(verdict, train, clue, mnist, prepared):
     """The four metrics of the 60,000 images (~1 s) are memoised in the cache folder, keyed by the data and the
     code that computes them."""
-    code = hashlib.blake2b(Path(labelling.__file__).read_bytes(), digest_size=8).hexdigest()
+    code = hashlib.blake2b(Path(labelling.__file__).read_bytes(), digest_size=8)
+    code.update(Path(model_labelling.__file__).read_bytes())  # where s itself is computed
     metrics = memoised(
-        prepared.inputs.cache_dir / f"similarity-metrics-{mnist.identity}-{code}.npz",
+        prepared.inputs.cache_dir / f"similarity-metrics-{mnist.identity}-{code.hexdigest()}.npz",
         lambda: similarity_metrics(train.images, clue),
         METRICS,
     )

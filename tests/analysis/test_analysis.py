@@ -284,25 +284,32 @@ SIMILARITY_SETTINGS = {
 
 
 @pytest.mark.parametrize("setting", SIMILARITY_SETTINGS)
-def test_similarity_has_the_same_bits_whatever_the_cpu_kernels(setting, tmp_path):
-    """s decides regions and the order of near-ties (the scrubbing's draws): it must not depend on the kernels
-    numpy or OpenBLAS pick for the CPU (a BLAS dot product did, under OpenBLAS's pre-AVX2 kernels)."""
+def test_similarity_and_its_rival_metrics_have_the_same_bits_whatever_the_cpu_kernels(setting, tmp_path):
+    """s decides regions and the order of near-ties (the scrubbing's draws), the metrics the similarity probe's
+    re-fitted bands: neither may depend on the kernels numpy or OpenBLAS pick for the CPU (BLAS dot products and
+    norms did, under OpenBLAS's pre-AVX2 kernels)."""
     import os
     import subprocess
     import sys
 
     from fixtures.locate import PROJECT_ROOT
 
-    images, template = image_stack(n=2000), random_template()
-    np.savez(tmp_path / "in.npz", images=images, template=template)
+    images, clue = image_stack(n=2000), np.random.default_rng(1).random((28, 28))
+    np.savez(tmp_path / "in.npz", images=images, clue=clue)
     code = (
-        "import sys, numpy as np; from analysis.labelling import similarity; z = np.load(sys.argv[1]); "
-        "np.save(sys.argv[2], similarity(z['images'], z['template']))"
+        "import sys, numpy as np; from analysis.labelling import corrected_template, similarity, similarity_metrics; "
+        "z = np.load(sys.argv[1]); t = corrected_template(z['clue']); "
+        "np.savez(sys.argv[2], s=similarity(z['images'], t), **similarity_metrics(z['images'], z['clue']))"
     )
     env = {**os.environ, **SIMILARITY_SETTINGS[setting]}
-    cmd = [sys.executable, "-c", code, str(tmp_path / "in.npz"), str(tmp_path / "out.npy")]
+    cmd = [sys.executable, "-c", code, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")]
     subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, check=True)
-    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), labelling.similarity(images, template))
+    ours = {"s": labelling.similarity(images, labelling.corrected_template(clue))}
+    ours.update(labelling.similarity_metrics(images, clue))
+    with np.load(tmp_path / "out.npz") as theirs:
+        assert sorted(theirs.files) == sorted(ours)
+        for name, values in ours.items():
+            np.testing.assert_array_equal(theirs[name], values, err_msg=name)
 
 
 @pytest.mark.parametrize(
