@@ -24,7 +24,7 @@ from analysis.labelling import CLUE_INDEX, L_THRESHOLD, R_THRESHOLD
 from claims.started_first import Background, starts_first
 from fixtures.cache import memoised
 from fixtures.locate import PROJECT_ROOT
-from model import featurevis
+from model import featurevis, network
 
 __all__ = [  # the fixtures claims/conftest.py imports
     "attach_figures",
@@ -101,10 +101,11 @@ def directions(fc2, clue_oriented_pca, pca, arms) -> dict[str, np.ndarray]:
 def direction_feature_visualisations(prepared: Any, acts: Any, directions: np.ndarray) -> dict[str, np.ndarray]:
     """The feature visualisations of ``directions`` (k, 200) by the neurons' recipe (model/featurevis.py), computed
     once in a child process (torch stays out of the test process) and kept in the cache folder, keyed by the
-    activation bundle, the recipe's code and the directions (rounded to the digits a record keeps, so that another
-    CPU's PCA gives the same key and images)."""
+    activation bundle, the recipe's and the network's code and the directions (rounded to the digits a record
+    keeps, so that another CPU's PCA gives the same key and images)."""
     key = hashlib.blake2b(digest_size=8)
-    key.update(Path(featurevis.__file__).read_bytes())
+    for module in (featurevis, network):  # the recipe, and the network it runs (build_network, its dtype)
+        key.update(Path(module.__file__).read_bytes())
     key.update(np.ascontiguousarray(directions).tobytes())
     path = prepared.inputs.cache_dir / f"featurevis-directions-{acts.source.stem}-{key.hexdigest()}.npz"
 
