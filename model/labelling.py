@@ -19,8 +19,10 @@ CLUE_INDEX = 6
 ANTI, MIDDLE, ONE = 0, 1, 2
 REGION_NAMES = {ANTI: "anti_one_like", MIDDLE: "middle", ONE: "one_like"}
 
-#: Images per chunk of :func:`similarity` (bounds its float64 products to ~50 MB).
-CHUNK_IMAGES = 8192
+#: Images per chunk of :func:`similarity`: its float64 products (1.6 MB) stay in the CPU's cache and reuse one
+#: allocation; a chunk of 8,192 (51 MB) made each pass fault in fresh memory and ran 3× slower. Each image's sum is
+#: the same whatever the chunk.
+CHUNK_IMAGES = 256
 
 
 def clue_image(train_images: np.ndarray) -> np.ndarray:
