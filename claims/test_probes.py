@@ -31,7 +31,7 @@ from analysis.labelling import (
     best_grid_agreement,
     similarity,
     similarity_metrics,
-    similarity_to_templates,
+    template_edges_of,
 )
 from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from claims.probe_settings import current_profile, probe_search, probe_settings
@@ -263,8 +263,7 @@ def template_edges(images: np.ndarray, templates: np.ndarray, cache: Path) -> li
     passes and sorts (~3 s) and pays only for counting its own labels."""
 
     def compute() -> dict[str, np.ndarray]:
-        s_all = similarity_to_templates(images, images[templates])
-        edges = [BandEdges.of(s_all[:, k], TEMPLATE_CANDIDATES) for k in range(len(templates))]
+        edges = template_edges_of(images, images[templates], TEMPLATE_CANDIDATES)
         return {
             "templates": np.asarray(templates, np.int64),
             "order": np.stack([e.order for e in edges]).astype(np.int32),  # < 2^31 images

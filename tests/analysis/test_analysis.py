@@ -285,9 +285,9 @@ SIMILARITY_SETTINGS = {
 
 @pytest.mark.parametrize("setting", SIMILARITY_SETTINGS)
 def test_similarity_and_its_rival_metrics_have_the_same_bits_whatever_the_cpu_kernels(setting, tmp_path):
-    """s decides regions and the order of near-ties (the scrubbing's draws), the metrics the similarity probe's
-    re-fitted bands: neither may depend on the kernels numpy or OpenBLAS pick for the CPU (BLAS dot products and
-    norms did, under OpenBLAS's pre-AVX2 kernels)."""
+    """s decides regions and the order of near-ties (the scrubbing's draws), the metrics and the templates' s the
+    similarity probe's re-fitted bands: none may depend on the kernels numpy or OpenBLAS pick for the CPU (BLAS dot
+    products and norms did, under OpenBLAS's pre-AVX2 kernels)."""
     import os
     import subprocess
     import sys
@@ -297,14 +297,16 @@ def test_similarity_and_its_rival_metrics_have_the_same_bits_whatever_the_cpu_ke
     images, clue = image_stack(n=2000), np.random.default_rng(1).random((28, 28))
     np.savez(tmp_path / "in.npz", images=images, clue=clue)
     code = (
-        "import sys, numpy as np; from analysis.labelling import corrected_template, similarity, similarity_metrics; "
-        "z = np.load(sys.argv[1]); t = corrected_template(z['clue']); "
-        "np.savez(sys.argv[2], s=similarity(z['images'], t), **similarity_metrics(z['images'], z['clue']))"
+        "import sys, numpy as np; from analysis.labelling import corrected_template, similarity, similarity_metrics, "
+        "similarity_to_templates; z = np.load(sys.argv[1]); t = corrected_template(z['clue']); "
+        "np.savez(sys.argv[2], s=similarity(z['images'], t), templates=similarity_to_templates(z['images'], "
+        "z['images'][:5]), **similarity_metrics(z['images'], z['clue']))"
     )
     env = {**os.environ, **SIMILARITY_SETTINGS[setting]}
     cmd = [sys.executable, "-c", code, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")]
     subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, check=True)
     ours = {"s": labelling.similarity(images, labelling.corrected_template(clue))}
+    ours["templates"] = labelling.similarity_to_templates(images, images[:5])
     ours.update(labelling.similarity_metrics(images, clue))
     with np.load(tmp_path / "out.npz") as theirs:
         assert sorted(theirs.files) == sorted(ours)

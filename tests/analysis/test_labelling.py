@@ -69,3 +69,33 @@ def test_the_write_ups_metric_is_the_session_similarity():
     x = images.reshape(5, -1).astype(float)
     t = (2 * clue - 1).ravel()
     assert m["pearson_clue_minus_anticlue"] == pytest.approx([np.corrcoef(row, t)[0, 1] for row in x])
+
+
+def test_template_similarities_are_the_exact_integer_sums_divided_once():
+    """float32 blocks of 196 pixels hold every partial sum exactly, even at the extremes (pixels 0 and 255)."""
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (300, 28, 28)).astype(np.uint8)
+    images[0], images[1:3] = 0, 255  # blank, and saturated: the largest sums against the templates below
+    templates = np.stack([np.zeros((28, 28), np.uint8), np.full((28, 28), 255, np.uint8), images[7]])
+    exact = images.reshape(300, 784).astype(np.int64) @ (2 * templates.reshape(3, 784).astype(np.int64) - 255).T
+    got = labelling.similarity_to_templates(images, templates)
+    assert got.shape == (3, 300)
+    np.testing.assert_array_equal(got, exact.T / 255.0)
+    assert np.abs(exact).max() == 784 * 255 * 255
+
+
+def test_template_similarities_refuse_fractional_pixels():
+    with pytest.raises(ValueError, match="integer pixels"):
+        labelling.similarity_to_templates(np.full((2, 28, 28), 0.5), np.zeros((1, 28, 28), np.uint8))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**26), 2**26), min_size=0, max_size=300), st.integers(1, 4))
+def test_integer_order_is_the_stable_argsort(values, spread):
+    v = np.asarray(values, dtype=np.float64) // spread * spread  # coarser values: more ties
+    np.testing.assert_array_equal(labelling.integer_order(v), np.argsort(v, kind="stable"))
+
+
+def test_integer_order_refuses_fractions():
+    with pytest.raises(ValueError, match="integer values"):
+        labelling.integer_order(np.array([0.5, 1.0]))
