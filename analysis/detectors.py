@@ -58,9 +58,17 @@ def tie_ranks(scores: np.ndarray) -> np.ndarray:
     one rank). Computed once; :func:`auc_from_ranks` then weighs images without sorting again. Column-major, so
     that each column is contiguous (what :func:`auc_from_ranks` reads)."""
     x = np.asarray(scores)
-    out = np.empty(x.shape, dtype=np.int64, order="F")
+    out = np.zeros(x.shape, dtype=np.int64, order="F")
     for j in range(x.shape[1]):
-        out[:, j] = np.unique(x[:, j], return_inverse=True)[1].reshape(-1)
+        column = x[:, j]
+        low = column.min() if len(column) else 0
+        if np.isnan(low):
+            out[:, j] = np.unique(column, return_inverse=True)[1].reshape(-1)
+            continue
+        # the minimum has rank 0; only the rows above it are sorted (a silent neuron's zeros are most rows)
+        above = np.flatnonzero(column != low)
+        if len(above):
+            out[above, j] = np.unique(column[above], return_inverse=True)[1].reshape(-1) + 1
     return out
 
 

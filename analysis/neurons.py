@@ -100,7 +100,7 @@ def typical_contribution(
     if typical not in ("std", "mean"):
         raise ValueError(f"typical activation must be 'std' or 'mean', not {typical!r}")
     if weights is None:
-        scale = post.std(axis=0, dtype=np.float64) if typical == "std" else post.mean(axis=0, dtype=np.float64)
+        scale = weighted.column_std(post) if typical == "std" else post.mean(axis=0, dtype=np.float64)
     else:
         scale = mean = weighted.mean(post, weights) if moments is None else moments.mean(weights)
         if typical == "std":  # post-ReLU activations are >= 0: a column of weighted mean 0 is 0 throughout, std 0

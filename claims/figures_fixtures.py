@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analysis import ablation, geometry, neurons
+from analysis import ablation, geometry, neurons, weighted
 from analysis.labelling import CLUE_INDEX, L_THRESHOLD, R_THRESHOLD
 from claims.started_first import Background, starts_first
 from fixtures.cache import memoised
@@ -261,5 +261,5 @@ def contribution_figure(figure_store, train, groups, fc2) -> str:
         neurons.typical_contribution(train.post, fc2.direction),
         groups.dead,
         fc2.weight,
-        train.post.std(axis=0, dtype=np.float64),
+        weighted.column_std(train.post),
     )

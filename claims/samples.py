@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis import ablation, neurons, scrubbing, wrong_hypotheses
+from analysis import ablation, neurons, scrubbing, weighted, wrong_hypotheses
 from analysis.robustness import Choice, Excluded, Sample
 from analysis.scrubbing import SEEDS, noise_key
 from analysis.weighted import Moments, SortedColumns
@@ -226,7 +226,7 @@ def wrong_hypotheses_sample(scrubber, groups, train, prepared, acts) -> Sample:
     hypothesis, seed and training image, is the model's label kept? ``"random"`` holds the fully random
     replacement (every group from a random image) under the hypothesis's groups."""
     # neurons drawn in the order of their activation std: the same partitions whatever the neurons' indices or scale
-    named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED, train.post.std(axis=0))
+    named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED, weighted.column_std(train.post))
     code = hashlib.blake2b(digest_size=8)
     for module in (scrubbing, wrong_hypotheses, neurons, interventions):
         code.update(Path(module.__file__).read_bytes())

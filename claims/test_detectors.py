@@ -168,7 +168,9 @@ def region_sample(train, test_split, groups, pca, arms) -> Sample:
     fixed = {
         "groups": masks,
         "ids": np.flatnonzero(active),
-        "firing": {str(int(i)): float(np.mean(train.post[:, i] > 0)) for i in np.flatnonzero(active)},
+        "firing": dict(
+            zip(map(str, np.flatnonzero(active)), (detectors.firing_counts(train.post, active) / len(train)).tolist())
+        ),
     }
 
     def table(split) -> dict[str, np.ndarray]:

@@ -76,6 +76,17 @@ def test_the_auc_counts_pairs_with_ties_as_half():
     assert np.isnan(detectors.auc_from_ranks(ranks, np.zeros(4, bool))).all()
 
 
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@given(
+    st.lists(st.lists(st.sampled_from([0.0, -0.0, 0.5, 1.0, 2.5, np.nan, -1.0]), min_size=3, max_size=3), max_size=20)
+)
+def test_tie_ranks_are_the_dense_ranks_of_each_column(rows):
+    """Ranked column by column as np.unique ranks it (0 and -0 are one value; NaN last), minimum or not."""
+    scores = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    expected = np.stack([np.unique(c, return_inverse=True)[1].reshape(-1) for c in scores.T], axis=1)
+    np.testing.assert_array_equal(detectors.tie_ranks(scores), expected.reshape(scores.shape))
+
+
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)
 @given(st.lists(st.integers(0, 4), min_size=4, max_size=30), st.randoms(use_true_random=False))
 def test_the_auc_agrees_with_the_mann_whitney_auc_and_with_repeated_images(values, rnd):

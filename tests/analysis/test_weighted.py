@@ -278,3 +278,18 @@ def test_a_band_scorer_with_counts_scores_every_band_as_the_repeated_rows(seed):
     low, high = np.meshgrid(edges, edges, indexing="ij")
     np.testing.assert_array_equal(weighted_.agreement(low, high), repeated.agreement(low, high))
     assert weighted_.best_band() == repeated.best_band()
+
+
+@pytest.mark.parametrize("rows", [1, 2, 255, 256, 257, 1000, 4097])
+@pytest.mark.parametrize("columns", [1, 2, 7, 200])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_std_has_numpys_bits(rows, columns, dtype):
+    """Block by block, the same additions as numpy's std along axis 0, so the same bits: post-ReLU-like data
+    (many exact zeros, a wide range) and a few constant columns."""
+    rng = np.random.default_rng(rows * 1000 + columns)
+    x = np.maximum(rng.standard_normal((rows, columns)) * rng.lognormal(0, 2, columns), 0).astype(dtype)
+    x[:, ::5] = 1.5
+    expected = x.std(axis=0, dtype=np.float64)
+    np.testing.assert_array_equal(weighted.column_std(x).view(np.int64), expected.view(np.int64))
+    view = x[:, ::2]  # not contiguous: numpy's own std
+    np.testing.assert_array_equal(weighted.column_std(view), view.std(axis=0, dtype=np.float64))
