@@ -20,6 +20,8 @@ SETTINGS = {
     "onednn-avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},  # oneDNN's AVX2 kernels instead of AVX-512
     "aten-default": {"ATEN_CPU_CAPABILITY": "default"},  # ATen's portable kernels, no vector extensions
     "one-thread": {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    # the test process runs one BLAS thread unless the user sets a number (fixtures/plugin.py): here two
+    "two-blas-threads": {"OPENBLAS_NUM_THREADS": "2"},
     # OpenBLAS's SSE kernels instead of the CPU's own (Haswell or SkylakeX): numpy computes the cached taps and s
     "openblas-nehalem": {"OPENBLAS_CORETYPE": "Nehalem"},
 }
