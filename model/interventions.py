@@ -11,11 +11,27 @@ mask over the d neurons.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
+
+#: Read-outs of frozen activation matrices a :class:`Readout` keeps (each (N, 2): 1 MB for 60,000 images).
+KEPT_READOUTS = 16
+
+
+def _frozen(a: np.ndarray) -> bool:
+    """True if neither ``a`` nor any array it views can be written to: its values can never change."""
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            return False
+        a = a.base
+    return True
 
 
 def _readonly_float64(a: np.ndarray) -> np.ndarray:
@@ -41,6 +57,36 @@ class Readout:
             raise ValueError(f"fc2 bias must have shape (2,), got {bias.shape}")
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "bias", bias)
+        object.__setattr__(self, "_kept", OrderedDict())
+        object.__setattr__(self, "_lock", threading.Lock())
+
+    def __getstate__(self) -> dict[str, np.ndarray]:  # what a Readout is: its weights, not what it has kept
+        return {"weight": self.weight, "bias": self.bias}
+
+    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
+        object.__setattr__(self, "weight", state["weight"])
+        object.__setattr__(self, "bias", state["bias"])
+        object.__setattr__(self, "_kept", OrderedDict())
+        object.__setattr__(self, "_lock", threading.Lock())
+
+    def _once(self, post: np.ndarray, key: Any, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """``compute()`` for a read-only ``post``, kept while ``post`` lives (the claims read out the same
+        training activations many times); a writeable ``post`` is computed afresh every time. Read-only."""
+        if not _frozen(post):
+            return compute()
+        kept: OrderedDict = self._kept  # type: ignore[attr-defined]
+        slot = (id(post), key)
+        with self._lock:  # type: ignore[attr-defined]
+            if slot in kept and kept[slot][0]() is post:
+                kept.move_to_end(slot)
+                return kept[slot][1]
+        value = compute()
+        value.flags.writeable = False
+        with self._lock:  # type: ignore[attr-defined]
+            kept[slot] = (weakref.ref(post), value)
+            while len(kept) > KEPT_READOUTS:
+                kept.popitem(last=False)
+        return value
 
     @property
     def neurons(self) -> int:
@@ -75,13 +121,13 @@ class Readout:
     def logits(self, post: np.ndarray) -> np.ndarray:
         """(N, 2) logits of the activations."""
         self._check(post)
-        return post @ self.weight.T + self.bias
+        return self._once(post, "logits", lambda: post @ self.weight.T + self.bias)
 
     def contribution(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Each image's contribution (N, 2) of the neurons in ``mask`` to the two logits (no bias)."""
         self._check(post, mask)
         # The full product with the other columns' weights zeroed: no (N, k) copy of the masked columns.
-        return post @ np.where(mask, self.weight, 0.0).T
+        return self._once(post, ("contribution", mask.tobytes()), lambda: post @ np.where(mask, self.weight, 0.0).T)
 
     def logit_diff_contribution(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Each image's contribution of the neurons in ``mask`` to the logit diff (no bias)."""

@@ -252,3 +252,44 @@ def test_minima_fitted_elsewhere_replace_the_rows_own_minima():
     np.testing.assert_allclose(
         readout.excitation(post, mask, lower) - readout.excitation(post, mask), readout.direction[mask].sum()
     )
+
+
+# --------------------------------------------------------------------------------- kept read-outs
+
+
+def test_read_outs_of_a_frozen_matrix_are_computed_once_and_equal_a_fresh_computation():
+    post, weight, bias = tiny_layer()
+    mask = random_mask(post.shape[1])
+    frozen = post.copy()
+    frozen.flags.writeable = False
+    readout = Readout(weight, bias)
+    first, again = readout.logits(frozen), readout.logits(frozen)
+    assert first is again and not first.flags.writeable
+    np.testing.assert_array_equal(first, Readout(weight, bias).logits(post))
+    assert readout.contribution(frozen, mask) is readout.contribution(frozen, mask)
+    np.testing.assert_array_equal(readout.contribution(frozen, mask), Readout(weight, bias).contribution(post, mask))
+    assert readout.contribution(frozen, mask) is not readout.contribution(frozen, ~mask)
+
+
+def test_read_outs_of_a_matrix_that_can_change_are_computed_every_time():
+    post, weight, bias = tiny_layer()
+    readout = Readout(weight, bias)
+    assert readout.logits(post) is not readout.logits(post)
+    view = post[:4]
+    view.flags.writeable = False  # read-only, but its base can still be written to
+    before = readout.logits(view)
+    post[:4] += 1.0
+    np.testing.assert_array_equal(readout.logits(view), (post[:4]) @ weight.T + bias)
+    assert not np.array_equal(before, readout.logits(view))
+
+
+def test_a_pickled_readout_keeps_its_weights_not_its_read_outs():
+    import pickle
+
+    post, weight, bias = tiny_layer()
+    post.flags.writeable = False
+    readout = Readout(weight, bias)
+    kept = readout.logits(post)
+    copy = pickle.loads(pickle.dumps(readout))
+    np.testing.assert_array_equal(copy.weight, readout.weight)
+    assert copy.logits(post) is not kept and np.array_equal(copy.logits(post), kept)
