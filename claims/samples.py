@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -221,10 +222,11 @@ PARTITIONS = 20  # CLAIMS.md: 20 seeded random partitions of the active neurons
 PARTITION_SEED = 20261201  # fixed: every run scrubs the same 20 wrong hypotheses
 
 
-def wrong_hypotheses_sample(scrubber, groups, train, prepared, acts) -> Sample:
-    """Per noise level (computed on first use, memoised in the cache folder: 22 hypotheses × 5 seeds): per
-    hypothesis, seed and training image, is the model's label kept? ``"random"`` holds the fully random
-    replacement (every group from a random image) under the hypothesis's groups."""
+def wrong_hypotheses_sample(scrubber, groups, train, prepared, acts, background) -> Sample:
+    """Per noise level (computed in the ``background`` on first use or when ``fixed["start"](p)`` asks, memoised
+    in the cache folder: 22 hypotheses × 5 seeds): per hypothesis, seed and training image, is the model's label
+    kept? ``"random"`` holds the fully random replacement (every group from a random image) under the hypothesis's
+    groups."""
     # neurons drawn in the order of their activation std: the same partitions whatever the neurons' indices or scale
     named = wrong_hypotheses.hypotheses(groups, PARTITIONS, PARTITION_SEED, weighted.column_std(train.post))
     code = hashlib.blake2b(digest_size=8)
@@ -235,22 +237,23 @@ def wrong_hypotheses_sample(scrubber, groups, train, prepared, acts) -> Sample:
     for hypothesis in named.values():  # and every wrong grouping of the neurons
         for _, mask in hypothesis.as_list():
             code.update(np.packbits(mask).tobytes())
-    levels: dict[str, dict[str, np.ndarray]] = {}
+
+    def start(p: float | str) -> Future:
+        key = noise_key(p)
+
+        def compute() -> dict[str, np.ndarray]:
+            chosen = {"hypothesis": groups} if p == "random" else named
+            return wrong_hypotheses.kept_under(scrubber, train.post, chosen, p, SEEDS)
+
+        path = prepared.inputs.cache_dir / f"scrub-wrong-{key}-{acts.source.stem}-{code.hexdigest()}.npz"
+        return background.start(f"wrong-hypotheses-{key}-{code.hexdigest()}", memoised, path, compute)
 
     def kept(p: float | str) -> dict[str, np.ndarray]:
-        key = noise_key(p)
-        if key not in levels:
-
-            def compute() -> dict[str, np.ndarray]:
-                chosen = {"hypothesis": groups} if p == "random" else named
-                return wrong_hypotheses.kept_under(scrubber, train.post, chosen, p, SEEDS)
-
-            path = prepared.inputs.cache_dir / f"scrub-wrong-{key}-{acts.source.stem}-{code.hexdigest()}.npz"
-            levels[key] = memoised(path, compute)
-        return levels[key]
+        return start(p).result()
 
     return Sample(
-        {"train": {"region": train.region}}, {"kept": kept, "rates": kept_rates(kept), "sizes": groups.sizes()}
+        {"train": {"region": train.region}},
+        {"kept": kept, "start": start, "rates": kept_rates(kept), "sizes": groups.sizes()},
     )
 
 
