@@ -15,13 +15,17 @@ import pytest
 from analysis import geometry, labelling, neurons
 from analysis.robustness import Sample
 from analysis.scrubbing import Scrubber
-from claims import samples
+from claims import samples, started_first
 from claims.figures_fixtures import *  # noqa: F401,F403  (the figure fixtures, and attach_figures)
 from claims.started_first import background, start_the_slowest, starts_first  # noqa: F401  (started first)
 from fixtures.activations import ActivationCache
 from fixtures.cache import memoised
 from fixtures.plugin import Split
 from model.interventions import Readout
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    started_first.waiting_last(items)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
 """The slowest artefacts of a run, started at its first test so that they compute beside the tests before them.
 
 A run's tests are single-threaded Python; the slowest artefacts are numpy work that releases the GIL (the template
-re-fits' 300 similarity passes and sorts) or a child process (the feature visualisation of the PCA directions).
-On two cores they can compute in a background thread while the other tests run. A starter is registered by the
-module whose test needs the artefact (:func:`starts_first`, under the record id of that test) and called at the
-session's first test if that record is in the run; it gathers its inputs from the session's fixtures in the main
-thread and hands the artefact's own function to :class:`Background`. The fixture or test then waits for the
-same future, so the result is the one it would have computed itself, and an error is raised where it is used.
+re-fits' 300 similarity passes and sorts, the scrubbing tables) or a child process (the feature visualisation of
+the PCA directions). On two cores they can compute in a background thread while the other tests run. A starter is
+registered by the module whose test needs the artefact (:func:`starts_first`, under the record id of that test)
+and called at the session's first test if that record is in the run; the modules of those tests run last
+(:func:`waiting_last`). A starter gathers its inputs from the session's fixtures in the main thread and hands the
+artefact's own function to :class:`Background`. The fixture or test then waits for the same future, so the result
+is the one it would have computed itself, and an error is raised where it is used.
 
 Not under pytest-xdist: a worker does not know which tests it will be given.
 """
@@ -63,6 +64,14 @@ def record_ids(items: list[pytest.Item]) -> set[str]:
             if marker is not None and marker.args:
                 out.add(marker.args[0].id)
     return out
+
+
+def waiting_last(items: list[pytest.Item]) -> None:
+    """Reorder ``items`` in place: the test modules holding a test whose artefact starts first run after the
+    others, so that the artefacts compute beside those instead of being waited for. The order within a module is
+    kept (its module fixtures are set up once); the report's order is the catalogue's, whatever the run's."""
+    waiting = {item.path for item in items if record_ids([item]) & set(STARTERS)}
+    items[:] = sorted(items, key=lambda item: item.path in waiting)  # stable
 
 
 @pytest.fixture(scope="session")
