@@ -24,8 +24,10 @@ from fixtures.plugin import Split
 from model.interventions import Readout
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before the inputs plugin waits for the activation bundle
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     started_first.waiting_last(items)
+    started_first.start_data_only(config, items)
 
 
 @pytest.fixture(scope="session")

@@ -20,12 +20,20 @@ from typing import Any
 
 import pytest
 
+from fixtures.locate import Inputs
+from fixtures.mnist import MNIST
+from fixtures.plugin import early_data
+
 #: At most two artefacts at once: the machine the suite is sized for has two cores.
 WORKERS = 2
 
 Starter = Callable[[pytest.FixtureRequest, "Background"], None]
 #: record id -> the starters of the artefacts its test needs (registered when the test's module is imported).
 STARTERS: dict[str, list[Starter]] = {}
+DataStarter = Callable[[Inputs, MNIST, "Background"], None]
+#: record id -> the starters of artefacts of the data alone (memoised by the data's digest), started at collection.
+DATA_STARTERS: dict[str, list[DataStarter]] = {}
+_BACKGROUND = pytest.StashKey["Background"]()
 
 
 def starts_first(record_id: str) -> Callable[[Starter], Starter]:
@@ -36,6 +44,38 @@ def starts_first(record_id: str) -> Callable[[Starter], Starter]:
         return starter
 
     return register
+
+
+def starts_with_the_data(record_id: str) -> Callable[[DataStarter], DataStarter]:
+    """Register a starter of an artefact of the data alone that the test of ``record_id`` needs: it is called
+    while the activation bundle is still being computed (a cold run's first seconds, when a core is partly idle)
+    and must leave its result where the test finds it (a cache file memoised by the data's digest)."""
+
+    def register(starter: DataStarter) -> DataStarter:
+        DATA_STARTERS.setdefault(record_id, []).append(starter)
+        return starter
+
+    return register
+
+
+def session_background(config: pytest.Config) -> "Background":
+    """The session's one :class:`Background` (made on first use, closed by the ``background`` fixture)."""
+    if _BACKGROUND not in config.stash:
+        config.stash[_BACKGROUND] = Background()
+    return config.stash[_BACKGROUND]
+
+
+def start_data_only(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Call the data starters of the run's records, if the data was resolved at configure time."""
+    early = early_data(config)
+    if early is None or hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    for record_id in sorted(record_ids(items) & set(DATA_STARTERS)):
+        for starter in DATA_STARTERS[record_id]:
+            try:
+                starter(*early, session_background(config))
+            except Exception:
+                pass  # the test computes what it needs itself, and reports why it cannot
 
 
 class Background:
@@ -75,9 +115,9 @@ def waiting_last(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def background() -> Any:
+def background(pytestconfig: pytest.Config) -> Any:
     """The session's background computations (closed at its end)."""
-    pool = Background()
+    pool = session_background(pytestconfig)
     yield pool
     pool.close()
 

@@ -35,7 +35,7 @@ from analysis.labelling import (
 )
 from analysis.robustness import Bound, Choice, Judgement, Sample, declare
 from claims.probe_settings import current_profile, probe_search, probe_settings
-from claims.started_first import Background, starts_first
+from claims.started_first import Background, starts_first, starts_with_the_data
 from claims.tolerance import within
 from fixtures.cache import load_or_build, memoised, write_cache
 from model import labelling as model_labelling
@@ -304,15 +304,29 @@ def template_edges_path(cache_dir: Path, mnist, templates: np.ndarray) -> Path:
     return Path(cache_dir) / f"template-edges-{mnist.identity}-{key.hexdigest()}.npz"
 
 
+def template_draw(mnist) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The other training "1"s, the seeded draw of them, and the templates: the clue, then the drawn ones."""
+    ones = np.flatnonzero(mnist.train_labels == 1)
+    ones = ones[ones != CLUE_INDEX]
+    drawn = np.sort(np.random.default_rng(TEMPLATE_SEED).choice(ones, size=min(TEMPLATES, len(ones)), replace=False))
+    return ones, drawn, np.concatenate([[CLUE_INDEX], drawn])
+
+
+@starts_with_the_data("template-specificity")
+def _start_template_edges(inputs, mnist, background: Background) -> None:
+    """The re-fits' data-only half (~0.7 s), while the activations are computed: :func:`refitted_agreements` then
+    reads it from the cache (or waits on its lock)."""
+    templates = template_draw(mnist)[2]
+    path = template_edges_path(inputs.cache_dir, mnist, templates)
+    background.start("template-edges", template_edges, mnist.train_images, templates, path)
+
+
 def start_template_refits(
     background: Background, mnist, train, acts, prepared
 ) -> tuple[np.ndarray, np.ndarray, Future]:
     """The other training "1"s, the seeded draw of them, and the re-fitted agreements of the clue and the drawn
     templates (:func:`refitted_agreements`), computed in the background."""
-    ones = np.flatnonzero(mnist.train_labels == 1)
-    ones = ones[ones != CLUE_INDEX]
-    drawn = np.sort(np.random.default_rng(TEMPLATE_SEED).choice(ones, size=min(TEMPLATES, len(ones)), replace=False))
-    templates = np.concatenate([[CLUE_INDEX], drawn])
+    ones, drawn, templates = template_draw(mnist)
     refitting = background.start(
         "template-refits",
         refitted_agreements,
@@ -495,6 +509,23 @@ def the_write_ups_metric_is_best(d: Sample, grid: int) -> Judgement:
     )
 
 
+def similarity_metrics_of(cache_dir: Path, mnist) -> dict[str, np.ndarray]:
+    """:func:`similarity_metrics` of the training images against the clue, memoised in ``cache_dir`` by the data
+    and the code that computes them."""
+    code = hashlib.blake2b(Path(labelling.__file__).read_bytes(), digest_size=8)
+    code.update(Path(model_labelling.__file__).read_bytes())  # where s itself is computed
+    return memoised(
+        Path(cache_dir) / f"similarity-metrics-{mnist.identity}-{code.hexdigest()}.npz",
+        lambda: similarity_metrics(mnist.train_images, model_labelling.clue_image(mnist.train_images)),
+        METRICS,
+    )
+
+
+@starts_with_the_data("similarity-metric")
+def _start_similarity_metrics(inputs, mnist, background: Background) -> None:
+    background.start("similarity-metrics", similarity_metrics_of, inputs.cache_dir, mnist)
+
+
 @probe(
     "similarity-metric",
     question='"For similarity metric we eventually found the sum over the element-wise product": does that metric '
@@ -504,16 +535,10 @@ def the_write_ups_metric_is_best(d: Sample, grid: int) -> Judgement:
     "agrees best with the model's labels (re-fitted per metric on one shared grid of 400 quantiles of each metric's "
     "values); holds when the write-up's metric is the best or within 0.1 pp of the best",
 )
-def test_the_dot_product_is_the_best_similarity(verdict, train, clue, mnist, prepared):
+def test_the_dot_product_is_the_best_similarity(verdict, train, mnist, prepared):
     """The four metrics of the 60,000 images (~1 s) are memoised in the cache folder, keyed by the data and the
     code that computes them."""
-    code = hashlib.blake2b(Path(labelling.__file__).read_bytes(), digest_size=8)
-    code.update(Path(model_labelling.__file__).read_bytes())  # where s itself is computed
-    metrics = memoised(
-        prepared.inputs.cache_dir / f"similarity-metrics-{mnist.identity}-{code.hexdigest()}.npz",
-        lambda: similarity_metrics(train.images, clue),
-        METRICS,
-    )
+    metrics = similarity_metrics_of(prepared.inputs.cache_dir, mnist)
     judged = verdict.judge(the_write_ups_metric_is_best, Sample({"train": {**metrics, "labels": train.labels}}))
     agreements, best = judged.measured["agreements"], judged.measured["best_metric"]
     verdict.measured(**judged.measured)
