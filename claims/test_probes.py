@@ -318,7 +318,12 @@ def _start_template_edges(inputs, mnist, background: Background) -> None:
     reads it from the cache (or waits on its lock)."""
     templates = template_draw(mnist)[2]
     path = template_edges_path(inputs.cache_dir, mnist, templates)
-    background.start("template-edges", template_edges, mnist.train_images, templates, path)
+
+    def write() -> None:  # the file only: the arrays (~80 MB) are read by whichever re-fit needs them
+        template_edges(mnist.train_images, templates, path)
+
+    if not path.exists():  # a warm run reads the re-fits' own file and never these
+        background.start("template-edges", write)
 
 
 def start_template_refits(
