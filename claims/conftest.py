@@ -24,10 +24,15 @@ from fixtures.plugin import Split
 from model.interventions import Readout
 
 
-@pytest.hookimpl(tryfirst=True)  # before the inputs plugin waits for the activation bundle
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # around the inputs plugin, which waits for the activation bundle
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     started_first.waiting_last(items)
     started_first.start_data_only(config, items)
+    try:
+        return (yield)
+    except BaseException:  # the run cannot start (e.g. a bad checkpoint): what has not started never will
+        started_first.session_background(config).close(wait=False)
+        raise
 
 
 @pytest.fixture(scope="session")

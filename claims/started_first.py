@@ -90,9 +90,9 @@ class Background:
             self._futures[name] = self._pool.submit(compute, *args)
         return self._futures[name]
 
-    def close(self) -> None:
-        """Drop what has not started and wait for what has (a thread cannot be stopped)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        """Drop what has not started and (``wait``) wait for what has (a thread cannot be stopped)."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def record_ids(items: list[pytest.Item]) -> set[str]:
