@@ -140,7 +140,7 @@ class Readout:
         self._check(post, mask)
         if not mask.any():
             return np.zeros(len(post))
-        low = post[:, mask].min(axis=0) if minima is None else np.asarray(minima)[mask]
+        low = self.minima(post)[mask] if minima is None else np.asarray(minima)[mask]
         return (post[:, mask] - low) @ self.direction[mask]
 
     # --------------------------------------------------------------------------------- interventions
@@ -166,7 +166,12 @@ class Readout:
         self._check(post, mask)
         if not mask.any():
             return self.replace(post, mask, 0.0)
-        return self.replace(post, mask, post[:, mask].min(axis=0) if minima is None else np.asarray(minima)[mask])
+        return self.replace(post, mask, self.minima(post)[mask] if minima is None else np.asarray(minima)[mask])
+
+    def minima(self, post: np.ndarray) -> np.ndarray:
+        """Each neuron's minimum over the rows of ``post`` (kept like the read-outs: no copy of any columns)."""
+        self._check(post)
+        return self._once(post, "minima", lambda: post.min(axis=0))
 
     def resample(self, parts: Sequence[np.ndarray], sources: Sequence[np.ndarray]) -> np.ndarray:
         """Logits when each neuron group takes its activations from another image.
