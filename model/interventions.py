@@ -132,7 +132,7 @@ class Readout:
     def logit_diff_contribution(self, post: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Each image's contribution of the neurons in ``mask`` to the logit diff (no bias)."""
         self._check(post, mask)
-        return post[:, mask] @ self.direction[mask]
+        return self._once(post, ("logit diff", mask.tobytes()), lambda: post[:, mask] @ self.direction[mask])
 
     def excitation(self, post: np.ndarray, mask: np.ndarray, minima: np.ndarray | None = None) -> np.ndarray:
         """A group's logit-diff contribution above its no-detection baseline (every neuron at its minimum over the
