@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import numbers
-import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,6 +28,7 @@ import numpy as np
 
 from analysis.labelling import ANTI, ONE
 from analysis.neurons import Groups
+from fixtures.checksum import crc32
 from model.interventions import Readout, labels_from_logits
 
 NOISE_LEVELS: tuple[float | str, ...] = (1e-4, 1e-3, 1e-2, 1e-1, "random")
@@ -132,7 +132,7 @@ class Scrubber:
             arrays += [cols, weight]
         for a in arrays:  # each array by its CRC-32 (as the cache files are): no copy, at memory speed
             a = np.require(a, requirements="C")
-            h.update(f"{a.dtype.str}{a.shape}{zlib.crc32(memoryview(a.reshape(-1)).cast('B')):08x}".encode())
+            h.update(f"{a.dtype.str}{a.shape}{crc32(memoryview(a.reshape(-1)).cast('B')):08x}".encode())
         return h.hexdigest()
 
     def _window(self, p: float | str) -> tuple[np.ndarray, np.ndarray] | None:
