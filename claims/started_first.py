@@ -37,7 +37,8 @@ _BACKGROUND = pytest.StashKey["Background"]()
 
 
 def starts_first(record_id: str) -> Callable[[Starter], Starter]:
-    """Register a starter for an artefact the test of ``record_id`` needs."""
+    """Register a starter for an artefact the test of ``record_id`` needs (a claim's or probe's id, or the name of
+    a test module, e.g. ``test_ood``, for tests that are neither)."""
 
     def register(starter: Starter) -> Starter:
         STARTERS.setdefault(record_id, []).append(starter)
@@ -96,9 +97,10 @@ class Background:
 
 
 def record_ids(items: list[pytest.Item]) -> set[str]:
-    """The ids of the claims and probes among ``items``."""
+    """The ids of the claims and probes among ``items``, and the names of their modules."""
     out = set()
     for item in items:
+        out.add(item.path.stem)
         for name in ("claim", "probe"):
             marker = item.get_closest_marker(name)
             if marker is not None and marker.args:

@@ -21,6 +21,7 @@ generator that does not do what it says, or a counterexample that is not minimal
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ import pytest
 from analysis import ood
 from analysis.labelling import L_THRESHOLD, R_THRESHOLD, band_labels
 from claims.probe_settings import SCALE, current_profile, independent_of_imports, probe_settings
+from claims.started_first import Background, starts_first
 from report.claim import xfail
 from report.ood import SECTION
 from report.plugin import record_section
@@ -71,6 +73,10 @@ def search_settings(profile):
 
 @pytest.fixture(scope="module")
 def margin(train) -> float:
+    return margin_of(train)
+
+
+def margin_of(train) -> float:
     """5% of the training set's range of s."""
     return ood.MARGIN * float(train.s.max() - train.s.min())
 
@@ -82,7 +88,24 @@ def yardstick(train, test_split, margin) -> dict:
 
 
 @pytest.fixture(scope="module")
-def samples(numpy_net, mnist, template, margin, quota, prepared) -> dict[str, ood.FamilySample]:
+def samples(numpy_net, mnist, template, train, quota, prepared, background) -> dict[str, ood.FamilySample]:
+    """Every family's sequential sample (:func:`family_samples`), started at the session's first test."""
+    return start_family_samples(background, numpy_net, mnist, template, train, quota, prepared).result()
+
+
+def start_family_samples(background: Background, numpy_net, mnist, template, train, quota, prepared) -> Future:
+    """:func:`family_samples`, computed in the background once (~1 s of forward passes on a cold cache)."""
+    args = (numpy_net, mnist, template, margin_of(train), quota, prepared)
+    return background.start("ood-samples", family_samples, *args)
+
+
+@starts_first("test_ood")
+def _start_family_samples(request: pytest.FixtureRequest, background: Background) -> None:
+    names = ("numpy_net", "mnist", "template", "train", "quota", "prepared")
+    start_family_samples(background, *(request.getfixturevalue(name) for name in names))
+
+
+def family_samples(numpy_net, mnist, template, margin, quota, prepared) -> dict[str, ood.FamilySample]:
     """Every family's sequential sample through the function and the network. Like the activations, the network's
     outputs are computed once per checkpoint, data, quota and code version (generators and forward pass) and
     cached: a warm run reads the values instead of running the images."""
