@@ -100,9 +100,10 @@ def directions(fc2, clue_oriented_pca, pca, arms) -> dict[str, np.ndarray]:
 
 def direction_feature_visualisations(prepared: Any, acts: Any, directions: np.ndarray) -> dict[str, np.ndarray]:
     """The feature visualisations of ``directions`` (k, 200) by the neurons' recipe (model/featurevis.py), computed
-    once in a child process (torch stays out of the test process) and kept in the cache folder, keyed by the
-    activation bundle, the recipe's and the network's code and the directions (rounded to the digits a record
-    keeps, so that another CPU's PCA gives the same key and images)."""
+    once outside the test process (torch stays out of it: by the run's activation child if it is still serving,
+    else by a child process of their own) and kept in the cache folder, keyed by the activation bundle, the recipe's
+    and the network's code and the directions (rounded to the digits a record keeps, so that another CPU's PCA gives
+    the same key and images)."""
     key = hashlib.blake2b(digest_size=8)
     for module in (featurevis, network):  # the recipe, and the network it runs (build_network, its dtype)
         key.update(Path(module.__file__).read_bytes())
@@ -113,26 +114,32 @@ def direction_feature_visualisations(prepared: Any, acts: Any, directions: np.nd
         with tempfile.TemporaryDirectory() as tmp:
             inputs, out = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
             np.savez(inputs, directions=directions, **{f"state/{k}": v for k, v in acts.params.state.items()})
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-            done = subprocess.run(
-                [sys.executable, "-m", "model.featurevis", "--inputs", str(inputs), "--out", str(out)],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=FEATUREVIS_TIMEOUT_S,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise RuntimeError(
-                    f"feature visualisation of the directions failed (exit {done.returncode}):\n"
-                    f"{done.stderr.strip()[-2000:]}"
-                )
+            worker = acts.torch_worker
+            if worker is None or not worker.featurevis(inputs, out, FEATUREVIS_TIMEOUT_S):
+                _featurevis_in_a_child(inputs, out)
             with np.load(out, allow_pickle=False) as npz:
                 return {"images": npz["images"], "reached": npz["reached"]}
 
     return memoised(path, compute, ("images", "reached"))
+
+
+def _featurevis_in_a_child(inputs: Path, out: Path) -> None:
+    """``python -m model.featurevis``: ``inputs`` visualised into ``out``; a failure raised with its stderr's end."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    done = subprocess.run(
+        [sys.executable, "-m", "model.featurevis", "--inputs", str(inputs), "--out", str(out)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=FEATUREVIS_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"feature visualisation of the directions failed (exit {done.returncode}):\n{done.stderr.strip()[-2000:]}"
+        )
 
 
 def start_direction_fv(background: Background, prepared, acts, directions) -> Future:

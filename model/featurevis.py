@@ -112,26 +112,31 @@ def adam_step(x, lr: float):
     return step
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m model.featurevis --inputs IN.npz --out OUT.npz``: the feature visualisations of the directions
-    in IN (``directions`` (k, 200) and the parameters as ``state/<key>``), written to OUT (``images``,
-    ``reached``; the caller caches them), in a child process so that the test process never imports torch."""
-    import argparse
-
+def visualise_file(inputs: Path, out: Path) -> None:
+    """The feature visualisations of the directions in ``inputs`` (``directions`` (k, 200) and the parameters as
+    ``state/<key>``), written to ``out`` (``images``, ``reached``): what :func:`main` and the activation child's
+    worker (fixtures/activations.py) run for the test process, which never imports torch."""
     from model.spec import STATE_SHAPES
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--inputs", required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    with np.load(args.inputs, allow_pickle=False) as npz:
+    with np.load(inputs, allow_pickle=False) as npz:
         state = {k: npz[f"state/{k}"] for k in STATE_SHAPES}
         directions = npz["directions"]
     import torch
 
     torch.set_num_threads(1)  # a few images: threads only add overhead (the result does not depend on their number)
     images, reached = maximise_preactivations(state, directions=directions)
-    np.savez(Path(args.out), images=images, reached=reached)
+    np.savez(Path(out), images=images, reached=reached)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m model.featurevis --inputs IN.npz --out OUT.npz``: :func:`visualise_file` in a child process."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--inputs", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    visualise_file(Path(args.inputs), Path(args.out))
     return 0
 
 
