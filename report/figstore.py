@@ -144,14 +144,25 @@ class FigureStore:
                 return f"figures/{target.name}"
         if not self._background:
             return draw_figure(self.module, draw, args, kwargs, target, cached)
+        self._pending[name] = self._drawing_process().submit(
+            draw_figure, self.module, draw, args, kwargs, target, cached
+        )
+        return f"figures/{target.name}"
+
+    def start(self) -> None:
+        """Start the drawing process and its imports (~0.7 s) now, before the first figure is asked for: for a
+        caller that knows figures will be missing from the cache (a new input, say)."""
+        if self._background:
+            self._drawing_process().submit(importlib.import_module, self.module)
+
+    def _drawing_process(self) -> Any:
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             # spawn, not fork: the test process holds BLAS threads, which a forked child may deadlock on
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        self._pending[name] = self._pool.submit(draw_figure, self.module, draw, args, kwargs, target, cached)
-        return f"figures/{target.name}"
+        return self._pool
 
     def finish(self) -> None:
         """Wait for every figure being drawn; raise one error naming each figure that could not be drawn."""
