@@ -15,12 +15,12 @@ import pytest
 from analysis import geometry, labelling, neurons
 from analysis.robustness import Sample
 from analysis.scrubbing import Scrubber
-from claims import samples, started_first
+from claims import judgements, samples, started_first
 from claims.figures_fixtures import *  # noqa: F401,F403  (the figure fixtures, and attach_figures)
 from claims.started_first import background, start_the_slowest, starts_first  # noqa: F401  (started first)
 from fixtures.activations import ActivationCache
 from fixtures.cache import memoised
-from fixtures.plugin import Split
+from fixtures.plugin import Split, prepare
 from model.interventions import Readout
 
 
@@ -108,3 +108,14 @@ def _start_wrong_hypotheses(request: pytest.FixtureRequest, background) -> None:
     wrong = request.getfixturevalue("wrong_sample")
     for p in (samples.NOISE, "random"):
         wrong.fixed["start"](p)
+
+
+def pytest_eis_judge(item: pytest.Item, declaration, data: Sample):
+    """A claim's judgement, kept in the cache folder under everything it depends on (claims/judgements.py)."""
+    from claims.probe_settings import current_profile
+
+    acts = prepare(item.config).acts
+    path = judgements.judgement_path(
+        acts.source.parent, declaration.claim, acts.source.stem, acts.fit, current_profile()
+    )
+    return judgements.kept_judgement(path, lambda: declaration(data))

@@ -65,13 +65,15 @@ class Verdict:
         self.judgement: Any = None
 
     def judge(self, declaration: Any, data: Any) -> Any:
-        """The claim's judge (a callable of its sample) at its default choices; with ``--robustness`` the robustness
-        engine (the ``pytest_eis_robustness`` hook) also measures it, into the record. A claim's verdict and
-        measurements are its judgement's: :meth:`conclude` refuses any other."""
+        """The claim's judge (a callable of its sample) at its default choices, or the same judgement kept by the
+        project (the ``pytest_eis_judge`` hook); with ``--robustness`` the robustness engine (the
+        ``pytest_eis_robustness`` hook) also measures it, into the record. A claim's verdict and measurements are its
+        judgement's: :meth:`conclude` refuses any other."""
         if self.judgement is not None:
             raise RuntimeError(f"{self.record.spec.id}: judged twice; a claim has one judge, called once")
-        judgement = self.judgement = declaration(data)
         config = self._item.config
+        judgement = config.hook.pytest_eis_judge(item=self._item, declaration=declaration, data=data)
+        judgement = self.judgement = declaration(data) if judgement is None else judgement
         if config.getoption("robustness", default=False):
             self.record.robustness = config.hook.pytest_eis_robustness(
                 config=config, declaration=declaration, data=data, judgement=judgement

@@ -21,6 +21,13 @@ def pytest_eis_robustness(
 
 
 @pytest.hookspec(firstresult=True)
+def pytest_eis_judge(item: pytest.Item, declaration: Any, data: Any) -> Any | None:
+    """The judgement ``declaration(data)`` for the claim of ``item``, from wherever the project keeps judgements
+    whose inputs did not change (None: the engine calls ``declaration(data)`` itself). The project must return
+    exactly what the call would."""
+
+
+@pytest.hookspec(firstresult=True)
 def pytest_eis_robustness_unjudged(item: pytest.Item, record: Any) -> Mapping[str, Any] | None:
     """With ``--robustness``: the robustness record of a claim whose test concluded without ``verdict.judge``
     (called after the test, before its record is shipped)."""

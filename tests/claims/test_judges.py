@@ -27,7 +27,9 @@ def a_verdict(kind: str = "claim") -> Verdict:
     item = FakeItem(
         nodeid="claims/test_x.py::test_x",
         user_properties=[],
-        config=SimpleNamespace(getoption=lambda name, default=None: default),
+        config=SimpleNamespace(
+            getoption=lambda name, default=None: default, hook=SimpleNamespace(pytest_eis_judge=lambda **kwargs: None)
+        ),
     )
     spec = ClaimSpec(id="x", quote="q", claimed=1, accept="a", kind=kind)
     return Verdict(item, spec)
@@ -94,6 +96,8 @@ def test_every_claim_of_a_real_run_records_exactly_what_its_judge_returns(pytest
 
 
 TWO_CLAIMS = """
+from types import SimpleNamespace
+
 from analysis.robustness import Judgement
 from report.claim import Verdict
 from report.records import ClaimSpec
@@ -104,6 +108,7 @@ class Item:
 
     class config:
         getoption = staticmethod(lambda name, default=None: default)
+        hook = SimpleNamespace(pytest_eis_judge=lambda **kwargs: None)  # no project keeps judgements
 
 
 def test_one_judged_one_not():
