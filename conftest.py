@@ -106,9 +106,10 @@ def run_context(prepared) -> RunContext:
 @pytest.fixture(scope="session")
 def figure_store(report_dir, prepared) -> Any:
     """The claims' figures (claims/figures.py), drawn once and remembered in the cache folder."""
+    from claims.figures_fixtures import FIGURES_MODULE
     from report.figstore import FigureStore
 
-    store = FigureStore(report_dir, prepared.inputs.cache_dir, "claims.figures")
+    store = FigureStore(report_dir, prepared.inputs.cache_dir, FIGURES_MODULE)
     yield store
     store.finish()  # before the report embeds the files
 

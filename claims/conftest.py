@@ -15,19 +15,22 @@ import pytest
 from analysis import geometry, labelling, neurons
 from analysis.robustness import Sample
 from analysis.scrubbing import Scrubber
-from claims import judgements, samples, started_first
+from claims import figures_fixtures, judgements, samples, started_first
 from claims.figures_fixtures import *  # noqa: F401,F403  (the figure fixtures, and attach_figures)
 from claims.started_first import background, start_the_slowest, starts_first  # noqa: F401  (started first)
 from fixtures.activations import ActivationCache
 from fixtures.cache import memoised
-from fixtures.plugin import Split, prepare
+from fixtures.plugin import Split, building_bundle, prepare
 from model.interventions import Readout
+from report.figstore import start_drawing_process
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # around the inputs plugin, which waits for the activation bundle
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     started_first.waiting_last(items)
     started_first.start_data_only(config, items)
+    if building_bundle(config):  # a new bundle: every figure of it will be drawn
+        start_drawing_process(figures_fixtures.FIGURES_MODULE)
     try:
         return (yield)
     except BaseException:  # the run cannot start (e.g. a bad checkpoint): what has not started never will

@@ -45,6 +45,8 @@ __all__ = [  # the fixtures claims/conftest.py imports
 ZERO_ABLATION_IMAGES = 60
 #: The wrong hypotheses scrubbing is compared with: the noise level, and how many random partitions.
 FEATUREVIS_TIMEOUT_S = 600
+#: The module of the claims' drawing functions (a FigureStore's ``module``).
+FIGURES_MODULE = "claims.figures"
 
 #: figure fixture -> the claims whose records show it (a claim not in this run is skipped).
 CLAIM_FIGURES = {
