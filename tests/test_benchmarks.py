@@ -3,7 +3,7 @@ without a --benchmark-* option, conftest.py); run them with
 
     pytest --benchmark-only                                  # all timings
     pytest --benchmark-only --benchmark-save=mine            # save a run under benchmarks/<machine>/
-    pytest --benchmark-only --benchmark-compare=0003         # compare with the committed baseline (0003_stages-quiet)
+    pytest --benchmark-only --benchmark-compare=0004         # compare with the committed baseline (0004_stages)
 
 The stages of a `pytest claims/` run: the activation child process (torch's import, the float64 forward pass, the
 feature visualisation), each cached analysis artefact (template re-fits, scrubbing tables, the generated-input
