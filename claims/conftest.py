@@ -22,7 +22,7 @@ from fixtures.activations import ActivationCache
 from fixtures.cache import memoised
 from fixtures.plugin import Split, building_bundle, prepare
 from model.interventions import Readout
-from report.figstore import start_drawing_process
+from report.figstore import start_drawing_process, stop_drawing_process
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # around the inputs plugin, which waits for the activation bundle
@@ -35,6 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (yield)
     except BaseException:  # the run cannot start (e.g. a bad checkpoint): what has not started never will
         started_first.session_background(config).close(wait=False)
+        stop_drawing_process(figures_fixtures.FIGURES_MODULE)
         raise
 
 

@@ -131,6 +131,13 @@ def start_drawing_process(module: str) -> None:
         _STARTED[module].submit(importlib.import_module, module)
 
 
+def stop_drawing_process(module: str) -> None:
+    """Let a process started by :func:`start_drawing_process` that no store took over go (the run ends early)."""
+    pool = _STARTED.pop(module, None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 class FigureStore:
     """Draws figures into ``<report-dir>/figures`` and remembers them in the cache folder, keyed by a digest
     of the drawing code, matplotlib's version and every input: the same inputs give the same bytes, so a warm

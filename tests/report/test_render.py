@@ -451,3 +451,22 @@ def test_figure_inputs_that_differ_only_by_rounding_draw_the_same_figure():
     ints, f32 = np.arange(4), np.array([0.1], dtype=np.float32)
     assert portable(ints) is ints and portable(f32) is f32
     assert not np.array_equal(portable(x), portable(x * 1.001))  # real differences survive
+
+
+def test_a_store_draws_in_the_process_started_ahead_of_it_and_the_same_bytes(tmp_path):
+    import numpy as np
+
+    from report import figstore
+
+    image = np.linspace(0.0, 1.0, 28 * 28).reshape(28, 28)
+    figstore.start_drawing_process("claims.figures")
+    started = figstore._STARTED["claims.figures"]
+    ahead = figstore.FigureStore(tmp_path / "ahead", None, "claims.figures")
+    ahead.render("hint", "hint", image)
+    assert ahead._pool is started and "claims.figures" not in figstore._STARTED  # taken over, once
+    ahead.finish()
+    here = figstore.FigureStore(tmp_path / "here", None, "claims.figures", background=False)
+    here.render("hint", "hint", image)
+    assert (tmp_path / "ahead" / "figures" / "hint.png").read_bytes() == (
+        tmp_path / "here" / "figures" / "hint.png"
+    ).read_bytes()
