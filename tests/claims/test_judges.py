@@ -79,7 +79,11 @@ def test_a_probe_needs_no_judge():
 
 def test_every_claim_of_a_real_run_records_exactly_what_its_judge_returns(pytestconfig, tmp_path):
     """Each judge, called again on its own on the sample its test gave it (the full sample, the default reading),
-    returns the verdict and the measurements the claim's record holds; and every claim of the run was judged."""
+    returns the verdict and the measurements the claim's record holds; and every claim of the run was judged. The
+    checked run follows one on the same cache, so its records come from the judgements that run kept
+    (claims/judgements.py): a kept judgement that differs from its judge's fails here."""
+    keeping = run_claims(pytestconfig, tmp_path / "first")
+    assert (tmp_path / "first" / "claims.json").exists(), keeping.stdout[-3000:] + keeping.stderr[-2000:]
     log = tmp_path / "judgements.json"
     run = run_claims(
         pytestconfig, tmp_path / "report", "-p", "tests.claims.judge_log", env={"EIS_JUDGEMENTS": str(log)}
