@@ -8,7 +8,6 @@ records before their tests run, so a claim module needs no figure fixture of its
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from analysis import ablation, geometry, neurons, weighted
 from analysis.labelling import CLUE_INDEX, L_THRESHOLD, R_THRESHOLD
 from claims.started_first import Background, starts_first
 from fixtures.cache import memoised
-from fixtures.locate import PROJECT_ROOT
+from fixtures.locate import PROJECT_ROOT, project_env
 from model import featurevis, network
 
 __all__ = [  # the fixtures claims/conftest.py imports
@@ -127,12 +126,10 @@ def direction_feature_visualisations(prepared: Any, acts: Any, directions: np.nd
 
 def _featurevis_in_a_child(inputs: Path, out: Path) -> None:
     """``python -m model.featurevis``: ``inputs`` visualised into ``out``; a failure raised with its stderr's end."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     done = subprocess.run(
         [sys.executable, "-m", "model.featurevis", "--inputs", str(inputs), "--out", str(out)],
         cwd=PROJECT_ROOT,
-        env=env,
+        env=project_env(),
         capture_output=True,
         text=True,
         timeout=FEATUREVIS_TIMEOUT_S,
@@ -145,7 +142,8 @@ def _featurevis_in_a_child(inputs: Path, out: Path) -> None:
 
 
 def start_direction_fv(background: Background, prepared, acts, directions) -> Future:
-    """The feature visualisations of ``directions``, computed in the background (one child process)."""
+    """The feature visualisations of ``directions``, computed in the background (by the activation child if it
+    still serves, else by a child process of their own)."""
     from report.figstore import portable
 
     stacked = portable(np.vstack(list(directions.values())))
