@@ -129,8 +129,6 @@ def start_the_slowest(request: pytest.FixtureRequest, background: Background) ->
     """Call the starter of every artefact a test of this run needs, before the first test runs."""
     if hasattr(request.config, "workerinput"):
         return
-    if request.getfixturevalue("prepared").acts.status != "hit":  # a new bundle: none of its figures is cached yet
-        request.getfixturevalue("figure_store").start()
     for record_id in sorted(record_ids(request.session.items) & set(STARTERS)):
         for starter in STARTERS[record_id]:
             try:

@@ -177,12 +177,6 @@ class FigureStore:
         )
         return f"figures/{target.name}"
 
-    def start(self) -> None:
-        """Start the drawing process and its imports (~0.7 s) now, before the first figure is asked for: for a
-        caller that knows figures will be missing from the cache (a new input, say)."""
-        if self._background:
-            self._drawing_process().submit(importlib.import_module, self.module)
-
     def _drawing_process(self) -> Any:
         if self._pool is None:
             self._pool = _STARTED.pop(self.module, None) or _drawing_pool()
